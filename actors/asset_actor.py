@@ -1,0 +1,435 @@
+"""`AssetActor`: one per traded asset, the only writer of that asset's cycle.
+
+It keeps the cycle in memory, feeds every event to the domain core (`dca.strategy.decide`), stores
+the decision (one transaction, the new order's row included) and only then carries out the
+commands against the exchange. No trading arithmetic happens here.
+
+On start (and after every crash, since a restart is a new actor) it rebuilds its state from the
+database and, before anything else, looks up on the exchange any order the database holds as in
+flight, so a fill or cancel that happened while it was down is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from loguru import logger
+
+from actors.messages import (
+    Adopt,
+    CheckHoldings,
+    CheckOrder,
+    Housekeeping,
+    OrderReport,
+    ParamsChanged,
+    QuoteReady,
+    Snapshot,
+    Subscribe,
+    TimerTick,
+)
+from actors.runtime import Runtime, asset_actor_name
+from actors.supervision import ChildSpec, ExitReason, Restart, SupervisedActor
+from adapters.alpaca.broker import BrokerUnavailable, DuplicateClientOrderId, NotFound, OrderRejected
+from dca.adoption import AdoptionRefused, plan_adoption
+from dca.assets import AssetRecord
+from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
+from dca.cycle import AssetState, CycleStatus, Side
+from dca.events import (
+    CloseReason,
+    Event,
+    HoldingsChecked,
+    OrderAccepted,
+    OrderClosed,
+    OrderFilled,
+    OrderNotFound,
+    PositionAdopted,
+    PositionBeforeOrder,
+    Tick,
+)
+from dca.market import Quote
+from dca.money import ZERO
+from dca.order_reports import event_for
+from dca.params import AssetConfig
+from dca.risk import Veto, committed_capital, vet
+from dca.strategy import ALWAYS, Decision, Triggers, decide, triggers
+
+NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once a minute
+LOOKUP_RETRY_SECONDS = 5.0  # after an unknown submit outcome, look the order up again this often
+MARKET_DATA_ROUTER = "market_data_router"
+RECOVERING, RECONNECTED, RECONCILING = "recovering after a restart", "stream reconnected", "reconciler"
+MISSED_UPDATE_REASONS = (RECOVERING, RECONNECTED, RECONCILING)  # a change found then is an update we missed
+
+
+class AssetActor(SupervisedActor):
+    def __init__(self, asset_id: int, runtime: Runtime) -> None:
+        super().__init__()
+        self._asset_id = asset_id
+        self._rt = runtime
+        self._config: AssetConfig | None = None
+        self._state: AssetState | None = None
+        self._symbol = ""
+        self._last_quote: Quote | None = None
+        self._triggers: Triggers = ALWAYS  # where the core may act; recomputed on every change
+        self._peak_dirty = False
+        self._noted: dict[str, float] = {}
+        self._log = logger
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def init(self) -> None:
+        record = self._rt.assets.by_id(self._asset_id)
+        if record is None:
+            raise LookupError(f"asset {self._asset_id} is not configured")
+        self._symbol = record.symbol
+        self._log = logger.bind(actor=f"asset:{record.symbol}")
+        self._config = self._config_for(record)
+        self._state = self._rt.cycles.load(record)
+        self._log.info("cycle {} {}; {}", self._state.cycle.id, self._state.cycle.status, _holding(self._state))
+        if self._state.cycle.order is not None:  # in flight when we last stopped: ask the exchange first
+            self._check_live_order(RECOVERING)
+        self._refresh_triggers()
+        self._arm_deadlines()
+        self._rt.metrics.realized_profit.labels(record.symbol).set(float(self._rt.cycles.realized_total(record.id)))
+        self._rt.scheduler.every(self._rt.clock_seconds(self._rt.intervals.housekeeping), self.actor_ref,
+                                 Housekeeping())
+        self._post_exposure()
+        self._rt.board.register(record.symbol, self._rt.asset_handle(record.symbol))
+        self._rt.metrics.watch_quotes(record.symbol, partial(self._rt.board.latest, record.symbol))
+        self._rt.root_directory.handle(MARKET_DATA_ROUTER).tell(Subscribe((record.symbol,)))
+        self._publish_metrics()
+        self._rt.board.release(record.symbol, self._triggers)
+
+    def terminate(self, reason: ExitReason) -> None:
+        self._flush_peak()
+        if reason.normal and self._symbol:
+            self._log.info("stopped ({})", reason)
+
+    # --- messages ------------------------------------------------------------------------------
+
+    def on_receive(self, message: Any) -> Any:
+        # Every quote comes here while the state may change; on a crash the slot stays held.
+        self._rt.board.hold(self._symbol)
+        result = self._handle(message)
+        self._rt.board.release(self._symbol, self._triggers)
+        return result
+
+    def _handle(self, message: Any) -> Any:
+        match message:
+            case QuoteReady():
+                self._on_quote_ready()
+            case OrderReport(event=event):
+                self._apply(self._with_position(event))
+            case TimerTick():
+                self._apply(Tick(self._rt.clock.now()))
+            case CheckOrder(reason=reason):
+                self._check_live_order(reason)
+            case CheckHoldings(quantity=quantity, expected=expected):
+                self._check_holdings(quantity, expected)
+            case ParamsChanged(record=record):
+                self._config = self._config_for(record)
+                self._refresh_triggers()
+                self._log.info("parameters reloaded: {}", record.params)
+            case Housekeeping():
+                self._flush_peak()
+                self._publish_metrics()
+            case Snapshot():
+                return self._config, self._state, self._newest_decided_quote()
+            case Adopt(quantity=quantity, price=price):
+                return self._adopt(quantity, price)
+            case _:
+                self._log.warning("unexpected message {!r}", message)
+        return None
+
+    def _on_quote_ready(self) -> None:
+        quote, arrived_ns = self._rt.board.take(self._symbol)
+        if quote is None or quote is self._last_quote:
+            return
+        self._last_quote = quote
+        if self._triggers.may_act_on(quote):  # otherwise the core provably changes nothing: skip the maths
+            self._apply(quote)
+        self._rt.metrics.decision_latency.observe((time.perf_counter_ns() - arrived_ns) / 1e9)
+
+    def _newest_decided_quote(self) -> Quote | None:
+        """The newest quote decided on, by this actor or settled on arrival by the quote board."""
+        settled = self._rt.board.settled(self._symbol)
+        if settled is None or (self._last_quote is not None and self._last_quote.time >= settled.time):
+            return self._last_quote
+        return settled
+
+    # --- the decision path -----------------------------------------------------------------------
+
+    def _apply(self, event: Event) -> Decision:
+        assert self._config is not None and self._state is not None
+        before = self._state
+        decision = decide(self._config, before, event)
+        if decision.state is before and not decision.commands:
+            self._note(decision.notes)
+            return decision
+        if decision.commands:
+            veto = self._vet(decision)
+            if veto is not None:  # dropped whole: nothing stored, nothing sent, asked again later
+                self._rt.metrics.orders_vetoed.labels(self._symbol, veto.gate).inc()
+                self._note((f"vetoed by the {veto.gate.replace('_', ' ')} gate: {veto.reason}",))
+                return Decision(before)
+        if decision.durable or decision.commands or decision.completed is not None:
+            self._state = self._rt.cycles.save(self._asset_id, before, decision, _event_time(event, self._rt))
+            self._peak_dirty = False
+        else:  # only the trailing peak moved: stored by housekeeping, not on every tick
+            self._state = decision.state
+            self._peak_dirty = True
+        self._refresh_triggers()
+        self._post_exposure()
+        self._record_outcome(before, decision, event)
+        for command in decision.commands:
+            self._execute(command)
+        return decision
+
+    def _vet(self, decision: Decision) -> Veto | None:
+        """Ask the risk gates; a buy is checked against the account's cash read just now."""
+        cash = None
+        if any(isinstance(c, SubmitOrder) and c.side is Side.BUY for c in decision.commands):
+            try:
+                cash = self._rt.broker.account().cash
+            except BrokerUnavailable:
+                return Veto("cash", "the account's cash could not be read; no buy without it")
+        snapshot = self._rt.risk.snapshot(self._rt.clock.now(), cash)
+        return vet(self._rt.risk.limits, snapshot, self._symbol, decision.commands)
+
+    def _post_exposure(self) -> None:
+        assert self._state is not None
+        cycle, order = self._state.cycle, self._state.cycle.order
+        live_buy = order is not None and order.side is Side.BUY
+        committed = committed_capital(cycle.cost, (order.qty - order.filled_qty) if live_buy else ZERO,
+                                      order.limit_price if live_buy else None)
+        self._rt.risk.update_asset(self._symbol, committed, is_open=cycle.quantity > 0 or order is not None)
+
+    def _execute(self, command: Command) -> None:
+        match command:
+            case SubmitOrder():
+                self._submit(command)
+            case CancelOrder():
+                self._cancel(command)
+            case ScheduleTimer(at=at):
+                self._rt.scheduler.call_at(at, self.actor_ref, TimerTick())
+
+    def _submit(self, command: SubmitOrder) -> None:
+        now = self._rt.clock.now()
+        if command.side is Side.BUY:  # stored before the POST: the exact coin fee is learned from it later
+            try:
+                before = self._rt.broker.position_qty(command.symbol)
+                self._apply(PositionBeforeOrder(command.client_order_id, before, now))
+            except BrokerUnavailable as error:
+                self._log.warning("position before {} unknown ({}); its fee will be estimated",
+                                  command.client_order_id, error)
+        try:
+            order = self._rt.broker.submit(command)
+        except DuplicateClientOrderId:
+            self._log.info("{} already exists on the exchange; reading it back", command.client_order_id)
+            self._check_live_order("duplicate client_order_id")
+            return
+        except OrderRejected as error:
+            self._log.warning("{} rejected: {}", command.client_order_id, error)
+            self._apply(OrderClosed(command.client_order_id, CloseReason.REJECTED, now, message=str(error)))
+            return
+        except BrokerUnavailable as error:
+            self._log.warning("{} outcome unknown ({}); will look it up", command.client_order_id, error)
+            self._order_result(False)
+            self._rt.scheduler.call_later(self._rt.clock_seconds(LOOKUP_RETRY_SECONDS), self.actor_ref,
+                                          CheckOrder("unknown submit outcome"))
+            return
+        self._rt.metrics.orders_submitted.labels(command.symbol, command.side.value, command.kind.value).inc()
+        self._order_result(True)
+        self._apply(OrderAccepted(command.client_order_id, order.id, now))
+        follow_up = event_for(order, now)
+        if follow_up is not None and not isinstance(follow_up, OrderAccepted):
+            self._apply(self._with_position(follow_up))
+
+    def _order_result(self, succeeded: bool) -> None:
+        opened = self._rt.risk.record_order_result(self._symbol, succeeded, self._rt.clock.now())
+        if opened is not None:
+            self._rt.metrics.circuit_open.labels(opened).set(1)
+            self._log.error("circuit breaker opened for {} after {} consecutive order failures", opened,
+                            self._rt.risk.limits.failure_threshold)
+
+    def _cancel(self, command: CancelOrder) -> None:
+        exchange_id = command.exchange_id
+        try:
+            if exchange_id is None:
+                found = self._rt.broker.order_by_client_id(command.client_order_id)
+                if found is None:
+                    self._apply(OrderNotFound(command.client_order_id, self._rt.clock.now()))
+                    return
+                exchange_id = found.id
+            self._rt.broker.cancel(exchange_id)
+            self._log.info("cancel requested for {} ({})", command.client_order_id, command.reason)
+        except (NotFound, OrderRejected) as error:  # already filled, canceled or gone: read its final state
+            self._log.info("cancel of {} refused ({}); reading it back", command.client_order_id, error)
+            self._check_live_order("cancel refused")
+        except BrokerUnavailable as error:
+            self._log.warning("cancel of {} failed ({}); the cycle asks again later", command.client_order_id, error)
+
+    # --- looking things up -----------------------------------------------------------------------
+
+    def _check_live_order(self, reason: str) -> None:
+        """Read the live order back from the exchange and apply what the cycle has not seen yet."""
+        assert self._state is not None
+        live = self._state.cycle.order
+        if live is None:
+            return
+        try:
+            found = self._rt.broker.order_by_client_id(live.client_order_id)
+        except BrokerUnavailable as error:
+            self._log.warning("could not look up {} ({}): {}", live.client_order_id, reason, error)
+            return
+        now, before = self._rt.clock.now(), self._state
+        if found is None:
+            self._apply(OrderNotFound(live.client_order_id, now))
+            return
+        if live.exchange_id is None:
+            self._apply(OrderAccepted(live.client_order_id, found.id, now))
+        event = event_for(found, now)
+        if event is not None and not isinstance(event, OrderAccepted):
+            self._apply(self._with_position(event))
+        if self._state is not before:
+            self._log.info("{} read back ({}): the exchange says {}", live.client_order_id, reason, found.status)
+            if reason in MISSED_UPDATE_REASONS:
+                self._rt.metrics.discrepancies.labels("missed_order_update").inc()
+
+    def _with_position(self, event: Event) -> Event:
+        """A final buy report gets the exchange's position after it, if the stream did not carry
+        one: the core learns the exact fee taken in coin from it."""
+        if not isinstance(event, OrderFilled | OrderClosed) or (isinstance(event, OrderFilled) and not event.final):
+            return event
+        if event.position_qty is not None or event.fee is not None or event.filled_qty == 0:
+            return event
+        order = self._state.cycle.order if self._state is not None else None
+        if order is None or order.side is not Side.BUY or order.client_order_id != event.client_order_id:
+            return event
+        try:
+            return replace(event, position_qty=self._rt.broker.position_qty(self._symbol))
+        except BrokerUnavailable:
+            return event
+
+    def _adopt(self, quantity: Any, price: Any) -> str:
+        assert self._state is not None
+        position = self._rt.broker.position(self._symbol)
+        held, entry = (position.qty, position.avg_entry_price) if position else (ZERO, ZERO)
+        try:
+            qty, cost = plan_adoption(held, entry, self._state.held_quantity, quantity, price)
+        except AdoptionRefused as error:
+            return f"refused: {error}"
+        decision = self._apply(PositionAdopted(qty, cost, self._rt.clock.now()))
+        return decision.notes[-1] if decision.notes else "nothing to do"
+
+    def _check_holdings(self, quantity: Any, expected: Any) -> None:
+        assert self._state is not None
+        if self._state.held_quantity != expected:  # it changed after the reconciler looked: next time
+            return
+        decision = self._apply(HoldingsChecked(quantity, self._rt.clock.now()))
+        if decision.completed is not None:
+            self._rt.metrics.discrepancies.labels("holding_missing").inc()
+        elif decision.notes and decision.state is not None and "corrected" in decision.notes[0]:
+            self._rt.metrics.discrepancies.labels("holding_corrected").inc()
+
+    # --- bookkeeping -------------------------------------------------------------------------------
+
+    def _refresh_triggers(self) -> None:
+        if self._config is not None and self._state is not None:
+            self._triggers = triggers(self._config, self._state)
+
+    def _config_for(self, record: AssetRecord) -> AssetConfig:
+        rules = self._rt.rules
+        return AssetConfig(record.id, record.symbol, rules.namespace, record.params,
+                           self._rt.exchange_rules(record.symbol), rules.fees, rules.timing)
+
+    def _arm_deadlines(self) -> None:
+        assert self._state is not None
+        cycle, scheduler = self._state.cycle, self._rt.scheduler
+        if cycle.status is CycleStatus.COOLDOWN and cycle.cooldown_until is not None:
+            scheduler.call_at(cycle.cooldown_until, self.actor_ref, TimerTick())
+        if cycle.order is not None and self._config is not None:
+            timing = self._config.timing
+            limit = timing.stale_buy_after if cycle.order.side is Side.BUY else timing.stuck_sell_after
+            scheduler.call_at(cycle.order.created_at + limit, self.actor_ref, TimerTick())
+
+    def _flush_peak(self) -> None:
+        if self._peak_dirty and self._state is not None and self._state.cycle.id is not None:
+            self._rt.cycles.save_peak(self._state.cycle.id, self._state.cycle.peak_price)
+            self._peak_dirty = False
+
+    def _record_outcome(self, before: AssetState, decision: Decision, event: Event) -> None:
+        metrics, symbol = self._rt.metrics, self._symbol
+        for note in decision.notes:
+            self._log.info("cycle {}: {}", before.cycle.id, note)
+        old = before.cycle.order
+        new = decision.finished_order or decision.state.cycle.order
+        if old is not None and new is not None and new.client_order_id == old.client_order_id:
+            if new.filled_qty > old.filled_qty:
+                metrics.fills.labels(symbol, new.side.value).inc()
+            if decision.finished_order is not None and isinstance(event, OrderClosed | OrderNotFound):
+                reason = event.reason if isinstance(event, OrderClosed) else CloseReason.EXPIRED
+                if reason is CloseReason.REJECTED:
+                    metrics.orders_rejected.labels(symbol, new.side.value, _reject_reason(event)).inc()
+                    self._order_result(False)
+                else:
+                    why = ("stale_buy" if new.side is Side.BUY else "stuck_sell") if new.cancel_requested_at \
+                        else reason.value
+                    metrics.orders_canceled.labels(symbol, new.side.value, why).inc()
+        if decision.completed is not None:
+            metrics.cycles_completed.labels(symbol, decision.completed.status.value).inc()
+            metrics.realized_profit.labels(symbol).inc(float(decision.completed.realized_pnl))
+            self._rt.risk.add_realized(decision.completed.completed_at or self._rt.clock.now(),
+                                       decision.completed.realized_pnl)
+        if decision.durable:
+            self._publish_metrics()
+
+    def _publish_metrics(self) -> None:
+        if self._state is None:
+            return
+        cycle = self._state.cycle
+        metrics = self._rt.metrics
+        metrics.set_status(self._symbol, cycle.status.value)
+        latest = self._rt.board.latest(self._symbol)
+        bid = latest.bid if latest is not None else None
+        metrics.set_position(self._symbol, cycle.quantity, cycle.cost, cycle.safety_orders, bid)
+
+    def _note(self, notes: tuple[str, ...]) -> None:
+        now = time.monotonic()
+        for note in notes:
+            key = note.split(":")[0][:60]
+            if now - self._noted.get(key, -NOTE_REPEAT_SECONDS) >= NOTE_REPEAT_SECONDS:
+                self._noted[key] = now
+                self._log.info("{}", note)
+
+
+def _holding(state: AssetState) -> str:
+    cycle = state.cycle
+    if cycle.is_flat:
+        return "flat"
+    return f"holding {cycle.quantity.normalize():f} at avg {round(cycle.average_price, 10).normalize():f}"
+
+
+def _event_time(event: Event, runtime: Runtime) -> datetime:
+    return getattr(event, "time", None) or runtime.clock.now()
+
+
+def _reject_reason(event: Event) -> str:
+    """A bounded label for why the exchange refused an order."""
+    text = getattr(event, "message", "").lower()
+    if "insufficient" in text:
+        return "insufficient_balance"
+    if "minimal amount" in text or "cost basis" in text:
+        return "below_minimum"
+    if "time_in_force" in text:
+        return "time_in_force"
+    return "exchange" if not text else "other"
+
+
+def asset_spec(record: AssetRecord, runtime: Runtime) -> ChildSpec:
+    """How the asset supervisor starts (and restarts) the actor of one asset."""
+    return ChildSpec(asset_actor_name(record.symbol), AssetActor, args=(record.id, runtime),
+                     restart=Restart.TRANSIENT, shutdown_timeout_s=30.0)

@@ -1,0 +1,73 @@
+"""`AssetWatcher`: keeps the running asset actors in step with `dca_assets`.
+
+An asset enabled with `supervisor.py assets enable` gets its actor within one interval; a disabled
+one has its actor stopped (its cycle and any open order stay as they are, and are picked up again
+when it is re-enabled); changed parameters reach the running actor without a restart. This replaces
+the original's fixed subscription list, which needed a restart for every change (B17).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from actors.asset_actor import MARKET_DATA_ROUTER, asset_spec
+from actors.caretakers.base import Caretaker
+from actors.messages import Adopt, ParamsChanged, Unsubscribe
+from actors.runtime import ASSET_PREFIX, Runtime, asset_actor_name
+from dca.params import AssetParams
+
+ASSET_SUPERVISOR = "assets"
+
+
+class AssetWatcher(Caretaker):
+    name = "asset_watcher"
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime, runtime.intervals.asset_watcher)
+        self._params: dict[str, AssetParams] = {}
+
+    def run_once(self) -> None:
+        rt = self._rt
+        supervisor = rt.root_directory.handle(ASSET_SUPERVISOR).proxy()
+        if supervisor is None:
+            return
+        running = {name.removeprefix(ASSET_PREFIX) for name in rt.asset_directory.names()}
+        for record in rt.assets.all():
+            if record.enabled and record.symbol not in running:
+                if supervisor.start_child(asset_spec(record, rt)).get(timeout=30):
+                    self._log.info("{} enabled: started its actor", record.symbol)
+            elif not record.enabled and record.symbol in running:
+                self._disable(supervisor, record.symbol)
+            elif record.enabled and self._params.get(record.symbol) not in (None, record.params):
+                rt.asset_handle(record.symbol).tell(ParamsChanged(record))
+                self._log.info("{}: parameters changed; the running actor takes them now", record.symbol)
+            self._params[record.symbol] = record.params
+        self._handle_requests()
+
+    def _handle_requests(self) -> None:
+        """Commands the CLI left for the running supervisor, carried out by the asset's own actor."""
+        rt = self._rt
+        for request in rt.requests.pending():
+            handle = rt.asset_handle(request.symbol)
+            if request.kind != "adopt":
+                result = f"refused: unknown request {request.kind!r}"
+            elif not handle.is_alive():
+                result = f"refused: {request.symbol} is not enabled (enable it first)"
+            else:
+                payload = request.payload
+                result = handle.ask(Adopt(_decimal(payload.get("quantity")), _decimal(payload.get("price"))),
+                                    timeout=30)
+            rt.requests.finish(request.id, result)
+            self._log.info("{} {}: {}", request.kind, request.symbol, result)
+
+    def _disable(self, supervisor: Any, symbol: str) -> None:
+        supervisor.stop_child(asset_actor_name(symbol)).get(timeout=60)
+        self._rt.board.unregister(symbol)
+        self._rt.root_directory.handle(MARKET_DATA_ROUTER).tell(Unsubscribe((symbol,)))
+        self._rt.metrics.forget([symbol])
+        self._log.info("{} disabled: stopped its actor (its cycle and orders stay as they are)", symbol)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))

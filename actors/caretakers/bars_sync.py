@@ -1,0 +1,32 @@
+"""`BarsSync`: keeps `historical_1min_bars` current for every enabled asset (incremental)."""
+
+from __future__ import annotations
+
+from actors.caretakers.base import Caretaker
+from actors.runtime import Runtime
+from app.bars import floor_minute, incremental_start, sync_symbol
+
+
+class BarsSync(Caretaker):
+    name = "bars_sync"
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime, runtime.intervals.bars_sync)
+
+    def run_once(self) -> None:
+        rt = self._rt
+        if rt.bar_fetcher is None:
+            return
+        end = floor_minute(rt.clock.now())
+        failures = []
+        for asset in rt.assets.enabled():
+            start = incremental_start(rt.bars, asset.id, end)
+            if start >= end:
+                continue
+            result = sync_symbol(rt.bar_fetcher, rt.bars, asset.id, asset.symbol, start, end)
+            if result.error:
+                failures.append(f"{asset.symbol}: {result.error}")
+            elif result.new:
+                self._log.info("{}: {} new bars up to {}", asset.symbol, result.new, end.isoformat())
+        if failures:
+            raise RuntimeError("; ".join(failures))

@@ -1,0 +1,59 @@
+"""`Caretaker`: a supervised actor that runs one job on a timer, timed and counted."""
+
+from __future__ import annotations
+
+import abc
+import time
+from typing import Any
+
+from loguru import logger
+
+from actors.messages import RunCaretaker
+from actors.runtime import Runtime
+from actors.supervision import SupervisedActor
+
+FIRST_RUN_AFTER_SECONDS = 1.0
+
+
+class Caretaker(SupervisedActor, abc.ABC):
+    """Subclasses set `name`, `interval` (real seconds) and implement `run_once`. A run that raises
+    is logged and counted as a failure; the caretaker carries on (restarting it would not help,
+    and the `caretaker failing` alert watches the counter)."""
+
+    name = "caretaker"
+
+    def __init__(self, runtime: Runtime, interval: float) -> None:
+        super().__init__()
+        self._rt = runtime
+        self._interval = interval
+        self._log = logger.bind(actor=self.name)
+
+    def init(self) -> None:
+        self._rt.metrics.caretaker_started(self.name, self._interval)
+        self._rt.scheduler.every(self._rt.clock_seconds(self._interval), self.actor_ref, RunCaretaker(),
+                                 first_delay_s=self._rt.clock_seconds(FIRST_RUN_AFTER_SECONDS))
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, RunCaretaker):
+            return self.run()
+        return None
+
+    def run(self) -> bool:
+        """One run now (also handy from tests); True when it succeeded."""
+        metrics = self._rt.metrics
+        started = time.monotonic()
+        metrics.caretaker_runs.labels(self.name).inc()
+        try:
+            self.run_once()
+        except Exception as error:
+            metrics.caretaker_failures.labels(self.name).inc()
+            self._log.opt(exception=error).error("run failed: {}", error)
+            return False
+        finally:
+            metrics.caretaker_duration.labels(self.name).observe(time.monotonic() - started)
+        metrics.caretaker_last_success.labels(self.name).set(time.time())
+        return True
+
+    @abc.abstractmethod
+    def run_once(self) -> None:
+        """The job itself."""

@@ -1,0 +1,92 @@
+"""The risk board: what the pre-trade gates need to know, shared by every asset actor.
+
+Each asset actor posts what its cycle has committed and whether it is open; order outcomes feed the
+circuit breakers; the RiskKeeper caretaker posts the kill switch and today's realized profit. The
+gates themselves are the pure `dca.risk.vet`; this board only assembles their snapshot. Thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+from decimal import Decimal
+
+from dca.money import ZERO
+from dca.risk import GLOBAL, RiskLimits, RiskSnapshot
+
+
+class RiskBoard:
+    def __init__(self, limits: RiskLimits) -> None:
+        self.limits = limits
+        self._lock = threading.Lock()
+        self._kill_switch: str | None = None
+        self._committed: dict[str, Decimal] = {}
+        self._open: set[str] = set()
+        self._realized_day: date | None = None
+        self._realized = ZERO
+        self._failures: dict[str, int] = {}
+        self._breakers: dict[str, datetime] = {}
+
+    # --- written by the actors and the keeper ----------------------------------------------------
+
+    def set_kill_switch(self, reason: str | None) -> bool:
+        """Returns True when the state changed."""
+        with self._lock:
+            changed = (reason is None) != (self._kill_switch is None)
+            self._kill_switch = reason
+            return changed
+
+    def update_asset(self, symbol: str, committed: Decimal, is_open: bool) -> None:
+        with self._lock:
+            self._committed[symbol] = committed
+            (self._open.add if is_open else self._open.discard)(symbol)
+
+    def forget_asset(self, symbol: str) -> None:
+        with self._lock:
+            self._committed.pop(symbol, None)
+            self._open.discard(symbol)
+
+    def set_realized_today(self, day: date, total: Decimal) -> None:
+        with self._lock:
+            self._realized_day, self._realized = day, total
+
+    def add_realized(self, at: datetime, amount: Decimal) -> None:
+        """A cycle just completed: count it at once (the keeper's next read from the database agrees)."""
+        with self._lock:
+            if self._realized_day != at.date():
+                self._realized_day, self._realized = at.date(), ZERO
+            self._realized += amount
+
+    def record_order_result(self, symbol: str, succeeded: bool, now: datetime) -> str | None:
+        """Count consecutive failures per asset and across assets; returns the scope of a breaker
+        this result opened (or None)."""
+        threshold = self.limits.failure_threshold
+        with self._lock:
+            if succeeded:
+                self._failures[symbol] = self._failures[GLOBAL] = 0
+                return None
+            opened = None
+            for scope in (symbol, GLOBAL):
+                self._failures[scope] = self._failures.get(scope, 0) + 1
+                if threshold and self._failures[scope] >= threshold:
+                    self._breakers[scope] = now + self.limits.breaker_cooldown
+                    self._failures[scope] = 0
+                    opened = opened or scope
+            return opened
+
+    # --- read by the gates and the keeper -------------------------------------------------------
+
+    def snapshot(self, now: datetime, cash: Decimal | None = None) -> RiskSnapshot:
+        with self._lock:
+            realized = self._realized if self._realized_day == now.date() else ZERO
+            return RiskSnapshot(now, self._kill_switch, cash, dict(self._committed), frozenset(self._open),
+                                realized, dict(self._breakers))
+
+    def open_breakers(self, now: datetime) -> list[str]:
+        with self._lock:
+            return sorted(scope for scope, until in self._breakers.items() if until > now)
+
+    @property
+    def kill_switch(self) -> str | None:
+        with self._lock:
+            return self._kill_switch

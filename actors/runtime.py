@@ -1,0 +1,114 @@
+"""What every actor of the tree shares: adapters, clock, scheduler, metrics and addressing.
+
+Built once by the composition root (cli/run.py) and handed to each actor's constructor. Nothing in
+it belongs to one actor; the mutable pieces (quote board, directories, rules cache) are thread-safe.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from actors.clock import Clock
+from actors.quote_board import QuoteBoard
+from actors.risk_board import RiskBoard
+from actors.scheduler import Scheduler
+from actors.supervision import ChildDirectory
+from dca.params import ExchangeRules, FeeSchedule, OrderTiming
+from dca.risk import RiskLimits
+
+ASSET_PREFIX = "asset:"
+
+
+def asset_actor_name(symbol: str) -> str:
+    return ASSET_PREFIX + symbol
+
+
+@dataclass(frozen=True, slots=True)
+class TradingRules:
+    """The settings the asset actors hand to the core, whatever the asset."""
+
+    namespace: str
+    fees: FeeSchedule
+    timing: OrderTiming
+    min_notional: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Intervals:
+    """Caretaker periods in real seconds."""
+
+    order_janitor: float = 60
+    cooldown_keeper: float = 60
+    reconciler: float = 300
+    asset_watcher: float = 30
+    order_history_sync: float = 900
+    bars_sync: float = 3600
+    housekeeping: float = 5
+    stream_check: float = 5
+    risk_keeper: float = 2
+
+
+@dataclass
+class Runtime:
+    rules: TradingRules
+    clock: Clock
+    scheduler: Scheduler
+    broker: Any  # adapters.alpaca.broker.AlpacaBroker (or any object with its methods)
+    assets: Any  # adapters.db.assets.AssetRepository
+    cycles: Any  # adapters.db.cycles.CycleStore
+    orders: Any  # adapters.db.orders.OrderMirror
+    bars: Any  # adapters.db.bars.BarStore
+    metrics: Any  # adapters.metrics.Metrics
+    board: QuoteBoard
+    stream_endpoints: Any  # adapters.alpaca.broker.Endpoints, plus key_id/secret_key below
+    key_id: str
+    secret_key: str
+    risk: RiskBoard = field(default_factory=lambda: RiskBoard(RiskLimits()))
+    meta: Any = None  # adapters.db.meta.MetaStore
+    requests: Any = None  # adapters.db.requests.RequestStore
+    kill_switch_env: bool = False
+    kill_switch_file: Path = Path("data/KILL_SWITCH")
+    bar_fetcher: Any = None  # adapters.alpaca.history.BarFetcher
+    shadow: Any = None  # adapters.dryrun.ShadowExchange in a dry run: takes the orders, emits the trade updates
+    intervals: Intervals = field(default_factory=Intervals)
+    asset_directory: ChildDirectory = field(default_factory=ChildDirectory)
+    root_directory: ChildDirectory = field(default_factory=ChildDirectory)
+    _rules_cache: dict[str, ExchangeRules] = field(default_factory=dict)
+    _rules_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publish_quote(self, quote: Any) -> None:
+        """A live quote: the shadow exchange (dry run) matches against it first, then the assets see it."""
+        if self.shadow is not None:
+            self.shadow.on_quote(quote)
+        self.board.publish(quote)
+
+    def clock_seconds(self, real_seconds: float) -> float:
+        """A real-time period in the scheduler's clock (simulated time runs `speed` times faster)."""
+        return real_seconds * (self.clock.speed or 1.0)
+
+    def clock_delta(self, real_seconds: float) -> timedelta:
+        return timedelta(seconds=self.clock_seconds(real_seconds))
+
+    def exchange_rules(self, symbol: str) -> ExchangeRules:
+        """The pair's increments and minimums, read from the exchange once per process."""
+        with self._rules_lock:
+            cached = self._rules_cache.get(symbol)
+        if cached is None:
+            cached = self.broker.rules(symbol, self.rules.min_notional)
+            with self._rules_lock:
+                self._rules_cache[symbol] = cached
+        return cached
+
+    def prefetch_exchange_rules(self) -> None:
+        """Read every pair's rules in one request (asset actors then start without one each)."""
+        rules = self.broker.all_rules(self.rules.min_notional)
+        with self._rules_lock:
+            self._rules_cache.update(rules)
+
+    def asset_handle(self, symbol: str) -> Any:
+        return self.asset_directory.handle(asset_actor_name(symbol))

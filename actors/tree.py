@@ -1,0 +1,84 @@
+"""The supervision tree of design.md, assembled from a `Runtime`.
+
+    root (one-for-one)
+     ├─ assets            one AssetActor per enabled asset (rebuilt from dca_assets on restart)
+     ├─ caretakers        OrderJanitor, CooldownKeeper, Reconciler, AssetWatcher, OrderHistorySync, BarsSync
+     ├─ trade_update_router
+     └─ market_data_router
+
+Children start in this order and stop in reverse: on shutdown the streams stop first (no new
+events), then the caretakers, then the asset actors finish what they are doing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from loguru import logger
+
+from actors.asset_actor import MARKET_DATA_ROUTER, asset_spec
+from actors.caretakers.asset_watcher import ASSET_SUPERVISOR, AssetWatcher
+from actors.caretakers.bars_sync import BarsSync
+from actors.caretakers.cooldown_keeper import CooldownKeeper
+from actors.caretakers.order_history_sync import OrderHistorySync
+from actors.caretakers.order_janitor import OrderJanitor
+from actors.caretakers.reconciler import Reconciler
+from actors.caretakers.risk_keeper import RiskKeeper
+from actors.market_data_router import MarketDataRouter
+from actors.runtime import Runtime
+from actors.supervision import (
+    Backoff,
+    ChildDirectory,
+    ChildSpec,
+    ExitReason,
+    RestartIntensity,
+    SupervisionListener,
+    Supervisor,
+    supervisor_spec,
+)
+from actors.trade_update_router import TradeUpdateRouter
+
+CARETAKERS = (RiskKeeper, OrderJanitor, CooldownKeeper, Reconciler, AssetWatcher, OrderHistorySync, BarsSync)
+TRADE_UPDATE_ROUTER = "trade_update_router"
+
+
+class RestartCounter(SupervisionListener):
+    """Restarts by actor, for Prometheus and the log."""
+
+    def __init__(self, metrics: Any) -> None:
+        self._metrics = metrics
+
+    def on_child_restarted(self, supervisor_name: str, child_name: str, reason: ExitReason) -> None:
+        self._metrics.actor_restarts.labels(child_name).inc()
+        logger.bind(actor=supervisor_name).warning("restarted {} ({})", child_name, reason)
+
+    def on_gave_up(self, supervisor_name: str, reason: str) -> None:
+        logger.bind(actor=supervisor_name).critical("gave up: {}", reason)
+
+
+def start_tree(runtime: Runtime, on_give_up: Callable[[str], None]) -> Any:
+    """Start the whole tree; returns the root supervisor's ref."""
+    scheduler, listener = runtime.scheduler, RestartCounter(runtime.metrics)
+    scale = runtime.clock_seconds  # intensity and backoff are meant in real seconds
+    backoff = Backoff(initial_s=scale(0.5), max_s=scale(30), reset_after_s=scale(60))
+    root_intensity = RestartIntensity(max_restarts=5, within_s=scale(60))
+    # many independent assets: one flapping asset is slowed by its backoff, not escalated at once
+    asset_intensity = RestartIntensity(max_restarts=50, within_s=scale(60))
+
+    def asset_children() -> list[ChildSpec]:
+        return [asset_spec(record, runtime) for record in runtime.assets.enabled()]
+
+    caretakers = [ChildSpec(cls.name, cls, args=(runtime,)) for cls in CARETAKERS]
+    specs = [
+        supervisor_spec(ASSET_SUPERVISOR, asset_children, scheduler=scheduler, directory=runtime.asset_directory,
+                        intensity=asset_intensity, backoff=backoff, listener=listener,
+                        liveness_check_s=scale(5)),
+        supervisor_spec("caretakers", caretakers, scheduler=scheduler, directory=ChildDirectory(),
+                        intensity=root_intensity, backoff=backoff, listener=listener, liveness_check_s=scale(5)),
+        ChildSpec(TRADE_UPDATE_ROUTER, TradeUpdateRouter, args=(runtime,), shutdown_timeout_s=15.0),
+        ChildSpec(MARKET_DATA_ROUTER, MarketDataRouter, args=(runtime,), shutdown_timeout_s=15.0),
+    ]
+    return Supervisor.start("root", specs, scheduler=scheduler, directory=runtime.root_directory,
+                            intensity=root_intensity, backoff=backoff, listener=listener, on_give_up=on_give_up,
+                            liveness_check_s=scale(5))

@@ -1,0 +1,244 @@
+"""The bot's REST side of Alpaca (paper, live, or our simulator), on alpaca-py's TradingClient.
+
+Errors come out as three kinds, because the caller must act differently on each:
+
+* `OrderRejected` — a definite "no" (HTTP 4xx): the order does not exist on the exchange.
+  `DuplicateClientOrderId` is the special 422 for an id the exchange already has: the order *does*
+  exist (an earlier attempt got through), so look it up.
+* `NotFound` — 404 for a lookup or a cancel.
+* `BrokerUnavailable` — 5xx, timeouts, connection errors: the outcome is unknown. After a submit,
+  the caller must look the order up by its client_order_id before deciding anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.data.historical.crypto import CryptoHistoricalDataClient
+from alpaca.data.requests import CryptoLatestQuoteRequest
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import AssetClass, OrderSide, QueryOrderStatus, TimeInForce
+from alpaca.trading.requests import GetAssetsRequest, GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
+
+from adapters.alpaca.convert import compact_index, order_from_model, position_from_model
+from adapters.alpaca.pacing import RequestPacer
+from dca.assets import compact_symbol
+from dca.commands import SubmitOrder
+from dca.cycle import OrderType, Side
+from dca.exchange import ExchangeOrder, Position
+from dca.market import Quote
+from dca.money import ZERO
+from dca.params import ExchangeRules
+
+T = TypeVar("T")
+REQUEST_TIMEOUT = (5.0, 30.0)  # connect, read: alpaca-py sets none, and a hung venue must not hang an actor
+
+
+class BrokerError(Exception):
+    def __init__(self, message: str, status: int | None = None, code: int | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+class OrderRejected(BrokerError):
+    """The exchange refused the request (HTTP 4xx); nothing was created."""
+
+
+class DuplicateClientOrderId(OrderRejected):
+    """The exchange already has an order with this client_order_id."""
+
+
+class NotFound(BrokerError):
+    pass
+
+
+class BrokerUnavailable(BrokerError):
+    """5xx, timeout or connection failure: the request may or may not have taken effect."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    cash: Decimal
+    buying_power: Decimal
+    equity: Decimal
+    status: str
+    number: str = ""  # Alpaca's account_number: which account the books belong to
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    trading: str | None  # None: Alpaca's own (paper or live by `paper`)
+    data: str | None
+    data_stream: str | None
+    trading_stream: str | None
+    paper: bool = True
+
+    @classmethod
+    def simulator(cls, base: str) -> Endpoints:
+        """All four url_overrides of a `supervisor.py sim` listening at `base` (http://host:port)."""
+        ws = "ws" + base.removeprefix("http")
+        return cls(base, base, f"{ws}/v1beta3/crypto/us", f"{ws}/stream", paper=True)
+
+
+class AlpacaBroker:
+    def __init__(self, key_id: str, secret_key: str, endpoints: Endpoints, *,
+                 requests_per_minute: float = 190, on_request: Callable[[str, float, str | None], None] | None = None,
+                 ) -> None:
+        self._trading = TradingClient(key_id, secret_key, paper=endpoints.paper, url_override=endpoints.trading)
+        self._data = CryptoHistoricalDataClient(key_id, secret_key, url_override=endpoints.data)
+        for client in (self._trading, self._data):
+            client._session.request = functools.partial(client._session.request, timeout=REQUEST_TIMEOUT)
+        self._pacer = RequestPacer(requests_per_minute)
+        self._on_request = on_request  # (endpoint, seconds, error kind or None): for metrics
+        self._symbols: dict[str, str] = {}
+
+    # --- orders ----------------------------------------------------------------------------------
+
+    def submit(self, command: SubmitOrder) -> ExchangeOrder:
+        # alpaca-py's request models are float-typed; the values are exact short decimals, which
+        # float repr round-trips, and the venue truncates to its increments anyway.
+        common: dict[str, Any] = {
+            "symbol": command.symbol, "qty": float(command.qty), "client_order_id": command.client_order_id,
+            "side": OrderSide.BUY if command.side is Side.BUY else OrderSide.SELL,
+            "time_in_force": TimeInForce(command.time_in_force),
+        }
+        if command.order_type is OrderType.LIMIT:
+            assert command.limit_price is not None
+            request: Any = LimitOrderRequest(**common, limit_price=float(command.limit_price))
+        else:
+            request = MarketOrderRequest(**common)
+        return order_from_model(self._call("submit_order", lambda: self._trading.submit_order(request)))
+
+    def cancel(self, exchange_id: str) -> None:
+        self._call("cancel_order", lambda: self._trading.cancel_order_by_id(exchange_id))
+
+    def order_by_client_id(self, client_order_id: str) -> ExchangeOrder | None:
+        try:
+            model = self._call("get_order_by_client_id",
+                               lambda: self._trading.get_order_by_client_id(client_order_id))
+        except NotFound:
+            return None
+        return order_from_model(model)
+
+    def orders(self, *, status: str = "all", after: datetime | None = None, until: datetime | None = None,
+               limit: int = 500, symbols: list[str] | None = None, direction: str = "asc") -> list[ExchangeOrder]:
+        request = GetOrdersRequest(status=QueryOrderStatus(status), after=after, until=until, limit=limit,
+                                   symbols=symbols, direction=direction, nested=False)
+        return [order_from_model(m) for m in self._call("get_orders", lambda: self._trading.get_orders(request))]
+
+    def iter_orders(self, *, status: str = "all", after: datetime | None = None,
+                    until: datetime | None = None, page: int = 500) -> Iterator[ExchangeOrder]:
+        """Every order submitted after `after`, oldest first, paging past the 500-per-call limit
+        (the original fetched only the latest 100)."""
+        seen: set[str] = set()
+        cursor = after
+        while True:
+            batch = self.orders(status=status, after=cursor, until=until, limit=page, direction="asc")
+            fresh = [order for order in batch if order.id not in seen]
+            yield from fresh
+            seen.update(order.id for order in fresh)
+            if len(batch) < page or not fresh:
+                return
+            # `after` is exclusive on submission time; step back a microsecond so orders sharing the
+            # last timestamp are not skipped (the `seen` set drops the repeats)
+            last = fresh[-1].submitted_at or fresh[-1].created_at
+            cursor = last - timedelta(microseconds=1)
+
+    # --- positions, account, assets, quotes --------------------------------------------------------
+
+    def remember_symbols(self, symbols: list[str]) -> None:
+        self._symbols.update(compact_index(symbols))
+
+    def position(self, symbol: str) -> Position | None:
+        try:
+            model = self._call("get_open_position", lambda: self._trading.get_open_position(compact_symbol(symbol)))
+        except NotFound:
+            return None
+        return position_from_model(model, self._symbols)
+
+    def position_qty(self, symbol: str) -> Decimal:
+        position = self.position(symbol)
+        return position.qty if position is not None else ZERO
+
+    def positions(self) -> dict[str, Position]:
+        models = self._call("get_all_positions", self._trading.get_all_positions)
+        converted = (position_from_model(m, self._symbols) for m in models)
+        return {p.symbol: p for p in converted}
+
+    def account(self) -> Account:
+        model = self._call("get_account", self._trading.get_account)
+        return Account(Decimal(str(model.cash or 0)), Decimal(str(model.non_marginable_buying_power or 0)),
+                       Decimal(str(model.equity or 0)), str(getattr(model.status, "value", model.status)),
+                       str(model.account_number or ""))
+
+    def rules(self, symbol: str, min_notional: Decimal) -> ExchangeRules:
+        return _rules(self._call("get_asset", lambda: self._trading.get_asset(symbol)), min_notional)
+
+    def all_rules(self, min_notional: Decimal) -> dict[str, ExchangeRules]:
+        """Every crypto pair's rules in one call (a thousand assets start without a thousand requests)."""
+        request = GetAssetsRequest(asset_class=AssetClass.CRYPTO)
+        assets = self._call("get_all_assets", lambda: self._trading.get_all_assets(request))
+        return {asset.symbol: _rules(asset, min_notional) for asset in assets}
+
+    def latest_quotes(self, symbols: list[str]) -> dict[str, Quote]:
+        request = CryptoLatestQuoteRequest(symbol_or_symbols=symbols)
+        result = self._call("latest_quotes", lambda: self._data.get_crypto_latest_quote(request))
+        return {s: Quote(s, Decimal(repr(q.bid_price)), Decimal(repr(q.ask_price)), q.timestamp)
+                for s, q in result.items()}
+
+    def exchange_time(self) -> datetime:
+        return self._call("get_clock", self._trading.get_clock).timestamp
+
+    @property
+    def data_client(self) -> CryptoHistoricalDataClient:
+        return self._data
+
+    # --- plumbing ----------------------------------------------------------------------------------
+
+    def _call(self, endpoint: str, call: Callable[[], T]) -> T:
+        self._pacer.acquire()
+        started = time.monotonic()
+        kind: str | None = None
+        try:
+            return call()
+        except APIError as error:
+            translated = _translate(error)
+            kind = type(translated).__name__
+            raise translated from error
+        except requests.RequestException as error:
+            kind = "BrokerUnavailable"
+            raise BrokerUnavailable(f"{endpoint}: {type(error).__name__}: {error}") from error
+        finally:
+            if self._on_request is not None:
+                self._on_request(endpoint, time.monotonic() - started, kind)
+
+
+def _rules(asset: Any, min_notional: Decimal) -> ExchangeRules:
+    increment = Decimal(str(asset.min_trade_increment or "0.000000001"))
+    return ExchangeRules(
+        min_order_size=Decimal(str(asset.min_order_size or increment)), min_trade_increment=increment,
+        price_increment=Decimal(str(asset.price_increment or "0.000000001")), min_notional=min_notional,
+    )
+
+
+def _translate(error: APIError) -> BrokerError:
+    status = error.status_code
+    try:
+        message, code = error.message, error.code
+    except (KeyError, ValueError, TypeError):  # market-data errors carry only "message"
+        message, code = str(error), None
+    if status == 404:
+        return NotFound(message, status, code)
+    if status == 422 and "client_order_id must be unique" in str(message):
+        return DuplicateClientOrderId(message, status, code)
+    if status is not None and 400 <= status < 500 and status != 429:
+        return OrderRejected(message, status, code)
+    return BrokerUnavailable(f"HTTP {status}: {message}", status, code)

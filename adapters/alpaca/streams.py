@@ -1,0 +1,140 @@
+"""Alpaca's two WebSockets (market data, trade updates) on alpaca-py, each in its own thread.
+
+alpaca-py owns the socket, the handshake and the reconnect-with-backoff loop. These wrappers add
+what the bot needs on top: raw messages turned into exact values, a callback on every (re)connect
+(the bot catches up on what it missed) and on every disconnect (metrics), and no message that can
+kill the stream: a malformed one is reported and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from alpaca.data.live.crypto import CryptoDataStream
+from alpaca.trading.stream import TradingStream
+from loguru import logger as log
+
+from adapters.alpaca.convert import TradeUpdate, quote_from_raw, trade_update_from_raw
+from dca.market import Quote
+
+Callback = Callable[[], None]
+ErrorCallback = Callable[[str, BaseException], None]
+
+
+class _Observed:
+    """Mixin for alpaca-py streams: report connects and disconnects."""
+
+    _on_connected: Callback
+    _on_disconnected: Callback
+
+    async def _start_ws(self) -> None:
+        await super()._start_ws()  # type: ignore[misc]
+        self._on_connected()
+
+    async def close(self) -> None:
+        was_open = getattr(self, "_ws", None) is not None
+        await super().close()  # type: ignore[misc]
+        if was_open:
+            self._on_disconnected()
+
+
+class _ObservedDataStream(_Observed, CryptoDataStream):
+    pass
+
+
+class _ObservedTradingStream(_Observed, TradingStream):
+    pass
+
+
+class _StreamThread:
+    def __init__(self, name: str, stream: Any) -> None:
+        self._stream = stream
+        self._thread = threading.Thread(target=stream.run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        loop = getattr(self._stream, "_loop", None)
+        if loop is not None and loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(self._stop_now(), loop).result(timeout)
+            except Exception as error:  # the loop may already be closing; the join below decides
+                log.debug("stopping {} raised {!r}", self._thread.name, error)
+        self._thread.join(timeout)
+
+    async def _stop_now(self) -> None:
+        """alpaca-py's own stop is noticed only when the pending receive times out (up to 5 s per
+        stream); closing the socket too ends that receive at once."""
+        _STOPPING.add(self._thread.ident)
+        await self._stream.stop_ws()
+        await self._stream.close()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+
+class _QuietWhenStopping(logging.Filter):
+    """alpaca-py reports the socket we closed to stop a stream as an error it will recover from
+    ("websocket error, restarting connection"); on a stream being stopped that is not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.thread in _STOPPING and "restarting" in record.getMessage())
+
+
+_STOPPING: set[int | None] = set()  # idents of stream threads being stopped
+for _name in ("alpaca.data.live.websocket", "alpaca.trading.stream"):
+    logging.getLogger(_name).addFilter(_QuietWhenStopping())
+
+
+class QuoteStream(_StreamThread):
+    """Crypto quotes for a changing set of symbols; `on_quote` runs on the stream's thread."""
+
+    def __init__(self, key_id: str, secret_key: str, url: str | None, on_quote: Callable[[Quote], None],
+                 on_connected: Callback, on_disconnected: Callback, on_error: ErrorCallback) -> None:
+        stream = _ObservedDataStream(key_id, secret_key, raw_data=True, url_override=url)
+        stream._on_connected, stream._on_disconnected = on_connected, on_disconnected
+        self._on_quote, self._on_error = on_quote, on_error
+        super().__init__("quote-stream", stream)
+
+    def subscribe(self, symbols: list[str]) -> None:
+        if symbols:
+            self._stream.subscribe_quotes(self._handle, *symbols)
+
+    def unsubscribe(self, symbols: list[str]) -> None:
+        if symbols:
+            self._stream.unsubscribe_quotes(*symbols)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        try:
+            quote = quote_from_raw(message)
+        except Exception as error:  # a malformed message is reported and skipped, never fatal
+            self._on_error("quote", error)
+            return
+        self._on_quote(quote)
+
+
+class TradeUpdateStream(_StreamThread):
+    """The account's trade updates; `on_update` runs on the stream's thread."""
+
+    def __init__(self, key_id: str, secret_key: str, url: str | None, paper: bool,
+                 on_update: Callable[[TradeUpdate], None], on_connected: Callback, on_disconnected: Callback,
+                 on_error: ErrorCallback) -> None:
+        stream = _ObservedTradingStream(key_id, secret_key, paper=paper, raw_data=True, url_override=url)
+        stream._on_connected, stream._on_disconnected = on_connected, on_disconnected
+        self._on_update, self._on_error = on_update, on_error
+        stream.subscribe_trade_updates(self._handle)
+        super().__init__("trade-update-stream", stream)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        try:
+            update = trade_update_from_raw(message)
+        except Exception as error:  # a malformed message is reported and skipped, never fatal
+            self._on_error("trade_update", error)
+            return
+        self._on_update(update)

@@ -1,0 +1,115 @@
+"""What a backtest run is made of, from the user's options: bars, parameters and exchange rules.
+
+* Bars: `db` reads `historical_1min_bars` (filled by `supervisor.py bars fetch|import`);
+  `csv:PATH` reads a bar file (PATH may hold `{symbol}` → BTC-USD, `{base}` → BTC, `{quote}` → USD,
+  which is how several symbols each get their own file).
+* Parameters: the asset's `dca_assets` row when it is configured, else the defaults, then the
+  `--params` overrides, validated by the same `dca.params.with_overrides` as `assets set`.
+* Exchange rules: increments and minimum order size from the simulator's asset catalog (the values
+  the live bot reads from the simulator), the $10 minimum notional, fees and order timeouts from the
+  settings, exactly as the live bot gets them (`app.bot.trading_rules`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from adapters.sim.assets import make_asset
+from app.backtest.runner import BacktestSetup
+from app.backtest.series import BarSeries
+from app.backtest.venue import rules_of
+from dca.params import AssetConfig, AssetParams, with_overrides
+
+NAMESPACE = "backtest-00000"  # client_order_ids of a backtest (they only need to be unique in it)
+
+
+class InputError(ValueError):
+    """Bad input for a backtest; the message names the option."""
+
+
+@dataclass(frozen=True)
+class DataSource:
+    kind: str  # "db" or "csv"
+    path: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, symbols: list[str]) -> DataSource:
+        if text == "db":
+            return cls("db")
+        if text.startswith("csv:") and text[4:].strip():
+            path = text[4:].strip()
+            if len(symbols) > 1 and not any(key in path for key in ("{symbol}", "{base}")):
+                raise InputError(f"--data: {path} is one file but {len(symbols)} symbols were given; "
+                                 f"put {{symbol}} or {{base}} in the path (e.g. csv:bars/{{symbol}}.csv.gz)")
+            return cls("csv", path)
+        raise InputError(f"--data: expected db or csv:PATH, got {text!r}")
+
+    def path_for(self, symbol: str) -> Path:
+        assert self.path is not None
+        base, _, quote = symbol.partition("/")
+        return Path(self.path.replace("{symbol}", f"{base}-{quote}").replace("{base}", base)
+                    .replace("{quote}", quote))
+
+    def describe(self) -> str:
+        return "db (historical_1min_bars)" if self.kind == "db" else f"csv:{self.path}"
+
+
+def load_series(source: DataSource, symbol: str, start: datetime | None, end: datetime | None,
+                db: Any = None) -> BarSeries:
+    """The symbol's bars with start ≤ time < end. Raises InputError (bad file) or LookupError (no data)."""
+    if source.kind == "csv":
+        from app.bars_csv import BarFileError
+        from app.bars_csv import load_series as load_file
+
+        path = source.path_for(symbol)
+        if not path.exists():
+            raise InputError(f"--data: {path} does not exist")
+        try:
+            series = load_file(path, symbol).between(start, end)
+        except BarFileError as error:
+            raise InputError(f"--data: {error}") from None
+    else:
+        series = _from_database(db, symbol, start, end)
+    if len(series) == 0:
+        where = source.describe()
+        raise LookupError(f"{symbol}: no bars in {where} between {_day(start)} and {_day(end)}"
+                          + ("; fetch them with `supervisor.py bars fetch`" if source.kind == "db" else ""))
+    return series
+
+
+def _from_database(db: Any, symbol: str, start: datetime | None, end: datetime | None) -> BarSeries:
+    from adapters.db.assets import AssetRepository
+    from adapters.db.bars import BarStore
+
+    asset = AssetRepository(db).get(symbol)
+    if asset is None or start is None or end is None:
+        return BarSeries.from_bars(symbol, [])
+    return BarSeries.from_prices(symbol, BarStore(db).iter_prices(asset.id, start, end))
+
+
+def configured_params(db: Any, symbol: str) -> tuple[AssetParams, bool]:
+    """The asset's parameters from dca_assets, or the defaults when it is not configured."""
+    from adapters.db.assets import AssetRepository
+
+    asset = AssetRepository(db).get(symbol) if db is not None else None
+    return (asset.params, True) if asset is not None else (AssetParams(), False)
+
+
+def setup_for(symbol: str, params: AssetParams, overrides: dict[str, Any], settings: Any, cash: Decimal,
+              spread_bps: Decimal | None) -> BacktestSetup:
+    """The run of one symbol. `InvalidParams` (naming each bad field) if the overrides are bad."""
+    from app.bot import trading_rules
+
+    spec = make_asset(symbol)
+    rules = trading_rules(settings, NAMESPACE)
+    config = AssetConfig(1, symbol, NAMESPACE, with_overrides(params, overrides),
+                         rules_of(spec, rules.min_notional), rules.fees, rules.timing)
+    return BacktestSetup(config, spec, cash, spec.spread_bps if spread_bps is None else spread_bps)
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else "(open)"

@@ -1,0 +1,206 @@
+"""From a finished run to its figures: the account per bar, equity, drawdown, Sharpe, Sortino, P/L.
+
+Money figures come from the session's exact records (Decimal). The per-bar curves are floats
+computed with numpy from the account timeline, which only changes on bars the strategy acted on, so
+the fast path and the reference loop give bit-identical curves.
+
+Conventions (also in docs/backtesting.md):
+* equity = cash + coin held × the bar's close (the mid at the end of the bar);
+* maximum drawdown = the largest fall of equity from its running peak, as a fraction of that peak;
+* Sharpe and Sortino use DAILY returns of equity at each UTC day's last bar (the first one against
+  the starting cash), risk-free rate 0, annualised by √365 because crypto trades every day:
+  Sharpe = mean / sample standard deviation × √365; Sortino = mean / √(mean(min(r, 0)²)) × √365;
+  None with fewer than two days or no variation (no downside, for Sortino);
+* time in market = the share of bars that ended with coin in the cycle;
+* capital committed = the cycle's cost plus the unfilled part of a live buy; return on capital =
+  (realized + unrealized P/L) / the most capital committed at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+
+from app.backtest.runner import RunOutcome
+from dca.backtest.records import CycleRecord
+from dca.money import ZERO
+
+DAYS_PER_YEAR = 365
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Per-bar floats: cash, coin held, the cycle's coin and cost, equity."""
+
+    cash: np.ndarray
+    position: np.ndarray
+    cycle_quantity: np.ndarray
+    cycle_cost: np.ndarray
+    equity: np.ndarray
+
+    @property
+    def average_cost(self) -> np.ndarray:
+        """The cycle's average cost per coin, NaN while flat."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.cycle_quantity > 0, self.cycle_cost / self.cycle_quantity, np.nan)
+
+
+@dataclass(frozen=True)
+class Summary:
+    symbol: str
+    first_bar: datetime | None
+    last_bar: datetime | None
+    bars: int
+    bars_replayed: int
+    starting_cash: Decimal
+    final_equity: Decimal
+    cycles_completed: int
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees: Decimal  # every fee in the quote currency (coin fees valued at their fill price)
+    max_committed: Decimal
+    return_on_capital: Decimal | None
+    max_drawdown: float
+    max_drawdown_value: float
+    sharpe: float | None
+    sortino: float | None
+    time_in_market: float
+    average_cycle_duration: timedelta | None
+    max_safety_orders_used: int
+    winning_cycles: int
+    losing_cycles: int
+    open_cycle_quantity: Decimal
+    open_orders: int
+    seconds: float
+
+    @property
+    def total_pnl(self) -> Decimal:
+        return self.realized_pnl + self.unrealized_pnl
+
+    @property
+    def win_rate(self) -> float:
+        """Completed cycles that made money, as a share of completed cycles (0 without any)."""
+        done = self.winning_cycles + self.losing_cycles
+        return self.winning_cycles / done if done else 0.0
+
+
+def curves(outcome: RunOutcome) -> Curves:
+    session, n = outcome.session, len(outcome.series)
+    points = [session.start, *session.log.timeline]
+    marks = np.array([p.bar_index for p in session.log.timeline], dtype=np.int64)
+    which = np.searchsorted(marks, np.arange(n), "right")  # 0 = before the first change (the start)
+
+    def column(name: str) -> np.ndarray:
+        values = np.array([float(getattr(p, name)) for p in points], dtype=np.float64)
+        return values[which]
+
+    cash, position = column("cash"), column("position")
+    equity = cash + position * outcome.series.close
+    return Curves(cash, position, column("cycle_quantity"), column("cycle_cost"), equity)
+
+
+def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
+    curve = curve if curve is not None else curves(outcome)
+    session, series = outcome.session, outcome.series
+    log, state = session.log, session.state
+    last_close = series.prices(len(series) - 1)[3] if len(series) else None
+    cycle = state.cycle
+    unrealized = cycle.quantity * last_close - cycle.cost if last_close is not None and cycle.quantity else ZERO
+    complete = [c for c in log.cycles if c.status.value == "complete"]
+    realized = sum((c.realized_pnl for c in log.cycles), ZERO)
+    committed = max((p.committed for p in [session.start, *log.timeline]), default=ZERO)
+    final_point = log.timeline[-1] if log.timeline else session.start
+    final_equity = final_point.cash + (final_point.position * last_close if last_close is not None else ZERO)
+    drawdown, drawdown_value = max_drawdown(curve.equity)
+    daily = daily_returns(series.times, curve.equity, float(session.start.cash))
+    return Summary(
+        symbol=series.symbol, first_bar=series.time(0) if len(series) else None,
+        last_bar=series.time(len(series) - 1) if len(series) else None, bars=len(series),
+        bars_replayed=outcome.replayed, starting_cash=session.start.cash, final_equity=final_equity,
+        cycles_completed=len(complete), realized_pnl=realized, unrealized_pnl=unrealized,
+        fees=sum((f.fee_value for f in log.fills), ZERO), max_committed=committed,
+        return_on_capital=(realized + unrealized) / committed if committed > 0 else None,
+        max_drawdown=drawdown, max_drawdown_value=drawdown_value, sharpe=sharpe(daily), sortino=sortino(daily),
+        time_in_market=float(np.mean(curve.cycle_quantity > 0)) if len(series) else 0.0,
+        average_cycle_duration=_average_duration(complete),
+        max_safety_orders_used=max((c.safety_orders for c in complete), default=0),
+        winning_cycles=sum(1 for c in complete if c.realized_pnl > 0),
+        losing_cycles=sum(1 for c in complete if c.realized_pnl <= 0),
+        open_cycle_quantity=cycle.quantity, open_orders=1 if cycle.order is not None else 0,
+        seconds=outcome.seconds,
+    )
+
+
+def max_drawdown(equity: np.ndarray) -> tuple[float, float]:
+    """(largest fall from a running peak as a fraction of that peak, the same fall in money)."""
+    if len(equity) == 0:
+        return 0.0, 0.0
+    peak = np.maximum.accumulate(equity)
+    fall = peak - equity
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(peak > 0, fall / peak, 0.0)
+    return float(share.max()), float(fall.max())
+
+
+def daily_returns(times: np.ndarray, equity: np.ndarray, start: float) -> np.ndarray:
+    """Returns of equity from one UTC day's last bar to the next (the first from `start`)."""
+    if len(times) == 0 or start <= 0:
+        return np.empty(0)
+    day = times // SECONDS_PER_DAY
+    last_of_day = np.append(np.flatnonzero(np.diff(day)), len(day) - 1)
+    closes = equity[last_of_day]
+    previous = np.concatenate(([start], closes[:-1]))
+    return closes / previous - 1
+
+
+def sharpe(returns: np.ndarray) -> float | None:
+    if len(returns) < 2:
+        return None
+    spread = float(np.std(returns, ddof=1))
+    return float(np.mean(returns)) / spread * math.sqrt(DAYS_PER_YEAR) if spread > 0 else None
+
+
+def sortino(returns: np.ndarray) -> float | None:
+    if len(returns) < 2:
+        return None
+    downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+    return float(np.mean(returns)) / downside * math.sqrt(DAYS_PER_YEAR) if downside > 0 else None
+
+
+def _average_duration(cycles: list[CycleRecord]) -> timedelta | None:
+    spans = [c.completed_at - c.started_at for c in cycles if c.started_at and c.completed_at]
+    return sum(spans, timedelta()) / len(spans) if spans else None
+
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Several symbols' accounts added up on the union of their bar times (each account's equity
+    carried forward between its own bars; its starting cash before its first bar)."""
+
+    times: np.ndarray
+    equity: np.ndarray
+    starting_cash: float
+
+    def figures(self) -> dict[str, float | None]:
+        drawdown, value = max_drawdown(self.equity)
+        daily = daily_returns(self.times, self.equity, self.starting_cash)
+        return {"max_drawdown": drawdown, "max_drawdown_value": value, "sharpe": sharpe(daily),
+                "sortino": sortino(daily)}
+
+
+def portfolio(outcomes: list[RunOutcome], curve_list: list[Curves]) -> Portfolio:
+    times = np.unique(np.concatenate([o.series.times for o in outcomes])) if outcomes else np.empty(0, np.int64)
+    total = np.zeros(len(times))
+    start = 0.0
+    for outcome, curve in zip(outcomes, curve_list, strict=True):
+        cash = float(outcome.session.start.cash)
+        start += cash
+        which = np.searchsorted(outcome.series.times, times, "right") - 1
+        total += np.where(which >= 0, curve.equity[np.maximum(which, 0)], cash)
+    return Portfolio(times, total, start)

@@ -1,0 +1,263 @@
+"""The whole supervisor as one object: database, venue, metrics, shared runtime and actor tree.
+
+`python supervisor.py run` builds a `Bot` from the settings and waits for a signal; the end-to-end
+tests build the same `Bot` around a simulator they control. One wiring, two drivers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from loguru import logger
+
+from actors.clock import Clock, SystemClock
+from actors.process_exit import ProcessExit
+from actors.quote_board import QuoteBoard
+from actors.risk_board import RiskBoard
+from actors.runtime import Intervals, Runtime, TradingRules
+from actors.scheduler import Scheduler
+from adapters.alpaca.broker import AlpacaBroker, BrokerError, Endpoints
+from adapters.alpaca.history import BarFetcher
+from adapters.db.assets import AssetRepository
+from adapters.db.bars import BarStore
+from adapters.db.cycles import CycleStore
+from adapters.db.database import Database
+from adapters.db.meta import MetaStore
+from adapters.db.orders import OrderMirror
+from adapters.db.requests import RequestStore
+from adapters.metrics import Metrics
+from app.books import BooksOwner
+from config.settings import LIVE_URL, PAPER_URL, Settings, TradingMode
+from dca.order_ids import make_namespace
+from dca.params import AssetParams, FeeSchedule, OrderTiming, with_overrides
+from dca.risk import RiskLimits
+
+DEMO_ASSETS: dict[str, dict[str, Any]] = {
+    # Parameters that complete cycles within minutes at the default simulator speed (60×); see README.
+    "BTC/USD": {"base_order_amount": "50", "safety_order_amount": "50", "max_safety_orders": 5,
+                "safety_order_deviation": "0.6", "take_profit_percent": "0.5", "ttp_enabled": True,
+                "ttp_deviation_percent": "0.15", "cooldown_period": 300, "buy_order_price_deviation_percent": "0.5"},
+    "ETH/USD": {"base_order_amount": "40", "safety_order_amount": "40", "max_safety_orders": 5,
+                "safety_order_deviation": "0.8", "take_profit_percent": "0.6", "ttp_enabled": False,
+                "cooldown_period": 300, "buy_order_price_deviation_percent": "0.6"},
+    "SOL/USD": {"base_order_amount": "25", "safety_order_amount": "30", "max_safety_orders": 6,
+                "safety_order_deviation": "1.0", "take_profit_percent": "0.8", "ttp_enabled": True,
+                "ttp_deviation_percent": "0.2", "cooldown_period": 600, "buy_order_price_deviation_percent": "1",
+                "safety_order_step_scale": "1.2", "safety_order_volume_scale": "1.3"},
+}
+# the embedded simulator quotes these too, so enabling one of them later needs no restart
+SIM_PAIRS = ("BTC/USD", "ETH/USD", "SOL/USD", "DOGE/USD", "XRP/USD", "LTC/USD", "LINK/USD", "AVAX/USD",
+             "BCH/USD", "DOT/USD", "UNI/USD", "AAVE/USD", "SHIB/USD", "PEPE/USD")
+
+
+class VenueError(Exception):
+    """The venue cannot be reached or configured; the message names the setting."""
+
+
+@dataclass
+class Venue:
+    """Where the bot trades: endpoints, keys, the venue's clock, and the embedded simulator if any."""
+
+    mode: TradingMode
+    endpoints: Endpoints
+    key_id: str
+    secret_key: str
+    clock: Clock
+    simulator: Any = None
+
+    def close(self) -> None:
+        if self.simulator is not None:
+            self.simulator.stop()
+
+
+def open_venue(settings: Settings, db: Database, speed: Decimal | None = None) -> Venue:
+    mode = settings.trading_mode
+    if mode is TradingMode.EMBEDDED_SIM:
+        return embedded_simulator(settings, db, speed)
+    key = settings.apca_api_key_id.get_secret_value() if settings.apca_api_key_id else None
+    secret = settings.apca_api_secret_key.get_secret_value() if settings.apca_api_secret_key else None
+    if mode is TradingMode.EXTERNAL_SIM:
+        if key is None or secret is None:
+            raise VenueError("ALPACA_SIM_URL: also set APCA_API_KEY_ID/APCA_API_SECRET_KEY to the simulator's keys "
+                             "(it prints them when it starts)")
+        from adapters.alpaca.clock import ExchangeClock
+
+        assert settings.alpaca_sim_url is not None
+        endpoints = Endpoints.simulator(settings.alpaca_sim_url)
+        try:
+            clock = ExchangeClock(AlpacaBroker(key, secret, endpoints).exchange_time)
+        except Exception as error:
+            raise VenueError(f"ALPACA_SIM_URL: no simulator answers at {settings.alpaca_sim_url} ({error})") from None
+        return Venue(mode, endpoints, key, secret, clock)
+    assert key is not None and secret is not None
+    # Alpaca itself: alpaca-py picks its paper or live endpoints; any other base URL is used as given
+    trading = None if settings.apca_api_base_url in (PAPER_URL, LIVE_URL) else settings.apca_api_base_url
+    endpoints = Endpoints(trading, settings.apca_data_url, None, None, paper=mode is not TradingMode.LIVE)
+    return Venue(mode, endpoints, key, secret, SystemClock())
+
+
+def embedded_simulator(settings: Settings, db: Database, speed: Decimal | None = None, **overrides: Any) -> Venue:
+    """The built-in simulator, in this process, keeping its account under DATA_DIR."""
+    from adapters.sim.config import SimConfig
+    from adapters.sim.rules import ExchangeRules as SimRules
+    from adapters.sim.service import SimulatorService
+
+    configured = [asset.symbol for asset in AssetRepository(db).all()]
+    options: dict[str, Any] = {
+        "symbols": list(dict.fromkeys([*configured, *SIM_PAIRS])),
+        "speed": speed if speed is not None else settings.sim_speed, "seed": settings.sim_seed, "port": 0,
+        "state_file": settings.data_dir / "simulator-state.json",
+        "rules": SimRules(min_notional=settings.min_order_notional, maker_fee_bps=settings.fee_maker_bps,
+                          taker_fee_bps=settings.fee_taker_bps),
+        **overrides,
+    }
+    service = SimulatorService(SimConfig(**options))
+    service.start()
+    return simulator_venue(service)
+
+
+def simulator_venue(service: Any) -> Venue:
+    """A venue for a running in-process `SimulatorService`."""
+    urls = service.urls
+    endpoints = Endpoints(urls.trading, urls.data, urls.data_stream, urls.trading_stream, paper=True)
+    return Venue(TradingMode.EMBEDDED_SIM, endpoints, service.key_id, service.secret_key, service.clock, service)
+
+
+def books_owner(settings: Settings, venue: Venue) -> BooksOwner:
+    """Who this start trades for: the venue, its account number (if it answers) and the dry-run flag."""
+    try:
+        account = AlpacaBroker(venue.key_id, venue.secret_key, venue.endpoints).account().number
+    except BrokerError as error:  # unreachable now: the venue and dry-run flag are still compared
+        logger.bind(actor="supervisor").warning("could not read the account number: {}", error)
+        account = ""
+    return BooksOwner(venue.mode.value, account, settings.dry_run)
+
+
+def seed_demo_assets(db: Database, settings: Settings) -> list[str]:
+    """On a fresh database in simulator mode, a few demo assets so cycles show up within minutes."""
+    repo = AssetRepository(db)
+    if settings.trading_mode is not TradingMode.EMBEDDED_SIM or repo.all():
+        return []
+    for symbol, values in DEMO_ASSETS.items():
+        repo.add([symbol], with_overrides(AssetParams(), values), enabled=True)
+    return list(DEMO_ASSETS)
+
+
+def intervals_from(settings: Settings) -> Intervals:
+    return Intervals(
+        order_janitor=settings.order_janitor_interval_seconds,
+        cooldown_keeper=settings.cooldown_keeper_interval_seconds,
+        reconciler=settings.reconciler_interval_seconds,
+        asset_watcher=settings.asset_watcher_interval_seconds,
+        order_history_sync=settings.order_history_sync_interval_seconds,
+        bars_sync=settings.bars_sync_interval_seconds or 10**9,
+        risk_keeper=float(settings.risk_check_interval_seconds),
+    )
+
+
+def risk_limits(settings: Settings) -> RiskLimits:
+    return RiskLimits(capital_budget=settings.capital_budget, asset_capital_cap=settings.asset_capital_cap,
+                      max_open_cycles=settings.max_open_cycles, daily_loss_limit=settings.daily_loss_limit,
+                      failure_threshold=settings.circuit_breaker_failures,
+                      breaker_cooldown=timedelta(seconds=settings.circuit_breaker_cooldown_seconds))
+
+
+def trading_rules(settings: Settings, namespace: str) -> TradingRules:
+    timing = OrderTiming(retry_after_failure=timedelta(seconds=settings.order_cooldown_seconds),
+                         stale_buy_after=timedelta(minutes=float(settings.stale_order_threshold_minutes)),
+                         stuck_sell_after=timedelta(seconds=settings.stuck_market_sell_timeout_seconds))
+    return TradingRules(namespace, FeeSchedule(settings.fee_maker_bps, settings.fee_taker_bps), timing,
+                        settings.min_order_notional)
+
+
+@dataclass
+class Bot:
+    """The supervisor. `start()` brings everything up; `exit.wait_for_exit()` blocks the main
+    thread until a signal, a `--duration`, or the root supervisor giving up; `stop()` tears down."""
+
+    settings: Settings
+    db: Database
+    venue: Venue
+    metrics: Metrics = field(default_factory=Metrics)
+    intervals: Intervals | None = None
+    exit: ProcessExit = field(default_factory=ProcessExit)
+    runtime: Runtime | None = None
+    root: Any = None
+    metrics_port: int | None = None
+    keep_bars: bool = True  # BarsSync fills historical_1min_bars (tests that do not need it switch it off)
+
+    def start(self, serve_metrics: bool = True) -> Bot:
+        self.db.now = self.venue.clock.now
+        self.db.on_error = lambda kind: self.metrics.database_errors.labels(kind).inc()
+        self.metrics.trading_mode.labels(self.venue.mode.value).set(1)
+        if serve_metrics:
+            self.metrics_port = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
+        self.runtime = self._runtime()
+        try:
+            self.runtime.prefetch_exchange_rules()
+        except Exception as error:  # each asset actor then reads its own pair's rules
+            logger.bind(actor="supervisor").warning("could not read the pairs' rules in one request: {}", error)
+        from actors.caretakers.risk_keeper import refresh_risk
+        from actors.tree import start_tree
+
+        refresh_risk(self.runtime, logger.bind(actor="risk_keeper"))  # the gates are right from the first quote
+
+        self.root = start_tree(self.runtime, on_give_up=self.exit.give_up)
+        return self
+
+    def _shadow_exchange(self, venue_broker: AlpacaBroker) -> Any:
+        from adapters.dryrun import ShadowExchange
+
+        settings = self.settings
+        return ShadowExchange(venue_broker, venue_broker.all_rules(settings.min_order_notional),
+                              cash=settings.dry_run_wallet, maker_bps=settings.fee_maker_bps,
+                              taker_bps=settings.fee_taker_bps, min_notional=settings.min_order_notional,
+                              clock=self.venue.clock.now, state_file=settings.data_dir / "dry-run-exchange.json")
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Streams first, then caretakers, then asset actors; open exchange orders stay as they are."""
+        import pykka
+
+        if self.root is not None:
+            try:
+                self.root.stop(timeout=timeout)
+            except pykka.Timeout:
+                logger.bind(actor="supervisor").error("the actor tree did not stop within {} s", timeout)
+            pykka.ActorRegistry.stop_all(timeout=10)
+            self.root = None
+            try:
+                MetaStore(self.db).stopped()
+            except Exception as error:  # the database is down: the heartbeat ages out within seconds instead
+                logger.bind(actor="supervisor").warning("could not clear the heartbeat: {}", error)
+        if self.runtime is not None:
+            self.runtime.scheduler.stop()
+            if self.runtime.shadow is not None:
+                self.runtime.shadow.save()
+        self.venue.close()
+        self.db.dispose()
+
+    def _runtime(self) -> Runtime:
+        settings, venue, metrics = self.settings, self.venue, self.metrics
+        namespace = make_namespace(settings.order_prefix, self.db.installation_tag())
+        assets = AssetRepository(self.db)
+        broker = AlpacaBroker(venue.key_id, venue.secret_key, venue.endpoints, on_request=metrics.broker_request)
+        broker.remember_symbols([a.symbol for a in assets.all()])
+        board = QuoteBoard(on_quote=metrics.quote_counter,
+                           on_conflated=lambda s: metrics.quotes_conflated.labels(s).inc)
+        shadow = self._shadow_exchange(broker) if settings.dry_run else None
+        metrics.dry_run.set(1 if shadow is not None else 0)
+        return Runtime(
+            rules=trading_rules(settings, namespace), clock=venue.clock, scheduler=Scheduler(venue.clock).start(),
+            broker=shadow or broker, shadow=shadow, assets=assets, cycles=CycleStore(self.db),
+            orders=OrderMirror(self.db, namespace),
+            bars=BarStore(self.db), metrics=metrics, board=board, stream_endpoints=venue.endpoints,
+            key_id=venue.key_id, secret_key=venue.secret_key,
+            bar_fetcher=BarFetcher(venue.key_id, venue.secret_key, venue.endpoints.data)
+            if self.keep_bars and settings.bars_sync_interval_seconds > 0 else None,
+            intervals=self.intervals or intervals_from(settings), risk=RiskBoard(risk_limits(settings)),
+            meta=MetaStore(self.db), requests=RequestStore(self.db), kill_switch_env=settings.kill_switch,
+            kill_switch_file=settings.kill_switch_path,
+        )

@@ -1,0 +1,77 @@
+"""What the exchange holds and quotes, for commands run outside the supervisor (`status`, `adopt`).
+
+With Alpaca keys or ALPACA_SIM_URL the venue is asked over REST. With the embedded simulator (no
+keys) there is no server to ask when the supervisor is not running, so the simulator's saved state
+(`DATA_DIR/simulator-state.json`, saved every few seconds while it runs) is read instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from adapters.db.assets import AssetRepository
+from adapters.db.database import Database
+from config.settings import LIVE_URL, PAPER_URL, Settings, TradingMode
+from dca.exchange import Position
+from dca.market import Quote
+
+
+class MarketView(Protocol):
+    source: str
+
+    def positions(self) -> dict[str, Position]: ...
+
+    def quotes(self, symbols: list[str]) -> dict[str, Quote]: ...
+
+
+class VenueView:
+    def __init__(self, broker: Any, source: str) -> None:
+        self._broker, self.source = broker, source
+
+    def positions(self) -> dict[str, Position]:
+        return self._broker.positions()
+
+    def quotes(self, symbols: list[str]) -> dict[str, Quote]:
+        return self._broker.latest_quotes(symbols) if symbols else {}
+
+
+class SavedSimulatorView:
+    def __init__(self, exchange: Any, source: str) -> None:
+        self._exchange, self.source = exchange, source
+        exchange.run_until(exchange.feed.next_tick)  # the saved market's next quote (in memory; never saved back)
+
+    def positions(self) -> dict[str, Position]:
+        return {p.symbol: Position(p.symbol, p.qty, p.avg_entry_price) for p in self._exchange.positions() if p.qty}
+
+    def quotes(self, symbols: list[str]) -> dict[str, Quote]:
+        found = {symbol: self._exchange.latest_quote(symbol) for symbol in symbols}
+        return {symbol: quote for symbol, quote in found.items() if quote is not None}
+
+
+def open_market_view(settings: Settings, db: Database) -> MarketView | None:
+    """The best view of the venue there is, or None (nothing to read)."""
+    from app.bot import SIM_PAIRS
+
+    if settings.trading_mode is TradingMode.EMBEDDED_SIM:
+        state = settings.data_dir / "simulator-state.json"
+        if not state.exists():
+            return None
+        from adapters.sim.config import SimConfig
+        from adapters.sim.exchange import Exchange
+
+        symbols = list(dict.fromkeys([a.symbol for a in AssetRepository(db).all()] + list(SIM_PAIRS)))
+        return SavedSimulatorView(Exchange(SimConfig(symbols=symbols, state_file=state)),
+                                  f"the embedded simulator's saved state ({state})")
+    from adapters.alpaca.broker import AlpacaBroker, Endpoints
+
+    key = settings.apca_api_key_id.get_secret_value() if settings.apca_api_key_id else ""
+    secret = settings.apca_api_secret_key.get_secret_value() if settings.apca_api_secret_key else ""
+    if settings.alpaca_sim_url is not None:
+        endpoints = Endpoints.simulator(settings.alpaca_sim_url)
+    else:
+        trading = None if settings.apca_api_base_url in (PAPER_URL, LIVE_URL) else settings.apca_api_base_url
+        endpoints = Endpoints(trading, settings.apca_data_url, None, None,
+                              paper=settings.trading_mode is not TradingMode.LIVE)
+    broker = AlpacaBroker(key, secret, endpoints)
+    broker.remember_symbols([a.symbol for a in AssetRepository(db).all()])
+    return VenueView(broker, settings.trading_mode.value)

@@ -1,0 +1,144 @@
+"""The questions users ask every day, answered from the books (replacing analyze_pl.py and
+check_cycle.py): where does each asset stand, what did the bot earn, what happened in one cycle."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from adapters.db.assets import AssetRepository
+from adapters.db.cycles import CycleStore
+from adapters.db.database import Database
+from adapters.db.orders import OrderMirror
+from dca.cycle import Side
+from dca.money import ZERO
+from dca.risk import committed_capital
+
+
+@dataclass(frozen=True, slots=True)
+class AssetStatus:
+    symbol: str
+    enabled: bool
+    cycle_id: int | None
+    status: str
+    quantity: Decimal
+    average_price: Decimal
+    last_bid: Decimal | None
+    unrealized_pnl: Decimal | None
+    committed: Decimal
+    safety_orders: str
+    live_order: str
+    foreign_quantity: Decimal | None  # on the exchange beyond what the bot holds (None: unknown)
+
+
+def status(db: Database, view: Any) -> list[AssetStatus]:
+    assets = {a.symbol: a for a in AssetRepository(db).all()}
+    cycles = {c.symbol: c for c in CycleStore(db).current_cycles()}
+    quotes = view.quotes(list(assets)) if view is not None else {}
+    positions = view.positions() if view is not None else None
+    rows = []
+    for symbol, asset in assets.items():
+        stored = cycles.get(symbol)
+        cycle = stored.cycle if stored else None
+        quantity = cycle.quantity if cycle else ZERO
+        bid = quotes[symbol].bid if symbol in quotes else None
+        order = cycle.order if cycle else None
+        live_buy = order is not None and order.side is Side.BUY
+        held = quantity + asset.dust
+        foreign = None
+        if positions is not None:
+            position = positions.get(symbol)
+            foreign = max((position.qty if position else ZERO) - held, ZERO)
+        rows.append(AssetStatus(
+            symbol=symbol, enabled=asset.enabled, cycle_id=cycle.id if cycle else None,
+            status=cycle.status.value if cycle else "-", quantity=quantity,
+            average_price=cycle.average_price if cycle else ZERO, last_bid=bid,
+            unrealized_pnl=quantity * bid - cycle.cost if cycle and bid is not None and quantity else None,
+            committed=committed_capital(cycle.cost if cycle else ZERO,
+                                        (order.qty - order.filled_qty) if live_buy else ZERO,
+                                        order.limit_price if live_buy else None),
+            safety_orders=f"{cycle.safety_orders if cycle else 0}/{asset.params.max_safety_orders}",
+            live_order=f"{order.side} {order.kind} {order.client_order_id}" if order else "",
+            foreign_quantity=foreign,
+        ))
+    return rows
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """`7d`, `24h`, `30m`, `2w` before now, or an ISO date/time (UTC)."""
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    text = text.strip().lower()
+    if text[-1:] in units and text[:-1].isdigit():
+        return now - timedelta(**{units[text[-1]]: int(text[:-1])})
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+
+
+def profit_report(db: Database, since: datetime | None) -> dict[str, Any]:
+    """Completed cycles since `since`: count, P/L, fees, by asset and in total."""
+    by_asset: dict[str, dict[str, Any]] = {}
+    for stored in CycleStore(db).completed_since(since):
+        cycle, row = stored.cycle, by_asset.setdefault(stored.symbol, _empty())
+        if cycle.status.value == "error":
+            row["errors"] += 1
+            continue
+        row["cycles"] += 1
+        row["wins"] += cycle.realized_pnl > 0
+        row["realized_pnl"] += cycle.realized_pnl
+        # the buy fees were taken in coin: valued at what the coin cost
+        row["fees"] += cycle.sell_fees + cycle.buy_fees * cycle.average_price
+        row["invested"] += cycle.cost
+        row["safety_orders"] += cycle.safety_orders
+        if cycle.completed_at is not None:
+            row["hours"] += (cycle.completed_at - stored.created_at).total_seconds() / 3600
+    total = _empty()
+    for row in by_asset.values():
+        for key in total:
+            total[key] += row[key]
+    return {"since": since, "by_asset": {symbol: _finish(row) for symbol, row in sorted(by_asset.items())},
+            "total": _finish(total)}
+
+
+def _empty() -> dict[str, Any]:
+    return {"cycles": 0, "errors": 0, "wins": 0, "realized_pnl": ZERO, "fees": ZERO, "invested": ZERO,
+            "hours": 0.0, "safety_orders": 0}
+
+
+def _finish(row: dict[str, Any]) -> dict[str, Any]:
+    cycles = row["cycles"]
+    return {**row, "return_percent": row["realized_pnl"] / row["invested"] * 100 if row["invested"] else ZERO,
+            "average_hours": row["hours"] / cycles if cycles else 0.0}
+
+
+def cycle_story(db: Database, namespace: str, cycle_id: int) -> dict[str, Any] | None:
+    """One cycle: its figures, its orders, and everything that happened to it, in order."""
+    store = CycleStore(db)
+    stored = store.cycle(cycle_id)
+    if stored is None:
+        return None
+    cycle = stored.cycle
+    figures = {"id": cycle.id, "symbol": stored.symbol, "status": cycle.status.value, "created_at": stored.created_at,
+               "completed_at": cycle.completed_at, "quantity": cycle.quantity, "average_price": cycle.average_price,
+               "cost": cycle.cost, "safety_orders": cycle.safety_orders, "last_fill_price": cycle.last_fill_price,
+               "peak_price": cycle.peak_price, "sell_price": cycle.sell_price, "realized_pnl": cycle.realized_pnl,
+               "buy_fees_coin": cycle.buy_fees, "sell_fees": cycle.sell_fees}
+    events = [{"at": at, "from": before, "to": after, "what": what}
+              for at, before, after, what in store.events(cycle_id)]
+    return {"cycle": figures, "orders": OrderMirror(db, namespace).for_cycle(cycle_id), "events": events}
+
+
+def as_json_ready(value: Any) -> Any:
+    """Decimals as exact strings, times as ISO 8601, dataclasses as dicts."""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "__dataclass_fields__"):
+        return as_json_ready(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): as_json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_json_ready(v) for v in value]
+    return value

@@ -1,0 +1,98 @@
+"""`supervisor.py adopt SYMBOL`: turn coins the bot did not buy into a cycle of its own.
+
+The bot never sells or averages into coins it did not buy: they are reported as foreign. Adoption
+makes them the asset's current cycle, with these assumptions: the coins cost the exchange's average
+entry price each (or --price), their purchase fees are unknown and left out, safety orders are
+measured from that price as if it were the last fill, and no safety order has been used yet. Only a
+flat cycle with no live order can adopt (the asset must be configured). A running supervisor does it
+through the asset's own actor; otherwise it is done here directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal, InvalidOperation
+
+from cli.common import open_database, settings_from
+from cli.errors import EXIT_FAILURE, UsageError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("adopt", help="make foreign coins on the exchange an asset's cycle",
+                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("symbol")
+    parser.add_argument("--quantity", help="adopt only this much (default: every foreign coin)")
+    parser.add_argument("--price", help="cost per coin (default: the exchange's average entry price)")
+    parser.set_defaults(handler=_adopt)
+
+
+def _adopt(args: argparse.Namespace) -> int:
+    from dca.assets import normalize_symbol
+
+    try:
+        symbol = normalize_symbol(args.symbol)
+    except ValueError as error:
+        raise UsageError(f"symbol: {error}") from None
+    quantity, price = _positive("--quantity", args.quantity), _positive("--price", args.price)
+    settings = settings_from(args)
+    db = open_database(settings)
+    from adapters.db.assets import AssetRepository
+    from adapters.db.meta import MetaStore
+    from adapters.db.requests import RequestStore
+
+    if AssetRepository(db).get(symbol) is None:
+        raise UsageError(f"symbol: {symbol} is not configured (add it with `assets add {symbol}`)")
+    if MetaStore(db).supervisor_running():
+        requests = RequestStore(db)
+        request = requests.submit("adopt", symbol, {"quantity": quantity, "price": price})
+        result = requests.wait(request, timeout=60)
+        print(result or "the running supervisor has not answered yet; it will carry the request out")
+    else:
+        result = _adopt_here(settings, db, symbol, quantity, price)
+        print(result)
+    return EXIT_FAILURE if result and "refused" in result else 0
+
+
+def _adopt_here(settings, db, symbol: str, quantity: Decimal | None, price: Decimal | None) -> str:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from adapters.db.assets import AssetRepository
+    from adapters.db.cycles import CycleStore
+    from app.market_view import open_market_view
+    from dca.adoption import AdoptionRefused, plan_adoption
+    from dca.events import PositionAdopted
+    from dca.params import AssetConfig
+    from dca.strategy import decide
+
+    view = open_market_view(settings, db)
+    if view is None:
+        return "refused: the exchange's position cannot be read (start the supervisor once first)"
+    position = view.positions().get(symbol)
+    record = AssetRepository(db).get(symbol)
+    store = CycleStore(db)
+    state = store.load(record)
+    try:
+        qty, cost = plan_adoption(position.qty if position else Decimal(0),
+                                  position.avg_entry_price if position else Decimal(0),
+                                  state.held_quantity, quantity, price)
+    except AdoptionRefused as error:
+        return f"refused: {error}"
+    now = datetime.now(UTC)
+    decision = decide(AssetConfig(record.id, symbol, "offline", record.params), state,
+                      PositionAdopted(qty, cost, now))
+    if decision.state is state:
+        return decision.notes[-1] if decision.notes else "refused"
+    store.save(record.id, state, decision, now)
+    return decision.notes[-1]
+
+
+def _positive(option: str, text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise UsageError(f"{option}: {text!r} is not a number") from None
+    if not value > 0:
+        raise UsageError(f"{option}: must be greater than 0")
+    return value

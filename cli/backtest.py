@@ -1,0 +1,367 @@
+"""`supervisor.py backtest`: replay 1-minute bars through the bot's own strategy code.
+
+Heavy imports (numpy, pandas, matplotlib, the simulator) happen inside the handler so `--help`
+stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from cli import inputs
+from cli.common import open_database, settings_from, table
+from cli.errors import EXIT_FAILURE, UsageError
+
+DESCRIPTION = """\
+Replay 1-minute bars through the same strategy code that trades (dca.strategy.decide), with the
+simulator's matching engine as the exchange. Each bar becomes four quotes (open, then the wick
+nearest the open, the other wick, close) half a spread either side of the price; an order is
+filled from the NEXT quote on (no look-ahead), as a taker at the touch or, resting, as a maker at
+its limit; fees are taken in the asset received; order timeouts and cooldowns run in bar time.
+Parameters come from the asset's dca_assets row when it is configured (else the defaults) and
+--params overrides. Each symbol trades its own account with --cash. Quiet bars are skipped by a
+fast path that is proven (tests, --verify) to give the same result as replaying every bar.
+Details: docs/backtesting.md."""
+
+EPILOG = """\
+examples:
+  supervisor.py backtest --symbols BTC/USD --start 2024-07-27 --end 2024-08-24
+  supervisor.py backtest --symbols BTC/USD --data csv:bars/btc.csv.gz --params take_profit_percent=1.5
+  supervisor.py backtest --symbols BTC/USD,ETH/USD --data 'csv:bars/{symbol}.csv.gz' --start 2025-06-01 \\
+      --end 2025-06-30 --sweep safety_order_deviation=0.5:3.0:0.5 take_profit_percent=1,1.5,2
+
+outputs (in --out): result.json, cycles.csv, fills.csv, chart.png; a sweep writes sweep.csv."""
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("backtest", help="replay historical bars through the strategy (fast)",
+                                 description=DESCRIPTION, epilog=EPILOG,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--symbols", required=True, help="comma-separated pairs, e.g. BTC/USD,ETH/USD")
+    add("--start", help="first day, YYYY-MM-DD (UTC) or an ISO-8601 time; required with --data db")
+    add("--end", help="last day, included (YYYY-MM-DD), or an exclusive ISO-8601 time; required with --data db")
+    add("--data", default="db", metavar="db|csv:PATH",
+        help="bars from historical_1min_bars (default) or a CSV file; PATH may contain {symbol} (BTC-USD) "
+             "or {base} (BTC) for several symbols")
+    add("--params", nargs="+", default=[], metavar="NAME=VALUE",
+        help="parameter overrides, e.g. take_profit_percent=1.5 max_safety_orders=5")
+    add("--cash", default="10000", metavar="USD", help="starting cash of each symbol's account (default 10000)")
+    add("--spread-bps", metavar="BPS", help="bid/ask spread of the replayed quotes (default: the pair's spread "
+                                            "in the simulator's catalog, e.g. 6 for BTC/USD)")
+    add("--out", metavar="DIR", help="output folder (default out/backtest/<symbols>_<start>_<end>)")
+    add("--reference", action="store_true", help="replay every bar (the slow oracle) instead of the fast path")
+    add("--verify", action="store_true", help="also run the reference loop and fail unless the results are identical")
+    add("--no-chart", action="store_true", help="skip chart.png")
+    add("--sweep", nargs="+", default=[], metavar="NAME=SPEC",
+        help="run a grid instead: NAME=START:STOP:STEP (inclusive) or NAME=V1,V2,...; ranked table + sweep.csv")
+    add("--rank-by", default="total_pnl", metavar="METRIC",
+        help="sweep ranking: total_pnl (default), realized_pnl, return_on_capital, sharpe, sortino, "
+             "cycles_completed, max_drawdown, fees")
+    add("--workers", type=int, metavar="N", help="sweep processes (default: one per CPU)")
+    add("--top", type=int, default=20, metavar="N", help="sweep rows shown in the terminal (default 20)")
+    parser.set_defaults(handler=_backtest)
+
+
+# --- the command -------------------------------------------------------------------------------------
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    symbols = inputs.symbols(args.symbols)
+    from app.backtest.inputs import DataSource, InputError
+
+    try:
+        source = DataSource.parse(args.data, symbols)
+    except InputError as error:
+        raise UsageError(str(error)) from None
+    start, end = inputs.time_range(args.start, args.end, required=source.kind == "db")
+    overrides = _assignments(args.params, "--params")
+    cash = _positive(args.cash, "--cash")
+    spread = _non_negative(args.spread_bps, "--spread-bps") if args.spread_bps is not None else None
+    if args.rank_by not in _rankings():
+        raise UsageError(f"--rank-by: {args.rank_by!r} is not one of {', '.join(_rankings())}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers: must be 1 or more")
+    settings = settings_from(args)
+    db = open_database(settings)
+    setups = _setups(symbols, db, overrides, settings, cash, spread)
+    points = _sweep_points(args.sweep, setups)
+    series = _load(source, symbols, start, end, db)
+    if series is None:
+        return EXIT_FAILURE
+    out = Path(args.out) if args.out else _default_out(symbols, series)
+    out.mkdir(parents=True, exist_ok=True)
+    if points is not None:
+        return _sweep(args, setups, series, points, out)
+    return _single(args, setups, series, source, out)
+
+
+def _setups(symbols: list[str], db: Any, overrides: dict[str, str], settings: Any, cash: Decimal,
+            spread: Decimal | None) -> list[Any]:
+    from app.backtest.inputs import configured_params, setup_for
+    from dca.params import InvalidParams
+
+    setups = []
+    for symbol in symbols:
+        params, configured = configured_params(db, symbol)
+        try:
+            setups.append(setup_for(symbol, params, overrides, settings, cash, spread))
+        except InvalidParams as error:
+            raise UsageError("--params: " + "; ".join(f"{k}: {v}" for k, v in error.problems.items())) from None
+        origin = "dca_assets" if configured else "defaults (not configured)"
+        print(f"{symbol}: parameters from {origin}" + (f" with {_show(overrides)}" if overrides else ""))
+    return setups
+
+
+def _sweep_points(specs: list[str], setups: list[Any]) -> list[dict[str, str]] | None:
+    if not specs:
+        return None
+    from app.backtest.sweep import SweepError, checked, grid, parse_axis
+
+    try:
+        points = grid([parse_axis(spec) for spec in specs])
+        checked(setups, points)
+    except SweepError as error:
+        raise UsageError(str(error)) from None
+    return points
+
+
+def _load(source: Any, symbols: list[str], start: Any, end: Any, db: Any) -> list[Any] | None:
+    from app.backtest.inputs import InputError, load_series
+
+    loaded = []
+    for symbol in _progress(symbols, "loading bars"):
+        try:
+            loaded.append(load_series(source, symbol, start, end, db))
+        except InputError as error:
+            raise UsageError(str(error)) from None
+        except LookupError as error:
+            print(f"supervisor.py backtest: {error.args[0]}", file=sys.stderr)
+            return None
+    return loaded
+
+
+def _single(args: argparse.Namespace, setups: list[Any], series: list[Any], source: Any, out: Path) -> int:
+    from app.backtest import chart, report
+    from app.backtest.compare import differences
+    from app.backtest.metrics import curves, portfolio, summarize
+    from app.backtest.runner import run
+
+    outcomes = [run(setup, bars, fast=not args.reference)
+                for setup, bars in _progress(list(zip(setups, series, strict=True)), "backtesting")]
+    curve_list = [curves(o) for o in outcomes]
+    summaries = [summarize(o, c) for o, c in zip(outcomes, curve_list, strict=True)]
+    book = portfolio(outcomes, curve_list)
+    assumptions = report.Assumptions(source.describe(), not args.reference, setups[0].cash)
+    result = report.result_json(list(zip(summaries, outcomes, strict=True)), assumptions, book.figures())
+    report.write_json(out / "result.json", result)
+    report.write_cycles_csv(out / "cycles.csv", outcomes)
+    report.write_fills_csv(out / "fills.csv", outcomes)
+    if not args.no_chart:
+        chart.draw(out / "chart.png", outcomes, curve_list, book)
+    _print_summary(summaries, book.figures(), outcomes)
+    print(f"\nwritten to {out}/: result.json, cycles.csv, fills.csv" + ("" if args.no_chart else ", chart.png"))
+    if args.verify:
+        return _verify(outcomes, not args.reference, differences)
+    return 0
+
+
+def _verify(outcomes: list[Any], was_fast: bool, differences: Any) -> int:
+    from app.backtest.runner import run
+
+    failed = False
+    for outcome in outcomes:
+        other = run(outcome.setup, outcome.series, fast=not was_fast)
+        found = differences(outcome, other)
+        fast, reference = (outcome, other) if was_fast else (other, outcome)
+        speed = f"fast {fast.seconds:.3f} s ({fast.replayed} bars replayed), reference {reference.seconds:.3f} s"
+        if found:
+            failed = True
+            print(f"verify {outcome.setup.symbol}: DIFFERENT: {'; '.join(found)}", file=sys.stderr)
+        else:
+            print(f"verify {outcome.setup.symbol}: fast path and reference loop identical ({speed})")
+    return EXIT_FAILURE if failed else 0
+
+
+def _sweep(args: argparse.Namespace, setups: list[Any], series: list[Any], points: list[dict[str, str]],
+           out: Path) -> int:
+    import csv
+
+    from app.backtest.report import money
+    from app.backtest.sweep import ranked, run_sweep
+
+    names = list(points[0])
+    with _bar(len(points), "sweep") as bar:
+        rows = run_sweep(setups, series, points, args.workers, on_done=lambda: bar.update(1))
+    best = ranked(rows, args.rank_by)
+    columns = [*names, "total_pnl", "realized_pnl", "unrealized_pnl", "fees", "cycles_completed",
+               "return_on_capital", "max_drawdown", "sharpe", "sortino", "max_committed", "time_in_market"]
+    path = out / "sweep.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["rank", *columns])
+        writer.writerows([rank, *(_cell(row[c], money, exact=True) for c in columns)]
+                         for rank, row in enumerate(best, start=1))
+    shown = [[rank, *(_shown(c, row[c]) for c in columns)] for rank, row in enumerate(best[:args.top], start=1)]
+    print(f"\n{len(points)} parameter sets, ranked by {args.rank_by} (best first):")
+    print(table(["#", *columns], shown, right=range(len(names) + 1, len(columns) + 1)))
+    print(f"\nfull table: {path}")
+    return 0
+
+
+# --- terminal output -----------------------------------------------------------------------------
+
+
+def _print_summary(summaries: Sequence[Any], combined: dict[str, Any], outcomes: Sequence[Any]) -> None:
+    from app.backtest.report import money
+
+    headers = ["symbol", "bars", "replayed", "cycles", "won", "realized", "unrealized", "fees", "max committed",
+               "return on capital", "max drawdown", "sharpe", "sortino", "in market", "loop s"]
+    rows = [[s.symbol, s.bars, s.bars_replayed, s.cycles_completed, _percent(s.win_rate) if s.cycles_completed else "-",
+             _usd(s.realized_pnl, money),
+             _usd(s.unrealized_pnl, money), _usd(s.fees, money), _usd(s.max_committed, money),
+             _percent(s.return_on_capital), _percent(s.max_drawdown), _ratio(s.sharpe), _ratio(s.sortino),
+             _percent(s.time_in_market), f"{s.seconds:.3f}"] for s in summaries]
+    print()
+    print(table(headers, rows, right=range(1, len(headers))))
+    if len(summaries) > 1:
+        print(f"all symbols: max drawdown {_percent(combined['max_drawdown'])}, sharpe {_ratio(combined['sharpe'])}, "
+              f"sortino {_ratio(combined['sortino'])} (one equity curve, accounts added up)")
+    for outcome in outcomes:
+        _print_cycles(outcome)
+
+
+def _print_cycles(outcome: Any, limit: int = 15) -> None:
+    cycles = outcome.session.log.cycles
+    print(f"\n{outcome.setup.symbol}: {len(cycles)} completed cycles" + (":" if cycles else ""))
+    if not cycles:
+        return
+    from app.backtest.report import money
+
+    rows = [[c.cycle_id, _when(c.started_at), _when(c.completed_at), _span(c), c.safety_orders,
+             _usd(c.average_price, money), _usd(c.sell_price, money), _usd(c.fees_value, money),
+             _usd(c.realized_pnl, money)] for c in cycles[-limit:]]
+    print(table(["cycle", "started", "completed", "duration", "SO", "avg cost", "sold at", "fees", "P/L"], rows,
+                right=range(3, 9)))
+    if len(cycles) > limit:
+        print(f"(the last {limit} of {len(cycles)}; every cycle is in cycles.csv)")
+
+
+def _when(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
+
+
+def _span(cycle: Any) -> str:
+    if cycle.started_at is None or cycle.completed_at is None:
+        return "-"
+    minutes = int((cycle.completed_at - cycle.started_at).total_seconds() // 60)
+    return f"{minutes // 1440}d {minutes % 1440 // 60:02d}h{minutes % 60:02d}"
+
+
+def _usd(value: Any, money: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{Decimal(money(value)):,.2f}"
+
+
+def _cents(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def _percent(value: Any) -> str:
+    return "-" if value is None else f"{float(value) * 100:.2f}%"
+
+
+def _ratio(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+SHOWN_AS_PERCENT = {"return_on_capital", "max_drawdown", "time_in_market"}
+
+
+def _shown(column: str, value: Any) -> Any:
+    """A sweep cell for the terminal: the same units as the single-run summary."""
+    if column in SHOWN_AS_PERCENT:
+        return _percent(value)
+    if column in ("sharpe", "sortino"):
+        return _ratio(value)
+    return _cell(value, _cents)
+
+
+def _cell(value: Any, money: Any, exact: bool = False) -> Any:
+    if isinstance(value, Decimal):
+        return money(value)
+    if isinstance(value, float):
+        return repr(value) if exact else f"{value:.6g}"
+    return "" if value is None else value
+
+
+# --- option parsing ------------------------------------------------------------------------------
+
+
+def _assignments(items: list[str], option: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"{option}: {item!r}: expected NAME=VALUE, e.g. take_profit_percent=1.5")
+        found[name.strip()] = value.strip()
+    return found
+
+
+def _positive(text: str, option: str) -> Decimal:
+    value = _number(text, option)
+    if value <= 0:
+        raise UsageError(f"{option}: must be > 0, got {text}")
+    return value
+
+
+def _non_negative(text: str, option: str) -> Decimal:
+    value = _number(text, option)
+    if value < 0:
+        raise UsageError(f"{option}: must be ≥ 0, got {text}")
+    return value
+
+
+def _number(text: str, option: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise UsageError(f"{option}: {text!r} is not a number") from None
+    if not value.is_finite():
+        raise UsageError(f"{option}: {text!r} is not a number")
+    return value
+
+
+def _rankings() -> list[str]:
+    from app.backtest.sweep import RANKINGS
+
+    return list(RANKINGS)
+
+
+def _show(overrides: dict[str, str]) -> str:
+    return " ".join(f"{k}={v}" for k, v in overrides.items())
+
+
+def _default_out(symbols: list[str], series: list[Any]) -> Path:
+    first = min(s.time(0) for s in series).strftime("%Y-%m-%d")
+    last = max(s.time(len(s) - 1) for s in series).strftime("%Y-%m-%d")
+    name = "+".join(s.replace("/", "-") for s in symbols)
+    return Path("out") / "backtest" / f"{name}_{first}_{last}"
+
+
+def _progress(items: list[Any], what: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(items, desc=what, unit="symbol", leave=False, disable=len(items) < 2 or not sys.stderr.isatty())
+
+
+def _bar(total: int, what: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=what, unit="run", disable=not sys.stderr.isatty())

@@ -1,0 +1,122 @@
+"""`python supervisor.py [run]`: start the supervisor and wait.
+
+Exits 0 after SIGINT/SIGTERM or `--duration`, 70 when the root supervisor gives up (so systemd
+restarts the process), 2 for bad configuration. Open exchange orders are left as they are on exit:
+the next start reads each one back before doing anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from decimal import Decimal
+from typing import Any
+
+from cli.common import settings_from
+from cli.errors import UsageError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "run", help="run the supervisor (the default command)",
+        description="Run the DCA supervisor: one actor per enabled asset, stream routers, caretakers, "
+                    "Prometheus metrics. Without Alpaca keys it trades against the built-in simulator.",
+    )
+    parser.add_argument("--speed", type=Decimal, metavar="N",
+                        help="simulator only: simulated seconds per real second (default SIM_SPEED, 60)")
+    parser.add_argument("--duration", type=float, metavar="SECONDS",
+                        help="stop cleanly after this many real seconds (default: run until Ctrl-C)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    from config.settings import TradingMode
+
+    if args.speed is not None and settings.trading_mode is not TradingMode.EMBEDDED_SIM:
+        raise UsageError("--speed: only the embedded simulator's speed can be set (no Alpaca keys are set)")
+    if args.speed is not None and args.speed <= 0:
+        raise UsageError("--speed: must be greater than 0")
+    if args.duration is not None and args.duration <= 0:
+        raise UsageError("--duration: must be greater than 0 seconds")
+    from adapters.logging import LogFileInUse, configure_logging, shutdown_logging
+
+    secrets = [s.get_secret_value() for s in (settings.apca_api_secret_key, settings.db_password,
+                                              settings.database_url, settings.apca_api_key_id) if s is not None]
+    try:
+        configure_logging(level=settings.log_level, log_dir=settings.log_dir, process="supervisor",
+                          json_lines=settings.log_json, secrets=secrets)
+    except LogFileInUse as error:
+        raise UsageError(f"LOG_DIR: {error}") from None
+    try:
+        return _run(settings, args)
+    finally:
+        shutdown_logging()
+
+
+def _run(settings: Any, args: argparse.Namespace) -> int:
+    from loguru import logger
+
+    from adapters.db.database import Database
+    from adapters.db.meta import MetaStore
+    from app.books import claim_books
+    from app.bot import Bot, VenueError, books_owner, open_venue, seed_demo_assets
+    from config.settings import ConfigError
+
+    log = logger.bind(actor="supervisor")
+    db = Database(settings.sqlalchemy_url())
+    db.upgrade()
+    try:
+        venue = open_venue(settings, db, args.speed)
+    except VenueError as error:
+        raise UsageError(str(error)) from None
+    try:
+        claim_books(MetaStore(db), books_owner(settings, venue), settings)
+    except ConfigError:
+        venue.close()
+        raise
+    seeded = seed_demo_assets(db, settings)
+    bot = Bot(settings, db, venue)
+    try:
+        bot.start()
+    except OSError as error:  # the metrics port is taken
+        bot.stop()
+        raise UsageError(f"METRICS_PORT: cannot listen on {settings.metrics_host}:{settings.metrics_port} "
+                         f"({error})") from None
+    _banner(log, settings, bot, seeded)
+    if args.duration:
+        timer = threading.Timer(args.duration, bot.exit.request, args=(0, f"--duration {args.duration:g}s elapsed"))
+        timer.daemon = True
+        timer.start()
+    code = bot.exit.wait_for_exit()
+    log.info("stopping ({}): streams first, then caretakers, then the asset actors", bot.exit.reason or "signal")
+    bot.stop()
+    log.info("stopped with exit code {}; open exchange orders were left as they are", code)
+    return code
+
+
+def _banner(log: Any, settings: Any, bot: Any, seeded: list[str]) -> None:
+    from config.settings import TradingMode
+
+    venue, runtime = bot.venue, bot.runtime
+    enabled = [a.symbol for a in runtime.assets.enabled()]
+    if venue.mode is TradingMode.EMBEDDED_SIM:
+        log.warning("=" * 78)
+        log.warning("SIMULATOR MODE: no Alpaca keys are set, so this trades against the built-in simulator.")
+        log.warning("No real money is involved. Speed {:g}× (a simulated hour every {:g} real seconds); state in {}/",
+                    venue.clock.speed, 3600 / venue.clock.speed, settings.data_dir)
+        log.warning("Set APCA_API_KEY_ID/APCA_API_SECRET_KEY to trade on Alpaca paper instead.")
+        log.warning("=" * 78)
+        if seeded:
+            log.info("fresh database: added demo assets {} (see README, 'The simulator demo')", ", ".join(seeded))
+    elif venue.mode is TradingMode.LIVE and not settings.dry_run:
+        log.warning("LIVE TRADING with real money on Alpaca (ALLOW_LIVE_TRADING=true)")
+    else:
+        log.info("trading mode: {}", venue.mode.value)
+    if settings.dry_run:
+        log.warning("DRY RUN: quotes come from {}; orders are decided, logged and recorded, then go to a local "
+                    "shadow exchange (cash {}, state in {}/dry-run-exchange.json); nothing is sent to the venue",
+                    venue.mode.value, settings.dry_run_wallet, settings.data_dir)
+    log.info("database {}; order namespace {}", settings.redacted_database_url(), runtime.rules.namespace)
+    log.info("metrics on http://{}:{}/metrics", settings.metrics_host, bot.metrics_port)
+    log.info("{} enabled assets: {}", len(enabled), ", ".join(enabled) or "none (add some with `assets add`)")

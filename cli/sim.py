@@ -1,0 +1,304 @@
+"""`python supervisor.py sim`: run the Alpaca-compatible exchange simulator as a server.
+
+Imports of the simulator itself happen inside the handler, so `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from cli.errors import UsageError
+
+DESCRIPTION = """\
+Run an Alpaca-compatible crypto exchange: the trading REST API (/v2), crypto market data
+(/v1beta3/crypto/us), the market-data WebSocket (MessagePack) and the trade-updates WebSocket
+(/stream), all on one port, for the real alpaca-py clients (point their url_override at it).
+
+Keys: APCA_API_KEY_ID and APCA_API_SECRET_KEY from the environment, or a generated pair (printed).
+State (cash, positions, orders, used client ids, clock) survives restarts with --state-file.
+Ctrl-C or SIGTERM stops it cleanly (exit 0) after saving the state."""
+
+EPILOG = """\
+faults (--fault name=value, repeatable; also POST /sim/faults {"name": value} at run time):
+  ws_close_every=SECONDS          close every WebSocket every N real seconds (0 = off)
+  http_5xx_rate=0..1              answer that share of requests with http_5xx_status (default 504)
+  http_5xx_mode=before|after      after: the request IS processed, then the client sees the error
+  http_5xx_next=N                 fail exactly the next N requests
+  http_429_rate=0..1              answer that share of requests with 429
+  http_fault_paths=/v2/orders     comma-separated path prefixes the 5xx/429 faults apply to
+  latency_ms=MS, latency_jitter_ms=MS   added to every HTTP response
+  trade_update_delay_ms=MS        delay every trade update
+  trade_update_duplicate_rate=0..1, trade_update_reorder_rate=0..1, trade_update_drop_rate=0..1
+  reject_rate=0..1, reject_mode=http403|http422|event   reject valid orders
+  partial_fill_rate=0..1          fill only part of the remaining quantity per fill opportunity
+
+example:
+  python supervisor.py sim --port 8765 --symbols BTC/USD,ETH/USD --speed 60 --seed 1 \\
+      --fault http_5xx_rate=0.05 --state-file data/sim-state.json"""
+
+
+def _positive_decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
+
+
+def _non_negative_decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0-65535 (0 = any free port), got {value}")
+    return value
+
+
+def _symbols(text: str) -> list[str]:
+    from adapters.sim.assets import canonical_symbol  # light: no vendor imports
+
+    symbols = [part.strip() for part in text.split(",") if part.strip()]
+    if not symbols:
+        raise argparse.ArgumentTypeError("at least one symbol is required, e.g. BTC/USD,ETH/USD")
+    try:
+        return list(dict.fromkeys(canonical_symbol(symbol) for symbol in symbols))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _start(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _fault(text: str) -> tuple[str, Any]:
+    from adapters.sim.faults import parse_fault_arg
+
+    try:
+        return parse_fault_arg(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "sim",
+        help="run the Alpaca-compatible exchange simulator",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    add("--port", type=_port, default=8765, help="port for REST and both WebSockets (default 8765; 0 = any)")
+    add(
+        "--symbols",
+        type=_symbols,
+        default=["BTC/USD", "ETH/USD"],
+        help="comma-separated pairs, e.g. BTC/USD,ETH/USD,SOL/USD (unknown ones get generated markets)",
+    )
+    add(
+        "--speed",
+        type=_positive_decimal,
+        default=Decimal(60),
+        help="simulated seconds per real second (default 60: an hour a minute)",
+    )
+    add(
+        "--tick",
+        type=_positive_decimal,
+        default=Decimal(1),
+        help="simulated seconds between two quotes of a pair (default 1)",
+    )
+    add("--seed", type=int, default=1, help="seed of the market, the order ids and the faults (default 1)")
+    add(
+        "--start",
+        type=_start,
+        default=None,
+        help="simulated start time, ISO-8601 UTC (default: now, or the first replayed bar)",
+    )
+    add(
+        "--pacing",
+        choices=("realtime", "manual"),
+        default="realtime",
+        help="realtime: quotes follow the accelerated clock; manual: only POST /sim/advance moves them",
+    )
+    add(
+        "--cash",
+        type=_non_negative_decimal,
+        default=Decimal(100_000),
+        help="starting cash in USD (default 100000)",
+    )
+    add(
+        "--state-file",
+        type=Path,
+        default=None,
+        help="JSON file keeping account, orders, client ids and clock across restarts",
+    )
+    add(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="1-minute bars to replay: timestamp,open,high,low,close,volume[,trade_count,vwap] (.csv, .gz)",
+    )
+    add("--replay-symbol", default=None, help="the pair the replayed bars belong to (required with --replay)")
+    add(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="inject a fault (repeatable; see the list below)",
+    )
+    add(
+        "--maker-fee-bps",
+        type=_non_negative_decimal,
+        default=Decimal(15),
+        help="maker fee (default 15 = 0.15%%)",
+    )
+    add(
+        "--taker-fee-bps",
+        type=_non_negative_decimal,
+        default=Decimal(25),
+        help="taker fee (default 25 = 0.25%%)",
+    )
+    add(
+        "--min-notional",
+        type=_non_negative_decimal,
+        default=Decimal(10),
+        help="minimum order cost basis in USD (default 10)",
+    )
+    add(
+        "--slippage-bps",
+        type=_non_negative_decimal,
+        default=Decimal(0),
+        help="market orders fill this much worse than the quote (default 0)",
+    )
+    add("--allow-fok", action="store_true", help="accept time_in_force=fok (rejected like day by default)")
+    add(
+        "--price-increment-policy",
+        choices=("reject", "round"),
+        default="reject",
+        help="prices off the pair's price_increment: reject with 422 (default) or round",
+    )
+    add(
+        "--rate-limit",
+        type=int,
+        default=200,
+        help="trading requests per minute per key (default 200; 0 = off)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    from adapters.sim.config import SimConfig
+    from adapters.sim.rules import ExchangeRules
+
+    if (args.replay is None) != (args.replay_symbol is None):
+        raise UsageError("--replay and --replay-symbol go together")
+    if args.replay is not None and not args.replay.exists():
+        raise UsageError(f"--replay: no such file: {args.replay}")
+    replay_symbol = None
+    if args.replay_symbol is not None:
+        replay_symbol = _symbols(args.replay_symbol)[0]
+        if replay_symbol not in args.symbols:
+            raise UsageError(f"--replay-symbol: {replay_symbol} must be one of --symbols")
+    key, secret = os.environ.get("APCA_API_KEY_ID") or None, os.environ.get("APCA_API_SECRET_KEY") or None
+    if (key is None) != (secret is None):
+        raise UsageError("APCA_API_KEY_ID and APCA_API_SECRET_KEY must be set together")
+    rules = ExchangeRules(
+        maker_fee_bps=args.maker_fee_bps,
+        taker_fee_bps=args.taker_fee_bps,
+        min_notional=args.min_notional,
+        slippage_bps=args.slippage_bps,
+        allow_fok=args.allow_fok,
+        price_increment_policy=args.price_increment_policy,
+    )
+    if args.rate_limit < 0:
+        raise UsageError("--rate-limit: must be >= 0")
+    return SimConfig(
+        symbols=args.symbols,
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        speed=args.speed,
+        tick=timedelta(seconds=float(args.tick)),
+        start=args.start,
+        pacing=args.pacing,
+        starting_cash=args.cash,
+        key_id=key,
+        secret_key=secret,
+        state_file=args.state_file,
+        replay_csv=args.replay,
+        replay_symbol=replay_symbol,
+        rules=rules,
+        faults=dict(args.fault),
+        rate_limit_per_minute=args.rate_limit,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = build_config(args)
+    generated = config.key_id is None
+    resumed = config.state_file is not None and config.state_file.exists()
+    from adapters.sim.service import SimulatorService
+
+    try:
+        service = SimulatorService(config)
+        service.start()
+    except OSError as error:
+        raise UsageError(f"--host/--port {config.host}:{config.port}: {error.strerror or error}") from None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    urls = service.urls
+    print(
+        f"alpaca simulator on {config.host}:{service.port}  seed={config.seed} speed={config.speed}x "
+        f"pacing={config.pacing} symbols={','.join(config.symbols)}"
+    )
+    if generated:
+        print(f"generated keys:  APCA_API_KEY_ID={service.key_id}  APCA_API_SECRET_KEY={service.secret_key}")
+    else:
+        print("keys: APCA_API_KEY_ID / APCA_API_SECRET_KEY from the environment")
+    print(f"url_override  TradingClient:               {urls.trading}")
+    print(f"url_override  CryptoHistoricalDataClient:  {urls.data}")
+    print(f"url_override  CryptoDataStream:            {urls.data_stream}")
+    print(f"url_override  TradingStream:               {urls.trading_stream}")
+    if resumed:
+        print(f"state: resumed from {config.state_file} (account, orders, clock)")
+    print(f"simulated time {service.clock.now().isoformat()}  (Ctrl-C to stop)", flush=True)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        service.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    saved = f"; state saved to {config.state_file}" if config.state_file else ""
+    print(f"simulator stopped at simulated {service.clock.now().isoformat()}{saved}", file=sys.stderr)
+    return 0

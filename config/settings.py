@@ -1,0 +1,211 @@
+"""The one settings model: environment variables and `.env`, validated once at start-up.
+
+Variable names follow the original bot (APCA_*, DB_*, ORDER_COOLDOWN_SECONDS) so an existing `.env`
+keeps working. Secrets are `SecretStr`: they print as `**********` in reprs and logs, and error
+messages name the field without echoing its value.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus, urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PAPER_URL = "https://paper-api.alpaca.markets"
+LIVE_URL = "https://api.alpaca.markets"
+
+
+class ConfigError(Exception):
+    """Bad configuration: the message names every bad field and never contains a secret."""
+
+
+class TradingMode(enum.StrEnum):
+    EMBEDDED_SIM = "embedded-simulator"
+    EXTERNAL_SIM = "external-simulator"
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False,
+        validate_default=True,
+    )
+
+    # --- Alpaca -------------------------------------------------------------------------------
+    apca_api_key_id: SecretStr | None = None
+    apca_api_secret_key: SecretStr | None = None
+    apca_api_base_url: str = PAPER_URL
+    apca_data_url: str | None = Field(None, description="market-data REST base (default: Alpaca's)")
+    allow_live_trading: bool = False
+    alpaca_sim_url: str | None = Field(None, description="a separately running `supervisor.py sim`")
+
+    # --- Database -------------------------------------------------------------------------------
+    database_url: SecretStr | None = None
+    db_host: str | None = None
+    db_user: str = "root"
+    db_password: SecretStr | None = None
+    db_name: str = "dca_bot_db"
+    db_port: int = Field(3306, ge=1, le=65535)
+    data_dir: Path = Path("data")
+
+    # --- Orders and exchange rules ----------------------------------------------------------------
+    order_cooldown_seconds: int = Field(5, ge=0, description="wait after a failed or rejected order")
+    order_prefix: str = "dca"
+    stale_order_threshold_minutes: Decimal = Field(Decimal(5), gt=0)
+    stuck_market_sell_timeout_seconds: int = Field(75, gt=0)
+    min_order_notional: Decimal = Field(Decimal(10), ge=0)
+    fee_maker_bps: Decimal = Field(Decimal(15), ge=0, lt=10_000)
+    fee_taker_bps: Decimal = Field(Decimal(25), ge=0, lt=10_000)
+
+    # --- Risk gates --------------------------------------------------------------------------------
+    kill_switch: bool = Field(False, description="engaged for as long as this is set")
+    kill_switch_file: Path | None = Field(None, description="engaged while it exists (default DATA_DIR/KILL_SWITCH)")
+    circuit_breaker_failures: int = Field(5, ge=0, description="consecutive order failures that stop orders")
+    circuit_breaker_cooldown_seconds: int = Field(600, gt=0)
+    daily_loss_limit: Decimal | None = Field(None, gt=0, description="realized loss since 00:00 UTC")
+    capital_budget: Decimal | None = Field(None, gt=0)
+    asset_capital_cap: Decimal | None = Field(None, gt=0)
+    max_open_cycles: int | None = Field(None, ge=0)
+    dry_run: bool = Field(False, description="decide and record, but send orders to a local shadow exchange")
+    dry_run_wallet: Decimal = Field(Decimal(10_000), gt=0, description="the shadow exchange's starting cash")
+    risk_check_interval_seconds: Decimal = Field(Decimal(2), gt=0)
+
+    # --- Caretakers (seconds; defaults follow the original cron table) ----------------------------
+    order_janitor_interval_seconds: int = Field(60, gt=0)
+    cooldown_keeper_interval_seconds: int = Field(60, gt=0)
+    reconciler_interval_seconds: int = Field(300, gt=0)
+    asset_watcher_interval_seconds: int = Field(30, gt=0)
+    order_history_sync_interval_seconds: int = Field(900, gt=0)
+    bars_sync_interval_seconds: int = Field(3600, ge=0, description="0 switches bar syncing off")
+
+    # --- Simulator (embedded default) ------------------------------------------------------------
+    sim_speed: Decimal = Field(Decimal(60), gt=0, description="simulated seconds per real second")
+    sim_seed: int = 1
+
+    # --- Observability ---------------------------------------------------------------------------
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(10588, ge=0, le=65535)
+    log_dir: Path = Path("logs")
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("apca_api_key_id", "apca_api_secret_key", "db_password", "database_url", "daily_loss_limit",
+                     "capital_budget", "asset_capital_cap", "max_open_cycles", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("apca_api_base_url", "apca_data_url", "alpaca_sim_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")  # alpaca-py appends "/v2": a trailing slash would give "//v2"
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://paper-api.alpaca.markets")
+        return value
+
+    @field_validator("order_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9]{0,7}", value):
+            raise ValueError("must be 1-8 lowercase letters or digits, starting with a letter")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        problems: list[str] = []
+        has_key, has_secret = self.apca_api_key_id is not None, self.apca_api_secret_key is not None
+        if has_key != has_secret:
+            missing = "APCA_API_SECRET_KEY" if has_key else "APCA_API_KEY_ID"
+            problems.append(f"{missing}: required together with the other Alpaca key")
+        if has_key and self.alpaca_sim_url is None:
+            if self.apca_api_base_url not in (PAPER_URL, LIVE_URL) and not self.allow_live_trading:
+                problems.append(
+                    f"APCA_API_BASE_URL: unknown Alpaca endpoint; use {PAPER_URL} (paper) or {LIVE_URL} (live)"
+                )
+            if self.apca_api_base_url == LIVE_URL and not self.allow_live_trading:
+                problems.append(
+                    "APCA_API_BASE_URL: the live endpoint trades real money; "
+                    "set ALLOW_LIVE_TRADING=true as well to confirm"
+                )
+        if self.database_url is not None and self.db_host is not None:
+            problems.append("DATABASE_URL: set either DATABASE_URL or DB_HOST/DB_*, not both")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # --- derived values ------------------------------------------------------------------------
+
+    @property
+    def trading_mode(self) -> TradingMode:
+        if self.alpaca_sim_url is not None:
+            return TradingMode.EXTERNAL_SIM
+        if self.apca_api_key_id is None:
+            return TradingMode.EMBEDDED_SIM
+        return TradingMode.LIVE if self.apca_api_base_url == LIVE_URL else TradingMode.PAPER
+
+    def sqlalchemy_url(self) -> str:
+        """The database URL with its password; hand it to the engine only, never to a log."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        if self.db_host is not None:
+            password = self.db_password.get_secret_value() if self.db_password else ""
+            auth = quote_plus(self.db_user) + (":" + quote_plus(password) if password else "")
+            return f"mysql+pymysql://{auth}@{self.db_host}:{self.db_port}/{self.db_name}?charset=utf8mb4"
+        name = "dca-dry-run.sqlite3" if self.dry_run else "dca.sqlite3"  # a dry run never mixes with real books
+        return f"sqlite:///{self.data_dir / name}"
+
+    @property
+    def kill_switch_path(self) -> Path:
+        return self.kill_switch_file or self.data_dir / "KILL_SWITCH"
+
+    def redacted_database_url(self) -> str:
+        return redact_url(self.sqlalchemy_url())
+
+
+def redact_url(url: str) -> str:
+    """`scheme://user:***@host/db`: safe for logs and banners."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Settings from the environment and `env_file`; `ConfigError` names every bad field."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per bad field, named as its environment variable. Input values are left out on
+    purpose: pydantic would echo them, and they may be secrets."""
+    lines = []
+    for item in error.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in item["loc"]).upper()
+        message = item["msg"].removeprefix("Value error, ")
+        if field:
+            lines.append(f"  {field}: {message}")
+        else:  # cross-field problems arrive as one message, one "FIELD: why" per part
+            lines.extend(f"  {part}" for part in message.split("; "))
+    return "invalid configuration:\n" + "\n".join(lines)

@@ -1,0 +1,172 @@
+"""`BacktestSession`: one asset's strategy against an injected exchange, one quote at a time.
+
+The session is the backtester's asset actor: it feeds every event to `decide` and carries out the
+commands, exactly as `actors/asset_actor.py` does live, with bar time instead of a clock:
+
+* a quote first goes to the exchange, which matches the orders already open (fills are applied
+  before the strategy sees the quote, as the live actor applies trade updates first);
+* then every timer due by the quote's time fires (`Tick` at the quote's time: in bar time the
+  clock only moves in quote steps);
+* then the strategy decides on the quote. An order it places is matched from the next quote on.
+
+Nothing is decided here: the session only records what the core decided and what the exchange did.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+
+from dca.backtest.records import AccountPoint, BacktestLog, CycleRecord, FillRecord, OrderRecord
+from dca.backtest.venue import BacktestVenue
+from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
+from dca.cycle import AssetState, Cycle, LiveOrder, Side, new_cycle
+from dca.events import Event, OrderClosed, Tick
+from dca.market import Quote
+from dca.money import ZERO
+from dca.params import AssetConfig
+from dca.strategy import Decision, Triggers, decide, triggers
+
+
+class BacktestSession:
+    def __init__(self, config: AssetConfig, venue: BacktestVenue, state: AssetState | None = None,
+                 keep_notes: bool = False) -> None:
+        self.config = config
+        self.venue = venue
+        self.log = BacktestLog()
+        self.keep_notes = keep_notes
+        self.quotes = 0  # quotes the strategy decided on
+        self._next_cycle_id = 1
+        self.state = self._stored(state or AssetState(new_cycle()))
+        self._timers: list[tuple[datetime, int]] = []
+        self._timer_seq = 0
+        self._order_rows: dict[str, int] = {}  # client_order_id → index in log.orders
+        self._cycle_started: dict[int, datetime] = {}
+        self._cycle_fees: dict[int, Decimal] = {}
+        self.start = self._account(-1, None)  # the account before the first bar (not in the timeline)
+
+    # --- driving ---------------------------------------------------------------------------------
+
+    def on_quote(self, quote: Quote) -> None:
+        for event in self.venue.on_quote(quote):
+            self.apply(event)
+        while self._timers and self._timers[0][0] <= quote.time:
+            heapq.heappop(self._timers)
+            self.apply(Tick(quote.time))
+        self.apply(quote)
+        self.quotes += 1
+
+    def triggers(self) -> Triggers:
+        """Where the next quote may act (see `dca.strategy.triggers`); the fast path skips the rest."""
+        return triggers(self.config, self.state)
+
+    def end_bar(self, index: int, time: datetime) -> None:
+        """Record the account at the end of bar `index` if it changed since the last record."""
+        point = self._account(index, time)
+        timeline = self.log.timeline
+        if _account_changed(timeline[-1] if timeline else self.start, point):
+            timeline.append(point)
+
+    def _account(self, index: int, time: datetime | None) -> AccountPoint:
+        holdings = self.venue.holdings(self.config.symbol)
+        cycle = self.state.cycle
+        return AccountPoint(index, time, holdings.cash, holdings.quantity, cycle.quantity, cycle.cost,
+                            cycle.cost + _unfilled_buy(cycle.order))
+
+    # --- one event -------------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> Decision:
+        before = self.state
+        decision = decide(self.config, before, event)
+        self.state = self._stored(decision.state)
+        self._record(before, decision, event)
+        for command in decision.commands:
+            self._execute(command, event.time)
+        return decision
+
+    def _stored(self, state: AssetState) -> AssetState:
+        """A fresh cycle gets the next id, as the database would give it."""
+        if state.cycle.id is not None:
+            self._next_cycle_id = max(self._next_cycle_id, state.cycle.id + 1)
+            return state
+        cycle = state.cycle.evolve(id=self._next_cycle_id)
+        self._next_cycle_id += 1
+        return state.evolve(cycle=cycle)
+
+    def _execute(self, command: Command, now: datetime) -> None:
+        match command:
+            case SubmitOrder():
+                self._order_placed(command, now)
+                for event in self.venue.submit(command, now):
+                    self.apply(event)
+            case CancelOrder():
+                for event in self.venue.cancel(command, now):
+                    self.apply(event)
+            case ScheduleTimer(at=at):
+                self._timer_seq += 1
+                heapq.heappush(self._timers, (at, self._timer_seq))
+
+    # --- records ---------------------------------------------------------------------------------
+
+    def _record(self, before: AssetState, decision: Decision, event: Event) -> None:
+        if self.keep_notes:
+            self.log.notes.extend((event.time, note) for note in decision.notes)
+        old = before.cycle.order
+        new = decision.finished_order or decision.state.cycle.order
+        if old is not None and new is not None and new.client_order_id == old.client_order_id:
+            if new.filled_qty > old.filled_qty:
+                self._fill(before.cycle, old, new, event.time)
+            if decision.finished_order is not None:
+                self._order_ended(decision.finished_order, event)
+        if decision.completed is not None:
+            self._cycle_ended(decision.completed)
+
+    def _order_placed(self, command: SubmitOrder, now: datetime) -> None:
+        cycle_id = self.state.cycle.id
+        assert cycle_id is not None
+        self._cycle_started.setdefault(cycle_id, now)
+        self._order_rows[command.client_order_id] = len(self.log.orders)
+        self.log.orders.append(OrderRecord(command.client_order_id, cycle_id, command.kind, command.side,
+                                           command.order_type, command.qty, command.limit_price, now))
+
+    def _fill(self, cycle: Cycle, old: LiveOrder, new: LiveOrder, time: datetime) -> None:
+        qty = new.filled_qty - old.filled_qty
+        price = (new.filled_notional - old.filled_notional) / qty
+        fee = new.fee - old.fee
+        fee_value = fee * price if new.side is Side.BUY else fee
+        assert cycle.id is not None
+        self.log.fills.append(FillRecord(time, new.client_order_id, cycle.id, new.kind, new.side, qty, price, fee,
+                                         fee_value))
+        self._cycle_fees[cycle.id] = self._cycle_fees.get(cycle.id, ZERO) + fee_value
+
+    def _order_ended(self, order: LiveOrder, event: Event) -> None:
+        row = self._order_rows.get(order.client_order_id)
+        if row is None:
+            return
+        outcome = event.reason.value if isinstance(event, OrderClosed) else "filled"
+        message = event.message if isinstance(event, OrderClosed) else ""
+        self.log.orders[row] = replace(self.log.orders[row], outcome=outcome, ended_at=event.time,
+                                       filled_qty=order.filled_qty, average_price=order.average_price,
+                                       fee=order.fee, message=message)
+
+    def _cycle_ended(self, cycle: Cycle) -> None:
+        assert cycle.id is not None
+        self.log.cycles.append(CycleRecord(
+            cycle.id, cycle.status, self._cycle_started.pop(cycle.id, None), cycle.completed_at,
+            cycle.safety_orders, cycle.bought_qty, cycle.buy_fees, cycle.sold_qty, cycle.sell_notional,
+            cycle.sell_fees, cycle.cost, cycle.average_price, cycle.sell_price, cycle.realized_pnl,
+            self._cycle_fees.pop(cycle.id, ZERO),
+        ))
+
+
+def _unfilled_buy(order: LiveOrder | None) -> Decimal:
+    if order is None or order.side is not Side.BUY or order.limit_price is None:
+        return ZERO
+    return (order.qty - order.filled_qty) * order.limit_price
+
+
+def _account_changed(last: AccountPoint, point: AccountPoint) -> bool:
+    return (last.cash, last.position, last.cycle_quantity, last.cycle_cost, last.committed) != (
+        point.cash, point.position, point.cycle_quantity, point.cycle_cost, point.committed)

@@ -1,0 +1,131 @@
+"""The state of one asset's DCA cycle: immutable values that `decide` maps to new values.
+
+An asset always has exactly one *current* cycle (watching, buying, selling, trailing or cooldown).
+`complete` and `error` only appear on a cycle that has ended; `decide` hands such a cycle back in
+`Decision.completed`, and the asset carries on in a fresh current cycle.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+
+from dca.money import ZERO
+
+
+class CycleStatus(enum.StrEnum):
+    WATCHING = "watching"  # flat (waiting to place the base order) or in position (waiting for SO/TP)
+    BUYING = "buying"  # a base or safety BUY is live on the exchange
+    SELLING = "selling"  # the take-profit SELL is live on the exchange
+    TRAILING = "trailing"  # take-profit armed, following the peak bid; no order live
+    COOLDOWN = "cooldown"  # after a completed cycle, until the cooldown ends or the price drops enough
+    COMPLETE = "complete"  # ended by selling the position
+    ERROR = "error"  # ended because the exchange no longer held the position
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (CycleStatus.COMPLETE, CycleStatus.ERROR)
+
+
+class Side(enum.StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderKind(enum.StrEnum):
+    BASE = "base"
+    SAFETY = "safety"
+    TAKE_PROFIT = "take_profit"
+
+
+class OrderType(enum.StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOrder:
+    """The one order a cycle has on the exchange, and how much of it has been applied to the cycle.
+
+    The filled figures are cumulative for the order and only ever move forward, so a duplicated or
+    reordered exchange report can never apply a fill twice.
+    """
+
+    client_order_id: str
+    kind: OrderKind
+    side: Side
+    order_type: OrderType
+    qty: Decimal
+    limit_price: Decimal | None
+    created_at: datetime
+    exchange_id: str | None = None
+    filled_qty: Decimal = ZERO  # gross, as the exchange reports it
+    filled_notional: Decimal = ZERO  # quote currency, filled_qty × average fill price
+    fee: Decimal = ZERO  # in the asset received: the coin for a buy, the quote currency for a sell
+    position_before: Decimal | None = None  # the exchange's position in the symbol just before submission
+    cancel_requested_at: datetime | None = None
+
+    @property
+    def average_price(self) -> Decimal | None:
+        return self.filled_notional / self.filled_qty if self.filled_qty else None
+
+
+@dataclass(frozen=True, slots=True)
+class Cycle:
+    """One DCA cycle: what it holds, what it paid, and what it is doing now."""
+
+    id: int | None
+    status: CycleStatus
+    quantity: Decimal = ZERO  # coin held, net of the fees taken in coin
+    cost: Decimal = ZERO  # quote currency paid for the coin still held
+    safety_orders: int = 0
+    last_fill_price: Decimal | None = None
+    peak_price: Decimal | None = None  # highest bid while trailing
+    order: LiveOrder | None = None
+    order_seq: int = 0  # orders issued in this cycle; the next one gets order_seq + 1
+    cooldown_until: datetime | None = None
+    retry_at: datetime | None = None  # no new order before this, after one failed
+    bought_qty: Decimal = ZERO  # gross coin bought over the cycle
+    buy_fees: Decimal = ZERO  # coin
+    sold_qty: Decimal = ZERO
+    sell_notional: Decimal = ZERO  # quote currency, gross
+    sell_fees: Decimal = ZERO  # quote currency
+    realized_pnl: Decimal = ZERO  # proceeds net of fees minus the cost of what was sold
+    sell_price: Decimal | None = None
+    completed_at: datetime | None = None
+
+    @property
+    def average_price(self) -> Decimal:
+        """Average cost per coin held, fees included (0 when flat)."""
+        return self.cost / self.quantity if self.quantity > 0 else ZERO
+
+    @property
+    def is_flat(self) -> bool:
+        return self.quantity == 0
+
+    def evolve(self, **changes: object) -> Cycle:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def new_cycle(status: CycleStatus = CycleStatus.WATCHING, cooldown_until: datetime | None = None) -> Cycle:
+    """A fresh cycle, not yet persisted (`id` is assigned by whoever stores it)."""
+    return Cycle(id=None, status=status, cooldown_until=cooldown_until)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetState:
+    """Everything `decide` remembers about an asset between events."""
+
+    cycle: Cycle
+    last_sell_price: Decimal | None = None  # of the last completed cycle: the price-triggered restart
+    dust: Decimal = ZERO  # coin left by completed cycles below the trade increment; joins the next sell
+
+    def evolve(self, **changes: object) -> AssetState:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def held_quantity(self) -> Decimal:
+        """Coin the bot owns in this symbol: the cycle's quantity plus leftover dust."""
+        return self.cycle.quantity + self.dust

@@ -1,0 +1,114 @@
+"""What happens to an asset: the inputs of `decide`.
+
+Order events carry the order's *cumulative* filled quantity and average price, exactly as Alpaca's
+order object reports them, not the size of the last execution. That makes every order event
+idempotent: a duplicate, a late one, or the same state read back over REST after a reconnect
+applies nothing twice; the core applies only the part not seen before.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from dca.market import Quote
+from dca.money import ZERO
+
+
+class CloseReason(enum.StrEnum):
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class PositionBeforeOrder:
+    """The exchange's position in the symbol, read just before the live order is submitted. The
+    core keeps it with the order: the final fill's position minus this is what the buy really
+    credited, which gives the exact fee taken in coin (see `OrderFilled.position_qty`)."""
+
+    client_order_id: str
+    quantity: Decimal
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted:
+    """The exchange has the order (REST acknowledgement, or a `new`/`accepted` trade update)."""
+
+    client_order_id: str
+    exchange_id: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled:
+    """The order has filled `filled_qty` (cumulative, gross) at `filled_avg_price` (cumulative VWAP).
+
+    `final` is True for the terminal `fill`, False for a `partial_fill`. `fee` is the cumulative fee
+    when the source knows it exactly (the backtester's exchange); otherwise None, and the core infers
+    it: for a final buy from `position_qty` (the exchange's position after the fill) against the
+    position before the order, else from the fee schedule.
+    """
+
+    client_order_id: str
+    filled_qty: Decimal
+    filled_avg_price: Decimal
+    time: datetime
+    final: bool
+    position_qty: Decimal | None = None
+    fee: Decimal | None = None
+    exchange_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderClosed:
+    """The order ended without filling completely: canceled, rejected or expired, possibly after
+    partial fills (which the cycle keeps)."""
+
+    client_order_id: str
+    reason: CloseReason
+    time: datetime
+    filled_qty: Decimal = ZERO
+    filled_avg_price: Decimal | None = None
+    position_qty: Decimal | None = None
+    fee: Decimal | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderNotFound:
+    """The exchange has no order with this client_order_id (a lookup after a crash or a failed submit)."""
+
+    client_order_id: str
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time has passed (a timer fired): deadlines such as the cooldown or an order timeout may be due."""
+
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingsChecked:
+    """The reconciler read the exchange's position in the symbol (`quantity`, 0 if none)."""
+
+    quantity: Decimal
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PositionAdopted:
+    """The user adopts coins the bot did not buy (`supervisor.py adopt`) into the current cycle."""
+
+    quantity: Decimal
+    price: Decimal  # what one coin is taken to have cost (the exchange's average entry price by default)
+    time: datetime
+
+
+Event = (Quote | PositionBeforeOrder | OrderAccepted | OrderFilled | OrderClosed | OrderNotFound | Tick
+         | HoldingsChecked | PositionAdopted)

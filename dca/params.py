@@ -1,0 +1,193 @@
+"""What the strategy is told: per-asset parameters, the exchange's rules for the pair, fees, timing.
+
+`AssetParams` mirrors a `dca_assets` row. `check_params` is the single place where parameter values
+are judged; the CLI, the database loader and the backtester's `--params` overrides all use it, so a
+value that is refused in one place is refused everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from dca.money import HUNDRED, ZERO, to_decimal
+
+
+@dataclass(frozen=True, slots=True)
+class AssetParams:
+    """The DCA strategy of one asset (the columns of `dca_assets`; amounts in the quote currency)."""
+
+    base_order_amount: Decimal = Decimal(10)
+    safety_order_amount: Decimal = Decimal(20)
+    max_safety_orders: int = 15
+    safety_order_deviation: Decimal = Decimal("0.9")  # % below the last fill that triggers the next SO
+    take_profit_percent: Decimal = Decimal(2)  # % above the average cost that triggers the TP
+    ttp_enabled: bool = True
+    ttp_deviation_percent: Decimal | None = Decimal(1)  # % pull-back from the peak that sells
+    buy_order_price_deviation_percent: Decimal = Decimal(1)  # % below the last sell that ends cooldown
+    cooldown_period: int = 120  # seconds between a completed cycle and the next base order
+    # 3Commas-style martingale coefficients; 1 = off (the original bot's fixed steps and sizes).
+    safety_order_step_scale: Decimal = Decimal(1)
+    safety_order_volume_scale: Decimal = Decimal(1)
+
+    def safety_deviation(self, index: int) -> Decimal:
+        """Deviation (%) from the last fill for safety order number `index` (0 = the first)."""
+        return self.safety_order_deviation * self.safety_order_step_scale**index
+
+    def safety_amount(self, index: int) -> Decimal:
+        """Quote amount of safety order number `index` (0 = the first)."""
+        return self.safety_order_amount * self.safety_order_volume_scale**index
+
+    def max_cycle_commitment(self) -> Decimal:
+        """The most capital one cycle can commit: the base order plus every safety order."""
+        return self.base_order_amount + sum(
+            (self.safety_amount(i) for i in range(self.max_safety_orders)), ZERO
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeRules:
+    """What the exchange accepts for one pair: Alpaca's asset fields plus the venue's cost floor."""
+
+    min_order_size: Decimal = Decimal("0.000000001")
+    min_trade_increment: Decimal = Decimal("0.000000001")
+    price_increment: Decimal = Decimal("0.000000001")
+    min_notional: Decimal = Decimal(10)  # Alpaca paper: "cost basis must be >= minimal amount of order 10"
+
+
+@dataclass(frozen=True, slots=True)
+class FeeSchedule:
+    """Maker/taker fees in basis points, charged in the asset received (Alpaca tier 1 by default)."""
+
+    maker_bps: Decimal = Decimal(15)
+    taker_bps: Decimal = Decimal(25)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderTiming:
+    """How long orders may live, and how long to wait after one failed."""
+
+    retry_after_failure: timedelta = timedelta(seconds=5)  # ORDER_COOLDOWN_SECONDS
+    stale_buy_after: timedelta = timedelta(minutes=5)  # an unfilled BUY limit is cancelled
+    stuck_sell_after: timedelta = timedelta(seconds=75)  # an unfilled market SELL is cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class AssetConfig:
+    """Everything `decide` needs to know about one asset besides its state."""
+
+    asset_id: int
+    symbol: str
+    order_namespace: str  # prefix of every client_order_id this installation issues, e.g. "dca-k3f9q"
+    params: AssetParams = field(default_factory=AssetParams)
+    rules: ExchangeRules = field(default_factory=ExchangeRules)
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    timing: OrderTiming = field(default_factory=OrderTiming)
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+PARAM_NAMES = tuple(f.name for f in fields(AssetParams))
+_INT_PARAMS = {"max_safety_orders", "cooldown_period"}
+_BOOL_PARAMS = {"ttp_enabled"}
+_PERCENT_PARAMS = (
+    "safety_order_deviation", "ttp_deviation_percent", "buy_order_price_deviation_percent",
+)
+
+
+class InvalidParams(ValueError):
+    """One or more parameters are out of range; `problems` maps each field name to why."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{name}: {why}" for name, why in problems.items()))
+
+
+def check_params(params: AssetParams) -> dict[str, str]:
+    """Every problem with `params`, by field name (empty when the parameters are usable)."""
+    problems: dict[str, str] = {}
+    for name in ("base_order_amount", "safety_order_amount", "take_profit_percent"):
+        if getattr(params, name) <= 0:
+            problems[name] = "must be greater than 0"
+    for name in _PERCENT_PARAMS:
+        value = getattr(params, name)
+        if value is not None and not ZERO < value < HUNDRED:
+            problems[name] = "must be between 0 and 100 (exclusive)"
+    if params.ttp_enabled and params.ttp_deviation_percent is None:
+        problems["ttp_deviation_percent"] = "is required when ttp_enabled is true"
+    if params.max_safety_orders < 0:
+        problems["max_safety_orders"] = "must be 0 or more"
+    if params.cooldown_period < 0:
+        problems["cooldown_period"] = "must be 0 or more seconds"
+    for name in ("safety_order_step_scale", "safety_order_volume_scale"):
+        if not Decimal("0.1") <= getattr(params, name) <= Decimal(10):
+            problems[name] = "must be between 0.1 and 10"
+    return problems
+
+
+def validated(params: AssetParams) -> AssetParams:
+    """`params` if usable, else `InvalidParams` naming every bad field."""
+    problems = check_params(params)
+    if problems:
+        raise InvalidParams(problems)
+    return params
+
+
+def parse_param_value(name: str, raw: Any) -> Any:
+    """A typed value for parameter `name` from text (`"1.5"`, `"true"`, `"none"`) or a typed value."""
+    if name not in PARAM_NAMES:
+        raise InvalidParams({name: f"unknown parameter (known: {', '.join(PARAM_NAMES)})"})
+    try:
+        if name in _BOOL_PARAMS:
+            return _parse_bool(raw)
+        if name in _INT_PARAMS:
+            return _parse_int(raw)
+        if name == "ttp_deviation_percent" and (raw is None or str(raw).strip().lower() in ("", "none", "null")):
+            return None
+        return to_decimal(raw if isinstance(raw, Decimal | int) else str(raw))
+    except (TypeError, ValueError) as error:
+        raise InvalidParams({name: str(error)}) from None
+
+
+def with_overrides(params: AssetParams, overrides: Mapping[str, Any]) -> AssetParams:
+    """`params` with `overrides` (text or typed) applied and the result validated as a whole."""
+    problems: dict[str, str] = {}
+    typed: dict[str, Any] = {}
+    for name, raw in overrides.items():
+        try:
+            typed[name] = parse_param_value(name, raw)
+        except InvalidParams as error:
+            problems.update(error.problems)
+    candidate = replace(params, **typed)
+    problems = {**check_params(candidate), **problems}  # range problems of the parsable values too
+    if problems:
+        raise InvalidParams(problems)
+    return candidate
+
+
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _parse_int(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError(f"expected a whole number, got {raw!r}")
+    if isinstance(raw, int):
+        return raw
+    try:
+        value = to_decimal(str(raw))
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {raw!r}") from None
+    if value != value.to_integral_value():
+        raise ValueError(f"expected a whole number, got {raw!r}")
+    return int(value)

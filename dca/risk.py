@@ -1,0 +1,113 @@
+"""Pre-trade risk gates: a pure policy that vets what a cycle wants to do before it happens.
+
+The asset actor asks `vet` about every decision that would send something to the exchange. A
+vetoed decision is dropped whole: nothing is stored, nothing is sent, the cycle stays as it was and
+asks again on a later quote. The gates:
+
+* **kill switch** — no new orders and no cancels: existing orders are left exactly as they are;
+* **circuit breaker** — after N consecutive order failures, orders for that asset (or, counted
+  across all assets, for every asset) stop for a while;
+* **daily loss limit** — once the realized loss since 00:00 UTC reaches the limit, no new buys
+  (sells may still close positions);
+* **capital budget / per-asset cap** — a buy may not take what all cycles (or this asset's cycle)
+  have committed past the limit;
+* **cash** — a buy may not cost more than the account's cash: never leverage;
+* **max open cycles** — no new base order while that many cycles are open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from dca.commands import CancelOrder, Command, SubmitOrder
+from dca.cycle import OrderKind, Side
+from dca.money import ZERO
+
+GLOBAL = "global"
+
+
+@dataclass(frozen=True, slots=True)
+class RiskLimits:
+    capital_budget: Decimal | None = None  # most capital all cycles together may have committed
+    asset_capital_cap: Decimal | None = None  # most one asset's cycle may have committed
+    max_open_cycles: int | None = None  # cycles holding coin or with a live order
+    daily_loss_limit: Decimal | None = None  # a realized loss (positive number) since 00:00 UTC
+    failure_threshold: int = 5  # consecutive order failures that open a circuit breaker (0 = off)
+    breaker_cooldown: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSnapshot:
+    """The world as the gates see it at one moment (assembled by the actors' risk board)."""
+
+    now: datetime
+    kill_switch: str | None = None  # why it is engaged, or None
+    cash: Decimal | None = None  # account cash, read just before a buy (None: unknown)
+    committed: Mapping[str, Decimal] = field(default_factory=dict)  # by symbol: cost held + live buy orders
+    open_cycles: frozenset[str] = frozenset()
+    realized_today: Decimal = ZERO
+    breakers: Mapping[str, datetime] = field(default_factory=dict)  # GLOBAL or a symbol → open until
+
+    @property
+    def committed_total(self) -> Decimal:
+        return sum(self.committed.values(), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class Veto:
+    gate: str  # a short, bounded name (a metric label)
+    reason: str
+
+
+def vet(limits: RiskLimits, snapshot: RiskSnapshot, symbol: str, commands: Sequence[Command]) -> Veto | None:
+    """The first gate that refuses these commands, or None when they may go ahead."""
+    acting = [c for c in commands if isinstance(c, SubmitOrder | CancelOrder)]
+    if not acting:
+        return None
+    if snapshot.kill_switch is not None:
+        return Veto("kill_switch", f"kill switch engaged ({snapshot.kill_switch}): no new orders, no cancels")
+    for command in acting:
+        if isinstance(command, SubmitOrder):
+            veto = _breaker(snapshot, symbol) or (
+                _buy_gates(limits, snapshot, symbol, command) if command.side is Side.BUY else None)
+            if veto is not None:
+                return veto
+    return None
+
+
+def _breaker(snapshot: RiskSnapshot, symbol: str) -> Veto | None:
+    for scope in (symbol, GLOBAL):
+        until = snapshot.breakers.get(scope)
+        if until is not None and snapshot.now < until:
+            which = "for all assets" if scope == GLOBAL else f"for {symbol}"
+            return Veto("circuit_breaker", f"circuit breaker open {which} until {until.isoformat()} "
+                                           "after repeated order failures")
+    return None
+
+
+def _buy_gates(limits: RiskLimits, snapshot: RiskSnapshot, symbol: str, order: SubmitOrder) -> Veto | None:
+    cost = order.qty * (order.limit_price or ZERO)
+    if limits.daily_loss_limit is not None and snapshot.realized_today <= -limits.daily_loss_limit:
+        return Veto("daily_loss_limit", f"realized {snapshot.realized_today} today reaches the daily loss limit "
+                                        f"{limits.daily_loss_limit}: no new buys until 00:00 UTC")
+    if (order.kind is OrderKind.BASE and limits.max_open_cycles is not None and symbol not in snapshot.open_cycles
+            and len(snapshot.open_cycles) >= limits.max_open_cycles):
+        return Veto("max_open_cycles", f"{len(snapshot.open_cycles)} cycles are open (limit {limits.max_open_cycles})")
+    if limits.capital_budget is not None and snapshot.committed_total + cost > limits.capital_budget:
+        return Veto("capital_budget", f"{cost:.2f} more would commit {snapshot.committed_total + cost:.2f}, "
+                                      f"over the capital budget {limits.capital_budget}")
+    committed = snapshot.committed.get(symbol, ZERO)
+    if limits.asset_capital_cap is not None and committed + cost > limits.asset_capital_cap:
+        return Veto("asset_cap", f"{cost:.2f} more would commit {committed + cost:.2f} to {symbol}, "
+                                 f"over its cap {limits.asset_capital_cap}")
+    if snapshot.cash is not None and cost > snapshot.cash:
+        return Veto("cash", f"the buy costs {cost:.2f} but the account has {snapshot.cash:.2f} in cash (no leverage)")
+    return None
+
+
+def committed_capital(cost_held: Decimal, live_buy_qty: Decimal, live_buy_limit: Decimal | None) -> Decimal:
+    """What a cycle has committed: the cost of the coin it holds plus the unfilled part of a live buy."""
+    return cost_held + (live_buy_qty * live_buy_limit if live_buy_limit is not None else ZERO)

@@ -1,0 +1,585 @@
+"""The DCA state machine: `decide(config, state, event) -> Decision`.
+
+Pure: no I/O, no clock reads (time comes in on the events), no randomness. The live asset actor and
+the backtester both call it and carry out the commands it returns.
+
+The cycle, per asset:
+
+    cooldown ──(cooldown over, or ask ≤ last sell × (1 − restart %))──▶ watching (flat)
+    watching (flat) ──quote──▶ buying (base order, LIMIT BUY at the ask)
+    buying ──fill / cancel with fills──▶ watching (in position)
+    watching (in position) ──ask ≤ last fill × (1 − SO %)──▶ buying (safety order)
+    watching (in position) ──bid ≥ avg × (1 + TP %)──▶ selling (MARKET SELL)   [trailing off]
+                                                   └──▶ trailing              [trailing on]
+    trailing ──bid > peak──▶ trailing (new peak)
+    trailing ──bid < peak × (1 − TTP %) and bid ≥ TP trigger──▶ selling
+    trailing ──ask ≤ safety trigger──▶ buying (safety order; trailing is disarmed)
+    selling ──fill──▶ complete, and a new cycle in cooldown
+    selling ──cancel with a sellable remainder──▶ watching
+
+Differences from the original bot (its bugs are in the reference's section 7): fees taken in coin
+reduce the quantity and raise the average cost, and the sell is sized from what the cycle holds
+(B8); trailing never sells below the take-profit trigger and resumes safety orders instead of
+freezing (B7); quantities and prices are rounded to the pair's increments and nothing below the
+exchange's minimums is emitted (B12); the price-triggered restart exists (§2.7); a partial fill is
+applied at once; stale buys and stuck sells are cancelled by the cycle itself (B3, B4, B6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
+from dca.cycle import AssetState, Cycle, CycleStatus, LiveOrder, OrderKind, OrderType, Side, new_cycle
+from dca.events import (
+    CloseReason,
+    Event,
+    HoldingsChecked,
+    OrderAccepted,
+    OrderClosed,
+    OrderFilled,
+    OrderNotFound,
+    PositionAdopted,
+    PositionBeforeOrder,
+    Tick,
+)
+from dca.market import Quote
+from dca.money import ZERO, basis_points, percent_above, percent_below, round_down, round_up
+from dca.order_ids import client_order_id
+from dca.params import AssetConfig
+
+# A shortfall of the exchange's holding below this fraction of what the cycle holds is corrected in
+# place (a fee the exchange rounded differently); a larger one means the coins left the bot.
+HOLDING_CORRECTION_LIMIT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The new state, the commands to carry out, and why (one line per thing that happened)."""
+
+    state: AssetState
+    commands: tuple[Command, ...] = ()
+    completed: Cycle | None = None  # a cycle this event ended (complete or error), to be stored
+    notes: tuple[str, ...] = ()
+    durable: bool = True  # False when only the trailing peak moved: worth storing, not at every tick
+    finished_order: LiveOrder | None = None  # the order this event ended, with its final figures
+
+    def then(self, other: Decision) -> Decision:
+        """This decision followed by `other` (made from this decision's state)."""
+        return Decision(
+            other.state,
+            self.commands + other.commands,
+            other.completed or self.completed,
+            self.notes + other.notes,
+            self.durable or other.durable,
+            other.finished_order or self.finished_order,
+        )
+
+
+def decide(config: AssetConfig, state: AssetState, event: Event) -> Decision:
+    """The one decision path of the bot: the new state and commands after `event`."""
+    return _HANDLERS[type(event)](config, state, event)
+
+
+# --- quotes --------------------------------------------------------------------------------------
+
+
+def _on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decision:
+    if not ZERO < quote.bid <= quote.ask:
+        return Decision(state, notes=(f"ignored a bad quote: bid {quote.bid}, ask {quote.ask}",))
+    cycle = state.cycle
+    if cycle.order is not None:
+        return _check_order_age(config, state, quote.time)
+    if cycle.status is CycleStatus.COOLDOWN:
+        ended = _end_cooldown(config, state, quote)
+        if ended is None:
+            return Decision(state)
+        return ended.then(_act_on_quote(config, ended.state, quote))
+    return _act_on_quote(config, state, quote)
+
+
+def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decision:
+    cycle = state.cycle
+    if cycle.retry_at is not None:
+        if quote.time < cycle.retry_at:  # waiting out a failed order: no new orders, the peak still moves
+            trailing = cycle.status is CycleStatus.TRAILING
+            return _follow_peak(config, state, quote, may_sell=False) if trailing else Decision(state)
+        cleared = Decision(state.evolve(cycle=cycle.evolve(retry_at=None)))
+        return cleared.then(_act_on_quote(config, cleared.state, quote))
+    if cycle.is_flat and cycle.status is CycleStatus.WATCHING:
+        amount = config.params.base_order_amount
+        return _buy(config, state, quote, OrderKind.BASE, amount, f"base order at ask {quote.ask}")
+    safety = _safety_trigger(config, cycle)
+    if safety is not None and quote.ask <= safety:
+        amount = config.params.safety_amount(cycle.safety_orders)
+        why = f"safety order {cycle.safety_orders + 1}: ask {quote.ask} ≤ trigger {_show(safety)}"
+        return _buy(config, state, quote, OrderKind.SAFETY, amount, why)
+    if cycle.status is CycleStatus.TRAILING and config.params.ttp_enabled:
+        return _follow_peak(config, state, quote)
+    take_profit = _take_profit_trigger(config, cycle)
+    if quote.bid < take_profit:
+        return Decision(state)
+    why = f"take-profit: bid {quote.bid} ≥ trigger {_show(take_profit)}"
+    if config.params.ttp_enabled:
+        armed = cycle.evolve(status=CycleStatus.TRAILING, peak_price=quote.bid)
+        return Decision(state.evolve(cycle=armed), notes=(f"{why}; trailing armed at peak {quote.bid}",))
+    return _sell(config, state, quote, why)
+
+
+def _follow_peak(config: AssetConfig, state: AssetState, quote: Quote, may_sell: bool = True) -> Decision:
+    """Trailing: raise the peak, or sell on a pull-back, but never below the take-profit trigger."""
+    cycle = state.cycle
+    peak = cycle.peak_price or ZERO
+    if quote.bid > peak:
+        return Decision(state.evolve(cycle=cycle.evolve(peak_price=quote.bid)), durable=False)
+    stop = _trailing_stop(config, cycle)
+    if stop is None or quote.bid >= stop:
+        return Decision(state)
+    floor = _take_profit_trigger(config, cycle)
+    if quote.bid < floor:
+        return Decision(state, notes=(f"trailing stop hit at bid {quote.bid} below the take-profit "
+                                      f"floor {_show(floor)}: holding",))
+    if not may_sell:
+        return Decision(state)
+    why = f"trailing take-profit: bid {quote.bid} < stop {_show(stop)} (peak {peak})"
+    return _sell(config, state, quote, why)
+
+
+def _end_cooldown(config: AssetConfig, state: AssetState, quote: Quote) -> Decision | None:
+    cycle = state.cycle
+    if cycle.cooldown_until is None or quote.time >= cycle.cooldown_until:
+        why = "cooldown over"
+    else:
+        restart = _restart_trigger(config, state)
+        if restart is None or quote.ask > restart:
+            return None
+        why = f"price-triggered restart: ask {quote.ask} ≤ {_show(restart)}"
+    watching = cycle.evolve(status=CycleStatus.WATCHING, cooldown_until=None)
+    return Decision(state.evolve(cycle=watching), notes=(why,))
+
+
+# --- order sizing --------------------------------------------------------------------------------
+
+
+def _buy(
+    config: AssetConfig, state: AssetState, quote: Quote, kind: OrderKind, amount: Decimal, why: str
+) -> Decision:
+    rules = config.rules
+    limit = round_up(quote.ask, rules.price_increment)  # on the price grid and still marketable
+    qty = round_down(amount / limit, rules.min_trade_increment)
+    if qty * limit < rules.min_notional <= amount:  # only rounding put it under the floor: top it up
+        qty = round_up(rules.min_notional / limit, rules.min_trade_increment)
+    if qty < rules.min_order_size or qty * limit < rules.min_notional or qty <= 0:
+        return Decision(state, notes=(f"{why}, but {kind} amount {amount} is below the exchange minimum "
+                                      f"(min qty {rules.min_order_size}, min notional {rules.min_notional})",))
+    return _submit(config, state, quote.time, kind, Side.BUY, OrderType.LIMIT, qty, limit, why)
+
+
+def _sell(config: AssetConfig, state: AssetState, quote: Quote, why: str) -> Decision:
+    rules = config.rules
+    qty = round_down(state.held_quantity, rules.min_trade_increment)
+    if qty < rules.min_order_size or qty * quote.bid < rules.min_notional or qty <= 0:
+        return Decision(state, notes=(f"{why}, but the position {_show(state.held_quantity)} is below the exchange "
+                                      f"minimum and cannot be sold",))
+    return _submit(config, state, quote.time, OrderKind.TAKE_PROFIT, Side.SELL, OrderType.MARKET, qty, None, why)
+
+
+def _submit(
+    config: AssetConfig, state: AssetState, now: datetime, kind: OrderKind, side: Side,
+    order_type: OrderType, qty: Decimal, limit: Decimal | None, why: str,
+) -> Decision:
+    cycle = state.cycle
+    if cycle.id is None:
+        raise ValueError("a cycle must be stored (have an id) before it places an order")
+    sequence = cycle.order_seq + 1
+    order_id = client_order_id(config.order_namespace, config.asset_id, cycle.id, sequence)
+    order = LiveOrder(order_id, kind, side, order_type, qty, limit, created_at=now)
+    status = CycleStatus.BUYING if side is Side.BUY else CycleStatus.SELLING
+    peak = cycle.peak_price if side is Side.SELL else None  # a safety order disarms trailing
+    placed = cycle.evolve(status=status, order=order, order_seq=sequence, peak_price=peak, retry_at=None)
+    timeout = config.timing.stale_buy_after if side is Side.BUY else config.timing.stuck_sell_after
+    commands = (
+        SubmitOrder(order_id, config.symbol, side, order_type, qty, limit, kind),
+        ScheduleTimer(now + timeout, f"{order_id} timeout"),
+    )
+    price = f" @ {_show(limit)}" if limit is not None else " at market"
+    return Decision(state.evolve(cycle=placed), commands,
+                    notes=(f"{why} → {side} {_show(qty)}{price} ({order_id})",))
+
+
+# --- triggers ------------------------------------------------------------------------------------
+
+
+def _safety_trigger(config: AssetConfig, cycle: Cycle) -> Decimal | None:
+    if cycle.last_fill_price is None or cycle.safety_orders >= config.params.max_safety_orders:
+        return None
+    return percent_below(cycle.last_fill_price, config.params.safety_deviation(cycle.safety_orders))
+
+
+def _take_profit_trigger(config: AssetConfig, cycle: Cycle) -> Decimal:
+    return percent_above(cycle.average_price, config.params.take_profit_percent)
+
+
+def _trailing_stop(config: AssetConfig, cycle: Cycle) -> Decimal | None:
+    deviation = config.params.ttp_deviation_percent
+    if cycle.peak_price is None or deviation is None:
+        return None
+    return percent_below(cycle.peak_price, deviation)
+
+
+def _restart_trigger(config: AssetConfig, state: AssetState) -> Decimal | None:
+    if state.last_sell_price is None:
+        return None
+    return percent_below(state.last_sell_price, config.params.buy_order_price_deviation_percent)
+
+
+@dataclass(frozen=True, slots=True)
+class Triggers:
+    """Where `decide` may act on the next quote. A quote with ask above `ask_at_or_below`, bid below
+    `bid_at_or_above` and above `bid_at_or_below`, at a time before `at_time`, leaves the state
+    unchanged, so a driver may skip it (the backtester's fast path). `always` means every quote may
+    matter (an order is live, a base order is due, or the cycle is waiting out a failure)."""
+
+    always: bool = False
+    ask_at_or_below: Decimal | None = None
+    bid_at_or_above: Decimal | None = None
+    bid_at_or_below: Decimal | None = None
+    at_time: datetime | None = None
+
+    def may_act_on(self, quote: Quote) -> bool:
+        """False when `decide` certainly changes nothing on this quote (so a driver may skip it)."""
+        return (
+            self.always
+            or (self.ask_at_or_below is not None and quote.ask <= self.ask_at_or_below)
+            or (self.bid_at_or_above is not None and quote.bid >= self.bid_at_or_above)
+            or (self.bid_at_or_below is not None and quote.bid <= self.bid_at_or_below)
+            or (self.at_time is not None and quote.time >= self.at_time)
+        )
+
+
+ALWAYS = Triggers(always=True)
+
+
+def triggers(config: AssetConfig, state: AssetState) -> Triggers:
+    cycle = state.cycle
+    if cycle.order is not None:
+        return ALWAYS
+    if cycle.status is CycleStatus.TRAILING and cycle.peak_price is None:  # any bid becomes the peak
+        return ALWAYS
+    # the same order of checks as `_on_quote`: the cooldown is looked at before a retry wait
+    if cycle.status is CycleStatus.COOLDOWN:
+        if cycle.cooldown_until is None:  # a cooldown without an end is over at the next quote
+            return ALWAYS
+        return Triggers(ask_at_or_below=_restart_trigger(config, state), at_time=cycle.cooldown_until)
+    if cycle.retry_at is not None:  # the peak still moves while waiting (whatever ttp_enabled says now)
+        following = cycle.status is CycleStatus.TRAILING
+        return Triggers(bid_at_or_above=cycle.peak_price if following else None, at_time=cycle.retry_at)
+    if cycle.is_flat:
+        return ALWAYS
+    safety = _safety_trigger(config, cycle)
+    if cycle.status is CycleStatus.TRAILING and config.params.ttp_enabled:
+        stop = _trailing_stop(config, cycle)
+        if stop is not None and stop <= _take_profit_trigger(config, cycle):
+            stop = None  # a pull-back sells only between the floor and the stop: here no bid can do both
+        return Triggers(ask_at_or_below=safety, bid_at_or_above=cycle.peak_price, bid_at_or_below=stop)
+    return Triggers(ask_at_or_below=safety, bid_at_or_above=_take_profit_trigger(config, cycle))
+
+
+# --- order reports -------------------------------------------------------------------------------
+
+
+def _on_position_before(_config: AssetConfig, state: AssetState, event: PositionBeforeOrder) -> Decision:
+    order = _live_order(state, event.client_order_id)
+    if order is None or order.position_before is not None:  # only the first reading is "before"
+        return Decision(state)
+    updated = replace(order, position_before=event.quantity)
+    return Decision(state.evolve(cycle=state.cycle.evolve(order=updated)))
+
+
+def _on_accepted(_config: AssetConfig, state: AssetState, event: OrderAccepted) -> Decision:
+    order = _live_order(state, event.client_order_id)
+    if order is None:
+        return _not_ours(state, event.client_order_id, "accepted")
+    if order.exchange_id == event.exchange_id:
+        return Decision(state)
+    updated = replace(order, exchange_id=event.exchange_id)
+    return Decision(state.evolve(cycle=state.cycle.evolve(order=updated)),
+                    notes=(f"{order.client_order_id} accepted as {event.exchange_id}",))
+
+
+def _on_filled(config: AssetConfig, state: AssetState, event: OrderFilled) -> Decision:
+    report = _Report(event.filled_qty, event.filled_avg_price, event.fee, event.position_qty, event.exchange_id)
+    return _apply_report(config, state, event.client_order_id, report, event.time,
+                         "fill" if event.final else None)
+
+
+def _on_closed(config: AssetConfig, state: AssetState, event: OrderClosed) -> Decision:
+    report = _Report(event.filled_qty, event.filled_avg_price, event.fee, event.position_qty, None)
+    decision = _apply_report(config, state, event.client_order_id, report, event.time, event.reason)
+    if event.message and decision.notes:
+        return replace(decision, notes=(*decision.notes[:-1], f"{decision.notes[-1]}: {event.message}"))
+    return decision
+
+
+def _on_not_found(config: AssetConfig, state: AssetState, event: OrderNotFound) -> Decision:
+    order = _live_order(state, event.client_order_id)
+    if order is None:
+        return Decision(state)
+    timeout = config.timing.stale_buy_after if order.side is Side.BUY else config.timing.stuck_sell_after
+    if order.exchange_id is None and order.filled_qty == 0 and event.time - order.created_at < timeout:
+        # The submission never reached the exchange (a crash in between). Submitting it again under
+        # the same client_order_id is safe: the exchange refuses a second order with that id.
+        command = SubmitOrder(order.client_order_id, config.symbol, order.side, order.order_type,
+                              order.qty, order.limit_price, order.kind)
+        return Decision(state, (command,), notes=(f"{order.client_order_id} never reached the exchange; "
+                                                  f"submitting it again under the same id",))
+    report = _Report(order.filled_qty, order.average_price, order.fee, None, None)
+    return _apply_report(config, state, order.client_order_id, report, event.time, CloseReason.EXPIRED)
+
+
+@dataclass(frozen=True, slots=True)
+class _Report:
+    filled_qty: Decimal
+    avg_price: Decimal | None
+    fee: Decimal | None
+    position_qty: Decimal | None
+    exchange_id: str | None
+
+
+def _apply_report(
+    config: AssetConfig, state: AssetState, order_id: str, report: _Report, now: datetime,
+    ending: CloseReason | str | None,
+) -> Decision:
+    """Apply the not-yet-seen part of an order report; end the order if `ending` says so."""
+    order = _live_order(state, order_id)
+    if order is None:
+        return _not_ours(state, order_id, str(ending or "partial fill"))
+    notes: list[str] = []
+    before = order
+    if report.filled_qty > order.filled_qty and report.avg_price is not None:
+        state, order = _apply_fill(config, state, order, report, ending is not None)
+        notes.append(f"{order_id} filled {_show(order.filled_qty)} @ avg {_show(order.average_price)} "
+                     f"(fee {_show(order.fee)} {'coin' if order.side is Side.BUY else 'quote'})")
+    elif ending is not None and (report.fee is not None or report.position_qty is not None):
+        state, order = _true_up_fee(config, state, order, report)
+    if report.exchange_id and order.exchange_id is None:
+        order = replace(order, exchange_id=report.exchange_id)
+    if order is not before:
+        state = state.evolve(cycle=state.cycle.evolve(order=order))
+    if ending is None:
+        return Decision(state, notes=tuple(notes))
+    ended = _end_order(config, state, order, ending, now)
+    return replace(ended, notes=(*notes, *ended.notes), finished_order=order)
+
+
+def _apply_fill(
+    config: AssetConfig, state: AssetState, order: LiveOrder, report: _Report, final: bool
+) -> tuple[AssetState, LiveOrder]:
+    assert report.avg_price is not None
+    notional = report.filled_qty * report.avg_price
+    fee = _fee(config, order, report, notional, final)
+    d_qty, d_notional, d_fee = report.filled_qty - order.filled_qty, notional - order.filled_notional, fee - order.fee
+    order = replace(order, filled_qty=report.filled_qty, filled_notional=notional, fee=fee)
+    cycle = state.cycle
+    if order.side is Side.BUY:
+        cycle = cycle.evolve(quantity=cycle.quantity + d_qty - d_fee, cost=cycle.cost + d_notional,
+                             bought_qty=cycle.bought_qty + d_qty, buy_fees=cycle.buy_fees + d_fee)
+        return state.evolve(cycle=cycle), order
+    from_cycle = min(d_qty, cycle.quantity)  # whatever exceeds the cycle's coin was leftover dust
+    cost_sold = cycle.cost * from_cycle / cycle.quantity if cycle.quantity > 0 else ZERO
+    cycle = cycle.evolve(
+        quantity=cycle.quantity - from_cycle, cost=cycle.cost - cost_sold, sold_qty=cycle.sold_qty + d_qty,
+        sell_notional=cycle.sell_notional + d_notional, sell_fees=cycle.sell_fees + d_fee,
+        realized_pnl=cycle.realized_pnl + d_notional - d_fee - cost_sold,
+    )
+    return state.evolve(cycle=cycle, dust=state.dust - (d_qty - from_cycle)), order
+
+
+def _true_up_fee(
+    config: AssetConfig, state: AssetState, order: LiveOrder, report: _Report
+) -> tuple[AssetState, LiveOrder]:
+    """A final report that adds no fill can still tell the exact fee of the fills already applied
+    (reported outright, or for a buy through the position); replace the estimate with it."""
+    if order.filled_qty == 0:
+        return state, order
+    fee = _fee(config, order, replace(report, filled_qty=order.filled_qty), order.filled_notional, True)
+    if fee == order.fee:
+        return state, order
+    d_fee, cycle = fee - order.fee, state.cycle
+    if order.side is Side.BUY:
+        cycle = cycle.evolve(quantity=cycle.quantity - d_fee, buy_fees=cycle.buy_fees + d_fee)
+    else:
+        cycle = cycle.evolve(sell_fees=cycle.sell_fees + d_fee, realized_pnl=cycle.realized_pnl - d_fee)
+    return state.evolve(cycle=cycle), replace(order, fee=fee)
+
+
+def _fee(config: AssetConfig, order: LiveOrder, report: _Report, notional: Decimal, final: bool) -> Decimal:
+    """The order's cumulative fee: reported, else inferred from the position, else the taker rate.
+
+    Alpaca does not report fees. A buy's fee is taken in coin, so the exchange's position grows by
+    less than the filled quantity: on the final report the difference between the position after and
+    the position before the order is exact. Until then (partial fills) the taker rate is an estimate
+    that the final report corrects. A sell's fee is taken in the quote currency, which the position
+    does not show; a market sell always pays the taker rate."""
+    if report.fee is not None:
+        return report.fee
+    taker = config.fees.taker_bps
+    if order.side is Side.SELL:
+        return basis_points(notional, taker)
+    if final and report.position_qty is not None and order.position_before is not None:
+        inferred = report.filled_qty - (report.position_qty - order.position_before)
+        if ZERO <= inferred <= basis_points(report.filled_qty, 2 * max(taker, config.fees.maker_bps)):
+            return inferred
+    return basis_points(report.filled_qty, taker)
+
+
+def _end_order(
+    config: AssetConfig, state: AssetState, order: LiveOrder, ending: CloseReason | str, now: datetime
+) -> Decision:
+    cycle = state.cycle
+    how = "filled" if ending == "fill" else str(ending)
+    retry_at = now + config.timing.retry_after_failure if ending is CloseReason.REJECTED else None
+    if order.side is Side.SELL:
+        if ending == "fill" or not _sellable(config, state, order):
+            return _complete(config, state, order, now)
+        watching = cycle.evolve(status=CycleStatus.WATCHING, order=None, peak_price=None, retry_at=retry_at)
+        return Decision(state.evolve(cycle=watching),
+                        notes=(f"{order.client_order_id} {how}; {_show(cycle.quantity)} still held, watching again",))
+    changes: dict[str, Any] = {"status": CycleStatus.WATCHING, "order": None, "retry_at": retry_at}
+    if order.filled_qty > 0:
+        changes["last_fill_price"] = order.average_price
+        if order.kind is OrderKind.SAFETY:
+            changes["safety_orders"] = cycle.safety_orders + 1
+    watching = cycle.evolve(**changes)
+    summary = (f"{order.kind} order {how}: holding {_show(watching.quantity)} at avg {_show(watching.average_price)}"
+               if order.filled_qty > 0 else f"{order.kind} order {how} without fills")
+    return Decision(state.evolve(cycle=watching), notes=(summary,))
+
+
+def _sellable(config: AssetConfig, state: AssetState, order: LiveOrder) -> bool:
+    rules = config.rules
+    qty = round_down(state.held_quantity, rules.min_trade_increment)
+    price = order.average_price or ZERO
+    return qty >= rules.min_order_size and qty > 0 and (price == 0 or qty * price >= rules.min_notional)
+
+
+def _complete(config: AssetConfig, state: AssetState, order: LiveOrder, now: datetime) -> Decision:
+    cycle = state.cycle
+    sold_cost = cycle.sell_notional - cycle.sell_fees - cycle.realized_pnl
+    ended = cycle.evolve(status=CycleStatus.COMPLETE, order=None, completed_at=now, sell_price=order.average_price,
+                         quantity=cycle.sold_qty, cost=sold_cost, retry_at=None)
+    cooldown = config.params.cooldown_period
+    until = now + timedelta(seconds=cooldown)
+    following = new_cycle(CycleStatus.COOLDOWN, until) if cooldown > 0 else new_cycle()
+    dust = state.dust + cycle.quantity  # what a rounded-down sell left behind joins the next sell
+    commands: tuple[Command, ...] = (ScheduleTimer(until, "cooldown over"),) if cooldown > 0 else ()
+    note = (f"cycle complete: sold {_show(cycle.sold_qty)} @ {_show(order.average_price)}, "
+            f"realized P/L {_show(cycle.realized_pnl)}; " + (f"cooldown until {until.isoformat()}" if cooldown > 0
+                                                            else "watching for the next base order"))
+    return Decision(AssetState(following, last_sell_price=order.average_price, dust=dust), commands,
+                    completed=ended, notes=(note,))
+
+
+# --- time and reconciliation ---------------------------------------------------------------------
+
+
+def _on_tick(config: AssetConfig, state: AssetState, event: Tick) -> Decision:
+    cycle = state.cycle
+    if cycle.order is not None:
+        return _check_order_age(config, state, event.time)
+    if cycle.status is CycleStatus.COOLDOWN and cycle.cooldown_until is not None and event.time >= cycle.cooldown_until:
+        watching = cycle.evolve(status=CycleStatus.WATCHING, cooldown_until=None)
+        return Decision(state.evolve(cycle=watching), notes=("cooldown over",))
+    return Decision(state)
+
+
+def _check_order_age(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
+    """Cancel a BUY that has not filled within the stale limit, or a SELL stuck past its limit.
+    Asked again after another full period if the first cancel was never confirmed."""
+    order = state.cycle.order
+    assert order is not None
+    limit = config.timing.stale_buy_after if order.side is Side.BUY else config.timing.stuck_sell_after
+    started = order.cancel_requested_at or order.created_at
+    if now - started < limit:
+        return Decision(state)
+    updated = replace(order, cancel_requested_at=now)
+    reason = "stale buy" if order.side is Side.BUY else "stuck sell"
+    return Decision(state.evolve(cycle=state.cycle.evolve(order=updated)),
+                    (CancelOrder(order.client_order_id, order.exchange_id, reason),),
+                    notes=(f"{order.client_order_id} is a {reason} after {now - order.created_at}: cancelling",))
+
+
+def _on_holdings(_config: AssetConfig, state: AssetState, event: HoldingsChecked) -> Decision:
+    """Compare the exchange's position with what the bot holds. More on the exchange is somebody
+    else's coin (never touched); less means a fee rounded differently (corrected) or coins that left
+    the bot (the cycle ends in `error` and a fresh one starts)."""
+    cycle = state.cycle
+    held = state.held_quantity
+    if cycle.order is not None or event.quantity >= held:
+        return Decision(state)
+    shortfall = held - event.quantity
+    if cycle.is_flat or shortfall <= held * HOLDING_CORRECTION_LIMIT:
+        from_dust = min(shortfall, state.dust)
+        corrected = cycle.evolve(quantity=cycle.quantity - (shortfall - from_dust))
+        return Decision(state.evolve(cycle=corrected, dust=state.dust - from_dust),
+                        notes=(f"exchange holds {event.quantity}, bot counted {held}: corrected by -{shortfall}",))
+    ended = cycle.evolve(status=CycleStatus.ERROR, completed_at=event.time, order=None)
+    return Decision(AssetState(new_cycle(), last_sell_price=state.last_sell_price, dust=ZERO),
+                    completed=ended,
+                    notes=(f"exchange holds {event.quantity} but the cycle holds {held}: "
+                           f"the coins left the bot; cycle ends in error, a new one starts",))
+
+
+def _on_adopted(_config: AssetConfig, state: AssetState, event: PositionAdopted) -> Decision:
+    """Adoption turns foreign coins into this cycle's position. Assumptions (documented in the
+    README): the coins cost quantity × price (their fees are unknown and left out); safety orders are
+    measured from that price as if it were the last fill; no safety order has been used yet. Only a
+    flat cycle without a live order can adopt; anything else is refused with a note."""
+    cycle = state.cycle
+    if event.quantity <= 0 or event.price <= 0:
+        return Decision(state, notes=("adoption refused: the quantity and the price must be positive",))
+    if not cycle.is_flat or cycle.order is not None or cycle.status not in (CycleStatus.WATCHING, CycleStatus.COOLDOWN):
+        return Decision(state, notes=(f"adoption refused: cycle {cycle.id} is {cycle.status} and holds "
+                                      f"{_show(cycle.quantity)}; only a flat cycle without a live order can adopt",))
+    adopted = cycle.evolve(status=CycleStatus.WATCHING, quantity=event.quantity, cost=event.quantity * event.price,
+                           bought_qty=event.quantity, last_fill_price=event.price, cooldown_until=None)
+    return Decision(state.evolve(cycle=adopted),
+                    notes=(f"adopted {_show(event.quantity)} at {_show(event.price)} into cycle {cycle.id}",))
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _live_order(state: AssetState, order_id: str) -> LiveOrder | None:
+    order = state.cycle.order
+    return order if order is not None and order.client_order_id == order_id else None
+
+
+def _not_ours(state: AssetState, order_id: str, what: str) -> Decision:
+    return Decision(state, notes=(f"ignored {what} for {order_id}: not the cycle's live order",))
+
+
+def _show(value: Decimal | None) -> str:
+    """A price or amount for a log line: at most 10 decimals, no trailing zeros."""
+    if value is None:
+        return "-"
+    if value.as_tuple().exponent < -10:  # type: ignore[operator]
+        value = round(value, 10)
+    return f"{value.normalize():f}"
+
+
+_HANDLERS: dict[type, Callable[[AssetConfig, AssetState, Any], Decision]] = {
+    Quote: _on_quote,
+    PositionBeforeOrder: _on_position_before,
+    OrderAccepted: _on_accepted,
+    OrderFilled: _on_filled,
+    OrderClosed: _on_closed,
+    OrderNotFound: _on_not_found,
+    Tick: _on_tick,
+    HoldingsChecked: _on_holdings,
+    PositionAdopted: _on_adopted,
+}

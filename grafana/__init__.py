@@ -1,0 +1,1 @@
+"""Grafana dashboards for the DCA supervisor, generated in code with grafana-foundation-sdk (see README.md)."""

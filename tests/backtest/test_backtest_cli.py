@@ -1,0 +1,115 @@
+"""`supervisor.py backtest` as a user runs it: files written, parameters from dca_assets and
+--params, errors that name the option (exit 2), sweeps."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from app.backtest.metrics import summarize
+from app.backtest.runner import run
+from app.backtest.sweep import run_point
+from tests.backtest.helpers import random_bars, series_of, setup, write_csv
+from tests.cli.helpers import supervisor
+
+REQUIRED_KEYS = ("cycles_completed", "realized_pnl", "fees", "max_drawdown", "sharpe", "bars_processed")
+
+
+@pytest.fixture
+def bar_file(tmp_path):
+    return write_csv(tmp_path / "btc.csv", random_bars(3, 3 * 1440, price=60_000.0, volatility=0.001))
+
+
+def test_a_backtest_writes_its_result_chart_and_tables_and_verifies_the_fast_path(tmp_path, bar_file):
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "out",
+                      "--params", "take_profit_percent=0.5", "ttp_enabled=false", "--verify")
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert all(key in result for key in REQUIRED_KEYS)
+    assert result["bars_processed"] == 3 * 1440 and result["cycles_completed"] > 0
+    assert isinstance(result["realized_pnl"], str) and isinstance(result["fees"], str)  # money as decimal strings
+    btc = result["per_symbol"]["BTC/USD"]
+    assert btc["params"]["take_profit_percent"] == "0.5" and btc["params"]["ttp_enabled"] is False
+    assert btc["exchange"]["min_notional"] == "10" and btc["exchange"]["price_increment"] == "1"
+    assert len(btc["cycles"]) == result["cycles_completed"]
+    assert (tmp_path / "out" / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with (tmp_path / "out" / "cycles.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == result["cycles_completed"]
+    assert "fast path and reference loop identical" in done.stdout
+    assert "realized" in done.stdout and "completed cycles" in done.stdout
+
+
+def test_parameters_come_from_the_configured_asset_and_then_the_overrides(tmp_path, bar_file):
+    assert supervisor(tmp_path, "assets", "add", "BTC/USD", "--take-profit-percent", "0.7",
+                      "--max-safety-orders", "4").returncode == 0
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "o",
+                      "--no-chart", "--params", "max_safety_orders=2")
+    assert done.returncode == 0, done.stderr
+    params = json.loads((tmp_path / "o" / "result.json").read_text())["per_symbol"]["BTC/USD"]["params"]
+    assert (params["take_profit_percent"], params["max_safety_orders"]) == ("0.7", 2)
+    assert "parameters from dca_assets with max_safety_orders=2" in done.stdout
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--params", "take_profit_percent=0"], "take_profit_percent"),
+    (["--params", "no_such_thing=1"], "no_such_thing"),
+    (["--params", "take_profit_percent"], "--params"),
+    (["--data", "db"], "--start"),
+    (["--data", "db", "--start", "2024-13-01", "--end", "2024-12-31"], "--start"),
+    (["--data", "db", "--start", "2024-02-01", "--end", "2024-01-01"], "--end"),
+    (["--data", "parquet:x"], "--data"),
+    (["--cash", "-5"], "--cash"),
+    (["--sweep", "take_profit_percent=2:1:0.5"], "--sweep"),
+    (["--sweep", "take_profit_percent=1:2:0"], "--sweep"),
+    (["--sweep", "take_profit_percent=-1,1"], "take_profit_percent"),
+    (["--sweep", "bogus=1,2"], "bogus"),
+    (["--rank-by", "luck"], "--rank-by"),
+])
+def test_bad_input_exits_2_naming_the_option(tmp_path, bar_file, args, named):
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", *args)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert named in done.stderr
+
+
+def test_bad_symbols_and_files_are_named(tmp_path, bar_file):
+    bad = supervisor(tmp_path, "backtest", "--symbols", "BTC-USD", "--data", f"csv:{bar_file}")
+    assert bad.returncode == 2 and "--symbols" in bad.stderr
+    two = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD,ETH/USD", "--data", f"csv:{bar_file}")
+    assert two.returncode == 2 and "{symbol}" in two.stderr
+    broken = tmp_path / "broken.csv"
+    broken.write_text("timestamp,open,high,low,close,volume\n2025-01-01T00:00:00Z,1,2,0.5,1.5,1\n"
+                      "2025-01-01T00:01:00Z,1,abc,0.5,1.5,1\n")
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{broken}")
+    assert done.returncode == 2 and "broken.csv:3: column high" in done.stderr
+
+
+def test_no_stored_bars_is_a_clear_failure(tmp_path):
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--start", "2024-01-01", "--end", "2024-01-02")
+    assert done.returncode == 1 and "no bars" in done.stderr and "bars fetch" in done.stderr
+
+
+def test_a_sweep_ranks_every_grid_point_and_writes_a_csv(tmp_path, bar_file):
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "s",
+                      "--sweep", "take_profit_percent=0.5,1", "safety_order_deviation=0.5:1.0:0.25",
+                      "--workers", "2", "--rank-by", "realized_pnl")
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "s" / "sweep.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 6
+    assert {(r["take_profit_percent"], r["safety_order_deviation"]) for r in rows} == {
+        (tp, dev) for tp in ("0.5", "1") for dev in ("0.5", "0.75", "1")}
+    realized = [float(r["realized_pnl"]) for r in rows]
+    assert realized == sorted(realized, reverse=True) and [r["rank"] for r in rows] == ["1", "2", "3", "4", "5", "6"]
+    assert "ranked by realized_pnl" in done.stdout
+
+
+def test_a_sweep_point_reports_what_a_single_run_of_those_parameters_does():
+    base = setup()
+    series = series_of(random_bars(8, 2000))
+    point = {"take_profit_percent": "0.6", "max_safety_orders": "2"}
+    row = run_point([base], [series], point)
+    single = summarize(run(base.with_params(point), series))
+    assert (row["realized_pnl"], row["cycles_completed"], row["fees"]) == (
+        single.realized_pnl, single.cycles_completed, single.fees)

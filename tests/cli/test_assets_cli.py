@@ -1,0 +1,65 @@
+"""`supervisor.py assets ...` and `db ...` as a user runs them."""
+
+import json
+
+from tests.cli.helpers import supervisor
+
+
+def test_add_list_set_enable_disable(tmp_path):
+    added = supervisor(tmp_path, "assets", "add", "BTC/USD,eth/usd", "--enabled", "--take-profit-percent", "1.5",
+                       "--max-safety-orders", "3")
+    assert added.returncode == 0, added.stderr
+    assert "added BTC/USD (enabled)" in added.stdout and "added ETH/USD" in added.stdout
+    assert (tmp_path / "data" / "dca.sqlite3").exists()  # the embedded default database
+    changed = supervisor(tmp_path, "assets", "set", "BTC/USD", "take_profit_percent=1.25", "ttp_enabled=false")
+    assert changed.returncode == 0 and "take_profit_percent=1.25" in changed.stdout
+    assert supervisor(tmp_path, "assets", "disable", "ETH/USD").returncode == 0
+    listing = json.loads(supervisor(tmp_path, "assets", "list", "--json").stdout)
+    btc, eth = listing
+    assert (btc["symbol"], btc["enabled"], btc["take_profit_percent"], btc["ttp_enabled"]) == (
+        "BTC/USD", True, "1.25", False)
+    assert btc["max_cycle_commitment"] == "70"  # 10 + 3 × 20
+    assert eth["enabled"] is False
+    table = supervisor(tmp_path, "assets", "list").stdout
+    assert "max per cycle" in table and "BTC/USD" in table.splitlines()[2]
+
+
+def test_adding_an_existing_pair_skips_it_and_exits_1(tmp_path):
+    supervisor(tmp_path, "assets", "add", "BTC/USD")
+    again = supervisor(tmp_path, "assets", "add", "BTC/USD,SOL/USD")
+    assert again.returncode == 1 and "skipped BTC/USD" in again.stdout and "added SOL/USD" in again.stdout
+
+
+def test_bad_values_are_named_and_nothing_is_written(tmp_path):
+    bad = supervisor(tmp_path, "assets", "add", "XRP/USD", "--take-profit-percent", "0",
+                     "--safety-order-deviation", "100", "--cooldown-period", "-5", "--base-order-amount", "abc")
+    assert bad.returncode == 2
+    for field in ("take_profit_percent", "safety_order_deviation", "cooldown_period", "base_order_amount"):
+        assert field in bad.stderr
+    assert "nothing was written" in bad.stderr
+    assert supervisor(tmp_path, "assets", "list", "--json").stdout.strip() == "[]"
+
+
+def test_bad_symbols_and_assignments_are_refused(tmp_path):
+    assert "BASE/QUOTE" in supervisor(tmp_path, "assets", "add", "BTCUSD").stderr
+    supervisor(tmp_path, "assets", "add", "BTC/USD")
+    unknown = supervisor(tmp_path, "assets", "set", "BTC/USD", "take_profit=2")
+    assert unknown.returncode == 2 and "unknown parameter" in unknown.stderr
+    malformed = supervisor(tmp_path, "assets", "set", "BTC/USD", "take_profit_percent")
+    assert malformed.returncode == 2 and "NAME=VALUE" in malformed.stderr
+    missing = supervisor(tmp_path, "assets", "enable", "DOGE/USD")
+    assert missing.returncode == 2 and "not configured" in missing.stderr
+
+
+def test_db_upgrade_and_status(tmp_path):
+    upgrade = supervisor(tmp_path, "db", "upgrade")
+    assert upgrade.returncode == 0 and "(current)" in upgrade.stdout
+    status = supervisor(tmp_path, "db", "status")
+    assert status.returncode == 0 and "sqlite:///data/dca.sqlite3" in status.stdout
+
+
+def test_database_url_points_the_cli_at_mariadb(tmp_path, mariadb_url):
+    env = {"DATABASE_URL": mariadb_url}
+    assert supervisor(tmp_path, "assets", "add", "LTC/USD", env=env).returncode in (0, 1)
+    assert "LTC/USD" in supervisor(tmp_path, "assets", "list", env=env).stdout
+    assert not (tmp_path / "data").exists()

@@ -1,0 +1,88 @@
+"""`python supervisor.py` itself: the embedded default, clean stops, refusals."""
+
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.cli.helpers import ROOT, SCRUBBED, supervisor
+
+pytestmark = pytest.mark.timeout(120)
+QUIET = {"METRICS_PORT": "0", "BARS_SYNC_INTERVAL_SECONDS": "0"}
+
+
+def test_without_keys_it_trades_on_the_embedded_simulator_and_says_so(tmp_path):
+    result = supervisor(tmp_path, "--duration", "8", "--speed", "600", env=QUIET, timeout=90)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "SIMULATOR MODE" in result.stderr and "No real money" in result.stderr
+    assert "added demo assets BTC/USD, ETH/USD, SOL/USD" in result.stderr
+    assert (tmp_path / "data" / "simulator-state.json").exists() and (tmp_path / "logs" / "supervisor.log").exists()
+    with sqlite3.connect(tmp_path / "data" / "dca.sqlite3") as db:
+        placed = db.execute("SELECT COUNT(*) FROM dca_orders WHERE cycle_id IS NOT NULL").fetchone()[0]
+    assert placed >= 3  # every demo asset placed at least its base order
+    again = supervisor(tmp_path, "--duration", "4", "--speed", "600", env=QUIET, timeout=90)
+    assert again.returncode == 0 and "added demo assets" not in again.stderr  # state kept under ./data
+
+
+def test_sigterm_stops_it_cleanly_within_seconds(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED)} | QUIET
+    process = subprocess.Popen([sys.executable, str(ROOT / "supervisor.py"), "--speed", "600"], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "logs" / "supervisor.log"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (log.exists() and "enabled assets" in log.read_text()):
+        time.sleep(0.2)
+    time.sleep(2)
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    assert time.monotonic() - started < 15
+    assert "stopped with exit code 0" in log.read_text()
+
+
+def test_the_live_endpoint_without_the_second_switch_refuses_to_start(tmp_path):
+    result = supervisor(tmp_path, "run", env={"APCA_API_KEY_ID": "AK", "APCA_API_SECRET_KEY": "S" * 20,
+                                              "APCA_API_BASE_URL": "https://api.alpaca.markets"})
+    assert result.returncode == 2 and "ALLOW_LIVE_TRADING" in result.stderr
+    assert not (tmp_path / "data").exists()  # nothing was created
+
+
+def test_speed_is_only_for_the_simulator_and_a_taken_metrics_port_is_named(tmp_path):
+    paper = {"APCA_API_KEY_ID": "AK", "APCA_API_SECRET_KEY": "S" * 20}
+    result = supervisor(tmp_path, "--speed", "10", env=paper)
+    assert result.returncode == 2 and "--speed" in result.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = supervisor(tmp_path, "--duration", "5", env={"METRICS_PORT": str(port)}, timeout=60)
+    assert result.returncode == 2 and "METRICS_PORT" in result.stderr
+
+
+def test_a_database_refuses_to_trade_for_a_second_account_or_a_dry_run(tmp_path):
+    first = supervisor(tmp_path, "--duration", "3", "--speed", "600", env=QUIET, timeout=90)
+    assert first.returncode == 0, first.stderr[-2000:]
+    database = tmp_path / "data" / "dca.sqlite3"
+
+    def orders() -> int:
+        with sqlite3.connect(database) as db:
+            return db.execute("SELECT COUNT(*) FROM dca_orders").fetchone()[0]
+
+    placed = orders()
+    other_account = supervisor(tmp_path, "--duration", "3", env=QUIET | {"SIM_SEED": "2"})
+    assert other_account.returncode == 2
+    assert "DATA_DIR: this database keeps the books of embedded-simulator account PA3SIM00001" in other_account.stderr
+    assert "would trade on embedded-simulator account PA3SIM00002" in other_account.stderr
+
+    dry_run = supervisor(tmp_path, "--duration", "3", env=QUIET | {"DRY_RUN": "true",
+                                                                    "DATABASE_URL": f"sqlite:///{database}"})
+    assert dry_run.returncode == 2 and "DATABASE_URL: " in dry_run.stderr and "(dry run)" in dry_run.stderr
+    assert orders() == placed  # nothing traded, nothing recorded
+    status = supervisor(tmp_path, "db", "status", env=QUIET)
+    assert "books of: embedded-simulator account PA3SIM00001" in status.stdout

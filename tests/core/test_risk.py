@@ -1,0 +1,96 @@
+"""The pre-trade risk gates (pure policy)."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from actors.risk_board import RiskBoard
+from dca.commands import CancelOrder, ScheduleTimer, SubmitOrder
+from dca.cycle import OrderKind, OrderType, Side
+from dca.risk import GLOBAL, RiskLimits, RiskSnapshot, committed_capital, vet
+
+T = datetime(2026, 3, 1, 12, tzinfo=UTC)
+D = Decimal
+
+
+def _buy(kind=OrderKind.BASE, qty="0.5", limit="100"):
+    return SubmitOrder("id-1", "BTC/USD", Side.BUY, OrderType.LIMIT, D(qty), D(limit), kind)
+
+
+SELL = SubmitOrder("id-2", "BTC/USD", Side.SELL, OrderType.MARKET, D("0.5"), None, OrderKind.TAKE_PROFIT)
+CANCEL = CancelOrder("id-3", "ex", "stale buy")
+
+
+NO_LIMITS = RiskLimits()
+
+
+def _gate(limits=NO_LIMITS, commands=(None,), **snapshot):
+    commands = tuple(_buy() if c is None else c for c in commands)
+    veto = vet(limits, RiskSnapshot(T, **snapshot), "BTC/USD", commands)
+    return veto.gate if veto else None
+
+
+def test_nothing_to_send_is_never_vetoed():
+    assert _gate(commands=(ScheduleTimer(T, "x"),), kill_switch="halted") is None
+
+
+def test_the_kill_switch_stops_orders_and_cancels_alike():
+    for command in (_buy(), SELL, CANCEL):
+        assert _gate(commands=(command,), kill_switch="halted") == "kill_switch"
+
+
+def test_an_open_circuit_breaker_stops_orders_of_its_scope_until_it_closes():
+    assert _gate(breakers={"BTC/USD": T + timedelta(minutes=1)}) == "circuit_breaker"
+    assert _gate(commands=(SELL,), breakers={GLOBAL: T + timedelta(seconds=1)}) == "circuit_breaker"
+    assert _gate(breakers={"ETH/USD": T + timedelta(minutes=1)}) is None
+    assert _gate(breakers={"BTC/USD": T}) is None  # closed at its deadline
+
+
+def test_the_daily_loss_limit_stops_buys_but_not_sells():
+    limits = RiskLimits(daily_loss_limit=D(100))
+    assert _gate(limits, realized_today=D("-100")) == "daily_loss_limit"
+    assert _gate(limits, commands=(SELL,), realized_today=D("-500")) is None
+    assert _gate(limits, realized_today=D("-99.99")) is None
+
+
+def test_capital_budget_and_asset_cap_count_what_is_committed():
+    assert _gate(RiskLimits(capital_budget=D(110)), committed={"ETH/USD": D(60)}) is None  # 60 + 50: at the budget
+    assert _gate(RiskLimits(capital_budget=D(109)), committed={"ETH/USD": D(60)}) == "capital_budget"
+    assert _gate(RiskLimits(asset_capital_cap=D(70)), committed={"BTC/USD": D(30), "ETH/USD": D(900)}) == "asset_cap"
+    assert _gate(RiskLimits(asset_capital_cap=D(80)), committed={"BTC/USD": D(30)}) is None
+
+
+def test_a_buy_never_costs_more_than_the_cash():
+    assert _gate(cash=D("49.99")) == "cash"
+    assert _gate(cash=D(50)) is None
+    assert _gate(commands=(SELL,), cash=D(0)) is None
+
+
+def test_max_open_cycles_stops_new_cycles_only():
+    limits = RiskLimits(max_open_cycles=2)
+    assert _gate(limits, open_cycles=frozenset({"ETH/USD", "SOL/USD"})) == "max_open_cycles"
+    assert _gate(limits, commands=(_buy(OrderKind.SAFETY),), open_cycles=frozenset({"ETH/USD", "SOL/USD"})) is None
+    assert _gate(limits, open_cycles=frozenset({"BTC/USD", "SOL/USD"})) is None  # its own cycle is open
+
+
+def test_committed_capital_counts_the_unfilled_part_of_a_live_buy():
+    assert committed_capital(D(40), D("0.3"), D(100)) == D(70)
+    assert committed_capital(D(40), D(0), None) == D(40)
+
+
+def test_consecutive_failures_open_breakers_per_asset_and_globally():
+    board = RiskBoard(RiskLimits(failure_threshold=3, breaker_cooldown=timedelta(minutes=10)))
+    assert board.record_order_result("BTC/USD", False, T) is None
+    assert board.record_order_result("ETH/USD", False, T) is None
+    assert board.record_order_result("BTC/USD", False, T) == GLOBAL  # third failure in a row, across assets
+    assert board.open_breakers(T) == [GLOBAL]
+    board.record_order_result("BTC/USD", True, T)  # a success resets the counts
+    assert board.record_order_result("BTC/USD", False, T) is None
+    assert board.open_breakers(T + timedelta(minutes=11)) == []
+
+
+def test_todays_realized_profit_resets_at_midnight():
+    board = RiskBoard(RiskLimits())
+    board.add_realized(T, D("-30"))
+    board.add_realized(T, D("-20"))
+    assert board.snapshot(T).realized_today == D("-50")
+    assert board.snapshot(T + timedelta(days=1)).realized_today == 0

@@ -1,0 +1,62 @@
+"""Whole cycles on the real actor tree against the simulator, on both databases.
+
+The first test lets the simulator's synthetic market run at high speed; the others script every
+quote (manual pacing) so that each transition happens exactly when the test says.
+"""
+
+import pytest
+
+from dca.cycle import CycleStatus
+from tests.e2e.harness import QUICK, BotHarness, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+
+def test_cycles_complete_with_safety_orders_plain_and_trailing_take_profit(tmp_path, database_url):
+    with BotHarness(tmp_path, database_url) as harness:
+        wait_for(lambda: harness.completed("BTC/USD") and harness.completed("ETH/USD"), 200,
+                 "a completed cycle on both pairs (plain take-profit on BTC, trailing on ETH)")
+        wait_for(lambda: any(c["safety_orders"] for c in harness.completed())
+                 or any(c.cycle.safety_orders for c in harness.cycles()), 150, "a safety order to fill")
+        assert harness.events("trailing armed") and harness.events("trailing take-profit")
+        assert harness.events("take-profit: bid")
+        assert all(c["realized_pnl"] > 0 for c in harness.completed())  # TP and the trailing floor never lose
+        harness.settle_and_check()
+
+
+def _buy_and_take_profit(harness, symbol="BTC/USD"):
+    """A scripted base buy at 100.05 and a take-profit at 101: the cycle completes."""
+    harness.quote(symbol, "100.00", "100.05")  # base order: LIMIT BUY at the ask
+    harness.quote(symbol, "100.00", "100.05")  # it fills (taker) on the next quote
+    cycle = harness.state(symbol).cycle
+    assert cycle.quantity > 0 and cycle.average_price > 100  # the 0.25 % fee in coin raised the cost
+    harness.quote(symbol, "100.50", "100.55")  # below avg × 1.003 (≈ 100.60): nothing
+    assert harness.state(symbol).cycle.order is None
+    harness.quote(symbol, "101.00", "101.05")  # take-profit: MARKET SELL
+    harness.quote(symbol, "101.00", "101.05")  # it fills at the bid
+    wait_for(lambda: harness.completed(symbol), 10, "the cycle to complete")
+
+
+def test_cooldown_ends_by_the_clock(tmp_path, database_url):
+    assets = {"BTC/USD": {**QUICK, "cooldown_period": 300}}
+    with BotHarness(tmp_path, database_url, assets=assets, pacing="manual") as harness:
+        _buy_and_take_profit(harness)
+        assert harness.state("BTC/USD").cycle.status is CycleStatus.COOLDOWN
+        harness.quote("BTC/USD", "101.00", "101.05", after=200)  # 4 minutes in: still cooling down
+        assert harness.state("BTC/USD").cycle.status is CycleStatus.COOLDOWN
+        harness.quote("BTC/USD", "101.00", "101.05", after=101)  # 5 minutes in: over, base order at once
+        assert harness.state("BTC/USD").cycle.status is CycleStatus.BUYING
+        assert harness.events("cooldown over")
+        harness.settle_and_check()
+
+
+def test_a_price_drop_ends_the_cooldown_early(tmp_path, database_url):
+    assets = {"BTC/USD": {**QUICK, "cooldown_period": 86_400 * 30, "buy_order_price_deviation_percent": "0.1"}}
+    with BotHarness(tmp_path, database_url, assets=assets, pacing="manual") as harness:
+        _buy_and_take_profit(harness)
+        harness.quote("BTC/USD", "100.85", "100.90")  # sold at 101: 0.1 % below is 100.899
+        assert harness.state("BTC/USD").cycle.status is CycleStatus.COOLDOWN
+        harness.quote("BTC/USD", "100.85", "100.89")
+        assert harness.state("BTC/USD").cycle.status is CycleStatus.BUYING
+        assert harness.events("price-triggered restart")
+        harness.settle_and_check()
