@@ -1,6 +1,7 @@
 """Benchmarks of the running actor tree (issue #4). Run by hand; prints its figures.
 
     .venv/bin/python bench/tree_benchmark.py throughput [--assets 60] [--rate 24000] [--seconds 20]
+                                             [--params quiet|trailing] [--every-quote-to-actors]
     .venv/bin/python bench/tree_benchmark.py memory [--assets 60 1000]
     .venv/bin/python bench/tree_benchmark.py startup [--assets 60]
 
@@ -187,7 +188,7 @@ def make_naive() -> None:
     from adapters.db.assets import AssetRepository
     from adapters.db.cycles import CycleStore
     from adapters.db.database import Database
-    from dca.strategy import ALWAYS, decide
+    from dca.strategy import decide
 
     databases: dict[str, Database] = {}
 
@@ -203,7 +204,15 @@ def make_naive() -> None:
         self._rt.metrics.decision_latency.observe((time.perf_counter_ns() - arrived_ns) / 1e9)
 
     AssetActor._on_quote_ready = naive_on_quote_ready
-    AssetActor._refresh_triggers = lambda self: setattr(self, "_triggers", ALWAYS)  # it sees every tick
+    send_every_quote_to_the_actors()
+
+
+def send_every_quote_to_the_actors() -> None:
+    """Switch off settling on arrival: every quote wakes its asset's actor (the actor path's capacity)."""
+    from actors.asset_actor import AssetActor
+    from dca.strategy import ALWAYS
+
+    AssetActor._refresh_triggers = lambda self: setattr(self, "_triggers", ALWAYS)
 
 
 def throughput(args: argparse.Namespace) -> None:
@@ -215,6 +224,8 @@ def throughput(args: argparse.Namespace) -> None:
         tmp = Path(folder)
         database_url = args.database or f"sqlite:///{tmp / 'bench.sqlite3'}"
         configure_assets(database_url, pairs, PARAMS[args.params])
+        if args.every_quote_to_actors:
+            send_every_quote_to_the_actors()
         simulator, sim_url = start_simulator(pairs, speed, tmp)
         try:
             bot = start_bot(database_url, sim_url, tmp)
@@ -229,7 +240,8 @@ def throughput(args: argparse.Namespace) -> None:
             bot.stop()
         finally:
             stop(simulator)
-    print(f"assets {args.assets} ({args.params} cycles), quotes offered by the simulator ≈ {args.rate}/s, "
+    path = "every quote to the actors" if args.every_quote_to_actors else "settling on arrival"
+    print(f"assets {args.assets} ({args.params} cycles, {path}), quotes offered by the simulator ≈ {args.rate}/s, "
           f"measured over {args.seconds} s, GIL switch interval {sys.getswitchinterval() * 1000:g} ms")
     for name, result in (("actor tree", tree), ("naive (DB read per tick)", naive)):
         print(f"  {name:26} offered {result['offered_per_s']:9.0f}/s  decided {result['decided_per_s']:9.0f}/s  "
@@ -327,12 +339,15 @@ def startup(args: argparse.Namespace) -> None:
 
 
 def _wait_first_decision(port: int, timeout: float = 60) -> bool:
+    """Until the first quote reaches a live asset actor's slot on the quote board: from then on every
+    quote is decided (settled on arrival outside the cycle's triggers, else by the actor)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1).read().decode()
             for line in text.splitlines():
-                if line.startswith("dca_quote_decision_latency_seconds_count") and float(line.split()[-1]) > 0:
+                if line.startswith(("dca_quotes_total{", "dca_quote_decision_latency_seconds_count")) \
+                        and float(line.split()[-1]) > 0:
                     return True
         except OSError:
             pass
@@ -354,6 +369,8 @@ def main() -> None:
     one.add_argument("--switch-interval", type=float, help="override sys.setswitchinterval (seconds)")
     one.add_argument("--params", choices=sorted(PARAMS), default="quiet",
                      help="quiet: cycles holding with far triggers; trailing: trailing take-profits chasing peaks")
+    one.add_argument("--every-quote-to-actors", action="store_true",
+                     help="switch off settling quotes on arrival, to measure the asset actors' own capacity")
     mem = sub.add_parser("memory")
     mem.add_argument("--assets", type=int, nargs="+", default=[60, 1000])
     start = sub.add_parser("startup")

@@ -226,6 +226,11 @@ class DataStreamHub:
                     msgpack.packb([{"T": "error", "code": 400, "msg": "invalid syntax"}])
                 )
 
+    def subscribed(self, channel: str, symbol: str) -> bool:
+        """Whether some client receives `symbol` on `channel` (a scripted test waits for this before
+        its first quote, which would otherwise go to nobody)."""
+        return any(connection.wants(channel, symbol) for connection in list(self.connections))
+
     def publish(self, updates: list[MarketUpdate]) -> None:
         """Queue the updates for every subscriber (runs on the event loop)."""
         if not self.connections:

@@ -100,6 +100,9 @@ class BotHarness:
         wait_for(lambda: all(runtime.asset_handle(s).is_alive() for s in enabled), 30, "every asset actor")
         wait_for(lambda: runtime.metrics.stream_connected.labels("market_data")._value.get() == 1
                  and runtime.metrics.stream_connected.labels("trade_updates")._value.get() == 1, 30, "both streams")
+        hub = self.simulator.data_hub
+        assert hub is not None
+        wait_for(lambda: all(hub.subscribed("quotes", s) for s in enabled), 30, "the quote subscriptions")
         return self.bot
 
     def stop_bot(self) -> None:
