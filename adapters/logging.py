@@ -88,6 +88,9 @@ def configure_logging(*, level: str = "INFO", log_dir: Path | None = None, proce
 
     def patch(record: Any) -> None:
         record["message"] = redact(record["message"])
+        for key, value in record["extra"].items():  # bound values reach the JSON lines too
+            if isinstance(value, str):
+                record["extra"][key] = redact(value)
         record["extra"].setdefault("actor", "-")
         record["extra"]["traceback"] = ""
         if record["exception"] is not None:  # tracebacks quote exception messages: redact them too

@@ -28,10 +28,14 @@ def floor_minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def incremental_start(store: Any, asset_id: int, end: datetime, backfill: timedelta = DEFAULT_BACKFILL) -> datetime:
-    """The minute after the newest stored bar, or `backfill` before `end` when there is none."""
+def incremental_start(store: Any, asset_id: int, end: datetime, backfill: timedelta = DEFAULT_BACKFILL,
+                      first: datetime | None = None) -> datetime:
+    """The minute after the newest stored bar; when there is none, `first` if given, else
+    `backfill` before `end`."""
     latest = store.latest_time(asset_id)
-    return latest + MINUTE if latest is not None else floor_minute(end - backfill)
+    if latest is not None:
+        return latest + MINUTE
+    return first if first is not None else floor_minute(end - backfill)
 
 
 def sync_symbol(fetcher: Any, store: Any, asset_id: int, symbol: str, start: datetime, end: datetime,

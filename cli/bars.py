@@ -45,8 +45,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     which.add_argument("--all-configured", action="store_true", help="every pair in dca_assets (enabled or not)")
     fetch.add_argument("--mode", choices=("bulk", "incremental"), default="bulk",
                        help="bulk: --start to --end (default); incremental: from each pair's newest stored bar "
-                            "(or 30 days back) to --end")
-    fetch.add_argument("--start", help="bulk: first day, YYYY-MM-DD (UTC) or an ISO-8601 time")
+                            "(a pair with none: from --start, or 30 days back) to --end")
+    fetch.add_argument("--start", help="first day, YYYY-MM-DD (UTC) or an ISO-8601 time (incremental: only for "
+                                       "pairs with no stored bars)")
     fetch.add_argument("--end", help="last day, included (YYYY-MM-DD), or an exclusive ISO-8601 time (default: now)")
     fetch.add_argument("--source", choices=("auto", "alpaca", "embedded"), default="auto",
                        help="auto (default): ALPACA_SIM_URL, else Alpaca with keys, else the embedded simulator")
@@ -64,15 +65,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _fetch(args: argparse.Namespace) -> int:
     symbols = inputs.symbols(args.symbols) if args.symbols else None
     end = _end(args.end)
-    start = None
-    if args.mode == "bulk":
-        if args.start is None:
-            raise UsageError("--start: required with --mode bulk (YYYY-MM-DD)")
-        start = inputs.moment(args.start, "--start")
-        if start >= end:
-            raise UsageError(f"--start: {args.start} is not before the end ({end.isoformat()})")
-    elif args.start is not None:
-        raise UsageError("--start: not used with --mode incremental (it starts after the newest stored bar)")
+    if args.mode == "bulk" and args.start is None:
+        raise UsageError("--start: required with --mode bulk (YYYY-MM-DD)")
+    start = inputs.moment(args.start, "--start") if args.start is not None else None
+    if start is not None and start >= end:
+        raise UsageError(f"--start: {args.start} is not before the end ({end.isoformat()})")
     settings = settings_from(args)
     db = open_database(settings)
     from adapters.db.assets import AssetRepository
@@ -89,7 +86,7 @@ def _fetch(args: argparse.Namespace) -> int:
     endpoint = open_bar_endpoint(settings, symbols, args.source)
     print(f"fetching 1-minute bars from {endpoint.description}")
     try:
-        results = _sync_all(endpoint.fetcher, BarStore(db), assets, start, end)
+        results = _sync_all(endpoint.fetcher, BarStore(db), assets, start, end, incremental=args.mode == "incremental")
     finally:
         endpoint.close()
     _print_results(results)
@@ -105,12 +102,16 @@ def _end(text: str | None) -> datetime:
     return min(inputs.moment(text, "--end", end_of_day=True), now)  # nothing after now exists yet
 
 
-def _sync_all(fetcher: Any, store: Any, assets: list[Any], start: datetime | None, end: datetime) -> list[Any]:
+def _sync_all(fetcher: Any, store: Any, assets: list[Any], start: datetime | None, end: datetime,
+              incremental: bool) -> list[Any]:
+    """Bulk: [start, end) for every pair. Incremental: from each pair's newest stored bar (a pair with
+    none from `start`, or 30 days back)."""
     from tqdm import tqdm
 
     from app.bars import SyncResult, incremental_start, sync_symbol
 
-    spans = [(asset, start if start is not None else incremental_start(store, asset.id, end)) for asset in assets]
+    spans = [(asset, incremental_start(store, asset.id, end, first=start) if incremental else start)
+             for asset in assets]
     total = sum(len(fetcher.chunks(first, end)) for _, first in spans)
     results = []
     with tqdm(total=total, unit="chunk", desc="bars", disable=not sys.stderr.isatty()) as bar:

@@ -13,11 +13,15 @@ if TYPE_CHECKING:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    """Settings from the environment and .env (a ConfigError becomes exit code 2 in supervisor.py)."""
+    """Settings from the environment and .env (a ConfigError becomes exit code 2 in supervisor.py).
+    Until a command sets up its own sinks, log lines go to the console with the secrets redacted."""
     cached = getattr(args, "_settings", None)
     if cached is None:
         cached = load_settings()
         args._settings = cached
+        from adapters.logging import configure_logging
+
+        configure_logging(level=cached.log_level, secrets=cached.secret_values())
     return cached
 
 

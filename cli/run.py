@@ -41,11 +41,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--duration: must be greater than 0 seconds")
     from adapters.logging import LogFileInUse, configure_logging, shutdown_logging
 
-    secrets = [s.get_secret_value() for s in (settings.apca_api_secret_key, settings.db_password,
-                                              settings.database_url, settings.apca_api_key_id) if s is not None]
     try:
         configure_logging(level=settings.log_level, log_dir=settings.log_dir, process="supervisor",
-                          json_lines=settings.log_json, secrets=secrets)
+                          json_lines=settings.log_json, secrets=settings.secret_values())
     except LogFileInUse as error:
         raise UsageError(f"LOG_DIR: {error}") from None
     try:
@@ -108,7 +106,7 @@ def _banner(log: Any, settings: Any, bot: Any, seeded: list[str]) -> None:
         log.warning("Set APCA_API_KEY_ID/APCA_API_SECRET_KEY to trade on Alpaca paper instead.")
         log.warning("=" * 78)
         if seeded:
-            log.info("fresh database: added demo assets {} (see README, 'The simulator demo')", ", ".join(seeded))
+            log.info("fresh database: added demo assets {} (see README, 'What you see')", ", ".join(seeded))
     elif venue.mode is TradingMode.LIVE and not settings.dry_run:
         log.warning("LIVE TRADING with real money on Alpaca (ALLOW_LIVE_TRADING=true)")
     else:

@@ -33,6 +33,7 @@ faults (--fault name=value, repeatable; also POST /sim/faults {"name": value} at
   http_5xx_mode=before|after      after: the request IS processed, then the client sees the error
   http_5xx_next=N                 fail exactly the next N requests
   http_429_rate=0..1              answer that share of requests with 429
+  http_429_next=N                 answer exactly the next N requests with 429
   http_fault_paths=/v2/orders     comma-separated path prefixes the 5xx/429 faults apply to
   latency_ms=MS, latency_jitter_ms=MS   added to every HTTP response
   trade_update_delay_ms=MS        delay every trade update

@@ -176,6 +176,11 @@ class Settings(BaseSettings):
     def kill_switch_path(self) -> Path:
         return self.kill_switch_file or self.data_dir / "KILL_SWITCH"
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log redactor."""
+        return [s.get_secret_value() for s in (self.apca_api_secret_key, self.db_password, self.database_url,
+                                                 self.apca_api_key_id) if s is not None]
+
     def redacted_database_url(self) -> str:
         return redact_url(self.sqlalchemy_url())
 

@@ -44,7 +44,7 @@ class AssetParams:
     def max_cycle_commitment(self) -> Decimal:
         """The most capital one cycle can commit: the base order plus every safety order."""
         return self.base_order_amount + sum(
-            (self.safety_amount(i) for i in range(self.max_safety_orders)), ZERO
+            (self.safety_amount(i) for i in range(min(self.max_safety_orders, MAX_SAFETY_ORDERS))), ZERO
         )
 
 
@@ -91,6 +91,8 @@ class AssetConfig:
 # --- validation ----------------------------------------------------------------------------------
 
 PARAM_NAMES = tuple(f.name for f in fields(AssetParams))
+MAX_SAFETY_ORDERS = 1000  # far beyond any useful ladder; keeps the commitment sums and the INT column sane
+MAX_COOLDOWN_SECONDS = 2**31 - 1  # the INT column (68 years)
 _INT_PARAMS = {"max_safety_orders", "cooldown_period"}
 _BOOL_PARAMS = {"ttp_enabled"}
 _PERCENT_PARAMS = (
@@ -118,10 +120,10 @@ def check_params(params: AssetParams) -> dict[str, str]:
             problems[name] = "must be between 0 and 100 (exclusive)"
     if params.ttp_enabled and params.ttp_deviation_percent is None:
         problems["ttp_deviation_percent"] = "is required when ttp_enabled is true"
-    if params.max_safety_orders < 0:
-        problems["max_safety_orders"] = "must be 0 or more"
-    if params.cooldown_period < 0:
-        problems["cooldown_period"] = "must be 0 or more seconds"
+    if not 0 <= params.max_safety_orders <= MAX_SAFETY_ORDERS:
+        problems["max_safety_orders"] = f"must be between 0 and {MAX_SAFETY_ORDERS}"
+    if not 0 <= params.cooldown_period <= MAX_COOLDOWN_SECONDS:
+        problems["cooldown_period"] = f"must be between 0 and {MAX_COOLDOWN_SECONDS} seconds"
     for name in ("safety_order_step_scale", "safety_order_volume_scale"):
         if not Decimal("0.1") <= getattr(params, name) <= Decimal(10):
             problems[name] = "must be between 0.1 and 10"

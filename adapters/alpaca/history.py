@@ -3,8 +3,9 @@ CryptoHistoricalDataClient), fetched a chunk of time at a time.
 
 alpaca-py follows `next_page_token` itself; asking for one chunk (a week: about one 10 000-bar page)
 at a time keeps memory flat over years of data and gives a progress bar something to count. A 429
-that survives alpaca-py's own three retries is waited out here (one symbol's failure is the
-caller's to report; it does not stop the others).
+that survives alpaca-py's own three retries is waited out here, until the X-RateLimit-Reset time
+Alpaca sends (which alpaca-py ignores) or `rate_limit_wait` seconds without one (one symbol's
+failure is the caller's to report; it does not stop the others).
 """
 
 from __future__ import annotations
@@ -74,8 +75,16 @@ class BarFetcher:
             except APIError as error:
                 if error.status_code != 429 or attempt == self._max_waits:
                     raise
-                self._sleep(self._wait)
+                self._sleep(self._wait_after(error))
         return []
+
+    def _wait_after(self, error: APIError) -> float:
+        """Seconds until the rate-limit window resets (at least 1, at most `rate_limit_wait`)."""
+        reset = getattr(error.response, "headers", {}).get("X-RateLimit-Reset")
+        try:
+            return min(self._wait, max(1.0, float(reset) - time.time())) if reset else self._wait
+        except ValueError:
+            return self._wait
 
 
 def _bar(symbol: str, item: dict[str, Any]) -> Bar:

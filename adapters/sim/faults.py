@@ -28,6 +28,8 @@ class FaultSettings:
     """Fail exactly the next N matching requests (deterministic; counts down to 0)."""
     http_429_rate: float = 0.0
     """Share of HTTP requests answered 429 before processing (alpaca-py sleeps 3 s and retries)."""
+    http_429_next: int = 0
+    """Answer exactly the next N matching requests with 429 (deterministic; counts down to 0)."""
     http_fault_paths: str = "/v2/orders"
     """Comma-separated path prefixes the HTTP 5xx/429 faults apply to (`/` = every route)."""
     latency_ms: float = 0.0
@@ -137,12 +139,18 @@ class Faults:
 
     def take_next_5xx(self) -> bool:
         """True (and one fewer left) while `http_5xx_next` > 0."""
+        return self._take("http_5xx_next")
+
+    def take_next_429(self) -> bool:
+        """True (and one fewer left) while `http_429_next` > 0."""
+        return self._take("http_429_next")
+
+    def _take(self, knob: str) -> bool:
         with self._lock:
-            if self._settings.http_5xx_next <= 0:
+            left = getattr(self._settings, knob)
+            if left <= 0:
                 return False
-            self._settings = dataclasses.replace(
-                self._settings, http_5xx_next=self._settings.http_5xx_next - 1
-            )
+            self._settings = dataclasses.replace(self._settings, **{knob: left - 1})
             return True
 
     def applies_to(self, path: str) -> bool:

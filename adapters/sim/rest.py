@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import time
 from collections import deque
@@ -72,6 +73,19 @@ class RateLimiter:
         hits.append(now)
         return True
 
+    def seconds_to_reset(self, key: str) -> float:
+        """Until the oldest request in the window leaves it (0 when nothing is counted)."""
+        hits = self._hits.get(key)
+        return max(0.0, hits[0] + self.window - self._clock()) if hits else 0.0
+
+
+def _rate_limited(limit: int, reset_in: float, body: dict[str, Any]) -> web.Response:
+    """A 429 with Alpaca's X-RateLimit-* headers (Reset: epoch seconds when requests are allowed again)."""
+    response = _json(body, 429)
+    response.headers.update({"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
+                             "X-RateLimit-Reset": str(math.ceil(time.time() + reset_in))})
+    return response
+
 
 def build_middleware(exchange: Exchange, key_id: str, secret_key: str) -> Any:
     config = exchange.config
@@ -95,15 +109,18 @@ def build_middleware(exchange: Exchange, key_id: str, secret_key: str) -> Any:
         elif key is not None and (key != key_id or request.headers.get("APCA-API-SECRET-KEY") != secret_key):
             return _json({"message": "request is not authorized"}, 401)
         limiter = data_limit if is_data else trading_limit
-        if not path.startswith("/sim") and not limiter.allow(key or request.remote or "anonymous"):
+        caller = key or request.remote or "anonymous"
+        if not path.startswith("/sim") and not limiter.allow(caller):
             exchange.stats["rate_limited"] += 1
-            if is_data:
-                return _json({"message": "too many requests."}, 429)
-            return _trading_error(429, 42910000, "rate limit exceeded")
+            body: dict[str, Any] = {"message": "too many requests."}
+            if not is_data:
+                body = {"code": 42910000, "message": "rate limit exceeded"}
+            return _rate_limited(limiter.limit, limiter.seconds_to_reset(caller), body)
         faulted = not path.startswith("/sim") and faults.applies_to(path)
-        if faulted and faults.chance(faults.http_429_rate):
+        if faulted and (faults.take_next_429() or faults.chance(faults.http_429_rate)):
             exchange.stats["faulted_429"] += 1
-            return _trading_error(429, 42910000, "rate limit exceeded (simulated fault)")
+            return _rate_limited(limiter.limit, 1.0, {"code": 42910000,
+                                                      "message": "rate limit exceeded (simulated fault)"})
         fail = faulted and (faults.take_next_5xx() or faults.chance(faults.http_5xx_rate))
         if fail and faults.http_5xx_mode == "before":
             return _server_error(exchange)

@@ -71,10 +71,11 @@ class Summary:
     sortino: float | None
     time_in_market: float
     average_cycle_duration: timedelta | None
-    max_safety_orders_used: int
+    max_safety_orders_used: int  # over completed cycles
     winning_cycles: int
     losing_cycles: int
     open_cycle_quantity: Decimal
+    open_cycle_safety_orders: int
     open_orders: int
     seconds: float
 
@@ -131,7 +132,8 @@ def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
         max_safety_orders_used=max((c.safety_orders for c in complete), default=0),
         winning_cycles=sum(1 for c in complete if c.realized_pnl > 0),
         losing_cycles=sum(1 for c in complete if c.realized_pnl <= 0),
-        open_cycle_quantity=cycle.quantity, open_orders=1 if cycle.order is not None else 0,
+        open_cycle_quantity=cycle.quantity, open_cycle_safety_orders=cycle.safety_orders,
+        open_orders=1 if cycle.order is not None else 0,
         seconds=outcome.seconds,
     )
 

@@ -1,11 +1,13 @@
 """The fast path is the reference loop with the quiet bars left out: same orders, fills, cycles,
-account timeline, equity curve and final state, on synthetic markets of many shapes and on a
-real-shaped bar file written by the test (never the real data in ../shared)."""
+account timeline, equity curve and final state, on synthetic markets of many shapes, on a
+real-shaped bar file written by the test, and on three real days of BTC minutes committed with the
+tests (tests/data/README.md; never the benchmark data in ../shared)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,6 +92,21 @@ def test_a_real_shaped_bar_file_gives_the_same_result_both_ways(tmp_path):
         fast, reference = run(run_setup, series, fast=True), run(run_setup, series, fast=False)
         assert_same_run(fast, reference)
         assert reference.session.log.cycles and fast.replayed < len(series) // 5
+
+
+REAL_DAYS = Path(__file__).resolve().parents[1] / "data" / "btc_usdt_1m_2024-08-04_to_06.csv.gz"
+
+
+@pytest.mark.parametrize("name", list(PARAMETER_SETS))
+def test_real_minutes_through_the_crash_of_5_august_2024_give_the_same_result_both_ways(name):
+    series = load_series(REAL_DAYS, "BTC/USD")
+    assert len(series) == 3 * 1440
+    params = PARAMETER_SETS[name]
+    run_setup = setup(spec=make_asset("BTC/USD"), cash="1500" if name == "short of cash" else "100000", **params)
+    fast, reference = run(run_setup, series, fast=True), run(run_setup, series, fast=False)
+    assert_same_run(fast, reference)
+    assert len(reference.session.log.fills) >= 3  # base and safety orders bought into the fall
+    assert fast.replayed < reference.replayed
 
 
 # --- the skip test itself ---------------------------------------------------------------------------

@@ -90,3 +90,10 @@ def test_win_rate_counts_completed_cycles_that_made_money():
     assert round(summary.win_rate * 100, 2) == 66.67
     empty = summarize(run(setup(), series_of(_one_cycle_bars()[:2])))
     assert (empty.winning_cycles, empty.losing_cycles, empty.win_rate) == (0, 0, 0.0)
+
+
+def test_a_cycle_still_open_at_the_end_reports_its_safety_orders_apart_from_the_completed_ones():
+    bars = _one_cycle_bars()[:10]  # the dip buys a safety order; the take-profit never comes
+    summary = summarize(run(setup(cooldown_period=86_400), series_of(bars)))
+    assert summary.cycles_completed == 0 and summary.max_safety_orders_used == 0
+    assert summary.open_cycle_safety_orders == 1 and summary.open_cycle_quantity > 0

@@ -26,26 +26,24 @@ def _rate_limited() -> APIError:
                     SimpleNamespace(response=SimpleNamespace(status_code=429), request=None))
 
 
-def test_a_rate_limit_that_outlasts_the_sdk_retries_is_waited_out(simulator):
+def test_a_rate_limit_that_outlasts_the_sdk_retries_is_waited_out_until_the_reset_time(simulator):
+    """alpaca-py retries a 429 three times (3 s apart, ignoring the headers); the fifth 429 in a row
+    reaches the fetcher, which waits until X-RateLimit-Reset (the simulator's: about a second)."""
     waits: list[float] = []
-    fetcher = BarFetcher(None, None, simulator.urls.data, rate_limit_wait=7, sleep=waits.append)
-    real = fetcher._client.get_crypto_bars
-    failures = iter([_rate_limited(), _rate_limited()])
-
-    def flaky(request):  # type: ignore[no-untyped-def]
-        error = next(failures, None)
-        if error is not None:
-            raise error
-        return real(request)
-
-    fetcher._client.get_crypto_bars = flaky
-    (chunk,) = list(fetcher.fetch("ETH/USD", START, START + timedelta(hours=1)))
-    assert waits == [7, 7] and len(chunk.bars) == 60
+    fetcher = BarFetcher(None, None, simulator.urls.data, rate_limit_wait=60, sleep=waits.append)
+    simulator.exchange.faults.update({"http_429_next": 5, "http_fault_paths": "/v1beta3"})
+    try:
+        (chunk,) = list(fetcher.fetch("ETH/USD", START, START + timedelta(hours=1)))
+    finally:
+        simulator.exchange.faults.reset()
+    assert len(chunk.bars) == 60
+    assert len(waits) == 1 and 1 <= waits[0] <= 2  # the reset time, not the 60 s fallback
+    assert simulator.exchange.stats["faulted_429"] >= 5
 
 
-def test_it_gives_up_after_its_waits_and_other_errors_are_not_retried(simulator):
+def test_it_gives_up_after_its_waits_and_waits_the_fallback_without_a_reset_header(simulator):
     waits: list[float] = []
-    fetcher = BarFetcher(None, None, simulator.urls.data, rate_limit_wait=1, max_rate_limit_waits=2,
+    fetcher = BarFetcher(None, None, simulator.urls.data, rate_limit_wait=7, max_rate_limit_waits=2,
                          sleep=waits.append)
 
     def always_limited(request):  # type: ignore[no-untyped-def]
@@ -54,4 +52,4 @@ def test_it_gives_up_after_its_waits_and_other_errors_are_not_retried(simulator)
     fetcher._client.get_crypto_bars = always_limited
     with pytest.raises(APIError):
         list(fetcher.fetch("ETH/USD", START, START + timedelta(hours=1)))
-    assert waits == [1, 1]
+    assert waits == [7, 7]

@@ -47,6 +47,16 @@ def test_incremental_without_stored_bars_starts_thirty_days_back(tmp_path, sim_e
     assert stored(tmp_path, "ETH/USD")[0] == 30 * DAY
 
 
+def test_incremental_with_start_begins_there_only_for_pairs_without_stored_bars(tmp_path, sim_env):
+    supervisor(tmp_path, "bars", "fetch", "--symbols", "BTC/USD", "--start", "2024-03-01", "--end", "2024-03-01",
+               env=sim_env)
+    done = supervisor(tmp_path, "bars", "fetch", "--symbols", "BTC/USD,ETH/USD", "--mode", "incremental",
+                      "--start", "2024-01-31", "--end", "2024-03-02", env=sim_env)
+    assert done.returncode == 0, done.stderr
+    assert stored(tmp_path, "BTC/USD") == (2 * DAY, datetime(2024, 3, 2, 23, 59, tzinfo=UTC))  # went on from its bars
+    assert stored(tmp_path, "ETH/USD") == (32 * DAY, datetime(2024, 3, 2, 23, 59, tzinfo=UTC))  # from --start
+
+
 def test_all_configured_fetches_every_pair_in_dca_assets_and_new_pairs_are_added_disabled(tmp_path, sim_env):
     supervisor(tmp_path, "assets", "add", "ETH/USD", "--enabled")
     done = supervisor(tmp_path, "bars", "fetch", "--all-configured", "--start", "2024-02-01", "--end", "2024-02-01",
@@ -89,7 +99,7 @@ def test_without_keys_or_a_simulator_url_the_embedded_simulator_serves_history(t
     (["--symbols", "BTC/USD", "--start", "2024-01-01", "--end", "someday"], "--end"),
     (["--symbols", "BTCUSD", "--start", "2024-01-01"], "--symbols"),
     (["--symbols", "BTC/USD", "--start", "2024-01-01", "--mode", "sometimes"], "--mode"),
-    (["--symbols", "BTC/USD", "--mode", "incremental", "--start", "2024-01-01"], "--start"),
+    (["--symbols", "BTC/USD", "--mode", "incremental", "--start", "2024-01-05", "--end", "2024-01-01"], "--start"),
     (["--symbols", "BTC/USD", "--all-configured", "--start", "2024-01-01"], "--all-configured"),
     (["--all-configured", "--start", "2024-01-01"], "--all-configured"),
 ])

@@ -20,7 +20,7 @@ def test_defaults_match_the_original_schema_and_are_valid():
     ("base_order_amount", "0"), ("safety_order_amount", "-5"), ("take_profit_percent", "0"),
     ("safety_order_deviation", "0"), ("safety_order_deviation", "100"), ("ttp_deviation_percent", "150"),
     ("buy_order_price_deviation_percent", "-1"), ("max_safety_orders", "-1"), ("cooldown_period", "-10"),
-    ("safety_order_volume_scale", "20"),
+    ("safety_order_volume_scale", "20"), ("max_safety_orders", "99999999999"), ("cooldown_period", "99999999999"),
 ])
 def test_out_of_range_values_are_refused_by_name(field, value):
     with pytest.raises(InvalidParams) as error:
