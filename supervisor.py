@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from cli import COMMANDS
-from cli.errors import EXIT_CONFIG, EXIT_USAGE, UsageError
+from cli.errors import EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE, Unavailable, UsageError
 from config.settings import ConfigError
 
 DESCRIPTION = """\
@@ -46,6 +46,9 @@ def main(argv: list[str]) -> int:
     except UsageError as error:
         print(f"supervisor.py {args.command}: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Unavailable as error:
+        print(f"supervisor.py {args.command}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
 

@@ -13,6 +13,7 @@ quotes and the clock come from the real venue.
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -47,7 +48,9 @@ class ShadowExchange:
         self._venue, self._clock, self._state_file = venue_broker, clock, state_file
         overrides = {symbol: _spec(symbol, r) for symbol, r in rules.items()}
         catalog = AssetCatalog(list(rules), overrides)
-        self._engine = MatchingEngine(catalog, seed=1, starting_cash=cash, rules=SimRules(
+        # a random salt: a shadow started afresh on a kept dry-run database must not repeat its order ids
+        # (a saved shadow carries on with its own id stream, restored below)
+        self._engine = MatchingEngine(catalog, seed=1, salt=secrets.token_hex(4), starting_cash=cash, rules=SimRules(
             maker_fee_bps=maker_bps, taker_fee_bps=taker_bps, min_notional=min_notional))
         self._lock = threading.Lock()
         self._listeners: list[Callable[[TradeUpdate], None]] = []

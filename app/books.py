@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.db.meta import MetaStore
-from config.settings import ConfigError, Settings
+from config.settings import ConfigError, Settings, TradingMode
 
 BOOKS = "books"
+SIM_STATE_FILE = "simulator-state.json"  # the embedded simulator's account, under DATA_DIR
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,16 @@ def claim_books(meta: MetaStore, owner: BooksOwner, settings: Settings) -> None:
     raise ConfigError(
         f"{database_setting(settings)}: this database keeps the books of {keeper.describe()} "
         f"(since {recorded.get('since', '?')[:10]}), but this start would trade on {owner.describe()}. "
-        "Its cycles would be reconciled against positions they were not built on. "
-        f"Point {database_setting(settings)} at another database for {owner.describe()}."
+        "Its cycles would be reconciled against positions they were not built on. " + _way_out(keeper, owner, settings)
     )
+
+
+def _way_out(keeper: BooksOwner, owner: BooksOwner, settings: Settings) -> str:
+    setting = database_setting(settings)
+    if keeper.venue == owner.venue == TradingMode.EMBEDDED_SIM.value and keeper.dry_run == owner.dry_run:
+        # same venue, another account: the embedded simulator's state file is not the one these books grew on
+        state = settings.data_dir / SIM_STATE_FILE
+        return (f"The built-in simulator is a different exchange now: its state file {state} is new or was "
+                f"replaced (or SIM_SEED changed). Put back the state file that belongs to this database, or "
+                f"start afresh with another {setting}.")
+    return f"Point {setting} at another database for {owner.describe()}."

@@ -29,7 +29,7 @@ from adapters.db.meta import MetaStore
 from adapters.db.orders import OrderMirror
 from adapters.db.requests import RequestStore
 from adapters.metrics import Metrics
-from app.books import BooksOwner
+from app.books import SIM_STATE_FILE, BooksOwner
 from config.settings import LIVE_URL, PAPER_URL, Settings, TradingMode
 from dca.order_ids import make_namespace
 from dca.params import AssetParams, FeeSchedule, OrderTiming, with_overrides
@@ -109,7 +109,7 @@ def embedded_simulator(settings: Settings, db: Database, speed: Decimal | None =
     options: dict[str, Any] = {
         "symbols": list(dict.fromkeys([*configured, *SIM_PAIRS])),
         "speed": speed if speed is not None else settings.sim_speed, "seed": settings.sim_seed, "port": 0,
-        "state_file": settings.data_dir / "simulator-state.json",
+        "state_file": settings.data_dir / SIM_STATE_FILE,
         "rules": SimRules(min_notional=settings.min_order_notional, maker_fee_bps=settings.fee_maker_bps,
                           taker_fee_bps=settings.fee_taker_bps),
         **overrides,
@@ -249,10 +249,11 @@ class Bot:
                            on_conflated=lambda s: metrics.quotes_conflated.labels(s).inc)
         shadow = self._shadow_exchange(broker) if settings.dry_run else None
         metrics.dry_run.set(1 if shadow is not None else 0)
+        id_taken = metrics.discrepancies.labels("exchange_id_taken").inc  # an exchange repeating order ids
         return Runtime(
             rules=trading_rules(settings, namespace), clock=venue.clock, scheduler=Scheduler(venue.clock).start(),
-            broker=shadow or broker, shadow=shadow, assets=assets, cycles=CycleStore(self.db),
-            orders=OrderMirror(self.db, namespace),
+            broker=shadow or broker, shadow=shadow, assets=assets, cycles=CycleStore(self.db, id_taken),
+            orders=OrderMirror(self.db, namespace, id_taken),
             bars=BarStore(self.db), metrics=metrics, board=board, stream_endpoints=venue.endpoints,
             key_id=venue.key_id, secret_key=venue.secret_key,
             bar_fetcher=BarFetcher(venue.key_id, venue.secret_key, venue.endpoints.data)

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from adapters.db.assets import AssetRepository
 from adapters.db.database import Database
+from app.books import SIM_STATE_FILE
 from config.settings import LIVE_URL, PAPER_URL, Settings, TradingMode
 from dca.exchange import Position
 from dca.market import Quote
@@ -53,7 +54,7 @@ def open_market_view(settings: Settings, db: Database) -> MarketView | None:
     from app.bot import SIM_PAIRS
 
     if settings.trading_mode is TradingMode.EMBEDDED_SIM:
-        state = settings.data_dir / "simulator-state.json"
+        state = settings.data_dir / SIM_STATE_FILE
         if not state.exists():
             return None
         from adapters.sim.config import SimConfig

@@ -313,16 +313,21 @@ def _vm(field: str) -> int:
 
 
 def startup(args: argparse.Namespace) -> None:
+    """Open cycles first (every asset buys its base order; the simulator runs slowly enough that the
+    bot's 190 requests/minute, Alpaca's limit, keep up), then a fresh `python supervisor.py` process
+    is timed from its start to its first decision."""
     pairs = symbols(args.assets)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         database_url = f"sqlite:///{tmp / 'bench.sqlite3'}"
         configure_assets(database_url, pairs)
-        simulator, sim_url = start_simulator(pairs, 60, tmp)
+        simulator, sim_url = start_simulator(pairs, 5, tmp)
         try:
-            first = start_bot(database_url, sim_url, tmp)  # open cycles: every asset holds its base order
-            wait_until_quiet(first, pairs)
-            first.stop()
+            first = start_bot(database_url, sim_url, tmp)
+            try:
+                wait_until_quiet(first, pairs, timeout=600)
+            finally:
+                first.stop()
             port = free_port()
             env = {**os.environ, **KEYS, "DATABASE_URL": database_url, "ALPACA_SIM_URL": sim_url,
                    "METRICS_PORT": str(port), "BARS_SYNC_INTERVAL_SECONDS": "0", "LOG_DIR": str(tmp / "logs")}

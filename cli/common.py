@@ -6,7 +6,8 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from config.settings import Settings, load_settings
+from cli.errors import Unavailable
+from config.settings import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from adapters.db.database import Database
@@ -26,13 +27,42 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
-    """The configured database, migrated to the current schema unless told otherwise."""
+    """The configured database, migrated to the current schema unless told otherwise. One that cannot
+    be opened is `Unavailable` (exit 1, one line naming the setting): the server may just not be up yet,
+    so a service manager's retry can succeed, unlike with bad configuration (exit 2)."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
     from adapters.db.database import Database
 
-    db = Database(settings.sqlalchemy_url())
-    if upgrade:
-        db.upgrade()
+    try:
+        db = Database(settings.sqlalchemy_url())
+        if upgrade:
+            db.upgrade()
+        else:
+            db.engine.connect().close()
+    except (ArgumentError, ImportError) as error:  # Settings checks the URL first; this is the backstop
+        raise ConfigError(f"{_database_setting(settings)}: SQLAlchemy cannot use this URL "
+                          f"({type(error).__name__})") from None
+    except (DBAPIError, OSError) as error:
+        raise Unavailable(f"{_database_setting(settings)}: cannot open the database "
+                          f"{settings.redacted_database_url()}: {_reason(error, settings)}") from None
     return db
+
+
+def _database_setting(settings: Settings) -> str:
+    if settings.database_url is not None:
+        return "DATABASE_URL"
+    return "DB_HOST" if settings.db_host is not None else "DATA_DIR"
+
+
+def _reason(error: Exception, settings: Settings) -> str:
+    """The driver's own words on one line (PyMySQL says `(2003, "Can't connect ...")`), secrets blanked."""
+    cause = getattr(error, "orig", None) or error
+    args = getattr(cause, "args", ())
+    text = str(args[1]) if len(args) == 2 and isinstance(args[0], int) else str(cause)
+    for secret in settings.secret_values():
+        text = text.replace(secret, "***")
+    return " ".join(text.split())
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:

@@ -1,7 +1,8 @@
 """`python supervisor.py [run]`: start the supervisor and wait.
 
 Exits 0 after SIGINT/SIGTERM or `--duration`, 70 when the root supervisor gives up (so systemd
-restarts the process), 2 for bad configuration. Open exchange orders are left as they are on exit:
+restarts the process), 1 when the database cannot be opened (restarted too: the server may be starting),
+2 for bad configuration or someone else's books. Open exchange orders are left as they are on exit:
 the next start reads each one back before doing anything else.
 """
 
@@ -12,7 +13,7 @@ import threading
 from decimal import Decimal
 from typing import Any
 
-from cli.common import settings_from
+from cli.common import open_database, settings_from
 from cli.errors import UsageError
 
 
@@ -55,15 +56,15 @@ def run(args: argparse.Namespace) -> int:
 def _run(settings: Any, args: argparse.Namespace) -> int:
     from loguru import logger
 
-    from adapters.db.database import Database
     from adapters.db.meta import MetaStore
-    from app.books import claim_books
+    from app.books import SIM_STATE_FILE, claim_books
     from app.bot import Bot, VenueError, books_owner, open_venue, seed_demo_assets
-    from config.settings import ConfigError
+    from config.settings import ConfigError, TradingMode
 
     log = logger.bind(actor="supervisor")
-    db = Database(settings.sqlalchemy_url())
-    db.upgrade()
+    db = open_database(settings)
+    sim_state = settings.data_dir / SIM_STATE_FILE
+    new_sim_state = settings.trading_mode is TradingMode.EMBEDDED_SIM and not sim_state.exists()
     try:
         venue = open_venue(settings, db, args.speed)
     except VenueError as error:
@@ -72,6 +73,8 @@ def _run(settings: Any, args: argparse.Namespace) -> int:
         claim_books(MetaStore(db), books_owner(settings, venue), settings)
     except ConfigError:
         venue.close()
+        if new_sim_state:  # a refused start leaves nothing behind: no new simulator account to trip over
+            sim_state.unlink(missing_ok=True)
         raise
     seeded = seed_demo_assets(db, settings)
     bot = Bot(settings, db, venue)

@@ -6,7 +6,6 @@ Imports of the simulator itself happen inside the handler, so `--help` stays ins
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -22,7 +21,8 @@ Run an Alpaca-compatible crypto exchange: the trading REST API (/v2), crypto mar
 (/v1beta3/crypto/us), the market-data WebSocket (MessagePack) and the trade-updates WebSocket
 (/stream), all on one port, for the real alpaca-py clients (point their url_override at it).
 
-Keys: APCA_API_KEY_ID and APCA_API_SECRET_KEY from the environment, or a generated pair (printed).
+Keys: APCA_API_KEY_ID and APCA_API_SECRET_KEY from the environment or .env (as the bot reads
+them), or a generated pair (printed).
 State (cash, positions, orders, used client ids, clock) survives restarts with --state-file.
 Ctrl-C or SIGTERM stops it cleanly (exit 0) after saving the state."""
 
@@ -228,7 +228,9 @@ def build_config(args: argparse.Namespace) -> Any:
         replay_symbol = _symbols(args.replay_symbol)[0]
         if replay_symbol not in args.symbols:
             raise UsageError(f"--replay-symbol: {replay_symbol} must be one of --symbols")
-    key, secret = os.environ.get("APCA_API_KEY_ID") or None, os.environ.get("APCA_API_SECRET_KEY") or None
+    from config.settings import load_alpaca_keys
+
+    key, secret = load_alpaca_keys()  # like the bot: the environment, then .env, so both use one key pair
     if (key is None) != (secret is None):
         raise UsageError("APCA_API_KEY_ID and APCA_API_SECRET_KEY must be set together")
     rules = ExchangeRules(
@@ -283,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
     if generated:
         print(f"generated keys:  APCA_API_KEY_ID={service.key_id}  APCA_API_SECRET_KEY={service.secret_key}")
     else:
-        print("keys: APCA_API_KEY_ID / APCA_API_SECRET_KEY from the environment")
+        print("keys: APCA_API_KEY_ID / APCA_API_SECRET_KEY from the environment or .env")
     print(f"url_override  TradingClient:               {urls.trading}")
     print(f"url_override  CryptoHistoricalDataClient:  {urls.data}")
     print(f"url_override  CryptoDataStream:            {urls.data_stream}")

@@ -16,9 +16,14 @@ from urllib.parse import quote_plus, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 PAPER_URL = "https://paper-api.alpaca.markets"
 LIVE_URL = "https://api.alpaca.markets"
+ALPACA_DOMAIN = "alpaca.markets"
+# SQLAlchemy URL schemes with a driver this project installs and tests (sqlite is the stdlib's)
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql")
+DATABASE_URL_EXAMPLE = "mysql+pymysql://user:password@host:3306/dca_bot_db or sqlite:///data/dca.sqlite3"
 
 
 class ConfigError(Exception):
@@ -100,7 +105,7 @@ class Settings(BaseSettings):
                      "capital_budget", "asset_capital_cap", "max_open_cycles", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
+        return _blank_to_none(value)
 
     @field_validator("apca_api_base_url", "apca_data_url", "alpaca_sim_url")
     @classmethod
@@ -112,6 +117,49 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http(s) URL such as https://paper-api.alpaca.markets")
         return value
+
+    @field_validator("apca_api_base_url")
+    @classmethod
+    def _alpaca_endpoint(cls, value: str | None) -> str:
+        """Alpaca's own hosts become their canonical URL whatever the spelling ("/v2", a port, capitals),
+        so the live endpoint is always recognised as live and needs ALLOW_LIVE_TRADING."""
+        host = _host(value) if value is not None else ""
+        if host == urlsplit(LIVE_URL).hostname:
+            return LIVE_URL
+        if host == urlsplit(PAPER_URL).hostname or value is None:
+            return PAPER_URL
+        return value
+
+    @field_validator("alpaca_sim_url")
+    @classmethod
+    def _not_alpaca(cls, value: str | None) -> str | None:
+        # the simulator URL skips the live-trading checks, so it must never lead to Alpaca itself
+        if value is not None and _is_alpaca_host(_host(value)):
+            raise ValueError(f"{_host(value)} is Alpaca, not a simulator; ALPACA_SIM_URL is for "
+                             "`supervisor.py sim` (set APCA_API_BASE_URL for Alpaca paper or live)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """A URL SQLAlchemy can open with an installed driver. The messages never quote the value: it
+        holds the password."""
+        if value is None:
+            return None
+        url = value.get_secret_value().strip()
+        scheme, separator, _ = url.partition("://")
+        if not separator or not re.fullmatch(r"[a-z][a-z0-9+]*", scheme, flags=re.IGNORECASE):
+            raise ValueError(f"not a database URL; use {DATABASE_URL_EXAMPLE}")
+        if scheme.lower() not in DATABASE_SCHEMES:
+            raise ValueError(f"unsupported database {scheme}://; use {DATABASE_URL_EXAMPLE} "
+                             f"(supported: {', '.join(s + '://' for s in DATABASE_SCHEMES)})")
+        try:
+            database = make_url(url).database
+        except ValueError:  # a port that is not a number, and the like
+            raise ValueError(f"cannot be read as a database URL; use {DATABASE_URL_EXAMPLE}") from None
+        if not database:
+            raise ValueError(f"names no database; use {DATABASE_URL_EXAMPLE}")
+        return SecretStr(url)
 
     @field_validator("order_prefix")
     @classmethod
@@ -147,8 +195,8 @@ class Settings(BaseSettings):
                 )
         if self.database_url is not None and self.db_host is not None:
             problems.append("DATABASE_URL: set either DATABASE_URL or DB_HOST/DB_*, not both")
-        if problems:
-            raise ValueError("; ".join(problems))
+        if problems:  # one "FIELD: why" per line (see validation_problems)
+            raise ValueError("\n".join(problems))
         return self
 
     # --- derived values ------------------------------------------------------------------------
@@ -185,6 +233,39 @@ class Settings(BaseSettings):
         return redact_url(self.sqlalchemy_url())
 
 
+class AlpacaKeys(BaseSettings):
+    """The Alpaca key pair alone, read exactly as `Settings` reads it (the environment, then `.env`):
+    what `supervisor.py sim` needs, without failing on settings only the bot uses."""
+
+    model_config = Settings.model_config
+    apca_api_key_id: SecretStr | None = None
+    apca_api_secret_key: SecretStr | None = None
+
+    @field_validator("apca_api_key_id", "apca_api_secret_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+
+def load_alpaca_keys(env_file: str | Path | None = ".env") -> tuple[str | None, str | None]:
+    """(key id, secret key), None where unset; the same sources and precedence as `load_settings`."""
+    keys = AlpacaKeys(_env_file=env_file)  # type: ignore[call-arg]
+    return tuple(k.get_secret_value() if k else None  # type: ignore[return-value]
+                 for k in (keys.apca_api_key_id, keys.apca_api_secret_key))
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").rstrip(".").lower()
+
+
+def _is_alpaca_host(host: str) -> bool:
+    return host == ALPACA_DOMAIN or host.endswith("." + ALPACA_DOMAIN)
+
+
 def redact_url(url: str) -> str:
     """`scheme://user:***@host/db`: safe for logs and banners."""
     parts = urlsplit(url)
@@ -199,18 +280,34 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
     try:
         return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as error:
-        raise ConfigError(describe_validation_error(error)) from None
+        problems = validation_problems(error)
+        problems += [p for p in _cross_field_problems(error, env_file, overrides) if p not in problems]
+        raise ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems)) from None
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """One line per bad field, named as its environment variable. Input values are left out on
-    purpose: pydantic would echo them, and they may be secrets."""
-    lines = []
+def _cross_field_problems(error: ValidationError, env_file: str | Path | None, overrides: dict[str, Any]) -> list[str]:
+    """pydantic skips the cross-field checks (`_consistent`) once any field is bad. Validating again with
+    the bad fields at their defaults runs them on the good ones, so one start names every problem."""
+    bad = {str(item["loc"][0]) for item in error.errors() if item["loc"]} & set(Settings.model_fields)
+    if not bad:
+        return []
+    defaults = {name: Settings.model_fields[name].get_default(call_default_factory=True) for name in bad}
+    try:
+        Settings(_env_file=env_file, **{**overrides, **defaults})  # type: ignore[call-arg]
+    except ValidationError as again:
+        return validation_problems(again)  # the caller drops what the first pass said already
+    return []
+
+
+def validation_problems(error: ValidationError) -> list[str]:
+    """One "FIELD: why" line per problem, the field named as its environment variable. Input values are
+    left out on purpose: pydantic would echo them, and they may be secrets."""
+    problems = []
     for item in error.errors(include_url=False, include_input=False):
         field = ".".join(str(part) for part in item["loc"]).upper()
         message = item["msg"].removeprefix("Value error, ")
         if field:
-            lines.append(f"  {field}: {message}")
-        else:  # cross-field problems arrive as one message, one "FIELD: why" per part
-            lines.extend(f"  {part}" for part in message.split("; "))
-    return "invalid configuration:\n" + "\n".join(lines)
+            problems.append(f"{field}: {' '.join(message.split())}")  # one line, whatever pydantic wrote
+        else:  # the cross-field problems arrive as one message, one "FIELD: why" per line
+            problems.extend(part for part in message.splitlines() if part.strip())
+    return problems

@@ -7,6 +7,7 @@ submits it), the asset's last sell price and dust, and the decision's notes as c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from adapters.db.database import Database
 from adapters.db.models import DcaAsset, DcaCycle, DcaCycleEvent, DcaOrder
+from adapters.db.orders import exchange_id_holder, warn_exchange_id_taken
 from dca.assets import AssetRecord
 from dca.cycle import AssetState, Cycle, CycleStatus, LiveOrder, OrderKind, OrderType, Side
 from dca.money import ZERO
@@ -37,8 +39,9 @@ class StoredCycle:
 
 
 class CycleStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_id_taken: Callable[[], None] | None = None) -> None:
         self._db = db
+        self._on_id_taken = on_id_taken or (lambda: None)  # see adapters/db/orders.py: ids stored once
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -164,7 +167,12 @@ class CycleStore:
             )
             session.add(row)
         if order.exchange_id is not None and row.id is None:
-            row.id = order.exchange_id
+            holder = exchange_id_holder(session, order.exchange_id, order.client_order_id)
+            if holder is None:
+                row.id = order.exchange_id
+            else:  # the cycle goes on (it knows the id in memory); only the mirror row lacks it
+                warn_exchange_id_taken(order.exchange_id, order.client_order_id, holder)
+                self._on_id_taken()
         row.applied_filled_qty, row.applied_notional, row.applied_fee = (
             order.filled_qty, order.filled_notional, order.fee)
         row.position_before = order.position_before

@@ -3,16 +3,23 @@
 The bot's own rows are created by `CycleStore.save` before submission; `record` fills in what the
 exchange says (its id, status, fills, timestamps). Orders the bot did not place are mirrored too
 (with no cycle), because the reports and the janitor want to see them.
+
+An exchange id is stored once. Should the exchange hand out an id that another order's row already
+holds (a simulator started afresh on a kept database repeats ids; the books guard normally refuses
+that start), the newcomer is mirrored without its id and the clash is logged and counted, instead of
+an IntegrityError that would crash the actor on every retry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from loguru import logger
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from adapters.db.database import Database
 from adapters.db.models import DcaCycle, DcaOrder
@@ -27,10 +34,23 @@ _MIRRORED = (
 )
 
 
+def exchange_id_holder(session: Session, exchange_id: str, client_order_id: str) -> str | None:
+    """The client_order_id of another order whose row already holds `exchange_id`, if any."""
+    holder = session.execute(select(DcaOrder.client_order_id).where(DcaOrder.id == exchange_id)).scalar_one_or_none()
+    return holder if holder is not None and holder != client_order_id else None
+
+
+def warn_exchange_id_taken(exchange_id: str, client_order_id: str, holder: str) -> None:
+    logger.warning("exchange order id {} of {} already belongs to {} in this database: the exchange repeats ids "
+                   "(was it started afresh on this database?); {} is kept without its exchange id",
+                   exchange_id, client_order_id, holder, client_order_id)
+
+
 class OrderMirror:
-    def __init__(self, db: Database, namespace: str) -> None:
+    def __init__(self, db: Database, namespace: str, on_id_taken: Callable[[], None] | None = None) -> None:
         self._db = db
         self._namespace = namespace
+        self._on_id_taken = on_id_taken or (lambda: None)  # counts clashes (a metric in the supervisor)
 
     def record(self, order: ExchangeOrder) -> None:
         self.record_many([order])
@@ -52,17 +72,20 @@ class OrderMirror:
             row = session.execute(
                 select(DcaOrder).where(DcaOrder.client_order_id == order.client_order_id)
             ).scalar_one_or_none()
-            if row is None:
-                row = session.execute(select(DcaOrder).where(DcaOrder.id == order.id)).scalar_one_or_none()
+            holder = exchange_id_holder(session, order.id, order.client_order_id)
             if row is None:
                 row = DcaOrder(client_order_id=order.client_order_id, fetched_at=now)
                 row.cycle_id, row.dca_asset_id = self._cycle_link(session, order.client_order_id)
                 session.add(row)
-            row.id = order.id
+            if holder is None:
+                row.id = order.id
             for name in _MIRRORED:
                 setattr(row, name, getattr(order, name))
             row.order_type = order.type
             row.updated_by_fetch_at = now
+        if holder is not None:
+            warn_exchange_id_taken(order.id, order.client_order_id, holder)
+            self._on_id_taken()
 
     def _cycle_link(self, session, client_order_id: str) -> tuple[int | None, int | None]:  # type: ignore[no-untyped-def]
         ref = parse_client_order_id(client_order_id)

@@ -22,6 +22,10 @@ class SimConfig:
     host: str = "127.0.0.1"
     port: int = 8765  # 0 = an ephemeral port (see SimulatorService.urls)
     seed: int = 1
+    # Which exchange this is, mixed into the account number and the order ids. None: a random one for
+    # a new exchange, so a fresh state never repeats ids a database still holds; a state file keeps its
+    # own. Tests that need the same ids from two exchanges fix it.
+    instance_salt: str | None = None
     speed: Decimal = Decimal(60)  # simulated seconds per real second
     tick: timedelta = timedelta(seconds=1)  # simulated time between two quotes of a pair
     start: datetime | None = None  # simulated start; default: now (or the first replayed bar)

@@ -13,6 +13,7 @@ Listeners (the WebSocket layer) are called inside the lock, in event order, and 
 
 from __future__ import annotations
 
+import secrets
 import threading
 import uuid
 from collections.abc import Callable
@@ -50,6 +51,11 @@ class MarketUpdate:
     bar: MinuteBar | None
 
 
+def account_number(seed: int, salt: str) -> str:
+    """Alpaca-style account number; the books remember it, so a new exchange is told from an old one."""
+    return f"PA3SIM{seed:05d}" + (f"-{salt.upper()}" if salt else "")
+
+
 TradeListener = Callable[[list[TradeEvent]], None]
 MarketListener = Callable[[list[MarketUpdate]], None]
 
@@ -68,9 +74,11 @@ class Exchange:
         self.clock: AcceleratedClock | ManualClock = (
             ManualClock(start) if config.pacing == "manual" else AcceleratedClock(start, float(config.speed))
         )
+        self.salt = self._instance_salt(config, saved)
         self.engine = MatchingEngine(
             self.catalog,
             seed=config.seed,
+            salt=self.salt,
             starting_cash=config.starting_cash,
             rules=config.rules,
             fill_model=config.fill_model,
@@ -88,7 +96,9 @@ class Exchange:
         self.replay_sources = self.feed.replay_sources  # kept after a replay runs out: its bars stay history
         self.faults = Faults(config.seed, config.faults)
         self.faults.on_change(self._apply_faults)
-        self.account_id = uuid.uuid5(ACCOUNT_NAMESPACE, str(config.seed))
+        identity = f"{config.seed}:{self.salt}" if self.salt else str(config.seed)
+        self.account_id = uuid.uuid5(ACCOUNT_NAMESPACE, identity)
+        self.account_number = account_number(config.seed, self.salt)
         self.created_at = start
         self.live_start = start.replace(second=0, microsecond=0)
         self._trade_listeners: list[TradeListener] = []
@@ -119,6 +129,14 @@ class Exchange:
         synthetic = self.history.price_at(spec, source.first_time)
         self.history.rescale(spec.symbol, float(source.bars[0].open) / synthetic)
         return {spec.symbol: source}
+
+    @staticmethod
+    def _instance_salt(config: SimConfig, saved: dict[str, Any] | None) -> str:
+        """A saved exchange keeps its salt ("" for state files written before salts existed, so their
+        account number stays what the books recorded); a new one draws a fresh one unless told."""
+        if saved is not None:
+            return str(saved.get("salt", ""))
+        return config.instance_salt if config.instance_salt is not None else secrets.token_hex(4)
 
     @staticmethod
     def _start_time(
@@ -377,6 +395,7 @@ class Exchange:
                 "feed": self.feed.export_state(),
                 "last_equity": self._last_equity,
                 "created_at": self.created_at,
+                "salt": self.salt,
             }
             save_state(self.config.state_file, state)
 

@@ -2,7 +2,9 @@
 
 Time always comes in as an argument (`now`, or a quote's `time`). Randomness comes from private
 `random.Random` streams seeded from `seed`, so the same seed and the same calls give the same order
-ids, fills and fees. The backtester uses this class directly as its fill model.
+ids, fills and fees. A `salt` (the simulator's exchange instance) goes into the id stream only, so
+two exchanges with one seed never hand out the same order ids while fills stay reproducible. The
+backtester uses this class directly as its fill model.
 
 Matching rules (README.md, "Matching"):
 
@@ -70,6 +72,7 @@ class MatchingEngine:
         catalog: AssetCatalog,
         *,
         seed: int = 1,
+        salt: str = "",
         starting_cash: Decimal = Decimal(100_000),
         rules: ExchangeRules | None = None,
         fill_model: FillModel | None = None,
@@ -79,7 +82,8 @@ class MatchingEngine:
         self.fill_model = fill_model or FillModel()
         self.ledger = Ledger(starting_cash)
         self.executions: list[Execution] = []
-        self._id_rng = random.Random(f"alpaca-sim:{seed}:ids")
+        # no salt keeps the ids of exchanges created before salts existed (and of backtests)
+        self._id_rng = random.Random(f"alpaca-sim:{seed}:ids" + (f":{salt}" if salt else ""))
         self._fill_rng = random.Random(f"alpaca-sim:{seed}:fills")
         self._orders: dict[uuid.UUID, Order] = {}
         self._by_client_id: dict[str, uuid.UUID] = {}

@@ -232,11 +232,10 @@ class TradingRoutes:
     async def account(self, request: web.Request) -> web.Response:
         exchange = self.exchange
         with exchange.lock:
-            config = exchange.config
             return _json(
                 account_json(
                     exchange.account_id,
-                    f"PA3SIM{config.seed:05d}",
+                    exchange.account_number,
                     exchange.cash,
                     exchange.buying_power,
                     exchange.long_market_value(),

@@ -86,3 +86,19 @@ def test_a_database_refuses_to_trade_for_a_second_account_or_a_dry_run(tmp_path)
     assert orders() == placed  # nothing traded, nothing recorded
     status = supervisor(tmp_path, "db", "status", env=QUIET)
     assert "books of: embedded-simulator account PA3SIM00001" in status.stdout
+
+
+def test_a_fresh_simulator_on_a_kept_database_is_refused_with_a_way_out_instead_of_crash_looping(tmp_path):
+    first = supervisor(tmp_path, "--duration", "3", "--speed", "600", env=QUIET, timeout=90)
+    assert first.returncode == 0, first.stderr[-2000:]
+    state = tmp_path / "data" / "simulator-state.json"
+    saved = state.read_bytes()
+    state.unlink()  # the database keeps orders whose ids the same seed would hand out again
+    fresh = supervisor(tmp_path, "--duration", "3", "--speed", "600", env=QUIET, timeout=90)
+    assert fresh.returncode == 2, fresh.stderr[-2000:]
+    assert "DATA_DIR: this database keeps the books of embedded-simulator account PA3SIM00001-" in fresh.stderr
+    assert "simulator-state.json is new or was replaced" in fresh.stderr and "IntegrityError" not in fresh.stderr
+    assert not state.exists()  # the refused start left no new simulator account behind
+    state.write_bytes(saved)  # the way out it names: put the state file back
+    restored = supervisor(tmp_path, "--duration", "3", "--speed", "600", env=QUIET, timeout=90)
+    assert restored.returncode == 0, restored.stderr[-2000:]

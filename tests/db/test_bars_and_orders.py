@@ -1,11 +1,15 @@
 """Bars upsert without duplicates; the order mirror links our orders to their cycles."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+from sqlalchemy import select
 
 from adapters.db.assets import AssetRepository
 from adapters.db.bars import BarStore
 from adapters.db.cycles import CycleStore
+from adapters.db.models import DcaOrder
 from adapters.db.orders import OrderMirror
 from dca.exchange import ExchangeOrder
 from dca.market import Bar
@@ -61,3 +65,18 @@ def test_our_orders_are_linked_to_their_cycle_and_foreign_ones_are_not(database)
     linked = mirror.for_cycle(cycle_id)
     assert [o["client_order_id"] for o in linked] == [ours] and linked[0]["exchange_id"] is not None
     assert mirror.latest_exchange_update() == T + timedelta(seconds=1)
+
+
+def test_an_exchange_id_already_held_by_another_order_is_counted_instead_of_raising(database):
+    clashes: list[int] = []
+    mirror = OrderMirror(database, "dca-test1", on_id_taken=lambda: clashes.append(1))
+    earlier = _order("from-an-earlier-exchange")
+    mirror.record(earlier)
+    repeated = replace(_order("manual-2", status="new"), id=earlier.id)  # a new exchange repeating an id
+    assert mirror.record_many([repeated]) == 1
+    mirror.record(replace(repeated, status="filled"))  # every later report of it too
+    assert len(clashes) == 2
+    with database.transaction() as session:
+        rows = {row.client_order_id: row for row in session.execute(select(DcaOrder)).scalars()}
+    assert rows["from-an-earlier-exchange"].id == earlier.id  # the first holder keeps it
+    assert rows["manual-2"].id is None and rows["manual-2"].status == "filled"

@@ -11,9 +11,11 @@ from sqlalchemy.exc import StatementError
 from adapters.db.assets import AssetRepository
 from adapters.db.cycles import SUBMITTING, CycleStore
 from adapters.db.models import DcaCycle, DcaCycleEvent, DcaOrder
+from adapters.db.orders import OrderMirror
 from dca.commands import SubmitOrder
 from dca.cycle import CycleStatus
 from dca.events import OrderAccepted, OrderFilled, PositionBeforeOrder
+from dca.exchange import ExchangeOrder
 from dca.market import Quote
 from dca.params import AssetConfig, AssetParams, ExchangeRules
 from dca.strategy import decide
@@ -21,12 +23,12 @@ from dca.strategy import decide
 T = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _setup(database):
+def _setup(database, **store_options):
     repo = AssetRepository(database)
     (asset,), _ = repo.add(["BTC/USD"], AssetParams(base_order_amount=Decimal(100), ttp_enabled=False,
                                                   take_profit_percent=Decimal(1), cooldown_period=60), True)
     cfg = AssetConfig(asset.id, "BTC/USD", "dca-test1", asset.params, ExchangeRules(min_notional=Decimal(1)))
-    return CycleStore(database), asset, cfg
+    return CycleStore(database, **store_options), asset, cfg
 
 
 def _step(store, cfg, state, event, t):
@@ -115,3 +117,23 @@ def test_a_failed_transaction_is_reported_by_its_error_class(database):
     with pytest.raises(StatementError):
         store.save(asset.id, state, type(decision)(broken, decision.commands, notes=decision.notes), T)
     assert failures == ["StatementError"]
+
+
+def test_an_accepted_order_whose_exchange_id_another_order_holds_is_counted_and_the_cycle_goes_on(database):
+    clashes: list[int] = []
+    store, asset, cfg = _setup(database, on_id_taken=lambda: clashes.append(1))
+    OrderMirror(database, "dca-test1").record(ExchangeOrder(
+        id="ex-1", client_order_id="from-an-earlier-exchange", symbol="BTC/USD", side="buy", type="market",
+        time_in_force="gtc", status="filled", created_at=T))
+    state = store.load(asset)
+    state, d = _step(store, cfg, state, Quote("BTC/USD", Decimal(50000), Decimal(50000), T), T)
+    order_id = d.commands[0].client_order_id
+    state, _ = _step(store, cfg, state, PositionBeforeOrder(order_id, Decimal(0), T), T)
+    state, _ = _step(store, cfg, state, OrderAccepted(order_id, "ex-1", T), T)  # the exchange repeats "ex-1"
+    assert clashes == [1] and state.cycle.order is not None and state.cycle.order.exchange_id == "ex-1"
+    state, _ = _step(store, cfg, state, OrderFilled(order_id, Decimal("0.002"), Decimal(50000), T, True,
+                                                     position_qty=Decimal("0.001995")), T)
+    assert state.cycle.quantity == Decimal("0.001995") and store.load(asset).cycle.quantity == state.cycle.quantity
+    with database.transaction() as session:
+        row = session.execute(select(DcaOrder).where(DcaOrder.client_order_id == order_id)).scalar_one()
+        assert row.id is None and row.applied_filled_qty == Decimal("0.002")

@@ -48,6 +48,29 @@ def test_pairs_move_together_through_the_common_factor() -> None:
     assert np.corrcoef(returns[:, 0], returns[:, 1])[0, 1] > 0.5  # BTC and ETH
 
 
+def _minute_returns(seed: int, minutes: int) -> np.ndarray:
+    mids = [float(q.bid + q.ask) / 2 for (q,) in path(market(seed, ["BTC/USD"]), minutes)]
+    return np.diff(np.log(mids))
+
+
+def _autocorrelation(x: np.ndarray, lag: int) -> float:
+    x = x - x.mean()
+    return float((x[:-lag] * x[lag:]).sum() / (x * x).sum())
+
+
+def test_returns_have_fat_tails_from_the_jumps() -> None:
+    returns = _minute_returns(3, 20_000)
+    kurtosis = ((returns - returns.mean()) ** 4).mean() / returns.var() ** 2
+    assert kurtosis > 6  # a Gaussian walk has 3
+    assert (np.abs(returns) > 6 * returns.std()).sum() >= 3  # practically never for a Gaussian
+
+
+def test_volatility_clusters_while_the_direction_stays_unpredictable() -> None:
+    returns = _minute_returns(3, 20_000)  # about 14 days of minutes: 1/sqrt(n) noise is about 0.007
+    assert abs(_autocorrelation(returns, 1)) < 0.02
+    assert all(_autocorrelation(np.abs(returns), lag) > 0.02 for lag in (1, 30, 60))  # big moves follow big ones
+
+
 def test_price_levels_start_near_the_real_ones() -> None:
     first = {q.symbol: q for q in market().step(T0, 1.0)}
     assert 90_000 < first["BTC/USD"].bid < 100_000 and 3_000 < first["ETH/USD"].bid < 3_600

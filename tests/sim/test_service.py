@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -22,8 +23,11 @@ from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 
 from adapters.sim.assets import make_asset
 from adapters.sim.clock import AcceleratedClock
+from adapters.sim.config import SimConfig
+from adapters.sim.exchange import Exchange
+from adapters.sim.orders import OrderRequest
 from dca.market import Bar, bar_quote_path
-from tests.sim.conftest import make_service
+from tests.sim.conftest import T0, make_service
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +92,39 @@ def test_state_file_keeps_account_orders_client_ids_and_clock_across_restarts(tm
             )
         )
         assert client.get_order_by_client_id("rest").status == "filled"  # resting orders keep matching
+
+
+def _exchange(**options: object) -> Exchange:
+    return Exchange(SimConfig(symbols=["BTC/USD"], pacing="manual", start=T0, **options))  # type: ignore[arg-type]
+
+
+def _buy(exchange: Exchange) -> str:
+    return str(exchange.submit_order(OrderRequest("BTC/USD", "buy", "market", "gtc", qty=D("0.001"))).id)
+
+
+def test_a_new_exchange_never_repeats_an_earlier_ones_account_or_order_ids(tmp_path: Path) -> None:
+    state = tmp_path / "sim-state.json"
+    first = _exchange(state_file=state)
+    placed = _buy(first)
+    first.save()
+    resumed = _exchange(state_file=state)  # a saved exchange is the same exchange
+    assert (resumed.account_number, resumed.account_id) == (first.account_number, first.account_id)
+    assert str(resumed.order(placed).id) == placed and _buy(resumed) != placed
+    state.unlink()  # same seed, but the state is gone: a different exchange
+    fresh = _exchange(state_file=state)
+    assert fresh.account_number.startswith("PA3SIM00001-") and fresh.account_number != first.account_number
+    assert fresh.account_id != first.account_id and _buy(fresh) != placed
+
+
+def test_a_fixed_instance_salt_repeats_ids_and_old_state_files_keep_their_account(tmp_path: Path) -> None:
+    one, two = _exchange(instance_salt="fixed"), _exchange(instance_salt="fixed")
+    assert one.account_number == two.account_number == "PA3SIM00001-FIXED" and _buy(one) == _buy(two)
+    state = tmp_path / "sim-state.json"
+    _exchange(state_file=state, instance_salt="").save()  # what a state file from before salts restores to
+    saved = json.loads(state.read_text())
+    del saved["state"]["salt"]
+    state.write_text(json.dumps(saved))
+    assert _exchange(state_file=state).account_number == "PA3SIM00001"  # the books recorded this number
 
 
 def write_csv(tmp_path: Path) -> Path:
@@ -233,6 +270,28 @@ def test_cli_serves_alpaca_py_from_another_process_and_exits_0_on_sigint(tmp_pat
         _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0, stderr
     assert state.exists() and "state saved" in stderr
+
+
+def test_cli_reads_the_keys_from_dot_env_as_the_bot_does(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("APCA_API_KEY_ID=PKDOTENV\nAPCA_API_SECRET_KEY=dotenv-secret\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APCA_")}
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "supervisor.py"), "sim", "--port", "0", "--pacing", "manual"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = "".join(process.stdout.readline() for _ in range(6))  # type: ignore[union-attr]
+        assert "from the environment or .env" in lines and "generated keys" not in lines
+        trading_url = re.findall(r"http://127\.0\.0\.1:\d+", lines)[0]
+        assert TradingClient("PKDOTENV", "dotenv-secret", url_override=trading_url).get_account().status == "ACTIVE"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
 
 
 def test_a_paused_market_sends_no_quotes_until_it_resumes():
