@@ -163,8 +163,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--replay",
         type=Path,
         default=None,
-        metavar="CSV",
-        help="1-minute bars to replay: timestamp,open,high,low,close,volume[,trade_count,vwap] (.csv, .gz)",
+        metavar="CSV|db",
+        help="1-minute bars to replay: a file timestamp,open,high,low,close,volume[,trade_count,vwap] (.csv, "
+        ".gz), or `db` for the pair's rows of historical_1min_bars in the bot's database (DATABASE_URL)",
     )
     add("--replay-symbol", default=None, help="the pair the replayed bars belong to (required with --replay)")
     add(
@@ -221,7 +222,8 @@ def build_config(args: argparse.Namespace) -> Any:
 
     if (args.replay is None) != (args.replay_symbol is None):
         raise UsageError("--replay and --replay-symbol go together")
-    if args.replay is not None and not args.replay.exists():
+    from_db = args.replay is not None and str(args.replay) == "db"
+    if args.replay is not None and not from_db and not args.replay.exists():
         raise UsageError(f"--replay: no such file: {args.replay}")
     replay_symbol = None
     if args.replay_symbol is not None:
@@ -256,12 +258,28 @@ def build_config(args: argparse.Namespace) -> Any:
         key_id=key,
         secret_key=secret,
         state_file=args.state_file,
-        replay_csv=args.replay,
+        replay_csv=None if from_db else args.replay,
+        replay_bars=_stored_bars(replay_symbol) if from_db and replay_symbol else None,
         replay_symbol=replay_symbol,
         rules=rules,
         faults=dict(args.fault),
         rate_limit_per_minute=args.rate_limit,
     )
+
+
+def _stored_bars(symbol: str) -> Any:
+    """The pair's rows of historical_1min_bars (oldest first, read lazily in pages)."""
+    from adapters.db.assets import AssetRepository
+    from adapters.db.bars import BarStore
+    from cli.common import open_database
+    from config.settings import load_settings
+
+    db = open_database(load_settings())
+    asset = AssetRepository(db).get(symbol)
+    store = BarStore(db)
+    if asset is None or store.count(asset.id) == 0:
+        raise UsageError(f"--replay db: no bars of {symbol} are stored (fetch or import them with `bars`)")
+    return store.iter_bars(asset.id, symbol, datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -341,3 +341,33 @@ def test_admin_routes_pause_the_market_and_list_every_order(tmp_path):
         (order,) = call("/sim/orders")
         assert order["client_order_id"] == "admin-1" and order["qty"] == "0.001" and order["side"] == "buy"
         assert call("/sim/resume", "POST") == {"paused": False}
+
+
+def test_replay_db_serves_the_stored_bars_of_the_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.db.assets import AssetRepository
+    from adapters.db.bars import BarStore
+    from adapters.db.database import Database
+    from cli.errors import UsageError
+    from cli.sim import build_config
+    from dca.params import AssetParams
+    from supervisor import build_parser
+
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    monkeypatch.chdir(tmp_path)  # no .env of this machine
+    monkeypatch.setenv("DATABASE_URL", url)
+    db = Database(url)
+    db.upgrade()
+    AssetRepository(db).add(["BTC/USD"], AssetParams(), enabled=False)
+    asset = AssetRepository(db).get("BTC/USD")
+    assert asset is not None
+    bars = [Bar("BTC/USD", REPLAY_START + timedelta(minutes=i), D(60000 + i), D(60010 + i), D(59990 + i),
+                D(60005 + i)) for i in range(3)]
+    BarStore(db).upsert(asset.id, bars)
+    args = build_parser().parse_args(["sim", "--symbols", "BTC/USD,ETH/USD", "--replay", "db",
+                                      "--replay-symbol", "BTC/USD"])
+    with make_service(replay_bars=build_config(args).replay_bars, replay_symbol="BTC/USD", start=None) as sim:
+        sim.exchange.step("BTC/USD")
+        assert sim.exchange.latest_quote("BTC/USD").time == REPLAY_START + timedelta(seconds=15)
+    empty = build_parser().parse_args(["sim", "--symbols", "ETH/USD", "--replay", "db", "--replay-symbol", "ETH/USD"])
+    with pytest.raises(UsageError, match="--replay db: no bars of ETH/USD"):
+        build_config(empty)
