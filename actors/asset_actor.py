@@ -11,9 +11,12 @@ flight, so a fill or cancel that happened while it was down is applied exactly o
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -37,7 +40,7 @@ from adapters.alpaca.broker import BrokerUnavailable, DuplicateClientOrderId, No
 from dca.adoption import AdoptionRefused, plan_adoption
 from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
-from dca.cycle import AssetState, CycleStatus, Side
+from dca.cycle import AssetState, CycleStatus, LiveOrder, Side
 from dca.events import (
     CloseReason,
     Event,
@@ -54,14 +57,18 @@ from dca.market import Quote
 from dca.money import ZERO
 from dca.order_reports import event_for
 from dca.params import AssetConfig
-from dca.risk import Veto, committed_capital, vet
+from dca.risk import GLOBAL, Veto, committed_capital, vet
 from dca.strategy import ALWAYS, Decision, Triggers, decide, triggers
 
 NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once a minute
+# A cash reading too small for a buy is reused this long (real seconds): a cycle waiting for cash
+# then asks the account once per period, not once per quote (the rate limiter would stall the actors).
+CASH_SHORTFALL_REUSE_SECONDS = 5.0
 LOOKUP_RETRY_SECONDS = 5.0  # after an unknown submit outcome, look the order up again this often
 MARKET_DATA_ROUTER = "market_data_router"
 RECOVERING, RECONNECTED, RECONCILING = "recovering after a restart", "stream reconnected", "reconciler"
 MISSED_UPDATE_REASONS = (RECOVERING, RECONNECTED, RECONCILING)  # a change found then is an update we missed
+_NUMBER = re.compile(r"[-+]?\d[\d.,]*(?:[eE][-+]?\d+)?")  # prices, quantities, times in a note
 
 
 class AssetActor(SupervisedActor):
@@ -76,6 +83,7 @@ class AssetActor(SupervisedActor):
         self._triggers: Triggers = ALWAYS  # where the core may act; recomputed on every change
         self._peak_dirty = False
         self._noted: dict[str, float] = {}
+        self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, cash) of a too-small reading
         self._log = logger
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -189,15 +197,33 @@ class AssetActor(SupervisedActor):
         return decision
 
     def _vet(self, decision: Decision) -> Veto | None:
-        """Ask the risk gates; a buy is checked against the account's cash read just now."""
-        cash = None
-        if any(isinstance(c, SubmitOrder) and c.side is Side.BUY for c in decision.commands):
-            try:
-                cash = self._rt.broker.account().cash
-            except BrokerUnavailable:
-                return Veto("cash", "the account's cash could not be read; no buy without it")
-        snapshot = self._rt.risk.snapshot(self._rt.clock.now(), cash)
-        return vet(self._rt.risk.limits, snapshot, self._symbol, decision.commands)
+        """Ask the risk gates. The cheap ones (kill switch, breakers, limits, caps) go first, so a
+        blocked buy costs no request; only a buy they let through reads the account's cash (B16)."""
+        limits, snapshot = self._rt.risk.limits, self._rt.risk.snapshot(self._rt.clock.now())
+        veto = vet(limits, snapshot, self._symbol, decision.commands)
+        buy_cost = _buy_cost(decision.commands)
+        if veto is not None or buy_cost is None:
+            return veto
+        cash = self._cash_for(buy_cost)
+        if cash is None:
+            return Veto("cash", "the account's cash could not be read; no buy without it")
+        return vet(limits, replace(snapshot, cash=cash), self._symbol, decision.commands)
+
+    def _cash_for(self, cost: Decimal) -> Decimal | None:
+        """The account's cash for a buy of `cost`. A recent reading that was too small is reused
+        (the buy waits a few seconds longer at worst); any buy that may go ahead is checked against
+        cash read just now, so a stale reading can never let a buy through (never leverage)."""
+        now = time.monotonic()
+        if self._short_of_cash is not None:
+            read_at, cash = self._short_of_cash
+            if now - read_at < CASH_SHORTFALL_REUSE_SECONDS and cost > cash:
+                return cash
+        try:
+            cash = self._rt.broker.account().cash
+        except BrokerUnavailable:
+            return None
+        self._short_of_cash = (now, cash) if cost > cash else None
+        return cash
 
     def _post_exposure(self) -> None:
         assert self._state is not None
@@ -249,11 +275,16 @@ class AssetActor(SupervisedActor):
             self._apply(self._with_position(follow_up))
 
     def _order_result(self, succeeded: bool) -> None:
-        opened = self._rt.risk.record_order_result(self._symbol, succeeded, self._rt.clock.now())
-        if opened is not None:
-            self._rt.metrics.circuit_open.labels(opened).set(1)
-            self._log.error("circuit breaker opened for {} after {} consecutive order failures", opened,
-                            self._rt.risk.limits.failure_threshold)
+        risk = self._rt.risk
+        for scope in risk.record_order_result(self._symbol, succeeded, self._rt.clock.now()):
+            self._rt.metrics.circuit_open.labels(scope).set(1)
+            if scope == GLOBAL:
+                self._log.error("circuit breaker opened for all assets: order failures of several assets ({} just "
+                                "now) add up to {} with no success anywhere; no orders for {}", self._symbol,
+                                risk.limits.global_threshold, risk.limits.breaker_cooldown)
+            else:
+                self._log.error("circuit breaker opened for {} after {} consecutive order failures; no orders "
+                                "for it for {}", scope, risk.limits.failure_threshold, risk.limits.breaker_cooldown)
 
     def _cancel(self, command: CancelOrder) -> None:
         exchange_id = command.exchange_id
@@ -376,9 +407,8 @@ class AssetActor(SupervisedActor):
                     metrics.orders_rejected.labels(symbol, new.side.value, _reject_reason(event)).inc()
                     self._order_result(False)
                 else:
-                    why = ("stale_buy" if new.side is Side.BUY else "stuck_sell") if new.cancel_requested_at \
-                        else reason.value
-                    metrics.orders_canceled.labels(symbol, new.side.value, why).inc()
+                    metrics.orders_canceled.labels(symbol, new.side.value,
+                                                   self._cancel_label(new, reason, _event_time(event, self._rt))).inc()
         if decision.completed is not None:
             metrics.cycles_completed.labels(symbol, decision.completed.status.value).inc()
             metrics.realized_profit.labels(symbol).inc(float(decision.completed.realized_pnl))
@@ -386,6 +416,20 @@ class AssetActor(SupervisedActor):
                                        decision.completed.realized_pnl)
         if decision.durable:
             self._publish_metrics()
+
+    def _cancel_label(self, order: LiveOrder, reason: CloseReason, at: datetime) -> str:
+        """Why an order ended unfilled, as a metric label. An order past its limit is a stale buy or
+        a stuck sell whoever cancelled it: the cycle itself, or the order janitor's backstop (which
+        cancels on the exchange directly, so the cycle never asked)."""
+        assert self._config is not None
+        stale = "stale_buy" if order.side is Side.BUY else "stuck_sell"
+        if order.cancel_requested_at is not None:
+            return stale
+        timing = self._config.timing
+        limit = timing.stale_buy_after if order.side is Side.BUY else timing.stuck_sell_after
+        if reason is CloseReason.CANCELED and at - order.created_at >= limit:
+            return stale
+        return reason.value
 
     def _publish_metrics(self) -> None:
         if self._state is None:
@@ -400,10 +444,24 @@ class AssetActor(SupervisedActor):
     def _note(self, notes: tuple[str, ...]) -> None:
         now = time.monotonic()
         for note in notes:
-            key = note.split(":")[0][:60]
+            key = note_kind(note)
             if now - self._noted.get(key, -NOTE_REPEAT_SECONDS) >= NOTE_REPEAT_SECONDS:
                 self._noted[key] = now
                 self._log.info("{}", note)
+
+
+def note_kind(note: str) -> str:
+    """What makes two notes "the same" for repeat suppression: the text without its numbers (prices,
+    quantities, times move with every quote) and without the detail after the first colon."""
+    return _NUMBER.sub("#", note.split(":")[0])[:80]
+
+
+def _buy_cost(commands: Sequence[Command]) -> Decimal | None:
+    """What the buys among `commands` would cost at their limits, or None if there is no buy."""
+    buys = [c for c in commands if isinstance(c, SubmitOrder) and c.side is Side.BUY]
+    if not buys:
+        return None
+    return sum((c.qty * (c.limit_price or ZERO) for c in buys), ZERO)
 
 
 def _holding(state: AssetState) -> str:

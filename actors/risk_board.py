@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from dca.money import ZERO
-from dca.risk import GLOBAL, RiskLimits, RiskSnapshot
+from dca.risk import GLOBAL, RiskLimits, RiskSnapshot, global_breaker_trips
 
 
 class RiskBoard:
@@ -24,7 +24,8 @@ class RiskBoard:
         self._open: set[str] = set()
         self._realized_day: date | None = None
         self._realized = ZERO
-        self._failures: dict[str, int] = {}
+        self._failures: dict[str, int] = {}  # by symbol: consecutive failures since its last success
+        self._streak: dict[str, int] = {}  # by symbol: failures since the last success of any asset
         self._breakers: dict[str, datetime] = {}
 
     # --- written by the actors and the keeper ----------------------------------------------------
@@ -57,22 +58,31 @@ class RiskBoard:
                 self._realized_day, self._realized = at.date(), ZERO
             self._realized += amount
 
-    def record_order_result(self, symbol: str, succeeded: bool, now: datetime) -> str | None:
-        """Count consecutive failures per asset and across assets; returns the scope of a breaker
-        this result opened (or None)."""
+    def record_order_result(self, symbol: str, succeeded: bool, now: datetime) -> list[str]:
+        """Count consecutive failures per asset, and across assets since the last success anywhere;
+        returns the scopes (the symbol, GLOBAL, both or none) whose breaker this result opened.
+        One asset's failures open only its own breaker (`dca.risk.global_breaker_trips`)."""
         threshold = self.limits.failure_threshold
         with self._lock:
-            if succeeded:
-                self._failures[symbol] = self._failures[GLOBAL] = 0
-                return None
-            opened = None
-            for scope in (symbol, GLOBAL):
-                self._failures[scope] = self._failures.get(scope, 0) + 1
-                if threshold and self._failures[scope] >= threshold:
-                    self._breakers[scope] = now + self.limits.breaker_cooldown
-                    self._failures[scope] = 0
-                    opened = opened or scope
+            if succeeded:  # the venue and the account work: every streak across assets starts over
+                self._failures[symbol] = 0
+                self._streak.clear()
+                return []
+            self._failures[symbol] = self._failures.get(symbol, 0) + 1
+            self._streak[symbol] = self._streak.get(symbol, 0) + 1
+            opened = []
+            if threshold and self._failures[symbol] >= threshold:
+                self._open_breaker(symbol, now)
+                self._failures[symbol] = 0
+                opened.append(symbol)
+            if global_breaker_trips(self.limits, self._streak):
+                self._open_breaker(GLOBAL, now)
+                self._streak.clear()
+                opened.append(GLOBAL)
             return opened
+
+    def _open_breaker(self, scope: str, now: datetime) -> None:
+        self._breakers[scope] = now + self.limits.breaker_cooldown
 
     # --- read by the gates and the keeper -------------------------------------------------------
 

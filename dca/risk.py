@@ -5,8 +5,9 @@ vetoed decision is dropped whole: nothing is stored, nothing is sent, the cycle 
 asks again on a later quote. The gates:
 
 * **kill switch** — no new orders and no cancels: existing orders are left exactly as they are;
-* **circuit breaker** — after N consecutive order failures, orders for that asset (or, counted
-  across all assets, for every asset) stop for a while;
+* **circuit breaker** — after N consecutive order failures of one asset, that asset's orders stop
+  for a while; when failures pile up across several assets with no success anywhere (see
+  `global_breaker_trips`), every asset's orders stop;
 * **daily loss limit** — once the realized loss since 00:00 UTC reaches the limit, no new buys
   (sells may still close positions);
 * **capital budget / per-asset cap** — a buy may not take what all cycles (or this asset's cycle)
@@ -27,6 +28,8 @@ from dca.cycle import OrderKind, Side
 from dca.money import ZERO
 
 GLOBAL = "global"
+# The global breaker needs the failures of at least two assets' worth (see `global_breaker_trips`).
+GLOBAL_FAILURE_FACTOR = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +38,15 @@ class RiskLimits:
     asset_capital_cap: Decimal | None = None  # most one asset's cycle may have committed
     max_open_cycles: int | None = None  # cycles holding coin or with a live order
     daily_loss_limit: Decimal | None = None  # a realized loss (positive number) since 00:00 UTC
-    failure_threshold: int = 5  # consecutive order failures that open a circuit breaker (0 = off)
+    failure_threshold: int = 5  # consecutive order failures that open an asset's circuit breaker (0 = off)
     breaker_cooldown: timedelta = timedelta(minutes=10)
+    global_failure_threshold: int | None = None  # across assets; None = GLOBAL_FAILURE_FACTOR × failure_threshold
+
+    @property
+    def global_threshold(self) -> int:
+        if self.global_failure_threshold is not None:
+            return self.global_failure_threshold
+        return GLOBAL_FAILURE_FACTOR * self.failure_threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +116,19 @@ def _buy_gates(limits: RiskLimits, snapshot: RiskSnapshot, symbol: str, order: S
     if snapshot.cash is not None and cost > snapshot.cash:
         return Veto("cash", f"the buy costs {cost:.2f} but the account has {snapshot.cash:.2f} in cash (no leverage)")
     return None
+
+
+def global_breaker_trips(limits: RiskLimits, streak: Mapping[str, int]) -> bool:
+    """Whether failures across assets call for the global breaker. `streak` counts each asset's
+    failures since the last successful order of *any* asset. Each asset counts at most
+    `failure_threshold` (its own breaker stops it there), so one asset alone never opens the global
+    breaker, however often it fails: that takes failures from several assets adding up to
+    `global_threshold` (by default two assets' worth), i.e. a pattern that points at the venue or
+    the account rather than at one pair."""
+    if not limits.failure_threshold or limits.global_threshold <= 0:
+        return False
+    counted = sum(min(failures, limits.failure_threshold) for failures in streak.values())
+    return len(streak) > 1 and counted >= limits.global_threshold
 
 
 def committed_capital(cost_held: Decimal, live_buy_qty: Decimal, live_buy_limit: Decimal | None) -> Decimal:

@@ -9,6 +9,12 @@ order in the account, B5). For each open order of ours:
 * the live order of a cycle, past its limit (a stale BUY limit, a stuck market SELL) → its asset
   actor is told to check it, and the cycle's own timeout cancels it (B3, B6); only if it is still
   open at twice the limit does the janitor cancel it on the exchange as a backstop.
+
+While the kill switch is engaged it does nothing at all: existing orders are left exactly as they
+are (issue 7), whatever their age. Every open order is seen, page by page (the REST API returns at
+most 500 per call). Its cancels are counted as `orphan` here; a tracked order's cancel is counted
+by its asset actor when the event arrives, as `stale_buy`/`stuck_sell` since the order is past its
+limit by then.
 """
 
 from __future__ import annotations
@@ -30,11 +36,16 @@ class OrderJanitor(Caretaker):
 
     def run_once(self) -> None:
         rt = self._rt
+        if rt.risk.kill_switch is not None:
+            self._log.debug("kill switch engaged ({}): open orders left alone", rt.risk.kill_switch)
+            return
         timing = rt.rules.timing
         now = rt.clock.now()
         tracked = {c.cycle.order.client_order_id: c for c in rt.cycles.current_cycles() if c.cycle.order}
         foreign = 0
-        for order in rt.broker.orders(status="open", limit=500):
+        for order in rt.broker.iter_orders(status="open"):
+            if rt.risk.kill_switch is not None:  # engaged while we page through: stop at once
+                return
             if not is_ours(order.client_order_id, rt.rules.namespace):
                 foreign += 1
                 continue

@@ -18,6 +18,8 @@ from actors.asset_actor import RECONCILING
 from actors.caretakers.base import Caretaker
 from actors.messages import CheckHoldings, CheckOrder
 from actors.runtime import Runtime
+from adapters.db.cycles import StoredCycle
+from dca.cycle import LiveOrder, Side
 from dca.money import ZERO
 
 
@@ -37,22 +39,27 @@ class Reconciler(Caretaker):
         positions = rt.broker.positions()
         rt.metrics.account_cash.set(float(rt.broker.account().cash))
         traded = set()
-        for stored in current:
-            handle = rt.asset_handle(stored.symbol)
-            if not handle.is_alive():
-                continue
+        for stored in current:  # every cycle's coins are the bot's, whether or not its actor runs
             traded.add(stored.symbol)
             position = positions.get(stored.symbol)
             held = position.qty if position is not None else ZERO
-            if stored.cycle.order is not None:  # in flux: read the order back; holdings wait for the next run
-                handle.tell(CheckOrder(RECONCILING))
-                continue
             expected = stored.cycle.quantity + dust.get(stored.asset_id, ZERO)
-            handle.tell(CheckHoldings(held, expected))
-            self._report_foreign(stored.symbol, held - expected)
+            self._check(stored, held, expected)
+            self._report_foreign(stored.symbol, held - expected - _unfilled_buy(stored.cycle.order))
         for symbol, position in positions.items():
             if symbol not in traded:
                 self._report_foreign(symbol, position.qty)
+
+    def _check(self, stored: StoredCycle, held: Decimal, expected: Decimal) -> None:
+        """Have the cycle's actor repair it; a cycle whose actor is not running (a disabled asset)
+        is repaired by its next actor, which reads its live order back when it starts."""
+        handle = self._rt.asset_handle(stored.symbol)
+        if not handle.is_alive():
+            return
+        if stored.cycle.order is not None:  # in flux: read the order back; holdings wait for the next run
+            handle.tell(CheckOrder(RECONCILING))
+        else:
+            handle.tell(CheckHoldings(held, expected))
 
     def _report_foreign(self, symbol: str, extra: Decimal) -> None:
         extra = max(extra, ZERO)
@@ -62,3 +69,10 @@ class Reconciler(Caretaker):
             self._log.warning("{}: {} on the exchange is not the bot's; left alone (adopt it with "
                               "`supervisor.py adopt {}`)", symbol, extra, symbol)
         self._reported[symbol] = extra
+
+
+def _unfilled_buy(order: LiveOrder | None) -> Decimal:
+    """Coin a live buy may have brought in that its cycle has not applied yet: not foreign."""
+    if order is None or order.side is not Side.BUY:
+        return ZERO
+    return max(order.qty - order.filled_qty, ZERO)

@@ -77,15 +77,51 @@ def test_committed_capital_counts_the_unfilled_part_of_a_live_buy():
     assert committed_capital(D(40), D(0), None) == D(40)
 
 
-def test_consecutive_failures_open_breakers_per_asset_and_globally():
+def test_consecutive_failures_of_one_asset_open_only_its_own_breaker():
     board = RiskBoard(RiskLimits(failure_threshold=3, breaker_cooldown=timedelta(minutes=10)))
-    assert board.record_order_result("BTC/USD", False, T) is None
-    assert board.record_order_result("ETH/USD", False, T) is None
-    assert board.record_order_result("BTC/USD", False, T) == GLOBAL  # third failure in a row, across assets
-    assert board.open_breakers(T) == [GLOBAL]
-    board.record_order_result("BTC/USD", True, T)  # a success resets the counts
-    assert board.record_order_result("BTC/USD", False, T) is None
+    assert board.record_order_result("BTC/USD", False, T) == []
+    assert board.record_order_result("BTC/USD", False, T) == []
+    assert board.record_order_result("BTC/USD", False, T) == ["BTC/USD"]
+    for _ in range(10):  # after its cooldown it fails on and on: still only its own breaker
+        board.record_order_result("BTC/USD", False, T)
+    assert board.open_breakers(T) == ["BTC/USD"]
+    assert board.record_order_result("ETH/USD", False, T) == []  # one failure elsewhere is not a pattern
     assert board.open_breakers(T + timedelta(minutes=11)) == []
+
+
+def test_failures_adding_up_across_assets_open_the_global_breaker():
+    board = RiskBoard(RiskLimits(failure_threshold=3, breaker_cooldown=timedelta(minutes=10)))
+    for symbol in ("BTC/USD", "ETH/USD", "SOL/USD", "AVAX/USD", "LINK/USD"):
+        assert board.record_order_result(symbol, False, T) == []
+    assert board.record_order_result("DOGE/USD", False, T) == [GLOBAL]  # six assets, one failure each
+    assert board.open_breakers(T) == [GLOBAL]
+
+
+def test_an_asset_reaching_its_threshold_can_open_both_breakers_at_once():
+    board = RiskBoard(RiskLimits(failure_threshold=3))
+    for _ in range(3):
+        board.record_order_result("BTC/USD", False, T)
+    board.record_order_result("ETH/USD", False, T)
+    board.record_order_result("ETH/USD", False, T)
+    assert board.record_order_result("ETH/USD", False, T) == ["ETH/USD", GLOBAL]
+    assert board.open_breakers(T) == ["BTC/USD", "ETH/USD", GLOBAL]
+
+
+def test_a_success_anywhere_starts_the_count_across_assets_over():
+    board = RiskBoard(RiskLimits(failure_threshold=3))
+    for _ in range(3):
+        board.record_order_result("BTC/USD", False, T)
+    board.record_order_result("SOL/USD", True, T)  # the venue and the account work
+    board.record_order_result("ETH/USD", False, T)
+    board.record_order_result("ETH/USD", False, T)
+    assert board.record_order_result("ETH/USD", False, T) == ["ETH/USD"]
+    assert board.open_breakers(T) == ["BTC/USD", "ETH/USD"]
+
+
+def test_a_zero_threshold_switches_both_breakers_off():
+    board = RiskBoard(RiskLimits(failure_threshold=0))
+    for symbol in ("BTC/USD", "ETH/USD") * 10:
+        assert board.record_order_result(symbol, False, T) == []
 
 
 def test_todays_realized_profit_resets_at_midnight():

@@ -84,3 +84,65 @@ def test_bars_sync_keeps_history_current_for_enabled_assets(tmp_path, sqlite_url
         wait_for(lambda: harness.tick(1) or store.count(asset.id) >= 30 * 1440 - 5, 60, "30 days of bars")
         latest = store.latest_time(asset.id)
         assert harness.exchange.clock.now() - latest < timedelta(minutes=5)
+
+
+def _janitor_runs(harness):
+    return harness.bot.runtime.metrics.caretaker_runs.labels("order_janitor")._value.get()
+
+
+def _let_the_janitor_run(harness, times=2):
+    """Let simulated time pass (no quotes) until the janitor has run `times` more times."""
+    target = _janitor_runs(harness) + times
+    wait_for(lambda: harness.pass_time(1) or _janitor_runs(harness) >= target, 20, "the janitor's runs", poll=0.2)
+
+
+def _resting_base_order(harness):
+    harness.quote("BTC/USD", "100.00", "100.05")  # base order: LIMIT BUY at 101 (BTC's tick is $1)
+    harness.quote("BTC/USD", "102.00", "102.05")  # the ask moved above it: it rests
+    order = harness.state("BTC/USD").cycle.order
+    assert order is not None and harness.exchange.order_by_client_id(order.client_order_id).is_open
+    return order
+
+
+def test_janitor_leaves_every_order_alone_while_the_kill_switch_is_engaged(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual") as harness:
+        tracked = _resting_base_order(harness)
+        orphan = _resting_buy(harness, f"{harness.namespace()}-1-999-1")
+        switch = tmp_path / "data" / "KILL_SWITCH"
+        switch.parent.mkdir(parents=True, exist_ok=True)
+        switch.touch()
+        risk = harness.bot.runtime.risk
+        wait_for(lambda: harness.pass_time(1) or risk.kill_switch is not None, 20, "the kill switch", poll=0.3)
+        harness.pass_time(3 * 3600)  # past twice the stale limit (60 min in the harness) for both orders
+        _let_the_janitor_run(harness)
+        assert harness.exchange.order(orphan.id).is_open
+        assert harness.exchange.order_by_client_id(tracked.client_order_id).is_open
+        switch.unlink()  # released: the janitor does its work again
+        wait_for(lambda: harness.pass_time(1) or not harness.exchange.order(orphan.id).is_open, 20,
+                 "the janitor to cancel the orphan after the release", poll=0.3)
+
+
+def test_janitor_backstop_cancel_of_a_stale_buy_is_counted_as_a_stale_buy(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual") as harness:
+        order = _resting_base_order(harness)
+        runtime = harness.bot.runtime
+        runtime.scheduler.cancel_all_for(runtime.asset_handle("BTC/USD").ref)  # the cycle's own timeout is lost
+        harness.pass_time(2 * 3600 + 60)  # twice the stale limit: the janitor cancels it on the exchange
+        canceled = runtime.metrics.orders_canceled
+        wait_for(lambda: harness.pass_time(1) or harness.state("BTC/USD").cycle.order is None, 20,
+                 "the janitor's cancel to reach the cycle", poll=0.3)
+        assert not harness.exchange.order_by_client_id(order.client_order_id).is_open
+        assert canceled.labels("BTC/USD", "buy", "stale_buy")._value.get() == 1
+        assert canceled.labels("BTC/USD", "buy", "canceled")._value.get() == 0
+
+
+def test_janitor_sees_every_open_order_past_the_first_page_of_500(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual") as harness:
+        for n in range(500):  # a full REST page of somebody else's orders, a millisecond apart, oldest first
+            _resting_buy(harness, f"manual-{n}")
+            harness.exchange.clock.advance(timedelta(milliseconds=1))
+        orphan = _resting_buy(harness, f"{harness.namespace()}-1-999-1")  # ours, on the second page
+        harness.pass_time(3700)  # older than the stale threshold (60 min in the harness)
+        wait_for(lambda: harness.pass_time(1) or not harness.exchange.order(orphan.id).is_open, 30,
+                 "the janitor to cancel the orphan on the second page", poll=0.5)
+        assert len(harness.exchange.open_orders()) == 500  # the foreign ones: never touched

@@ -5,9 +5,10 @@ quote (manual pacing) so that each transition happens exactly when the test says
 """
 
 import pytest
+from loguru import logger
 
 from dca.cycle import CycleStatus
-from tests.e2e.harness import QUICK, BotHarness, wait_for
+from tests.e2e.harness import QUICK, QUICK_TRAILING, BotHarness, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -60,3 +61,25 @@ def test_a_price_drop_ends_the_cooldown_early(tmp_path, database_url):
         assert harness.state("BTC/USD").cycle.status is CycleStatus.BUYING
         assert harness.events("price-triggered restart")
         harness.settle_and_check()
+
+
+def test_a_note_repeated_with_a_moving_price_is_logged_once(tmp_path, sqlite_url):
+    """Trailing, with the bid below the stop but also below the take-profit floor: the cycle holds and
+    says so. Said at every quote with a new bid, it would flood the log (184 lines in 8 s once)."""
+    holding = []
+    sink = logger.add(lambda message: holding.append(str(message)), level="INFO",
+                      filter=lambda record: "trailing stop hit" in record["message"])
+    try:
+        with BotHarness(tmp_path, sqlite_url, assets={"ETH/USD": QUICK_TRAILING}, pacing="manual") as harness:
+            harness.quote("ETH/USD", "100.00", "100.05")  # base order
+            harness.quote("ETH/USD", "100.00", "100.05")  # it fills: average ≈ 100.30, take-profit ≈ 100.60
+            harness.quote("ETH/USD", "101.00", "101.05")  # trailing armed at peak 101, stop ≈ 100.90
+            assert harness.state("ETH/USD").cycle.status is CycleStatus.TRAILING
+            for cents in range(20):  # below the floor, above the safety trigger, a new bid every time
+                bid = f"100.{55 - cents:02d}"
+                harness.quote("ETH/USD", bid, f"100.{60 - cents:02d}")
+            assert harness.state("ETH/USD").cycle.status is CycleStatus.TRAILING and not harness.exchange.orders()[1:]
+    finally:
+        logger.remove(sink)
+    assert len(holding) == 1, holding
+    assert "trailing stop hit at bid 100.55 below the take-profit floor" in holding[0]

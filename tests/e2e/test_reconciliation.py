@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from actors.messages import CheckHoldings, Snapshot
+from adapters.db.assets import AssetRepository
 from adapters.sim.orders import OrderRequest
 from dca.cycle import CycleStatus
 from tests.e2e.harness import QUICK, BotHarness, wait_for
@@ -62,3 +63,39 @@ def test_foreign_coins_are_reported_and_never_sold(tmp_path, sqlite_url):
         harness.quote("BTC/USD", "101.00", "101.05")
         wait_for(lambda: harness.completed("BTC/USD"), 10, "the cycle to complete")
         assert harness.exchange.position("BTCUSD").qty == foreign + harness.state("BTC/USD").dust
+
+
+def _switch_btc_off(harness):
+    runtime = harness.bot.runtime
+    AssetRepository(harness.db).set_enabled("BTC/USD", False)
+    wait_for(lambda: harness.pass_time(1) or not runtime.asset_handle("BTC/USD").is_alive(), 20,
+             "BTC's actor to stop")
+
+
+def _foreign_after_two_reconciler_runs(harness):
+    """(foreign BTC reported, foreign-position discrepancies counted) by the reconciler's next two runs.
+    (A run racing the buy itself may count one, harmlessly: the fill lands between its two readings.)"""
+    metrics = harness.bot.runtime.metrics
+    runs, found = metrics.caretaker_runs.labels("reconciler"), metrics.discrepancies.labels("foreign_position")
+    target, earlier = runs._value.get() + 2, found._value.get()
+    wait_for(lambda: harness.pass_time(1) or runs._value.get() >= target, 20, "two reconciler runs", poll=0.2)
+    return metrics.foreign_positions.labels("BTC/USD")._value.get(), found._value.get() - earlier
+
+
+def test_a_disabled_assets_cycle_coins_are_never_called_foreign(tmp_path, sqlite_url):
+    """Switching an asset off stops its actor, not its cycle: the coins the cycle holds are still the
+    bot's, and the reconciler must not report them as somebody else's."""
+    with BotHarness(tmp_path, sqlite_url, assets=ASSETS, pacing="manual") as harness:
+        assert _bought(harness).quantity > 0
+        _switch_btc_off(harness)
+        assert _foreign_after_two_reconciler_runs(harness) == (0, 0)
+
+
+def test_a_buy_that_fills_while_its_asset_is_off_is_not_called_foreign(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets=ASSETS, pacing="manual") as harness:
+        harness.quote("BTC/USD", "100.00", "100.05")  # base order: LIMIT BUY at 101 (BTC's tick is $1)
+        harness.quote("BTC/USD", "102.00", "102.05")  # it rests
+        _switch_btc_off(harness)
+        _, fills = harness.push("BTC/USD", "100.00", "100.05")  # it fills while nobody applies it
+        assert fills and harness.exchange.position("BTCUSD").qty > 0
+        assert _foreign_after_two_reconciler_runs(harness) == (0, 0)

@@ -1,9 +1,11 @@
 """Every risk gate against the simulator, through the real actor tree."""
 
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from loguru import logger
 
 from adapters.db.meta import KILL_SWITCH, MetaStore
 from adapters.db.models import DcaCycle
@@ -110,3 +112,103 @@ def test_the_daily_loss_limit_stops_new_buys(tmp_path, sqlite_url):
         assert harness.bot.runtime.metrics.daily_loss_limit_hit._value.get() == 1
         harness.quote("BTC/USD", "100.00", "100.05")
         assert harness.exchange.orders() == [] and _vetoed(harness, "daily_loss_limit") >= 1
+
+
+def _rejections(harness, symbol):
+    metrics = harness.bot.runtime.metrics
+    return sum(metrics.orders_rejected.labels(symbol, "buy", reason)._value.get()
+               for reason in ("exchange", "other", "insufficient_balance", "below_minimum"))
+
+
+def _rejected_until_its_breaker_opens(harness, symbol):
+    """Quote `symbol` until its orders, all rejected, have opened its own circuit breaker."""
+    breaker = harness.bot.runtime.metrics.circuit_open.labels(symbol)
+    for _ in range(12):  # a new attempt after each rejection's retry delay
+        harness.quote(symbol, "100.00", "100.05", after=2)
+        if breaker._value.get() == 1:
+            return
+    raise AssertionError(f"{symbol}'s circuit breaker never opened")
+
+
+def _error_lines(text):
+    lines = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="ERROR",
+                      filter=lambda record: text in record["message"])
+    return lines, sink
+
+
+def test_one_assets_rejections_open_only_its_own_breaker_and_the_others_trade_on(tmp_path, sqlite_url):
+    faults = {"reject_rate": 1.0, "reject_mode": "http403"}
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK, "ETH/USD": QUICK}, pacing="manual",
+                    faults=faults,
+                    settings_overrides={"circuit_breaker_failures": 3, "order_cooldown_seconds": 1}) as harness:
+        _rejected_until_its_breaker_opens(harness, "BTC/USD")
+        assert _rejections(harness, "BTC/USD") == 3
+        metrics = harness.bot.runtime.metrics
+        assert metrics.circuit_open.labels("global")._value.get() == 0
+        assert harness.bot.runtime.risk.open_breakers(harness.exchange.clock.now()) == ["BTC/USD"]
+        harness.exchange.faults.set("reject_rate", 0.0)  # whatever troubled BTC, ETH's orders are fine
+        harness.quote("ETH/USD", "100.00", "100.05")
+        assert harness.state("ETH/USD").cycle.order is not None and _vetoed(harness, "circuit_breaker", "ETH/USD") == 0
+        assert [o.symbol for o in harness.exchange.orders()] == ["ETH/USD"]
+
+
+def test_rejections_adding_up_across_assets_open_the_global_breaker_and_log_each_scope(tmp_path, sqlite_url):
+    faults = {"reject_rate": 1.0, "reject_mode": "http403"}
+    assets = {"BTC/USD": QUICK, "ETH/USD": QUICK, "SOL/USD": QUICK}
+    lines, sink = _error_lines("circuit breaker opened")
+    try:
+        with BotHarness(tmp_path, sqlite_url, assets=assets, pacing="manual", faults=faults,
+                        settings_overrides={"circuit_breaker_failures": 3, "order_cooldown_seconds": 1}) as harness:
+            _rejected_until_its_breaker_opens(harness, "BTC/USD")
+            _rejected_until_its_breaker_opens(harness, "ETH/USD")  # 3 + 3: twice the threshold, two assets
+            metrics = harness.bot.runtime.metrics
+            for scope in ("BTC/USD", "ETH/USD", "global"):
+                assert metrics.circuit_open.labels(scope)._value.get() == 1, scope
+            harness.exchange.faults.set("reject_rate", 0.0)
+            harness.quote("SOL/USD", "100.00", "100.05")  # never failed, but every asset is stopped now
+            assert _vetoed(harness, "circuit_breaker", "SOL/USD") >= 1 and _rejections(harness, "SOL/USD") == 0
+            assert harness.state("SOL/USD").cycle.order is None
+    finally:
+        logger.remove(sink)
+    opened = [line.split("circuit breaker opened for ")[1].split(" ")[0] for line in lines]
+    assert opened == ["BTC/USD", "ETH/USD", "all"], lines
+
+
+def _account_reads_per_quote(harness, symbol, quotes=30):
+    """REST requests the bot makes while `quotes` quotes arrive, per quote. The quotes are a hundredth
+    of a simulated second apart, so no caretaker or timer runs meanwhile: whatever is counted, the
+    asset actor asked for."""
+    (before,) = wait_for(lambda: _requests_settled(harness), 10, "the bot's earlier requests to be over")
+    for i in range(quotes):
+        harness.quote(symbol, "100.00", "100.05" if i % 2 else "100.06", after=0.01)
+    return (harness.exchange.stats["requests"] - before) / quotes
+
+
+def _requests_settled(harness):
+    """(the request count,) once it stayed the same for half a second; None before that."""
+    count = harness.exchange.stats["requests"]
+    time.sleep(0.5)
+    return (count,) if harness.exchange.stats["requests"] == count else None
+
+
+def test_a_buy_blocked_by_the_kill_switch_costs_no_request_per_quote(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual") as harness:
+        _engage(harness)
+        assert _account_reads_per_quote(harness, "BTC/USD") == 0
+        assert _vetoed(harness, "kill_switch") >= 30 and harness.exchange.orders() == []
+
+
+def test_a_buy_blocked_by_an_open_breaker_or_a_limit_costs_no_request_per_quote(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK, "ETH/USD": QUICK}, pacing="manual",
+                    settings_overrides={"max_open_cycles": 1}) as harness:
+        harness.quote("BTC/USD", "100.00", "100.05")  # BTC's cycle is open: ETH may not start one
+        assert _account_reads_per_quote(harness, "ETH/USD") == 0
+        assert _vetoed(harness, "max_open_cycles", "ETH/USD") >= 30
+
+
+def test_a_buy_waiting_for_cash_reads_the_account_once_in_a_while_not_per_quote(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual",
+                    starting_cash=Decimal(15)) as harness:  # a $20 base order with $15 in the account
+        assert _account_reads_per_quote(harness, "BTC/USD") < 0.2
+        assert _vetoed(harness, "cash") >= 30 and harness.exchange.orders() == []
