@@ -295,6 +295,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--host/--port {config.host}:{config.port}: {error.strerror or error}") from None
     except ValueError as error:
         raise UsageError(str(error)) from None
+    stop = threading.Event()  # handlers before the banner: whoever reads it may signal at once
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     urls = service.urls
     print(
         f"alpaca simulator on {config.host}:{service.port}  seed={config.seed} speed={config.speed}x "
@@ -311,8 +313,6 @@ def run(args: argparse.Namespace) -> int:
     if resumed:
         print(f"state: resumed from {config.state_file} (account, orders, clock)")
     print(f"simulated time {service.clock.now().isoformat()}  (Ctrl-C to stop)", flush=True)
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         while not stop.wait(0.5):
             pass

@@ -21,7 +21,11 @@ def test_cycles_complete_with_safety_orders_plain_and_trailing_take_profit(tmp_p
                  or any(c.cycle.safety_orders for c in harness.cycles()), 150, "a safety order to fill")
         assert harness.events("trailing armed") and harness.events("trailing take-profit")
         assert harness.events("take-profit: bid")
-        assert all(c["realized_pnl"] > 0 for c in harness.completed())  # TP and the trailing floor never lose
+        # Each sell was decided at or above its trigger (trailing never below the take-profit floor);
+        # the market sell then fills at the next bid, so with QUICK's 0.3 % take-profit against a
+        # 0.25 % sell fee a cycle may realize a few cents either way: the books must match exactly.
+        sells = [event for event in harness.events("take-profit: bid") if "at market" in event]
+        assert len(sells) >= len(harness.completed())
         harness.settle_and_check()
 
 
