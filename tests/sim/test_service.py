@@ -8,6 +8,9 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -245,53 +248,51 @@ def test_cli_bad_arguments_exit_2_naming_the_option(args: tuple[str, ...], named
     assert result.returncode == 2 and named in result.stderr
 
 
+@dataclass
+class SimProcess:
+    banner: str  # the first six lines it printed
+    stderr: str = ""
+    returncode: int | None = None
+
+
+@contextmanager
+def sim_process(*args: str, cwd: Path, env: dict[str, str]) -> Iterator[SimProcess]:
+    """`supervisor.py sim --port 0 ...` in its own process; stopped with SIGINT on leaving."""
+    process = subprocess.Popen([sys.executable, str(ROOT / "supervisor.py"), "sim", "--port", "0", *args],
+                               cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = SimProcess("")
+    try:
+        run.banner = "".join(process.stdout.readline() for _ in range(6))  # type: ignore[union-attr]
+        yield run
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, run.stderr = process.communicate(timeout=20)
+        run.returncode = process.returncode
+
+
 def test_cli_serves_alpaca_py_from_another_process_and_exits_0_on_sigint(tmp_path: Path) -> None:
     env = {**os.environ, "APCA_API_KEY_ID": "PKCLI", "APCA_API_SECRET_KEY": "cli-secret"}
     state = tmp_path / "state.json"
-    process = subprocess.Popen(
-        [sys.executable, "supervisor.py", "sim", "--port", "0", "--speed", "100", "--state-file", str(state)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        lines = [process.stdout.readline() for _ in range(6)]  # type: ignore[union-attr]
-        urls = re.findall(r"(?:http|ws)://127\.0\.0\.1:\d+\S*", "".join(lines))
+    with sim_process("--speed", "100", "--state-file", str(state), cwd=ROOT, env=env) as sim:
+        urls = re.findall(r"(?:http|ws)://127\.0\.0\.1:\d+\S*", sim.banner)
         assert len(urls) == 4 and urls[2].endswith("/v1beta3/crypto/us") and urls[3].endswith("/stream")
         client = TradingClient("PKCLI", "cli-secret", url_override=urls[0])
         order = client.submit_order(
             MarketOrderRequest(symbol="BTC/USD", qty=0.001, side=OrderSide.BUY, time_in_force=TimeInForce.GTC)
         )
         wait_for(lambda: client.get_order_by_id(order.id).status == "filled", timeout=10)
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
-    assert process.returncode == 0, stderr
-    assert state.exists() and "state saved" in stderr
+    assert sim.returncode == 0, sim.stderr
+    assert state.exists() and "state saved" in sim.stderr
 
 
 def test_cli_reads_the_keys_from_dot_env_as_the_bot_does(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("APCA_API_KEY_ID=PKDOTENV\nAPCA_API_SECRET_KEY=dotenv-secret\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("APCA_")}
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "supervisor.py"), "sim", "--port", "0", "--pacing", "manual"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        lines = "".join(process.stdout.readline() for _ in range(6))  # type: ignore[union-attr]
-        assert "from the environment or .env" in lines and "generated keys" not in lines
-        trading_url = re.findall(r"http://127\.0\.0\.1:\d+", lines)[0]
+    with sim_process("--pacing", "manual", cwd=tmp_path, env=env) as sim:
+        assert "from the environment or .env" in sim.banner and "generated keys" not in sim.banner
+        trading_url = re.findall(r"http://127\.0\.0\.1:\d+", sim.banner)[0]
         assert TradingClient("PKDOTENV", "dotenv-secret", url_override=trading_url).get_account().status == "ACTIVE"
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
-    assert process.returncode == 0, stderr
+    assert sim.returncode == 0, sim.stderr
 
 
 def test_a_paused_market_sends_no_quotes_until_it_resumes():
