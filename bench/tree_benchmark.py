@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/tree_benchmark.py throughput [--assets 60] [--rate 24000] [--seconds 20]
                                              [--params quiet|trailing] [--every-quote-to-actors]
+                                             [--decide-every-quote]
     .venv/bin/python bench/tree_benchmark.py memory [--assets 60 1000]
     .venv/bin/python bench/tree_benchmark.py startup [--assets 60]
 
@@ -204,11 +205,25 @@ def make_naive() -> None:
         self._rt.metrics.decision_latency.observe((time.perf_counter_ns() - arrived_ns) / 1e9)
 
     AssetActor._on_quote_ready = naive_on_quote_ready
-    send_every_quote_to_the_actors()
+    decide_on_every_quote()
 
 
 def send_every_quote_to_the_actors() -> None:
-    """Switch off settling on arrival: every quote wakes its asset's actor (the actor path's capacity)."""
+    """Switch off settling on arrival: the board wakes the asset's actor for every quote (the actor
+    still skips `decide` for a quote outside its triggers, as it does in production)."""
+    from actors.quote_board import QuoteBoard
+    from dca.strategy import ALWAYS
+
+    release = QuoteBoard.release
+
+    def stay_held(self: QuoteBoard, symbol: str, _triggers: object) -> None:
+        release(self, symbol, ALWAYS)
+
+    QuoteBoard.release = stay_held  # type: ignore[method-assign]
+
+
+def decide_on_every_quote() -> None:
+    """No triggers anywhere: every quote wakes its actor and runs the full `decide` (the worst case)."""
     from actors.asset_actor import AssetActor
     from dca.strategy import ALWAYS
 
@@ -226,6 +241,8 @@ def throughput(args: argparse.Namespace) -> None:
         configure_assets(database_url, pairs, PARAMS[args.params])
         if args.every_quote_to_actors:
             send_every_quote_to_the_actors()
+        if args.decide_every_quote:
+            decide_on_every_quote()
         simulator, sim_url = start_simulator(pairs, speed, tmp)
         try:
             bot = start_bot(database_url, sim_url, tmp)
@@ -240,7 +257,8 @@ def throughput(args: argparse.Namespace) -> None:
             bot.stop()
         finally:
             stop(simulator)
-    path = "every quote to the actors" if args.every_quote_to_actors else "settling on arrival"
+    path = ("every quote decided in full by the actors" if args.decide_every_quote
+            else "every quote to the actors" if args.every_quote_to_actors else "settling on arrival")
     print(f"assets {args.assets} ({args.params} cycles, {path}), quotes offered by the simulator ≈ {args.rate}/s, "
           f"measured over {args.seconds} s, GIL switch interval {sys.getswitchinterval() * 1000:g} ms")
     for name, result in (("actor tree", tree), ("naive (DB read per tick)", naive)):
@@ -376,6 +394,8 @@ def main() -> None:
                      help="quiet: cycles holding with far triggers; trailing: trailing take-profits chasing peaks")
     one.add_argument("--every-quote-to-actors", action="store_true",
                      help="switch off settling quotes on arrival, to measure the asset actors' own capacity")
+    one.add_argument("--decide-every-quote", action="store_true",
+                     help="no triggers at all: every quote wakes its actor and runs the full decide (worst case)")
     mem = sub.add_parser("memory")
     mem.add_argument("--assets", type=int, nargs="+", default=[60, 1000])
     start = sub.add_parser("startup")
