@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
@@ -52,7 +53,7 @@ def main() -> int:
         print("integration_test.py: SKIPPED - set APCA_API_KEY_ID and APCA_API_SECRET_KEY to an Alpaca PAPER "
               "account to run it (or pass --simulator)")
         return 0
-    if os.environ.get("APCA_API_BASE_URL", "").rstrip("/") == "https://api.alpaca.markets":
+    if urlsplit(os.environ.get("APCA_API_BASE_URL", "")).hostname == "api.alpaca.markets":  # any spelling
         print("integration_test.py: refusing the live endpoint; use a paper account")
         return 2
     try:
