@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -57,7 +56,7 @@ from dca.market import Quote
 from dca.money import ZERO
 from dca.order_reports import event_for
 from dca.params import AssetConfig
-from dca.risk import GLOBAL, Veto, committed_capital, vet
+from dca.risk import GLOBAL, Veto, buy_cost, committed_capital, vet
 from dca.strategy import ALWAYS, Decision, Triggers, decide, triggers
 
 NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once a minute
@@ -201,10 +200,10 @@ class AssetActor(SupervisedActor):
         blocked buy costs no request; only a buy they let through reads the account's cash (B16)."""
         limits, snapshot = self._rt.risk.limits, self._rt.risk.snapshot(self._rt.clock.now())
         veto = vet(limits, snapshot, self._symbol, decision.commands)
-        buy_cost = _buy_cost(decision.commands)
-        if veto is not None or buy_cost is None:
+        cost = buy_cost(decision.commands)
+        if veto is not None or cost is None:
             return veto
-        cash = self._cash_for(buy_cost)
+        cash = self._cash_for(cost)
         if cash is None:
             return Veto("cash", "the account's cash could not be read; no buy without it")
         return vet(limits, replace(snapshot, cash=cash), self._symbol, decision.commands)
@@ -454,14 +453,6 @@ def note_kind(note: str) -> str:
     """What makes two notes "the same" for repeat suppression: the text without its numbers (prices,
     quantities, times move with every quote) and without the detail after the first colon."""
     return _NUMBER.sub("#", note.split(":")[0])[:80]
-
-
-def _buy_cost(commands: Sequence[Command]) -> Decimal | None:
-    """What the buys among `commands` would cost at their limits, or None if there is no buy."""
-    buys = [c for c in commands if isinstance(c, SubmitOrder) and c.side is Side.BUY]
-    if not buys:
-        return None
-    return sum((c.qty * (c.limit_price or ZERO) for c in buys), ZERO)
 
 
 def _holding(state: AssetState) -> str:

@@ -98,8 +98,18 @@ def _breaker(snapshot: RiskSnapshot, symbol: str) -> Veto | None:
     return None
 
 
+def buy_cost(commands: Sequence[Command]) -> Decimal | None:
+    """What the buys among `commands` would cost at their limits, or None if there is no buy."""
+    buys = [c for c in commands if isinstance(c, SubmitOrder) and c.side is Side.BUY]
+    return sum((_cost(c) for c in buys), ZERO) if buys else None
+
+
+def _cost(order: SubmitOrder) -> Decimal:
+    return order.qty * (order.limit_price or ZERO)
+
+
 def _buy_gates(limits: RiskLimits, snapshot: RiskSnapshot, symbol: str, order: SubmitOrder) -> Veto | None:
-    cost = order.qty * (order.limit_price or ZERO)
+    cost = _cost(order)
     if limits.daily_loss_limit is not None and snapshot.realized_today <= -limits.daily_loss_limit:
         return Veto("daily_loss_limit", f"realized {snapshot.realized_today} today reaches the daily loss limit "
                                         f"{limits.daily_loss_limit}: no new buys until 00:00 UTC")
