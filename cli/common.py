@@ -30,23 +30,15 @@ def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
     """The configured database, migrated to the current schema unless told otherwise. One that cannot
     be opened is `Unavailable` (exit 1, one line naming the setting): the server may just not be up yet,
     so a service manager's retry can succeed, unlike with bad configuration (exit 2)."""
-    from sqlalchemy.exc import ArgumentError, DBAPIError
-
-    from adapters.db.database import Database
+    from adapters.db.database import DatabaseUnreachable, UnusableDatabaseUrl, open_checked
 
     try:
-        db = Database(settings.sqlalchemy_url())
-        if upgrade:
-            db.upgrade()
-        else:
-            db.engine.connect().close()
-    except (ArgumentError, ImportError) as error:  # Settings checks the URL first; this is the backstop
-        raise ConfigError(f"{_database_setting(settings)}: SQLAlchemy cannot use this URL "
-                          f"({type(error).__name__})") from None
-    except (DBAPIError, OSError) as error:
+        return open_checked(settings.sqlalchemy_url(), upgrade=upgrade)
+    except UnusableDatabaseUrl as error:  # Settings checks the URL first; this is the backstop
+        raise ConfigError(f"{_database_setting(settings)}: SQLAlchemy cannot use this URL ({error})") from None
+    except DatabaseUnreachable as error:
         raise Unavailable(f"{_database_setting(settings)}: cannot open the database "
-                          f"{settings.redacted_database_url()}: {_reason(error, settings)}") from None
-    return db
+                          f"{settings.redacted_database_url()}: {_blank_secrets(str(error), settings)}") from None
 
 
 def _database_setting(settings: Settings) -> str:
@@ -55,14 +47,10 @@ def _database_setting(settings: Settings) -> str:
     return "DB_HOST" if settings.db_host is not None else "DATA_DIR"
 
 
-def _reason(error: Exception, settings: Settings) -> str:
-    """The driver's own words on one line (PyMySQL says `(2003, "Can't connect ...")`), secrets blanked."""
-    cause = getattr(error, "orig", None) or error
-    args = getattr(cause, "args", ())
-    text = str(args[1]) if len(args) == 2 and isinstance(args[0], int) else str(cause)
+def _blank_secrets(text: str, settings: Settings) -> str:
     for secret in settings.secret_values():
         text = text.replace(secret, "***")
-    return " ".join(text.split())
+    return text
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:

@@ -16,7 +16,6 @@ from urllib.parse import quote_plus, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 PAPER_URL = "https://paper-api.alpaca.markets"
 LIVE_URL = "https://api.alpaca.markets"
@@ -153,11 +152,12 @@ class Settings(BaseSettings):
         if scheme.lower() not in DATABASE_SCHEMES:
             raise ValueError(f"unsupported database {scheme}://; use {DATABASE_URL_EXAMPLE} "
                              f"(supported: {', '.join(s + '://' for s in DATABASE_SCHEMES)})")
+        parts = urlsplit(url)
         try:
-            database = make_url(url).database
-        except ValueError:  # a port that is not a number, and the like
+            parts.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
             raise ValueError(f"cannot be read as a database URL; use {DATABASE_URL_EXAMPLE}") from None
-        if not database:
+        if not parts.path.lstrip("/"):
             raise ValueError(f"names no database; use {DATABASE_URL_EXAMPLE}")
         return SecretStr(url)
 

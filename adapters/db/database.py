@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.db import migrate
@@ -71,3 +71,34 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class UnusableDatabaseUrl(Exception):
+    """SQLAlchemy cannot use the URL (no such dialect or driver); the message names the error class."""
+
+
+class DatabaseUnreachable(Exception):
+    """The database could not be opened (server down, access denied): the driver's own words, one line."""
+
+
+def open_checked(url: str, *, upgrade: bool = True) -> Database:
+    """A `Database` that has answered once (migrated to the current schema unless told otherwise)."""
+    try:
+        db = Database(url)
+        if upgrade:
+            db.upgrade()
+        else:
+            db.engine.connect().close()
+    except (ArgumentError, ImportError) as error:
+        raise UnusableDatabaseUrl(type(error).__name__) from None
+    except (DBAPIError, OSError) as error:
+        raise DatabaseUnreachable(_driver_words(error)) from None
+    return db
+
+
+def _driver_words(error: Exception) -> str:
+    """PyMySQL says `(2003, "Can't connect ...")`: keep the words, on one line."""
+    cause = getattr(error, "orig", None) or error
+    args = getattr(cause, "args", ())
+    text = str(args[1]) if len(args) == 2 and isinstance(args[0], int) else str(cause)
+    return " ".join(text.split())
