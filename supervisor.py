@@ -8,6 +8,7 @@ group; this file only assembles the parser and turns errors into exit codes.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from cli import COMMANDS
@@ -39,7 +40,12 @@ def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `status | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ConfigError as error:
         print(f"supervisor.py: {error}", file=sys.stderr)
         return EXIT_CONFIG

@@ -20,7 +20,7 @@ from actors.risk_board import RiskBoard
 from actors.runtime import Intervals, Runtime, TradingRules
 from actors.scheduler import Scheduler
 from actors.trading_gate import GatedBroker, TradingGate
-from adapters.alpaca.broker import AlpacaBroker, BrokerError, Endpoints
+from adapters.alpaca.broker import AlpacaBroker, BrokerError, BrokerUnavailable, Endpoints
 from adapters.alpaca.history import BarFetcher
 from adapters.db.assets import AssetRepository
 from adapters.db.bars import BarStore
@@ -56,7 +56,11 @@ SIM_PAIRS = ("BTC/USD", "ETH/USD", "SOL/USD", "DOGE/USD", "XRP/USD", "LTC/USD", 
 
 
 class VenueError(Exception):
-    """The venue cannot be reached or configured; the message names the setting."""
+    """The venue cannot be configured (exit 2); the message names the setting."""
+
+
+class VenueUnreachable(VenueError):
+    """The venue does not answer now (exit 1: a process manager's retry may succeed); names the setting."""
 
 
 @dataclass
@@ -91,8 +95,12 @@ def open_venue(settings: Settings, db: Database, speed: Decimal | None = None) -
         endpoints = Endpoints.simulator(settings.alpaca_sim_url)
         try:
             clock = ExchangeClock(AlpacaBroker(key, secret, endpoints).exchange_time)
-        except Exception as error:
-            raise VenueError(f"ALPACA_SIM_URL: no simulator answers at {settings.alpaca_sim_url} ({error})") from None
+        except BrokerUnavailable as error:
+            raise VenueUnreachable(f"ALPACA_SIM_URL: no simulator answers at {settings.alpaca_sim_url} "
+                                   f"({error})") from None
+        except BrokerError as error:  # it answers, but refuses: wrong keys, or not a simulator
+            raise VenueError(f"ALPACA_SIM_URL: the simulator at {settings.alpaca_sim_url} refused the "
+                             f"request ({error}); use the keys it printed or shares from .env") from None
         return Venue(mode, endpoints, key, secret, clock)
     assert key is not None and secret is not None
     # Alpaca itself: alpaca-py picks its paper or live endpoints; any other base URL is used as given
@@ -116,7 +124,14 @@ def embedded_simulator(settings: Settings, db: Database, speed: Decimal | None =
                           taker_fee_bps=settings.fee_taker_bps),
         **overrides,
     }
-    service = SimulatorService(SimConfig(**options))
+    from adapters.sim.state_store import StateFileUnreadable
+
+    try:
+        service = SimulatorService(SimConfig(**options))
+    except StateFileUnreadable as error:
+        raise VenueError(f"DATA_DIR: the built-in simulator's state file is damaged: {error}. Restore a good copy, "
+                         "or move it aside to open a new simulated account (this database's books then refuse "
+                         "it: start afresh with another DATA_DIR)") from None
     service.start()
     return simulator_venue(service)
 

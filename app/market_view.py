@@ -7,6 +7,8 @@ keys) there is no server to ask when the supervisor is not running, so the simul
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from adapters.db.assets import AssetRepository
@@ -17,12 +19,24 @@ from dca.exchange import Position
 from dca.market import Quote
 
 
+@dataclass(frozen=True, slots=True)
+class OpenOrder:
+    client_order_id: str
+    symbol: str
+    side: str
+    qty: Decimal | None
+    notional: Decimal | None
+    limit_price: Decimal | None
+
+
 class MarketView(Protocol):
     source: str
 
     def positions(self) -> dict[str, Position]: ...
 
     def quotes(self, symbols: list[str]) -> dict[str, Quote]: ...
+
+    def open_orders(self) -> list[OpenOrder]: ...
 
 
 class VenueView:
@@ -34,6 +48,9 @@ class VenueView:
 
     def quotes(self, symbols: list[str]) -> dict[str, Quote]:
         return self._broker.latest_quotes(symbols) if symbols else {}
+
+    def open_orders(self) -> list[OpenOrder]:
+        return [_open_order(o) for o in self._broker.orders(status="open")]
 
 
 class SavedSimulatorView:
@@ -47,6 +64,14 @@ class SavedSimulatorView:
     def quotes(self, symbols: list[str]) -> dict[str, Quote]:
         found = {symbol: self._exchange.latest_quote(symbol) for symbol in symbols}
         return {symbol: quote for symbol, quote in found.items() if quote is not None}
+
+    def open_orders(self) -> list[OpenOrder]:
+        return [_open_order(o) for o in self._exchange.open_orders()]
+
+
+def _open_order(order: Any) -> OpenOrder:
+    return OpenOrder(order.client_order_id, order.symbol, str(getattr(order.side, "value", order.side)), order.qty,
+                     order.notional, order.limit_price)
 
 
 def open_market_view(settings: Settings, db: Database) -> MarketView | None:

@@ -12,8 +12,10 @@ from adapters.db.assets import AssetRepository
 from adapters.db.cycles import CycleStore
 from adapters.db.database import Database
 from adapters.db.orders import OrderMirror
+from dca.assets import compact_symbol
 from dca.cycle import Side
 from dca.money import ZERO
+from dca.order_ids import is_ours
 from dca.risk import committed_capital
 
 
@@ -64,6 +66,22 @@ def status(db: Database, view: Any) -> list[AssetStatus]:
             foreign_quantity=foreign,
         ))
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignHoldings:
+    """What is on the exchange that the bot neither placed nor trades: never touched, shown for the record."""
+
+    open_orders: list[Any]  # app.market_view.OpenOrder without our order namespace
+    coins: dict[str, Decimal]  # positions in pairs that are not configured
+
+
+def foreign_holdings(db: Database, view: Any, namespace: str) -> ForeignHoldings:
+    configured = {compact_symbol(a.symbol) for a in AssetRepository(db).all()}
+    orders = [o for o in view.open_orders() if not is_ours(o.client_order_id, namespace)]
+    coins = {symbol: position.qty for symbol, position in sorted(view.positions().items())
+             if compact_symbol(symbol) not in configured and position.qty}
+    return ForeignHoldings(orders, coins)
 
 
 def parse_since(text: str, now: datetime) -> datetime:

@@ -32,11 +32,15 @@ def _status(args: argparse.Namespace) -> int:
     db = open_database(settings)
     from adapters.db.meta import KILL_SWITCH, MetaStore
     from app.market_view import open_market_view
-    from app.reports import as_json_ready, status
+    from app.reports import ForeignHoldings, as_json_ready, foreign_holdings, status
+    from dca.order_ids import make_namespace
 
+    foreign = ForeignHoldings([], {})
     try:
         view = open_market_view(settings, db)
         rows = status(db, view)
+        if view is not None:
+            foreign = foreign_holdings(db, view, make_namespace(settings.order_prefix, db.installation_tag()))
     except Exception as error:  # an unreachable venue still leaves the books worth showing
         view, rows = None, status(db, None)
         note = f"prices and positions unavailable: {error}"
@@ -49,22 +53,30 @@ def _status(args: argparse.Namespace) -> int:
                           "supervisor_running": owner is not None,
                           "owner": None if owner is None else {"command": owner.holder, "host": owner.host,
                                                                "pid": owner.pid, "since": owner.started_at.isoformat()},
-                          "source": note}, indent=2))
+                          "foreign_open_orders": as_json_ready(foreign.open_orders),
+                          "foreign_coins": as_json_ready(foreign.coins), "source": note}, indent=2))
         return 0
     if not rows:
         print("no assets configured; add some with: supervisor.py assets add BTC/USD --enabled")
-        return 0
-    print(table(["asset", "on", "cycle", "state", "quantity", "avg cost", "last bid", "unrealized", "committed",
-                 "SOs", "foreign", "live order"],
-                [[r.symbol, "yes" if r.enabled else "no", r.cycle_id, r.status, _n(r.quantity), _n(r.average_price, 2),
-                  _n(r.last_bid), _n(r.unrealized_pnl, 2), _n(r.committed, 2), r.safety_orders,
-                  _n(r.foreign_quantity), r.live_order] for r in rows], right=(2, 4, 5, 6, 7, 8, 10)))
+    else:
+        print(table(["asset", "on", "cycle", "state", "quantity", "avg cost", "last bid", "unrealized", "committed",
+                     "SOs", "foreign", "live order"],
+                    [[r.symbol, "yes" if r.enabled else "no", r.cycle_id, r.status, _n(r.quantity),
+                      _n(r.average_price, 2), _n(r.last_bid), _n(r.unrealized_pnl, 2), _n(r.committed, 2),
+                      r.safety_orders, _n(r.foreign_quantity), r.live_order] for r in rows],
+                    right=(2, 4, 5, 6, 7, 8, 10)))
     print(f"\n{note}; {'owned by ' + owner.describe() if owner else 'no supervisor running'}"
           + (f"; KILL SWITCH ENGAGED ({halted.get('reason') or 'halt'})" if isinstance(halted, dict) else ""))
-    foreign = [r for r in rows if r.foreign_quantity]
-    for row in foreign:
+    for row in (r for r in rows if r.foreign_quantity):
         print(f"{row.symbol}: {_n(row.foreign_quantity)} on the exchange is not the bot's; it is never sold or "
               f"averaged into (adopt it with `supervisor.py adopt {row.symbol}`)")
+    for symbol, quantity in foreign.coins.items():
+        print(f"{symbol}: {_n(quantity)} on the exchange in a pair that is not configured; the bot never touches it")
+    for order in foreign.open_orders:
+        amount = f"{_n(order.qty)}" if order.qty is not None else f"{_n(order.notional)} notional"
+        price = f" at {_n(order.limit_price)}" if order.limit_price is not None else ""
+        print(f"open order {order.client_order_id} ({order.side} {amount} {order.symbol}{price}) is not the bot's; "
+              "it is left alone")
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import threading
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cli.common import open_database, settings_from
@@ -24,11 +24,18 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Run the DCA supervisor: one actor per enabled asset, stream routers, caretakers, "
                     "Prometheus metrics. Without Alpaca keys it trades against the built-in simulator.",
     )
-    parser.add_argument("--speed", type=Decimal, metavar="N",
+    parser.add_argument("--speed", type=_decimal, metavar="N",
                         help="simulator only: simulated seconds per real second (default SIM_SPEED, 60)")
     parser.add_argument("--duration", type=float, metavar="SECONDS",
                         help="stop cleanly after this many real seconds (default: run until Ctrl-C)")
     parser.set_defaults(handler=run)
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,13 +109,15 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
 
     from adapters.db.meta import MetaStore
     from app.books import SIM_STATE_FILE, claim_books
-    from app.bot import Bot, VenueError, books_owner, open_venue, seed_demo_assets
+    from app.bot import Bot, VenueError, VenueUnreachable, books_owner, open_venue, seed_demo_assets
     from config.settings import ConfigError, TradingMode
 
     sim_state = settings.data_dir / SIM_STATE_FILE
     new_sim_state = settings.trading_mode is TradingMode.EMBEDDED_SIM and not sim_state.exists()
     try:
         venue = open_venue(settings, db, args.speed)
+    except VenueUnreachable as error:
+        raise Unavailable(str(error)) from None
     except VenueError as error:
         raise UsageError(str(error)) from None
     try:

@@ -26,6 +26,8 @@ them), or a generated pair (printed).
 State (cash, positions, orders, used client ids, clock) survives restarts with --state-file.
 Ctrl-C or SIGTERM stops it cleanly (exit 0) after saving the state."""
 
+DEMO_PAIRS = ("BTC/USD", "ETH/USD", "SOL/USD")  # the bot's demo assets (app/bot.py DEMO_ASSETS)
+
 EPILOG = """\
 faults (--fault name=value, repeatable; also POST /sim/faults {"name": value} at run time):
   ws_close_every=SECONDS          close every WebSocket every N real seconds (0 = off)
@@ -119,8 +121,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add(
         "--symbols",
         type=_symbols,
-        default=["BTC/USD", "ETH/USD"],
-        help="comma-separated pairs, e.g. BTC/USD,ETH/USD,SOL/USD (unknown ones get generated markets)",
+        default=list(DEMO_PAIRS),
+        help="comma-separated pairs (default: the demo pairs BTC/USD,ETH/USD,SOL/USD; unknown ones get "
+             "generated markets)",
     )
     add(
         "--speed",

@@ -160,6 +160,7 @@ class Settings(BaseSettings):
             raise ValueError(f"cannot be read as a database URL; use {DATABASE_URL_EXAMPLE}") from None
         if not parts.path.lstrip("/"):
             raise ValueError(f"names no database; use {DATABASE_URL_EXAMPLE}")
+        _check_sqlite_folder(scheme, url)
         return SecretStr(url)
 
     @field_validator("order_prefix")
@@ -253,6 +254,21 @@ def load_alpaca_keys(env_file: str | Path | None = ".env") -> tuple[str | None, 
     keys = AlpacaKeys(_env_file=env_file)  # type: ignore[call-arg]
     return tuple(k.get_secret_value() if k else None  # type: ignore[return-value]
                  for k in (keys.apca_api_key_id, keys.apca_api_secret_key))
+
+
+def _check_sqlite_folder(scheme: str, url: str) -> None:
+    """A SQLite file's folder must exist: a typo would otherwise start a new, empty book somewhere else.
+    (DATA_DIR, the default's folder, is created on purpose.) The folder is not secret; the URL may be."""
+    if not scheme.lower().startswith("sqlite"):
+        return
+    path = url.partition("://")[2].partition("?")[0]
+    if path.startswith("/"):
+        path = path[1:]  # sqlite:///relative.db, sqlite:////absolute.db
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return
+    folder = Path(path).expanduser().parent
+    if not folder.is_dir():
+        raise ValueError(f"the folder {folder} of the SQLite file does not exist; create it or fix the path")
 
 
 def _blank_to_none(value: Any) -> Any:

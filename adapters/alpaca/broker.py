@@ -215,10 +215,29 @@ class AlpacaBroker:
             raise translated from error
         except requests.RequestException as error:
             kind = "BrokerUnavailable"
-            raise BrokerUnavailable(f"{endpoint}: {type(error).__name__}: {error}") from error
+            raise BrokerUnavailable(f"{endpoint}: {connection_problem(error)}") from error
         finally:
             if self._on_request is not None:
                 self._on_request(endpoint, time.monotonic() - started, kind)
+
+
+def connection_problem(error: BaseException) -> str:
+    """What went wrong with a request, in a few words ("connection refused", "timed out"), instead of
+    requests' and urllib3's nested reprs: the socket error at the bottom of the chain, if there is one."""
+    seen: set[int] = set()
+    pending: list[Any] = [error]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror.lower()
+        if isinstance(current, TimeoutError | requests.Timeout):
+            return "timed out"
+        pending += [getattr(current, "reason", None), current.__cause__, current.__context__,
+                    *(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))]
+    return type(error).__name__
 
 
 def _rules(asset: Any, min_notional: Decimal) -> ExchangeRules:

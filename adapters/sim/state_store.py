@@ -78,8 +78,18 @@ def save_state(path: Path, state: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
+class StateFileUnreadable(ValueError):
+    """The state file is not one this simulator wrote (truncated, edited, another version); names the file."""
+
+
 def load_state(path: Path) -> dict[str, Any]:
-    document = json.loads(path.read_text())
-    if document.get("version") != FORMAT_VERSION:
-        raise ValueError(f"{path}: unsupported state file version {document.get('version')!r}")
-    return _decode(document["state"])
+    try:
+        document = json.loads(path.read_text())
+        version = document.get("version") if isinstance(document, dict) else None
+        if version != FORMAT_VERSION:
+            raise StateFileUnreadable(f"{path}: unsupported state file version {version!r}")
+        return _decode(document["state"])
+    except StateFileUnreadable:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise StateFileUnreadable(f"{path}: cannot be read ({type(error).__name__}: {error})") from None

@@ -104,8 +104,8 @@ def test_a_database_url_the_bot_cannot_use_exits_2_naming_it_without_the_passwor
     assert "Traceback" not in result.stderr and SECRET not in result.stderr + result.stdout
 
 
-def test_mysql_and_mariadb_urls_with_pymysql_and_sqlite_urls_are_accepted():
-    for url in ("mysql+pymysql://bot@db:3306/dca", "mariadb+pymysql://bot@db/dca", "sqlite:///data/x.sqlite3"):
+def test_mysql_and_mariadb_urls_with_pymysql_and_sqlite_urls_are_accepted(tmp_path):
+    for url in ("mysql+pymysql://bot@db:3306/dca", "mariadb+pymysql://bot@db/dca", f"sqlite:///{tmp_path}/x.sqlite3"):
         assert load_settings(env_file=None, database_url=url).sqlalchemy_url() == url
 
 

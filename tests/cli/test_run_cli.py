@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.cli.helpers import ROOT, SCRUBBED, supervisor
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(120)
 QUIET = {"METRICS_PORT": "0", "BARS_SYNC_INTERVAL_SECONDS": "0"}
@@ -102,3 +103,75 @@ def test_a_fresh_simulator_on_a_kept_database_is_refused_with_a_way_out_instead_
     state.write_bytes(saved)  # the way out it names: put the state file back
     restored = supervisor(tmp_path, "--duration", "3", "--speed", "600", env=QUIET, timeout=90)
     assert restored.returncode == 0, restored.stderr[-2000:]
+
+
+def test_two_sigints_half_a_millisecond_apart_and_a_third_while_stopping_end_it_within_10_s(tmp_path):
+    """A wrapper forwarding Ctrl-C to the process group delivers it twice within a millisecond."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED)} | QUIET
+    process = subprocess.Popen([sys.executable, str(ROOT / "supervisor.py"), "run", "--speed", "600"], cwd=tmp_path,
+                               env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "stderr.txt").open("w"))
+    console = tmp_path / "stderr.txt"
+    wait_for(lambda: "enabled assets" in console.read_text(), 90, "the supervisor to start")
+    wait_for(lambda: _orders_placed(tmp_path) > 0, 60, "the first orders: the signals arrive mid-trading")
+    first = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    while time.monotonic() - first < 0.0005:
+        pass
+    process.send_signal(signal.SIGINT)
+    wait_for(lambda: "stopping (stopped by SIGINT)" in console.read_text(), 10, "the shutdown to begin")
+    process.send_signal(signal.SIGINT)  # a third one, during the shutdown
+
+    assert process.wait(10) == 0, console.read_text()[-3000:]
+    assert time.monotonic() - first < 10
+    output = console.read_text()
+    assert "stopped with exit code 0" in output and "exiting hard" not in output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output
+
+
+def _orders_placed(folder) -> int:
+    with sqlite3.connect(folder / "data" / "dca.sqlite3") as db:
+        return db.execute("SELECT COUNT(*) FROM dca_orders WHERE id IS NOT NULL").fetchone()[0]
+
+
+def test_a_database_url_in_a_folder_that_does_not_exist_is_refused_and_nothing_is_created(tmp_path):
+    missing = tmp_path / "no" / "such" / "dir"
+    result = supervisor(tmp_path, "run", env=QUIET | {"DATABASE_URL": f"sqlite:///{missing}/dca.sqlite3"})
+    assert result.returncode == 2
+    assert f"DATABASE_URL: the folder {missing} of the SQLite file does not exist" in result.stderr
+    assert not (tmp_path / "no").exists() and not (tmp_path / "data").exists()
+
+
+def test_a_damaged_simulator_state_file_is_named(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "simulator-state.json").write_text('{"version": 1, "sta')
+    result = supervisor(tmp_path, "run", env=QUIET)
+    assert result.returncode == 2
+    assert "simulator's state file is damaged: data/simulator-state.json" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_separate_simulator_exits_1_with_one_line(tmp_path):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    keys = {"APCA_API_KEY_ID": "sim-key", "APCA_API_SECRET_KEY": "sim-secret"}
+    result = supervisor(tmp_path, "run", env=QUIET | keys | {"ALPACA_SIM_URL": f"http://127.0.0.1:{port}"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"supervisor.py run: ALPACA_SIM_URL: no simulator answers at http://127.0.0.1:{port} "
+        "(get_clock: connection refused)"]
+
+
+def test_a_speed_that_is_not_a_number_is_named(tmp_path):
+    result = supervisor(tmp_path, "run", "--speed", "fast", env=QUIET)
+    assert result.returncode == 2 and "--speed: invalid _decimal value" not in result.stderr
+    assert "'fast' is not a number" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_separate_simulator_offers_the_demo_pairs_by_default():
+    from app.bot import DEMO_ASSETS
+    from cli.sim import DEMO_PAIRS
+
+    assert list(DEMO_PAIRS) == list(DEMO_ASSETS)

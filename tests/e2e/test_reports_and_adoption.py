@@ -106,3 +106,43 @@ def test_adoption_without_a_running_supervisor_is_done_directly(tmp_path, sqlite
         assert result.returncode == 0 and "adopted 0.1 at 99" in result.stdout, result.stdout + result.stderr
         bad = supervisor(tmp_path, "adopt", "BTC/USD", "--quantity", "-1", env=env)
         assert bad.returncode == 2 and "--quantity" in bad.stderr
+
+
+def test_status_lists_foreign_open_orders_and_foreign_coins_in_pairs_that_are_not_configured(tmp_path, sqlite_url):
+    from sqlalchemy import text
+
+    assets = {"BTC/USD": QUICK, "ETH/USD": QUICK}
+    with BotHarness(tmp_path, sqlite_url, assets=assets, disabled=frozenset({"ETH/USD"}), pacing="manual") as harness:
+        _halt(harness)
+        harness.exchange.submit_order(OrderRequest("ETH/USD", "buy", "market", "gtc", qty=Decimal("0.3"),
+                                                   client_order_id="eth-by-hand"))
+        harness.exchange.submit_order(OrderRequest("BTC/USD", "buy", "limit", "gtc", qty=Decimal("0.5"),
+                                                   limit_price=Decimal("50"), client_order_id="btc-limit-by-hand"))
+        harness.push("ETH/USD", "100.00", "100.05")  # the market buy fills (no actor: the pair is off)
+        harness.quote("BTC/USD", "100.00", "100.05")
+        with harness.db.transaction() as session:  # ETH/USD is no longer a configured pair
+            session.execute(text("DELETE FROM dca_assets WHERE asset_symbol = 'ETH/USD'"))
+        env = _cli_env(harness, sqlite_url)
+
+        lines = supervisor(tmp_path, "status", env=env).stdout.splitlines()
+        assert any("ETH/USD: 0.29925 on the exchange in a pair that is not configured" in line
+                   for line in lines), lines
+        assert "open order btc-limit-by-hand (buy 0.5 BTC/USD at 50) is not the bot's; it is left alone" in lines
+        listed = json.loads(supervisor(tmp_path, "status", "--json", env=env).stdout)
+        assert [o["client_order_id"] for o in listed["foreign_open_orders"]] == ["btc-limit-by-hand"]
+        assert [Decimal(q) for q in listed["foreign_coins"].values()] == [Decimal("0.29925")]  # less the fee
+
+
+def test_status_piped_into_a_reader_that_stops_early_exits_quietly(tmp_path, sqlite_url):
+    import subprocess
+    import sys
+
+    from tests.cli.helpers import ROOT
+
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual") as harness:
+        env = {**os.environ, **_cli_env(harness, sqlite_url)}
+        process = subprocess.Popen([sys.executable, str(ROOT / "supervisor.py"), "status"], cwd=tmp_path, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process.stdout.close()  # like `| head -0`: the reader is gone before the table is written
+        assert process.wait(60) == 0
+        assert process.stderr.read() == b""
