@@ -23,6 +23,8 @@ from typing import IO, Any
 
 from loguru import logger
 
+from adapters.log_episodes import EpisodeGate, shown
+
 CONSOLE_FORMAT = ("<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> <cyan>{extra[actor]}</cyan> "
                   "{message}{extra[traceback]}")
 FILE_FORMAT = ("{time:YYYY-MM-DD HH:mm:ss.SSS!UTC}Z {level: <7} [{extra[actor]}] {name}:{line} "
@@ -85,6 +87,7 @@ def configure_logging(*, level: str = "INFO", log_dir: Path | None = None, proce
     """Set up the sinks for this process; returns the log file's path (None without a file).
     Raises LogFileInUse when another process owns the file."""
     redact = Redactor(secrets)
+    episodes = EpisodeGate(keep_tracebacks=level in ("TRACE", "DEBUG"))
 
     def patch(record: Any) -> None:
         record["message"] = redact(record["message"])
@@ -93,6 +96,7 @@ def configure_logging(*, level: str = "INFO", log_dir: Path | None = None, proce
                 record["extra"][key] = redact(value)
         record["extra"].setdefault("actor", "-")
         record["extra"]["traceback"] = ""
+        episodes.admit(record)  # a known cause: one line per episode, its traceback only at DEBUG
         if record["exception"] is not None:  # tracebacks quote exception messages: redact them too
             kind, value, tb = record["exception"]
             text = "".join(traceback.format_exception(kind, value, tb)).rstrip()
@@ -105,14 +109,16 @@ def configure_logging(*, level: str = "INFO", log_dir: Path | None = None, proce
     logger.remove()
     logger.configure(patcher=patch, extra={"actor": "-"})
     if console:
-        logger.add(sys.stderr, level=level, format=CONSOLE_FORMAT, colorize=sys.stderr.isatty(), diagnose=False)
+        logger.add(sys.stderr, level=level, format=CONSOLE_FORMAT, colorize=sys.stderr.isatty(), diagnose=False,
+                   filter=shown)
     path = None
     if log_dir is not None:
         path = log_dir / f"{process}.log"
         logger.add(path, level=level, format=FILE_FORMAT, rotation="00:00", retention="7 days", compression="gz",
-                   enqueue=True, serialize=json_lines, diagnose=False, encoding="utf-8")
+                   enqueue=True, serialize=json_lines, diagnose=False, encoding="utf-8", filter=shown)
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
-    for noisy in ("sqlalchemy", "urllib3", "websockets", "asyncio", "aiohttp.access", "alembic"):
+    # alpaca-py says INFO on every reconnect attempt; our stream routers report connects and disconnects
+    for noisy in ("sqlalchemy", "urllib3", "websockets", "asyncio", "aiohttp.access", "alembic", "alpaca"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return path
 
