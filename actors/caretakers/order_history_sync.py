@@ -1,5 +1,10 @@
 """`OrderHistorySync`: mirrors every exchange order into `dca_orders`, paging past the API's
-per-call limit (the original fetched only the newest 100, so busy accounts lost history)."""
+per-call limit (the original fetched only the newest 100, so busy accounts lost history).
+
+Each run also settles our rows that are still open or `submitting` in the mirror, whatever their age:
+each is read back by its client id, so a row a dropped or reordered trade update left wrong is right
+again within one interval, and a row whose order the exchange never received is marked `never_sent`.
+The live order of a current cycle is left to its asset actor (it reads it back itself)."""
 
 from __future__ import annotations
 
@@ -33,3 +38,17 @@ class OrderHistorySync(Caretaker):
         if newest is not None:
             self._after = newest - OVERLAP
         self._log.debug("mirrored {} orders", count)
+        self._settle_open_rows()
+
+    def _settle_open_rows(self) -> None:
+        rt = self._rt
+        live = {c.cycle.order.client_order_id for c in rt.cycles.current_cycles() if c.cycle.order is not None}
+        settle_before = rt.clock.now() - rt.clock_delta(self._interval)  # an order younger than this is in flux
+        for client_order_id in rt.orders.unsettled(settle_before):
+            if client_order_id in live:
+                continue
+            found = rt.broker.order_by_client_id(client_order_id)
+            if found is not None:
+                rt.orders.record(found)
+            elif rt.orders.mark_never_sent(client_order_id):
+                self._log.info("{} never reached the exchange; its row is marked never_sent", client_order_id)

@@ -17,14 +17,13 @@ from sqlalchemy.orm import Session
 
 from adapters.db.database import Database
 from adapters.db.models import DcaAsset, DcaCycle, DcaCycleEvent, DcaOrder
-from adapters.db.orders import exchange_id_holder, warn_exchange_id_taken
+from adapters.db.orders import SUBMITTING, exchange_id_holder, warn_exchange_id_taken
 from dca.assets import AssetRecord
 from dca.cycle import AssetState, Cycle, CycleStatus, LiveOrder, OrderKind, OrderType, Side
 from dca.money import ZERO
 from dca.strategy import Decision
 
 CURRENT_STATUSES = tuple(s.value for s in CycleStatus if not s.is_terminal)
-SUBMITTING = "submitting"  # our status for an order row written before the exchange has seen it
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,11 @@ from adapters.db.models import DcaCycle, DcaOrder
 from dca.exchange import ExchangeOrder
 from dca.order_ids import parse_client_order_id
 
+FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "replaced", "done_for_day"})
+SUBMITTING = "submitting"  # our status for an order row written before the exchange has seen it
+NEVER_SENT = "never_sent"  # our row of an order the exchange never received (a crash or a stop in between)
+_SETTLED = FINAL_STATUSES | {NEVER_SENT}
+
 _MIRRORED = (
     "symbol", "side", "type", "time_in_force", "status", "created_at", "qty", "notional", "filled_qty",
     "filled_avg_price", "limit_price", "stop_price", "updated_at", "submitted_at", "filled_at", "canceled_at",
@@ -77,6 +82,8 @@ class OrderMirror:
                 row = DcaOrder(client_order_id=order.client_order_id, fetched_at=now)
                 row.cycle_id, row.dca_asset_id = self._cycle_link(session, order.client_order_id)
                 session.add(row)
+            if _is_stale(row, order):  # a reordered update: the row already holds a later state
+                return
             if holder is None:
                 row.id = order.id
             for name in _MIRRORED:
@@ -109,6 +116,26 @@ class OrderMirror:
                      "filled_avg_price": row.filled_avg_price, "fee": row.applied_fee, "decided_at": row.decided_at,
                      "filled_at": row.filled_at, "canceled_at": row.canceled_at} for row in rows.scalars()]
 
+    def unsettled(self, created_before: datetime) -> list[str]:
+        """Client ids of our rows not yet in a final state, created before `created_before` (oldest first):
+        the ones a dropped or reordered update may have left disagreeing with the exchange."""
+        with self._db.transaction() as session:
+            query = (select(DcaOrder.client_order_id)
+                     .where(DcaOrder.status.not_in(_SETTLED), DcaOrder.created_at < created_before,
+                            DcaOrder.client_order_id.like(f"{self._namespace}-%"))
+                     .order_by(DcaOrder.pk))
+            return list(session.execute(query).scalars())
+
+    def mark_never_sent(self, client_order_id: str) -> bool:
+        """A `submitting` row whose order the exchange does not know: it was never sent."""
+        with self._db.transaction() as session:
+            row = session.execute(select(DcaOrder).where(DcaOrder.client_order_id == client_order_id)
+                                  ).scalar_one_or_none()
+            if row is None or row.status != SUBMITTING or row.id is not None:
+                return False
+            row.status, row.updated_by_fetch_at = NEVER_SENT, self._db.now()
+            return True
+
     def known_client_ids(self, client_order_ids: Iterable[str]) -> set[str]:
         ids = list(client_order_ids)
         if not ids:
@@ -116,3 +143,10 @@ class OrderMirror:
         with self._db.transaction() as session:
             query = select(DcaOrder.client_order_id).where(DcaOrder.client_order_id.in_(ids))
             return set(session.execute(query).scalars())
+
+
+def _is_stale(row: DcaOrder, order: ExchangeOrder) -> bool:
+    """An update older than what the row holds: a final state never goes back to an open one."""
+    if row.status in FINAL_STATUSES and order.status not in FINAL_STATUSES:
+        return True
+    return row.updated_at is not None and order.updated_at is not None and order.updated_at < row.updated_at

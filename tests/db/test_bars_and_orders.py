@@ -80,3 +80,32 @@ def test_an_exchange_id_already_held_by_another_order_is_counted_instead_of_rais
         rows = {row.client_order_id: row for row in session.execute(select(DcaOrder)).scalars()}
     assert rows["from-an-earlier-exchange"].id == earlier.id  # the first holder keeps it
     assert rows["manual-2"].id is None and rows["manual-2"].status == "filled"
+
+
+def test_a_reordered_update_never_takes_a_row_back_to_an_earlier_state(database):
+    mirror = OrderMirror(database, "dca-test1")
+    filled = _order("manual-3", status="filled")
+    mirror.record(filled)
+    mirror.record(replace(filled, status="new", filled_qty=Decimal(0), updated_at=T))  # arrives late
+    mirror.record(replace(filled, status="partially_filled", updated_at=T + timedelta(seconds=5)))  # never reopens
+    with database.transaction() as session:
+        row = session.execute(select(DcaOrder).where(DcaOrder.client_order_id == "manual-3")).scalar_one()
+    assert (row.status, row.filled_qty) == ("filled", Decimal("0.002"))
+
+
+def test_unsettled_rows_are_ours_and_open_and_a_submitting_row_can_be_marked_never_sent(database):
+    (asset,), _ = AssetRepository(database).add(["BTC/USD"], AssetParams(), True)
+    store, mirror = CycleStore(database), OrderMirror(database, "dca-test1")
+    state = store.load(asset)
+    ours = f"dca-test1-{asset.id}-{state.cycle.id}-1"
+    mirror.record_many([_order(f"dca-test1-{asset.id}-{state.cycle.id}-2", status="new"), _order("manual-4", "new"),
+                        _order(f"dca-test1-{asset.id}-{state.cycle.id}-3", status="canceled")])
+    with database.transaction() as session:  # what CycleStore.save writes before a submission
+        session.add(DcaOrder(client_order_id=ours, status="submitting", time_in_force="gtc", created_at=T,
+                             fetched_at=T, updated_by_fetch_at=T, cycle_id=state.cycle.id))
+
+    assert mirror.unsettled(T + timedelta(minutes=1)) == [f"dca-test1-{asset.id}-{state.cycle.id}-2", ours]
+    assert mirror.unsettled(T) == []  # none older than that
+    assert mirror.mark_never_sent(ours)
+    assert not mirror.mark_never_sent(f"dca-test1-{asset.id}-{state.cycle.id}-2")  # the exchange has it
+    assert mirror.unsettled(T + timedelta(minutes=1)) == [f"dca-test1-{asset.id}-{state.cycle.id}-2"]

@@ -146,3 +146,34 @@ def test_janitor_sees_every_open_order_past_the_first_page_of_500(tmp_path, sqli
         wait_for(lambda: harness.pass_time(1) or not harness.exchange.order(orphan.id).is_open, 30,
                  "the janitor to cancel the orphan on the second page", poll=0.5)
         assert len(harness.exchange.open_orders()) == 500  # the foreign ones: never touched
+
+
+def test_order_rows_left_wrong_by_lost_updates_or_a_crash_are_settled_within_one_interval(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual") as harness:
+        namespace, long_ago = harness.namespace(), harness.exchange.clock.now() - timedelta(hours=1)
+        canceled = _resting_buy(harness, f"{namespace}-1-998-1")
+        harness.exchange.cancel_order(canceled.id)
+        never_sent = f"{namespace}-1-999-1"
+        mirrored = select(DcaOrder).where(DcaOrder.client_order_id == canceled.client_order_id)
+
+        def row_of_the_canceled_order():
+            harness.tick(1)
+            with harness.db.transaction() as session:
+                return session.execute(mirrored).scalar_one_or_none() is not None
+
+        wait_for(row_of_the_canceled_order, 30, "the order's row")
+        with harness.db.transaction() as session:  # its cancel's update was lost; a crash came before a submit
+            row = session.execute(mirrored).scalar_one()
+            row.status, row.updated_at, row.created_at = "new", None, long_ago
+            session.add(DcaOrder(client_order_id=never_sent, status="submitting", time_in_force="gtc",
+                                 created_at=long_ago, fetched_at=long_ago, updated_by_fetch_at=long_ago))
+
+        def statuses():
+            harness.tick(1)
+            with harness.db.transaction() as session:
+                rows = session.execute(select(DcaOrder).where(
+                    DcaOrder.client_order_id.in_([canceled.client_order_id, never_sent]))).scalars()
+                return {row.client_order_id: row.status for row in rows}
+
+        wait_for(lambda: statuses() == {canceled.client_order_id: "canceled", never_sent: "never_sent"}, 30,
+                 "the order history sync to settle both rows")
