@@ -39,3 +39,14 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+def describe_delay(clock_s: float, clock: Clock) -> str:
+    """A delay on `clock` as an operator reads it: in real seconds, with the simulated span beside it
+    when the clock runs faster or slower than real time ("8 s (952 s simulated)")."""
+    speed = clock.speed
+    if speed == 1:
+        return f"{clock_s:.3g} s"
+    if speed <= 0:
+        return f"{clock_s:.3g} s simulated (whenever the simulated clock gets there)"
+    return f"{clock_s / speed:.3g} s ({clock_s:.3g} s simulated)"

@@ -76,6 +76,9 @@ class Runtime:
     bar_fetcher: Any = None  # adapters.alpaca.history.BarFetcher
     shadow: Any = None  # adapters.dryrun.ShadowExchange in a dry run: takes the orders, emits the trade updates
     intervals: Intervals = field(default_factory=Intervals)
+    # Real time, whatever the venue's clock does: supervision (restart backoff, intensity) and the safety
+    # caretakers run here, so a simulator that pauses, restarts or runs fast never freezes or rushes them.
+    wall_scheduler: Scheduler | None = None
     asset_directory: ChildDirectory = field(default_factory=ChildDirectory)
     root_directory: ChildDirectory = field(default_factory=ChildDirectory)
     _rules_cache: dict[str, ExchangeRules] = field(default_factory=dict)
@@ -86,6 +89,14 @@ class Runtime:
         if self.shadow is not None:
             self.shadow.on_quote(quote)
         self.board.publish(quote)
+
+    @property
+    def real_time_scheduler(self) -> Scheduler:
+        return self.wall_scheduler or self.scheduler
+
+    def real_time_seconds(self, real_seconds: float) -> float:
+        """A real-time period on `real_time_scheduler`'s clock."""
+        return real_seconds if self.wall_scheduler is not None else self.clock_seconds(real_seconds)
 
     def clock_seconds(self, real_seconds: float) -> float:
         """A real-time period in the scheduler's clock (simulated time runs `speed` times faster)."""

@@ -42,6 +42,7 @@ from pykka import ActorRef
 
 from actors.child_directory import ChildDirectory
 from actors.child_spec import ChildSpec, Restart
+from actors.clock import describe_delay
 from actors.restart_limits import Backoff, RestartIntensity, RestartWindow
 from actors.scheduler import Scheduler, TimerHandle
 from actors.supervised_actor import ChildExited, ExitReason, SupervisedActor, SupervisionLink, link_next_actor
@@ -291,7 +292,8 @@ class Supervisor(SupervisedActor):
         if delay_s <= 0:
             self._restart(child, reason)
             return
-        logger.warning("Supervisor %s restarts child %s in %.3gs", self.name, name, delay_s)
+        logger.warning("Supervisor %s restarts child %s in %s", self.name, name,
+                       describe_delay(delay_s, self._scheduler.clock))
         child.restart_token = next(self._restart_tokens)
         child.restart_reason = reason
         child.pending_restart = self._scheduler.call_later(

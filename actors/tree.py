@@ -59,8 +59,8 @@ class RestartCounter(SupervisionListener):
 
 def start_tree(runtime: Runtime, on_give_up: Callable[[str], None]) -> Any:
     """Start the whole tree; returns the root supervisor's ref."""
-    scheduler, listener = runtime.scheduler, RestartCounter(runtime.metrics)
-    scale = runtime.clock_seconds  # intensity and backoff are meant in real seconds
+    scheduler, listener = runtime.real_time_scheduler, RestartCounter(runtime.metrics)
+    scale = runtime.real_time_seconds  # intensity and backoff are meant in real seconds
     backoff = Backoff(initial_s=scale(0.5), max_s=scale(30), reset_after_s=scale(60))
     root_intensity = RestartIntensity(max_restarts=5, within_s=scale(60))
     # many independent assets: one flapping asset is slowed by its backoff, not escalated at once

@@ -267,6 +267,7 @@ class Bot:
             self.lease = None
         if self.runtime is not None:
             self.runtime.scheduler.stop()
+            self.runtime.real_time_scheduler.stop()
             if self.runtime.shadow is not None:
                 self.runtime.shadow.save()
         self.venue.close()
@@ -293,6 +294,7 @@ class Bot:
             bar_fetcher=BarFetcher(venue.key_id, venue.secret_key, venue.endpoints.data)
             if self.keep_bars and settings.bars_sync_interval_seconds > 0 else None,
             intervals=self.intervals or intervals_from(settings), risk=RiskBoard(risk_limits(settings)),
+            wall_scheduler=Scheduler(SystemClock()).start(),
             meta=MetaStore(self.db), requests=RequestStore(self.db), kill_switch_env=settings.kill_switch,
             kill_switch_file=settings.kill_switch_path,
         )

@@ -21,6 +21,7 @@ class Caretaker(SupervisedActor, abc.ABC):
     and the `caretaker failing` alert watches the counter)."""
 
     name = "caretaker"
+    on_wall_clock = False  # safety work: runs in real time even when the venue's clock stalls or jumps
 
     def __init__(self, runtime: Runtime, interval: float) -> None:
         super().__init__()
@@ -30,8 +31,12 @@ class Caretaker(SupervisedActor, abc.ABC):
 
     def init(self) -> None:
         self._rt.metrics.caretaker_started(self.name, self._interval)
-        self._rt.scheduler.every(self._rt.clock_seconds(self._interval), self.actor_ref, RunCaretaker(),
-                                 first_delay_s=self._rt.clock_seconds(FIRST_RUN_AFTER_SECONDS))
+        if self.on_wall_clock:
+            scheduler, scale = self._rt.real_time_scheduler, self._rt.real_time_seconds
+        else:
+            scheduler, scale = self._rt.scheduler, self._rt.clock_seconds
+        scheduler.every(scale(self._interval), self.actor_ref, RunCaretaker(),
+                        first_delay_s=scale(FIRST_RUN_AFTER_SECONDS))
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, RunCaretaker):

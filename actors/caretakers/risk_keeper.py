@@ -22,6 +22,7 @@ from dca.risk import GLOBAL
 
 class RiskKeeper(Caretaker):
     name = "risk_keeper"
+    on_wall_clock = True  # the kill switch must be noticed even while a separate simulator is paused
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime, runtime.intervals.risk_keeper)
