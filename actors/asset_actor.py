@@ -58,7 +58,7 @@ from dca.money import ZERO
 from dca.order_reports import event_for
 from dca.params import AssetConfig
 from dca.risk import GLOBAL, Veto, buy_cost, committed_capital, vet
-from dca.strategy import ALWAYS, Decision, Triggers, decide, triggers
+from dca.strategy import ALWAYS, Decision, Triggers, coin_text, decide, money_text, triggers
 
 NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once a minute
 # A cash reading too small for a buy is reused this long (real seconds): a cycle waiting for cash
@@ -96,7 +96,8 @@ class AssetActor(SupervisedActor):
         self._log = logger.bind(actor=f"asset:{record.symbol}")
         self._config = self._config_for(record)
         self._state = self._rt.cycles.load(record)
-        self._log.info("cycle {} {}; {}", self._state.cycle.id, self._state.cycle.status, _holding(self._state))
+        self._log.info("cycle {} {}; {}", self._state.cycle.id, self._state.cycle.status,
+                       _holding(self._config, self._state))
         if self._state.cycle.order is not None:  # in flight when we last stopped: ask the exchange first
             self._check_live_order(RECOVERING)
         self._refresh_triggers()
@@ -461,11 +462,11 @@ def note_kind(note: str) -> str:
     return _NUMBER.sub("#", note.split(":")[0])[:80]
 
 
-def _holding(state: AssetState) -> str:
+def _holding(config: AssetConfig, state: AssetState) -> str:
     cycle = state.cycle
     if cycle.is_flat:
         return "flat"
-    return f"holding {cycle.quantity.normalize():f} at avg {round(cycle.average_price, 10).normalize():f}"
+    return f"holding {coin_text(config, cycle.quantity)} at avg {money_text(config, cycle.average_price)}"
 
 
 def _event_time(event: Event, runtime: Runtime) -> datetime:

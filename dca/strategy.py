@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
@@ -362,8 +362,9 @@ def _apply_report(
     before = order
     if report.filled_qty > order.filled_qty and report.avg_price is not None:
         state, order = _apply_fill(config, state, order, report, ending is not None)
-        notes.append(f"{order_id} filled {_show(order.filled_qty)} @ avg {_show(order.average_price)} "
-                     f"(fee {_show(order.fee)} {'coin' if order.side is Side.BUY else 'quote'})")
+        fee = coin_text(config, order.fee) if order.side is Side.BUY else money_text(config, order.fee)
+        notes.append(f"{order_id} filled {coin_text(config, order.filled_qty)} @ avg "
+                     f"{money_text(config, order.average_price)} (fee {fee})")
     elif ending is not None and (report.fee is not None or report.position_qty is not None):
         state, order = _true_up_fee(config, state, order, report)
     if report.exchange_id and order.exchange_id is None:
@@ -448,15 +449,17 @@ def _end_order(
             return _complete(config, state, order, now)
         watching = cycle.evolve(status=CycleStatus.WATCHING, order=None, peak_price=None, retry_at=retry_at)
         return Decision(state.evolve(cycle=watching),
-                        notes=(f"{order.client_order_id} {how}; {_show(cycle.quantity)} still held, watching again",))
+                        notes=(f"{order.client_order_id} {how}; {coin_text(config, cycle.quantity)} still held, "
+                               "watching again",))
     changes: dict[str, Any] = {"status": CycleStatus.WATCHING, "order": None, "retry_at": retry_at}
     if order.filled_qty > 0:
         changes["last_fill_price"] = order.average_price
         if order.kind is OrderKind.SAFETY:
             changes["safety_orders"] = cycle.safety_orders + 1
     watching = cycle.evolve(**changes)
-    summary = (f"{order.kind} order {how}: holding {_show(watching.quantity)} at avg {_show(watching.average_price)}"
-               if order.filled_qty > 0 else f"{order.kind} order {how} without fills")
+    summary = (f"{order.kind} order {how}: holding {coin_text(config, watching.quantity)} at avg "
+               f"{money_text(config, watching.average_price)}" if order.filled_qty > 0
+               else f"{order.kind} order {how} without fills")
     return Decision(state.evolve(cycle=watching), notes=(summary,))
 
 
@@ -561,6 +564,24 @@ def _live_order(state: AssetState, order_id: str) -> LiveOrder | None:
 
 def _not_ours(state: AssetState, order_id: str, what: str) -> Decision:
     return Decision(state, notes=(f"ignored {what} for {order_id}: not the cycle's live order",))
+
+
+def coin_text(config: AssetConfig, value: Decimal | None) -> str:
+    """A quantity of the pair's coin for a log line: to its trade increment, labelled ("0.0012 BTC")."""
+    return _labelled(value, config.rules.min_trade_increment, config.symbol.partition("/")[0])
+
+
+def money_text(config: AssetConfig, value: Decimal | None) -> str:
+    """A price or amount in the pair's quote currency: to its price increment, labelled ("101.5 USD")."""
+    return _labelled(value, config.rules.price_increment, config.symbol.partition("/")[2] or "quote")
+
+
+def _labelled(value: Decimal | None, increment: Decimal, currency: str) -> str:
+    if value is None:
+        return "-"
+    if increment > 0:
+        value = (value / increment).to_integral_value(ROUND_HALF_EVEN) * increment
+    return f"{_show(value)} {currency}"
 
 
 def _show(value: Decimal | None) -> str:
