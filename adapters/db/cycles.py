@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from adapters.db.database import Database
 from adapters.db.models import DcaAsset, DcaCycle, DcaCycleEvent, DcaOrder
-from adapters.db.orders import SUBMITTING, exchange_id_holder, warn_exchange_id_taken
+from adapters.db.orders import NEVER_SENT, SUBMITTING, exchange_id_holder, warn_exchange_id_taken
 from dca.assets import AssetRecord
 from dca.cycle import AssetState, Cycle, CycleStatus, LiveOrder, OrderKind, OrderType, Side
 from dca.money import ZERO
@@ -109,7 +109,9 @@ class CycleStore:
             if old_row is None:
                 raise LookupError(f"cycle {before.cycle.id} is not stored")
             if decision.finished_order is not None:
-                self._write_order(session, asset_id, old_row.id, decision.finished_order)
+                row = self._write_order(session, asset_id, old_row.id, decision.finished_order)
+                if decision.finished_order.exchange_id is None and row.status == SUBMITTING:
+                    row.status = NEVER_SENT  # ended before the exchange held it (not found, or refused)
             if decision.completed is not None:
                 _write_cycle(old_row, decision.completed, self._db.now())
                 new_row = self._insert_cycle(session, asset_id, state.cycle)
@@ -151,7 +153,7 @@ class CycleStore:
         session.flush()
         return row
 
-    def _write_order(self, session: Session, asset_id: int, cycle_id: int | None, order: LiveOrder) -> None:
+    def _write_order(self, session: Session, asset_id: int, cycle_id: int | None, order: LiveOrder) -> DcaOrder:
         row = session.execute(
             select(DcaOrder).where(DcaOrder.client_order_id == order.client_order_id)
         ).scalar_one_or_none()
@@ -176,6 +178,7 @@ class CycleStore:
             order.filled_qty, order.filled_notional, order.fee)
         row.position_before = order.position_before
         row.cancel_requested_at = order.cancel_requested_at
+        return row
 
     def _notes(self, session: Session, row: DcaCycle, before: CycleStatus, after: CycleStatus,
                notes: tuple[str, ...], at: datetime) -> None:

@@ -28,7 +28,7 @@ from dca.order_ids import parse_client_order_id
 
 FINAL_STATUSES = frozenset({"filled", "canceled", "expired", "rejected", "replaced", "done_for_day"})
 SUBMITTING = "submitting"  # our status for an order row written before the exchange has seen it
-NEVER_SENT = "never_sent"  # our row of an order the exchange never received (a crash or a stop in between)
+NEVER_SENT = "never_sent"  # our row of an order the exchange does not hold (never received, or refused at once)
 _SETTLED = FINAL_STATUSES | {NEVER_SENT}
 
 _MIRRORED = (

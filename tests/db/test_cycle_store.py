@@ -137,3 +137,17 @@ def test_an_accepted_order_whose_exchange_id_another_order_holds_is_counted_and_
     with database.transaction() as session:
         row = session.execute(select(DcaOrder).where(DcaOrder.client_order_id == order_id)).scalar_one()
         assert row.id is None and row.applied_filled_qty == Decimal("0.002")
+
+
+def test_an_order_the_exchange_never_held_is_stored_as_never_sent(database):
+    from dca.events import CloseReason, OrderClosed
+
+    store, asset, cfg = _setup(database)
+    state = store.load(asset)
+    state, decision = _step(store, cfg, state, Quote("BTC/USD", Decimal(50000), Decimal(50000), T), T)
+    refused = decision.commands[0].client_order_id
+    state, _ = _step(store, cfg, state, OrderClosed(refused, CloseReason.REJECTED, T), T)  # refused at submission
+
+    with database.transaction() as session:
+        row = session.execute(select(DcaOrder).where(DcaOrder.client_order_id == refused)).scalar_one()
+    assert row.status == "never_sent" and row.id is None
