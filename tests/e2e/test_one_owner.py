@@ -77,3 +77,31 @@ def test_a_second_supervisor_is_refused_and_a_killed_owners_book_passes_on(tmp_p
                 process.kill()
                 process.wait(10)
         store.dispose()
+
+
+def test_an_owner_that_finds_its_book_taken_stops_trading_and_exits_75(tmp_path, database_url):
+    from sqlalchemy import update
+
+    from adapters.db.models import DcaOwnerLease
+
+    database = Database(database_url)
+    database.upgrade()
+    store = LeaseStore(database_url)
+    folder = tmp_path / "owner"
+    owner = _run(folder, _env(database_url, folder) | {"DATA_DIR": str(tmp_path / "data"), "OWNER_LEASE_SECONDS": "6"})
+    try:
+        wait_for(lambda: "enabled assets" in (folder / "stderr.txt").read_text(), 90, "it to trade")
+        with database.engine.begin() as connection:  # what another process's takeover looks like
+            connection.execute(update(DcaOwnerLease).values(token="another-process"))
+
+        assert owner.wait(30) == 75
+        output = (folder / "stderr.txt").read_text()
+        assert "lost the book: another process took over the book" in output
+        assert "stopped with exit code 75" in output
+        assert store.holder().token == "another-process"  # never released on the new owner's behalf
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait(10)
+        store.dispose()
+        database.dispose()
