@@ -271,7 +271,9 @@ class Supervisor(SupervisedActor):
         name = child.spec.name
         self._forget_incarnation(child)
         log = logger.info if reason.normal else logger.error
-        log("Supervisor %s: child %s exited: %s", self.name, name, reason)
+        # the error rides along without its traceback (the actor logged that): a log sink can then tell
+        # an outage that crashes every actor (one line per episode) from a bug
+        log("Supervisor %s: child %s exited: %s", self.name, name, reason, exc_info=_summary(reason))
         self._listener_call(self._listener.on_child_exited, name, reason)
 
         if not child.spec.restart.restarts_after(reason):
@@ -293,7 +295,7 @@ class Supervisor(SupervisedActor):
             self._restart(child, reason)
             return
         logger.warning("Supervisor %s restarts child %s in %s", self.name, name,
-                       describe_delay(delay_s, self._scheduler.clock))
+                       describe_delay(delay_s, self._scheduler.clock), exc_info=_summary(reason))
         child.restart_token = next(self._restart_tokens)
         child.restart_reason = reason
         child.pending_restart = self._scheduler.call_later(
@@ -426,3 +428,8 @@ def supervisor_spec(
         restart=restart,
         shutdown_timeout_s=shutdown_timeout_s,
     )
+
+
+def _summary(reason: ExitReason) -> tuple[type[BaseException], BaseException, None] | None:
+    error = reason.error
+    return (type(error), error, None) if error is not None else None
