@@ -37,6 +37,8 @@ CENT = Decimal("0.01")
 TIER_MAKER_FOR_TAKER = {25: 15, 22: 12, 20: 10, 18: 8, 15: 5, 13: 2, 12: 2, 10: 0}  # Alpaca's volume tiers
 REQUEST_TIMEOUT = 30
 PENDING_EVENTS = ("accepted", "pending_new", "pending_cancel")
+MAX_TAKER_RATE = Decimal("0.0025")  # tier 1, the highest: a buy adds at least filled × (1 − this)
+MAX_FEE_SHARE = Decimal("0.01")  # a larger "fee" means someone else moved the position
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +207,15 @@ class VenueProbe:
             return
         filled_qty = Decimal(filled["filled_qty"])
         lag, after = self._position_lag(before)
+        fee = filled_qty - (after - before)
+        if not ZERO <= fee <= filled_qty * MAX_FEE_SHARE:
+            # another order moved the position meanwhile: measure nothing, and sell back no more than
+            # the buy can have added under any fee tier
+            self._bought = round_down(filled_qty * (1 - MAX_TAKER_RATE), Decimal(asset["min_trade_increment"]))
+            self.findings.add("coin fee on the buy", f"not measured: the position moved by {_plain(after - before)}"
+                                                     f" for a buy of {_plain(filled_qty)} (someone else trading?)")
+            return
         self._bought = after - before
-        fee = filled_qty - self._bought
         self._position_qty_finding(order["id"], before, after, filled_qty)
         self._coin_fee_findings(filled_qty, fee)
         self.findings.add("position shows the fill after", f"{lag:.1f} s" if lag is not None else
