@@ -78,6 +78,8 @@ def apply_quirks_to_rules(rules: ExchangeRules, given: dict[str, str], quirks: Q
         rules.fee_rounding = quirks.fee_rounding
     if "min_notional_on_sells" in named:
         rules.min_notional_on_sells = True
+    if "post_status" in named:
+        rules.accepted_status = quirks.post_status
     if "duplicate_id_status" in named:
         rules.duplicate_id_status = quirks.duplicate_id_status
     if quirks.buying_power_below_cash is not None:

@@ -23,6 +23,7 @@ ACCOUNT_STATUSES = (
 DUPLICATE_ID_STATUSES = (400, 403, 409, 422)
 FEE_ROUNDINGS = ("up", "half_even", "exact")
 USD_FEE_ACTIVITIES = ("CFEE", "FEE")
+POST_STATUSES = ("pending_new", "accepted", "new")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class Quirks:
     data_connection_limit: int = 1  # concurrent market-data WebSockets per key; 0 = no limit
     fee_rounding: str = "up"
     usd_fee_activity: str = "CFEE"
+    post_status: str = "pending_new"
+    no_exponent: bool = False
 
 
 def _flag(name: str, value: str) -> bool:
@@ -120,6 +123,8 @@ QUIRKS: dict[str, tuple[Callable[[str, str], object], str, str]] = {
     "fee_rounding": (_choice(FEE_ROUNDINGS), "=up|half_even|exact",
                      "per-execution fee rounding (default up: coin 1e-9, USD cent)"),
     "usd_fee_activity": (_choice(USD_FEE_ACTIVITIES), "=CFEE|FEE", "activity type of USD fees on sells"),
+    "post_status": (_choice(POST_STATUSES), "=pending_new|accepted|new", "the status in the answer to POST /v2/orders"),
+    "no_exponent": (_flag, "", "qty/notional/prices in exponent notation (9.1e-05) are refused with 422"),
 }
 
 

@@ -185,11 +185,27 @@ def _bool_param(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1", "yes")
 
 
-def _parse_order_request(text: str) -> OrderRequest:
+class _Exponent(Exception):
+    """A JSON number written with an exponent (the no_exponent quirk)."""
+
+
+def _plain_number(text: str) -> Decimal:
+    if "e" in text.lower():
+        raise _Exponent(text)
+    return Decimal(text)
+
+
+def _parse_order_request(text: str, refuse_exponent: bool = False) -> OrderRequest:
     try:
-        body = json.loads(text or "{}", parse_float=Decimal)
+        body = json.loads(text or "{}", parse_float=_plain_number if refuse_exponent else Decimal)
     except ValueError:
         raise invalid("request body format is invalid") from None
+    except _Exponent as error:
+        raise invalid(f"invalid number {error}: exponent notation is not accepted") from None
+    if refuse_exponent:
+        for name in ("qty", "notional", "limit_price", "stop_price"):
+            if isinstance(body.get(name), str) and "e" in body[name].lower():
+                raise invalid(f"invalid {name}: exponent notation is not accepted")
     if not isinstance(body, dict):
         raise invalid("request body format is invalid")
     for name in ("symbol", "side", "type", "time_in_force"):
@@ -354,7 +370,7 @@ class TradingRoutes:
         return _json(results, 207)
 
     async def submit_order(self, request: web.Request) -> web.Response:
-        order_request = _parse_order_request(await request.text())
+        order_request = _parse_order_request(await request.text(), self.exchange.quirks.no_exponent)
         return _json(order_json(self.exchange.submit_order(order_request)))
 
     async def list_orders(self, request: web.Request) -> web.Response:

@@ -13,7 +13,7 @@ from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.models import NonTradeActivity, TradeAccount
-from alpaca.trading.requests import LimitOrderRequest
+from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from alpaca.trading.stream import TradingStream
 
 from adapters.sim.config import SimConfig
@@ -29,7 +29,8 @@ EVERY_QUIRK = {
     "gross_position_qty": "", "position_lag": "0.2", "fees_eod": "", "fee_tier": "20/40",
     "buying_power_below_cash": "1000", "margin_account": "", "pending_events": "", "ratelimit_headers": "",
     "min_notional_on_sells": "", "duplicate_id_status": "409", "crypto_status": "ACTIVE",
-    "data_connection_limit": "2", "fee_rounding": "up", "usd_fee_activity": "FEE",
+    "data_connection_limit": "2", "fee_rounding": "up", "usd_fee_activity": "FEE", "post_status": "accepted",
+    "no_exponent": "",
 }
 
 
@@ -274,6 +275,33 @@ def test_usd_fee_activity_posts_sell_fees_as_fee(quirky: SimulatorService) -> No
     quote(quirky, "62000", "62000")
     assert [a["qty"] for a in fee_activities(quirky, "CFEE")] == ["-0.0000025"]
     assert [a["net_amount"] for a in fee_activities(quirky, "FEE")] == ["-0.16"]
+
+
+@pytest.mark.parametrize("status", ["accepted", "new"])
+def test_post_status_is_the_status_of_the_post_answer(status: str) -> None:
+    service = make_service(quirks={"post_status": status})
+    try:
+        assert post_order(service, qty="0.001")["status"] == status
+        assert client(service).get_orders()[0].status == "new"  # the stored order is new either way
+    finally:
+        service.stop()
+
+
+@with_quirks(no_exponent="")
+def test_no_exponent_refuses_quantities_in_exponent_notation(quirky: SimulatorService) -> None:
+    trading = client(quirky)
+    with pytest.raises(APIError) as as_string:
+        post_order(quirky, qty="1e-3")
+    assert as_string.value.status_code == 422 and "exponent" in as_string.value.message
+    with pytest.raises(APIError) as as_number:  # alpaca-py's float request models send 9.1743e-05 this way
+        trading.submit_order(MarketOrderRequest(symbol="BTC/USD", qty=9.1743e-05, side=OrderSide.BUY,
+                                                time_in_force=TimeInForce.GTC))
+    assert as_number.value.status_code == 422
+    assert post_order(quirky, qty="0.00091743")["status"] == "pending_new"  # exact decimal strings pass
+
+
+def test_by_default_exponent_notation_is_accepted(sim: SimulatorService) -> None:
+    assert post_order(sim, qty="1e-3")["qty"] == "0.001"
 
 
 # ---------------------------------------------------------------- all at once
