@@ -190,6 +190,22 @@ class VenueProbe:
         if again is None and status != 422:
             self.findings.quirks["duplicate_id_status"] = str(status)
         self._cancel(order["id"])
+        self._exponent(qty, price)
+
+    def _exponent(self, qty: Decimal, price: Decimal) -> None:
+        """The same resting buy with its quantity in exponent notation (as alpaca-py's float models send
+        small quantities): accepted (then cancelled) or refused?"""
+        written = f"{qty:E}"
+        order = self._post({"symbol": self.limits.symbol, "side": "buy", "type": "limit", "time_in_force": "gtc",
+                            "qty": written, "limit_price": _plain(price), "client_order_id": self._client_id("exp")},
+                           expect_refusal=True)
+        if order is None:
+            self.findings.add("qty in exponent notation", f"REFUSED (HTTP {self._last_status}): {self._last_message}")
+            if self._last_status in (400, 422):
+                self.findings.quirks["no_exponent"] = ""
+            return
+        self.findings.add("qty in exponent notation", f"accepted ({written} read as {order.get('qty')})")
+        self._cancel(order["id"])
 
     def _buy(self, asset: dict[str, Any]) -> None:
         ask = self._quote()[1]
@@ -201,6 +217,9 @@ class VenueProbe:
         if order is None:
             self.findings.add("buy", "refused; nothing more could be measured")
             return
+        self.findings.add("status in the answer to POST /v2/orders", str(order["status"]))
+        if order["status"] != "pending_new":
+            self.findings.quirks["post_status"] = str(order["status"])
         filled = self._wait_done(order["id"])
         if filled is None or Decimal(filled["filled_qty"]) == 0:
             self.findings.add("buy", "did not fill in time")
