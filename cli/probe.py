@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from cli.errors import UsageError
+from cli.sim import positive_decimal
 
 DESCRIPTION = """\
 First contact with a real account: with PAPER keys (APCA_API_KEY_ID / APCA_API_SECRET_KEY, from the
@@ -33,18 +34,8 @@ Exit codes: 0 measured and cleaned up; 1 something could not be sold back or can
 says what); 2 bad configuration (no keys, a live URL)."""
 
 
-def _decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value.is_finite() or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-    return value
-
-
 def _seconds(text: str) -> float:
-    return float(_decimal(text))
+    return float(positive_decimal(text))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                                    description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--symbol", default="BTC/USD", help="the USD pair to probe with (default BTC/USD)")
-    add("--notional", type=_decimal, default=Decimal(12), help="USD of the probe's buy (default 12; the floor is 10)")
+    add("--notional", type=positive_decimal, default=Decimal(12),
+        help="USD of the probe's buy (default 12; the floor is 10)")
     add("--fee-wait", type=_seconds, default=60.0, metavar="SECONDS",
         help="how long to wait for a fee activity before concluding fees are posted at the end of the day "
              "(default 60)")
@@ -93,6 +85,13 @@ def _host(url: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cli.inputs import symbols
+
+    [args.symbol] = symbols(args.symbol, "--symbol")[:1]
+    if not args.symbol.endswith("/USD"):
+        raise UsageError(f"--symbol: the probe trades a USD pair, e.g. BTC/USD (got {args.symbol})")
+    if args.notional < 10:
+        raise UsageError(f"--notional: must be at least 10 (Alpaca's minimum buy), got {args.notional}")
     target = target_from_environment()
     from adapters.alpaca.probe import ProbeLimits, VenueProbe
 

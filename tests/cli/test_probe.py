@@ -93,3 +93,10 @@ def test_the_probe_needs_keys(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "supervisor.py"), "probe"], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "APCA_API_KEY_ID" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "named"), [(("--notional", "5"), "--notional"), (("--symbol", "ETH/BTC"), "--symbol"),
+                                             (("--fee-wait", "soon"), "--fee-wait")])
+def test_bad_probe_arguments_exit_2_naming_the_option(args, named):
+    result = _probe(*args, env=_env())
+    assert result.returncode == 2 and named in result.stderr
