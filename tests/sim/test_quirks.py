@@ -14,14 +14,13 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.models import NonTradeActivity, TradeAccount
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
-from alpaca.trading.stream import TradingStream
 
 from adapters.sim.config import SimConfig
 from adapters.sim.quirks import QUIRKS, parse_quirk_arg, parse_quirk_list, parse_quirks
 from adapters.sim.service import SimulatorService
 from dca.market import Quote
-from tests.sim.conftest import StreamThread, make_service, trade_listeners
-from tests.sim.test_streams import collector, handshake, raw_data_socket
+from tests.sim.conftest import listen_to_trade_updates, make_service
+from tests.sim.test_streams import handshake, raw_data_socket
 from tests.waiting import wait_for
 
 # one value per quirk: what "all at once" runs with
@@ -123,11 +122,7 @@ def test_by_default_a_sell_below_ten_dollars_is_accepted_and_buying_power_nets_o
 
 @with_quirks(gross_position_qty="")
 def test_gross_position_qty_reports_the_position_before_the_fee(quirky: SimulatorService) -> None:
-    updates, handler = collector()
-    stream = TradingStream(quirky.key_id, quirky.secret_key, url_override=quirky.urls.trading_stream, raw_data=True)
-    stream.subscribe_trade_updates(handler)
-    runner = StreamThread(stream, quirky).start()
-    wait_for(lambda: trade_listeners(quirky) == 1)
+    updates, runner = listen_to_trade_updates(quirky, raw_data=True)
     post_order(quirky, qty="0.001")
     quote(quirky, "60000", "60000")
     wait_for(lambda: any(u["data"]["event"] == "fill" for u in updates))
@@ -189,11 +184,7 @@ def test_margin_account_reports_negative_cash_and_only_non_marginable_buying_pow
 
 @with_quirks(pending_events="")
 def test_pending_events_and_a_cancel_that_ends_on_the_next_quote(quirky: SimulatorService) -> None:
-    updates, handler = collector()
-    stream = TradingStream(quirky.key_id, quirky.secret_key, url_override=quirky.urls.trading_stream)
-    stream.subscribe_trade_updates(handler)
-    runner = StreamThread(stream, quirky).start()
-    wait_for(lambda: trade_listeners(quirky) == 1)
+    updates, runner = listen_to_trade_updates(quirky)
     trading = client(quirky)
     resting = trading.submit_order(LimitOrderRequest(symbol="BTC/USD", qty=0.001, side=OrderSide.BUY,
                                                      time_in_force=TimeInForce.GTC, limit_price=50000))
