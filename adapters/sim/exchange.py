@@ -434,8 +434,15 @@ class Exchange:
 
     def pause(self) -> None:
         """Real-time pacing: stop the market (no quotes, so no fills) while the clock runs on.
-        Tests freeze the exchange this way to compare it with the bot's books."""
+        Tests freeze the exchange this way to compare it with the bot's books. Pending cancels (the
+        pending_events quirk) still complete: the pacer ends them while the market is paused."""
         self._paused = True
+        self.finish_pending_cancels()
+
+    def finish_pending_cancels(self) -> list[TradeEvent]:
+        """End every pending cancel now (a paused market has no next quote to wait for)."""
+        with self.lock:
+            return self._emit(self.engine.finish_cancels(self.clock.now()))
 
     def resume(self) -> None:
         """Carry on; the market bridges the paused stretch in one step (see `MarketFeed.quotes_until`)."""

@@ -210,6 +210,11 @@ class MatchingEngine:
             return [TradeEvent("pending_cancel", order, now, self.ledger.position_qty(order.symbol))]
         return [self._close(order, OrderStatus.CANCELED, now, "canceled by client")]
 
+    def finish_cancels(self, now: datetime) -> list[TradeEvent]:
+        """Cancel every order whose cancel is pending now, without waiting for its pair's next quote."""
+        pending = [order for order in self.open_orders() if order.status is OrderStatus.PENDING_CANCEL]
+        return [self._close(order, OrderStatus.CANCELED, now, "canceled by client") for order in pending]
+
     def cancel_all(self, now: datetime, deferred: bool = False) -> list[TradeEvent]:
         events: list[TradeEvent] = []
         for order in self.open_orders():

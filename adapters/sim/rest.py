@@ -676,6 +676,7 @@ class AdminRoutes:
                     "paused": exchange.paused,
                     "orders": len(exchange.orders()),
                     "stats": dict(exchange.stats),
+                    "quirks": dict(exchange.config.quirks),
                 }
             )
 

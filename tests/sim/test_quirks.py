@@ -204,6 +204,16 @@ def test_pending_events_and_a_cancel_that_ends_on_the_next_quote(quirky: Simulat
     assert trading.get_order_by_id(racing.id).status == "filled"
 
 
+@with_quirks(pending_events="")
+def test_a_paused_market_still_ends_pending_cancels(quirky: SimulatorService) -> None:
+    trading = client(quirky)
+    order = post_order(quirky, type="limit", qty="0.001", limit_price="50000")
+    trading.cancel_order_by_id(order["id"])
+    assert trading.get_order_by_id(order["id"]).status == "pending_cancel"
+    quirky.exchange.pause()  # no next quote will come
+    assert trading.get_order_by_id(order["id"]).status == "canceled"
+
+
 @with_quirks(ratelimit_headers="")
 def test_ratelimit_headers_come_on_every_trading_response(quirky: SimulatorService) -> None:
     keys = {"APCA-API-KEY-ID": quirky.key_id, "APCA-API-SECRET-KEY": quirky.secret_key}
