@@ -73,10 +73,11 @@ class Venue:
             self.simulator.stop()
 
 
-def open_venue(settings: Settings, db: Database, speed: Decimal | None = None) -> Venue:
+def open_venue(settings: Settings, db: Database, speed: Decimal | None = None,
+               sim_quirks: dict[str, str] | None = None) -> Venue:
     mode = settings.trading_mode
     if mode is TradingMode.EMBEDDED_SIM:
-        return embedded_simulator(settings, db, speed)
+        return embedded_simulator(settings, db, speed, **({"quirks": sim_quirks} if sim_quirks else {}))
     key = settings.apca_api_key_id.get_secret_value() if settings.apca_api_key_id else None
     secret = settings.apca_api_secret_key.get_secret_value() if settings.apca_api_secret_key else None
     if mode is TradingMode.EXTERNAL_SIM:

@@ -25,9 +25,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--speed", type=Decimal, metavar="N",
                         help="simulator only: simulated seconds per real second (default SIM_SPEED, 60)")
+    parser.add_argument("--sim-quirk", type=_quirk, action="append", default=[], metavar="NAME[=VALUE]",
+                        help="simulator only: make the embedded venue behave another plausible way (repeatable; "
+                             "the list is in `supervisor.py sim --help` and docs/venue-quirks.md)")
     parser.add_argument("--duration", type=float, metavar="SECONDS",
                         help="stop cleanly after this many real seconds (default: run until Ctrl-C)")
     parser.set_defaults(handler=run)
+
+
+def _quirk(text: str) -> tuple[str, str]:
+    from adapters.sim.quirks import parse_quirk_arg  # pure Python: --help stays instant
+
+    try:
+        return parse_quirk_arg(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.speed is not None and settings.trading_mode is not TradingMode.EMBEDDED_SIM:
         raise UsageError("--speed: only the embedded simulator's speed can be set (no Alpaca keys are set)")
+    if args.sim_quirk and settings.trading_mode is not TradingMode.EMBEDDED_SIM:
+        raise UsageError("--sim-quirk: only the embedded simulator has quirks (no Alpaca keys may be set)")
     if args.speed is not None and args.speed <= 0:
         raise UsageError("--speed: must be greater than 0")
     if args.duration is not None and args.duration <= 0:
@@ -66,7 +80,7 @@ def _run(settings: Any, args: argparse.Namespace) -> int:
     sim_state = settings.data_dir / SIM_STATE_FILE
     new_sim_state = settings.trading_mode is TradingMode.EMBEDDED_SIM and not sim_state.exists()
     try:
-        venue = open_venue(settings, db, args.speed)
+        venue = open_venue(settings, db, args.speed, sim_quirks=dict(args.sim_quirk))
     except VenueError as error:
         raise UsageError(str(error)) from None
     try:
