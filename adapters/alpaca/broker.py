@@ -3,7 +3,7 @@
 Errors come out as three kinds, because the caller must act differently on each:
 
 * `OrderRejected` — a definite "no" (HTTP 4xx): the order does not exist on the exchange.
-  `DuplicateClientOrderId` is the special 422 for an id the exchange already has: the order *does*
+  `DuplicateClientOrderId` is the special answer (any 4xx) for an id the exchange already has: the order *does*
   exist (an earlier attempt got through), so look it up.
 * `NotFound` — 404 for a lookup or a cancel.
 * `BrokerUnavailable` — 5xx, timeouts, connection errors: the outcome is unknown. After a submit,
@@ -25,20 +25,22 @@ from alpaca.common.exceptions import APIError
 from alpaca.data.historical.crypto import CryptoHistoricalDataClient
 from alpaca.data.requests import CryptoLatestQuoteRequest
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import AssetClass, OrderSide, QueryOrderStatus, TimeInForce
-from alpaca.trading.requests import GetAssetsRequest, GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
+from alpaca.trading.enums import AssetClass, QueryOrderStatus
+from alpaca.trading.models import Order
+from alpaca.trading.requests import GetAssetsRequest, GetOrdersRequest
 
 from adapters.alpaca.convert import compact_index, order_from_model, position_from_model
 from adapters.alpaca.pacing import RequestPacer
 from dca.assets import compact_symbol
 from dca.commands import SubmitOrder
-from dca.cycle import OrderType, Side
+from dca.cycle import OrderType
 from dca.exchange import ExchangeOrder, Position
 from dca.market import Quote
 from dca.money import ZERO
 from dca.params import ExchangeRules
 
 T = TypeVar("T")
+DUPLICATE_ID_TEXT = "client_order_id must be unique"
 REQUEST_TIMEOUT = (5.0, 30.0)  # connect, read: alpaca-py sets none, and a hung venue must not hang an actor
 
 
@@ -103,19 +105,13 @@ class AlpacaBroker:
     # --- orders ----------------------------------------------------------------------------------
 
     def submit(self, command: SubmitOrder) -> ExchangeOrder:
-        # alpaca-py's request models are float-typed; the values are exact short decimals, which
-        # float repr round-trips, and the venue truncates to its increments anyway.
-        common: dict[str, Any] = {
-            "symbol": command.symbol, "qty": float(command.qty), "client_order_id": command.client_order_id,
-            "side": OrderSide.BUY if command.side is Side.BUY else OrderSide.SELL,
-            "time_in_force": TimeInForce(command.time_in_force),
-        }
-        if command.order_type is OrderType.LIMIT:
-            assert command.limit_price is not None
-            request: Any = LimitOrderRequest(**common, limit_price=float(command.limit_price))
-        else:
-            request = MarketOrderRequest(**common)
-        return order_from_model(self._call("submit_order", lambda: self._trading.submit_order(request)))
+        """POST the order through the client's raw request path. alpaca-py's request models type
+        `qty` and `limit_price` as float: a 9-decimal quantity above ~1e6 units loses digits (often
+        upward, so a full-position sell is refused) and a tiny one goes out as `9.1743e-05`. Here
+        every figure is an exact decimal string; the answer is parsed into alpaca-py's own `Order`."""
+        body = order_payload(command)
+        response = self._call("submit_order", lambda: self._trading.post("/orders", body))
+        return order_from_model(Order(**response))  # type: ignore[arg-type]
 
     def cancel(self, exchange_id: str) -> None:
         self._call("cancel_order", lambda: self._trading.cancel_order_by_id(exchange_id))
@@ -221,6 +217,25 @@ class AlpacaBroker:
                 self._on_request(endpoint, time.monotonic() - started, kind)
 
 
+def order_payload(command: SubmitOrder) -> dict[str, str]:
+    """The JSON body of a new order, every number an exact decimal string (Alpaca's documented form)."""
+    body = {
+        "symbol": command.symbol, "qty": decimal_text(command.qty), "side": command.side.value,
+        "type": command.order_type.value, "time_in_force": command.time_in_force,
+        "client_order_id": command.client_order_id,
+    }
+    if command.order_type is OrderType.LIMIT:
+        assert command.limit_price is not None
+        body["limit_price"] = decimal_text(command.limit_price)
+    return body
+
+
+def decimal_text(value: Decimal) -> str:
+    """Positional notation, never exponent form, no trailing zeros: `0.00009174`, `77583333.333333339`."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _rules(asset: Any, min_notional: Decimal) -> ExchangeRules:
     increment = Decimal(str(asset.min_trade_increment or "0.000000001"))
     return ExchangeRules(
@@ -237,7 +252,8 @@ def _translate(error: APIError) -> BrokerError:
         message, code = str(error), None
     if status == 404:
         return NotFound(message, status, code)
-    if status == 422 and "client_order_id must be unique" in str(message):
+    if status is not None and 400 <= status < 500 and DUPLICATE_ID_TEXT in str(message):
+        # Alpaca's status for this answer is unverified (422 is what users report): the text decides
         return DuplicateClientOrderId(message, status, code)
     if status is not None and 400 <= status < 500 and status != 429:
         return OrderRejected(message, status, code)
