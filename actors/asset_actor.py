@@ -56,7 +56,7 @@ from dca.market import Quote
 from dca.money import ZERO
 from dca.order_reports import event_for
 from dca.params import AssetConfig
-from dca.risk import GLOBAL, Veto, buy_cost, committed_capital, vet
+from dca.risk import GLOBAL, Veto, buy_cost, committed_capital, reserved_by_buy, vet
 from dca.strategy import ALWAYS, Decision, Triggers, decide, triggers
 
 NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once a minute
@@ -82,7 +82,7 @@ class AssetActor(SupervisedActor):
         self._triggers: Triggers = ALWAYS  # where the core may act; recomputed on every change
         self._peak_dirty = False
         self._noted: dict[str, float] = {}
-        self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, cash) of a too-small reading
+        self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, buying power) too small
         self._log = logger
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -197,40 +197,43 @@ class AssetActor(SupervisedActor):
 
     def _vet(self, decision: Decision) -> Veto | None:
         """Ask the risk gates. The cheap ones (kill switch, breakers, limits, caps) go first, so a
-        blocked buy costs no request; only a buy they let through reads the account's cash (B16)."""
+        blocked buy costs no request; only a buy they let through reads the account (B16)."""
         limits, snapshot = self._rt.risk.limits, self._rt.risk.snapshot(self._rt.clock.now())
         veto = vet(limits, snapshot, self._symbol, decision.commands)
         cost = buy_cost(decision.commands)
         if veto is not None or cost is None:
             return veto
-        cash = self._cash_for(cost)
-        if cash is None:
-            return Veto("cash", "the account's cash could not be read; no buy without it")
-        return vet(limits, replace(snapshot, cash=cash), self._symbol, decision.commands)
+        power = self._buying_power_for(cost)
+        if power is None:
+            return Veto("cash", "the account's buying power could not be read; no buy without it")
+        return vet(limits, replace(snapshot, buying_power=power), self._symbol, decision.commands)
 
-    def _cash_for(self, cost: Decimal) -> Decimal | None:
-        """The account's cash for a buy of `cost`. A recent reading that was too small is reused
-        (the buy waits a few seconds longer at worst); any buy that may go ahead is checked against
-        cash read just now, so a stale reading can never let a buy through (never leverage)."""
+    def _buying_power_for(self, cost: Decimal) -> Decimal | None:
+        """The account's buying power for crypto (`non_marginable_buying_power`, not `cash`) for a buy of
+        `cost`. A recent reading that was too small is reused (the buy waits a few seconds longer at
+        worst); any buy that may go ahead is checked against a reading taken just now, so a stale one
+        can never let a buy through (never leverage)."""
         now = time.monotonic()
         if self._short_of_cash is not None:
-            read_at, cash = self._short_of_cash
-            if now - read_at < CASH_SHORTFALL_REUSE_SECONDS and cost > cash:
-                return cash
+            read_at, power = self._short_of_cash
+            if now - read_at < CASH_SHORTFALL_REUSE_SECONDS and cost > power:
+                return power
         try:
-            cash = self._rt.broker.account().cash
+            power = self._rt.broker.account().buying_power
         except BrokerUnavailable:
             return None
-        self._short_of_cash = (now, cash) if cost > cash else None
-        return cash
+        self._short_of_cash = (now, power) if cost > power else None
+        return power
 
     def _post_exposure(self) -> None:
         assert self._state is not None
         cycle, order = self._state.cycle, self._state.cycle.order
         live_buy = order is not None and order.side is Side.BUY
-        committed = committed_capital(cycle.cost, (order.qty - order.filled_qty) if live_buy else ZERO,
-                                      order.limit_price if live_buy else None)
-        self._rt.risk.update_asset(self._symbol, committed, is_open=cycle.quantity > 0 or order is not None)
+        unfilled = (order.qty - order.filled_qty) if live_buy and order is not None else ZERO
+        limit = order.limit_price if live_buy and order is not None else None
+        self._rt.risk.update_asset(self._symbol, committed_capital(cycle.cost, unfilled, limit),
+                                   is_open=cycle.quantity > 0 or order is not None,
+                                   reserved=reserved_by_buy(unfilled, limit))
 
     def _execute(self, command: Command) -> None:
         match command:
