@@ -35,7 +35,14 @@ from actors.messages import (
 )
 from actors.runtime import Runtime, asset_actor_name
 from actors.supervision import ChildSpec, ExitReason, Restart, SupervisedActor
-from adapters.alpaca.broker import BrokerUnavailable, DuplicateClientOrderId, NotFound, OrderRejected
+from adapters.alpaca.broker import (
+    BelowMinimum,
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    InsufficientBalance,
+    NotFound,
+    OrderRejected,
+)
 from dca.adoption import AdoptionRefused, plan_adoption
 from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
@@ -50,8 +57,10 @@ from dca.events import (
     OrderNotFound,
     PositionAdopted,
     PositionBeforeOrder,
+    SellableChecked,
     Tick,
 )
+from dca.exchange import sellable_for_bot
 from dca.market import Quote
 from dca.money import ZERO
 from dca.order_reports import event_for
@@ -82,6 +91,8 @@ class AssetActor(SupervisedActor):
         self._triggers: Triggers = ALWAYS  # where the core may act; recomputed on every change
         self._peak_dirty = False
         self._noted: dict[str, float] = {}
+        self._rules_read_at = time.monotonic()
+        self._shortfall_seen: tuple[Decimal, Decimal] | None = None  # (venue, expected) of an unconfirmed shortfall
         self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, buying power) too small
         self._log = logger
 
@@ -143,6 +154,8 @@ class AssetActor(SupervisedActor):
             case Housekeeping():
                 self._flush_peak()
                 self._publish_metrics()
+                if time.monotonic() - self._rules_read_at >= self._rt.rules.rules_refresh_seconds:
+                    self._refresh_rules("the refresh period")
             case Snapshot():
                 return self._config, self._state, self._newest_decided_quote()
             case Adopt(quantity=quantity, price=price):
@@ -176,6 +189,8 @@ class AssetActor(SupervisedActor):
         if decision.state is before and not decision.commands:
             self._note(decision.notes)
             return decision
+        if self._sells_more_than_the_venue_allows(before, decision):
+            return self._apply(event)  # decided again, the sell capped by what the venue lets the bot sell
         if decision.commands:
             veto = self._vet(decision)
             if veto is not None:  # dropped whole: nothing stored, nothing sent, asked again later
@@ -194,6 +209,33 @@ class AssetActor(SupervisedActor):
         for command in decision.commands:
             self._execute(command)
         return decision
+
+    def _sells_more_than_the_venue_allows(self, before: AssetState, decision: Decision) -> bool:
+        """Before a sell goes out, ask the venue what the bot may sell (its qty_available less foreign
+        coins). If that is less than the sell, tell the core, which caps the sell at it: a manual sell
+        of the bot's coins, or a fee the venue took differently, never leads to a refused sell."""
+        sell = next((c for c in decision.commands if isinstance(c, SubmitOrder) and c.side is Side.SELL), None)
+        if sell is None or before.cycle.order is not None:  # a resubmission keeps its stored size
+            return False
+        try:
+            position = self._rt.broker.position(self._symbol)
+        except BrokerUnavailable as error:  # the venue's answer to the sell itself settles it
+            self._log.warning("could not read the position before selling ({}); selling {}", error, sell.qty)
+            return False
+        sellable = sellable_for_bot(position, before.held_quantity)
+        if sellable >= sell.qty:
+            return False
+        self._sellable_short(sellable, "the position read before the sell")
+        return True
+
+    def _sellable_short(self, sellable: Decimal, source: str) -> None:
+        """The venue lets the bot sell less than it holds: logged, counted, and the core told."""
+        assert self._state is not None
+        self._rt.metrics.sell_shortfalls.labels(self._symbol).inc()
+        self._log.warning("the venue lets the bot sell only {} of the {} it holds ({}): a manual sell or a fee "
+                          "taken differently; the sell is capped and the cycle corrected", sellable,
+                          self._state.held_quantity, source)
+        self._apply(SellableChecked(sellable, self._rt.clock.now()))
 
     def _vet(self, decision: Decision) -> Veto | None:
         """Ask the risk gates. The cheap ones (kill switch, breakers, limits, caps) go first, so a
@@ -262,6 +304,7 @@ class AssetActor(SupervisedActor):
         except OrderRejected as error:
             self._log.warning("{} rejected: {}", command.client_order_id, error)
             self._apply(OrderClosed(command.client_order_id, CloseReason.REJECTED, now, message=str(error)))
+            self._learn_from_rejection(command, error)
             return
         except BrokerUnavailable as error:
             self._log.warning("{} outcome unknown ({}); will look it up", command.client_order_id, error)
@@ -275,6 +318,36 @@ class AssetActor(SupervisedActor):
         follow_up = event_for(order, now)
         if follow_up is not None and not isinstance(follow_up, OrderAccepted):
             self._apply(self._with_position(follow_up))
+
+    def _learn_from_rejection(self, command: SubmitOrder, error: OrderRejected) -> None:
+        """A refusal that says something about the venue is used, so the next try differs: a minimum
+        (they move with the price) has the pair's rules read again; "insufficient balance" on a sell
+        caps the next sell at what the venue says is available, less foreign coins."""
+        if isinstance(error, BelowMinimum):
+            self._refresh_rules("a minimum-size rejection")
+        if not isinstance(error, InsufficientBalance) or command.side is not Side.SELL or self._state is None:
+            return
+        try:
+            position = self._rt.broker.position(self._symbol)
+        except BrokerUnavailable as failure:
+            self._log.warning("could not read the position after {} was refused ({})", command.client_order_id, failure)
+            return
+        sellable = sellable_for_bot(position, self._state.held_quantity, error.available)
+        if sellable < command.qty:
+            self._sellable_short(sellable, f"the venue's answer: available {error.available}")
+
+    def _refresh_rules(self, why: str) -> None:
+        assert self._config is not None
+        try:
+            rules = self._rt.refresh_exchange_rules(self._symbol)
+        except BrokerUnavailable as error:
+            self._log.warning("could not read {}'s rules again after {} ({})", self._symbol, why, error)
+            return
+        self._rules_read_at = time.monotonic()
+        if rules != self._config.rules:
+            self._log.info("{}'s rules read again after {}: {}", self._symbol, why, rules)
+            self._config = replace(self._config, rules=rules)
+            self._refresh_triggers()
 
     def _order_result(self, succeeded: bool) -> None:
         risk = self._rt.risk
@@ -362,10 +435,16 @@ class AssetActor(SupervisedActor):
         assert self._state is not None
         if self._state.held_quantity != expected:  # it changed after the reconciler looked: next time
             return
+        if quantity < expected and self._shortfall_seen != (quantity, expected):
+            # Positions can lag fills by seconds: a shortfall counts once two readings agree on it
+            self._shortfall_seen = (quantity, expected)
+            return
+        self._shortfall_seen = None
+        before = self._state
         decision = self._apply(HoldingsChecked(quantity, self._rt.clock.now()))
-        if decision.completed is not None:
+        if decision.completed is not None or decision.state.cycle.cost < before.cycle.cost:  # coins left the bot
             self._rt.metrics.discrepancies.labels("holding_missing").inc()
-        elif decision.notes and decision.state is not None and "corrected" in decision.notes[0]:
+        elif decision.state.held_quantity < before.held_quantity:
             self._rt.metrics.discrepancies.labels("holding_corrected").inc()
 
     # --- bookkeeping -------------------------------------------------------------------------------

@@ -121,6 +121,10 @@ class AssetState:
     cycle: Cycle
     last_sell_price: Decimal | None = None  # of the last completed cycle: the price-triggered restart
     dust: Decimal = ZERO  # coin left by completed cycles below the trade increment; joins the next sell
+    # What the venue let the bot sell at its last reading (its qty_available less foreign coins) and
+    # when: a sell is capped by it for a while. Not stored: a restarted actor reads the venue again.
+    sellable: Decimal | None = None
+    sellable_at: datetime | None = None
 
     def evolve(self, **changes: object) -> AssetState:
         return replace(self, **changes)  # type: ignore[arg-type]

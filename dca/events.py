@@ -102,6 +102,15 @@ class HoldingsChecked:
 
 
 @dataclass(frozen=True, slots=True)
+class SellableChecked:
+    """What the venue lets the bot sell now: its `qty_available` less coins known to be foreign (see
+    `dca.exchange.sellable_for_bot`), read before a sell or from an "insufficient balance" answer."""
+
+    quantity: Decimal
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PositionAdopted:
     """The user adopts coins the bot did not buy (`supervisor.py adopt`) into the current cycle."""
 
@@ -111,4 +120,4 @@ class PositionAdopted:
 
 
 Event = (Quote | PositionBeforeOrder | OrderAccepted | OrderFilled | OrderClosed | OrderNotFound | Tick
-         | HoldingsChecked | PositionAdopted)
+         | HoldingsChecked | SellableChecked | PositionAdopted)

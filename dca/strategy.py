@@ -45,6 +45,7 @@ from dca.events import (
     OrderNotFound,
     PositionAdopted,
     PositionBeforeOrder,
+    SellableChecked,
     Tick,
 )
 from dca.market import Quote
@@ -55,6 +56,8 @@ from dca.params import AssetConfig
 # A shortfall of the exchange's holding below this fraction of what the cycle holds is corrected in
 # place (a fee the exchange rounded differently); a larger one means the coins left the bot.
 HOLDING_CORRECTION_LIMIT = Decimal("0.01")
+# How long the venue's word on what the bot may sell caps its sells (then it is read again).
+SELLABLE_READING_LASTS = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +174,9 @@ def _buy(
     rules = config.rules
     limit = round_up(quote.ask, rules.price_increment)  # on the price grid and still marketable
     qty = round_down(amount / limit, rules.min_trade_increment)
-    if qty * limit < rules.min_notional <= amount:  # only rounding put it under the floor: top it up
-        qty = round_up(rules.min_notional / limit, rules.min_trade_increment)
+    if qty * limit < rules.buy_floor and rules.min_notional <= amount:
+        # close to the floor: sized the margin above it, so a move before the venue values it cannot reject it
+        qty = round_up(rules.buy_floor / limit, rules.min_trade_increment)
     if qty < rules.min_order_size or qty * limit < rules.min_notional or qty <= 0:
         return Decision(state, notes=(f"{why}, but {kind} amount {amount} is below the exchange minimum "
                                       f"(min qty {rules.min_order_size}, min notional {rules.min_notional})",))
@@ -180,12 +184,23 @@ def _buy(
 
 
 def _sell(config: AssetConfig, state: AssetState, quote: Quote, why: str) -> Decision:
+    """Sell what the cycle holds, capped by what the venue lately said the bot may sell. The cost
+    floor is for buys only: a sell needs just `min_order_size`, so a small cycle can always exit."""
     rules = config.rules
-    qty = round_down(state.held_quantity, rules.min_trade_increment)
-    if qty < rules.min_order_size or qty * quote.bid < rules.min_notional or qty <= 0:
-        return Decision(state, notes=(f"{why}, but the position {_show(state.held_quantity)} is below the exchange "
-                                      f"minimum and cannot be sold",))
+    wanted = min(state.held_quantity, _sellable_now(state, quote.time))
+    qty = round_down(wanted, rules.min_trade_increment)
+    if qty < rules.min_order_size or qty <= 0:
+        capped = "" if wanted == state.held_quantity else f" (the venue lets the bot sell {_show(wanted)})"
+        return Decision(state, notes=(f"{why}, but the position {_show(state.held_quantity)}{capped} is below the "
+                                      f"exchange minimum and cannot be sold",))
     return _submit(config, state, quote.time, OrderKind.TAKE_PROFIT, Side.SELL, OrderType.MARKET, qty, None, why)
+
+
+def _sellable_now(state: AssetState, now: datetime) -> Decimal:
+    """The venue's last word on what the bot may sell, while it is fresh; else what the cycle holds."""
+    if state.sellable is None or state.sellable_at is None or now - state.sellable_at >= SELLABLE_READING_LASTS:
+        return state.held_quantity
+    return state.sellable
 
 
 def _submit(
@@ -201,6 +216,8 @@ def _submit(
     status = CycleStatus.BUYING if side is Side.BUY else CycleStatus.SELLING
     peak = cycle.peak_price if side is Side.SELL else None  # a safety order disarms trailing
     placed = cycle.evolve(status=status, order=order, order_seq=sequence, peak_price=peak, retry_at=None)
+    if side is Side.SELL:  # the reading is used up: the next sell is sized from a new one
+        state = state.evolve(sellable=None, sellable_at=None)
     timeout = config.timing.stale_buy_after if side is Side.BUY else config.timing.stuck_sell_after
     commands = (
         SubmitOrder(order_id, config.symbol, side, order_type, qty, limit, kind),
@@ -444,7 +461,7 @@ def _end_order(
     how = "filled" if ending == "fill" else str(ending)
     retry_at = now + config.timing.retry_after_failure if ending is CloseReason.REJECTED else None
     if order.side is Side.SELL:
-        if ending == "fill" or not _sellable(config, state, order):
+        if ending == "fill" or not _sellable(config, state):
             return _complete(config, state, order, now)
         watching = cycle.evolve(status=CycleStatus.WATCHING, order=None, peak_price=None, retry_at=retry_at)
         return Decision(state.evolve(cycle=watching),
@@ -460,11 +477,10 @@ def _end_order(
     return Decision(state.evolve(cycle=watching), notes=(summary,))
 
 
-def _sellable(config: AssetConfig, state: AssetState, order: LiveOrder) -> bool:
+def _sellable(config: AssetConfig, state: AssetState) -> bool:
     rules = config.rules
     qty = round_down(state.held_quantity, rules.min_trade_increment)
-    price = order.average_price or ZERO
-    return qty >= rules.min_order_size and qty > 0 and (price == 0 or qty * price >= rules.min_notional)
+    return qty >= rules.min_order_size and qty > 0
 
 
 def _complete(config: AssetConfig, state: AssetState, order: LiveOrder, now: datetime) -> Decision:
@@ -515,23 +531,45 @@ def _check_order_age(config: AssetConfig, state: AssetState, now: datetime) -> D
 
 def _on_holdings(_config: AssetConfig, state: AssetState, event: HoldingsChecked) -> Decision:
     """Compare the exchange's position with what the bot holds. More on the exchange is somebody
-    else's coin (never touched); less means a fee rounded differently (corrected) or coins that left
-    the bot (the cycle ends in `error` and a fresh one starts)."""
+    else's coin (never touched). Less comes out of the dust first, then the cycle: a small shortfall
+    is a fee rounded differently (the quantity is corrected, what was paid stays paid); a larger one
+    means coins left the bot (a manual sell): the cycle keeps what is left, at its share of the cost,
+    and sells that. A cycle left with nothing ends in `error` and a fresh one starts."""
     cycle = state.cycle
     held = state.held_quantity
     if cycle.order is not None or event.quantity >= held:
         return Decision(state)
     shortfall = held - event.quantity
-    if cycle.is_flat or shortfall <= held * HOLDING_CORRECTION_LIMIT:
-        from_dust = min(shortfall, state.dust)
-        corrected = cycle.evolve(quantity=cycle.quantity - (shortfall - from_dust))
-        return Decision(state.evolve(cycle=corrected, dust=state.dust - from_dust),
+    from_dust = min(shortfall, state.dust)
+    from_cycle = shortfall - from_dust
+    reading = {"dust": state.dust - from_dust, "sellable": None, "sellable_at": None}
+    if from_cycle <= cycle.quantity * HOLDING_CORRECTION_LIMIT:
+        corrected = cycle.evolve(quantity=cycle.quantity - from_cycle)
+        return Decision(state.evolve(cycle=corrected, **reading),
                         notes=(f"exchange holds {event.quantity}, bot counted {held}: corrected by -{shortfall}",))
+    left = cycle.quantity - from_cycle
+    if left > 0:
+        corrected = cycle.evolve(quantity=left, cost=cycle.cost * left / cycle.quantity)
+        return Decision(state.evolve(cycle=corrected, **reading),
+                        notes=(f"exchange holds {event.quantity} but the cycle holds {held}: {_show(from_cycle)} left "
+                               f"the bot; the cycle keeps {_show(left)} at its share of the cost",))
     ended = cycle.evolve(status=CycleStatus.ERROR, completed_at=event.time, order=None)
     return Decision(AssetState(new_cycle(), last_sell_price=state.last_sell_price, dust=ZERO),
                     completed=ended,
                     notes=(f"exchange holds {event.quantity} but the cycle holds {held}: "
                            f"the coins left the bot; cycle ends in error, a new one starts",))
+
+
+def _on_sellable(_config: AssetConfig, state: AssetState, event: SellableChecked) -> Decision:
+    """Remember what the venue lets the bot sell; the next sell (within a while) is capped by it."""
+    if state.cycle.order is not None:
+        return Decision(state)
+    updated = state.evolve(sellable=event.quantity, sellable_at=event.time)
+    if event.quantity >= state.held_quantity:
+        return Decision(updated, durable=False)
+    return Decision(updated, durable=False,
+                    notes=(f"the venue lets the bot sell {_show(event.quantity)} of the {_show(state.held_quantity)} "
+                           f"it holds: the sell is capped",))
 
 
 def _on_adopted(_config: AssetConfig, state: AssetState, event: PositionAdopted) -> Decision:
@@ -581,5 +619,6 @@ _HANDLERS: dict[type, Callable[[AssetConfig, AssetState, Any], Decision]] = {
     OrderNotFound: _on_not_found,
     Tick: _on_tick,
     HoldingsChecked: _on_holdings,
+    SellableChecked: _on_sellable,
     PositionAdopted: _on_adopted,
 }

@@ -13,6 +13,7 @@ Errors come out as three kinds, because the caller must act differently on each:
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -56,6 +57,21 @@ class OrderRejected(BrokerError):
 
 class DuplicateClientOrderId(OrderRejected):
     """The exchange already has an order with this client_order_id."""
+
+
+class BelowMinimum(OrderRejected):
+    """The order is under the pair's minimum (cost basis, `min_order_size`); the minimums move with
+    the price, so the pair's rules are worth reading again."""
+
+
+class InsufficientBalance(OrderRejected):
+    """Not enough of `asset` for the order; `available` is what the venue says it can use (None when
+    the answer did not say)."""
+
+    def __init__(self, message: str, status: int | None, code: int | None, asset: str,
+                 available: Decimal | None) -> None:
+        super().__init__(message, status, code)
+        self.asset, self.available = asset, available
 
 
 class NotFound(BrokerError):
@@ -244,6 +260,23 @@ def _rules(asset: Any, min_notional: Decimal) -> ExchangeRules:
     )
 
 
+_INSUFFICIENT = re.compile(r"insufficient balance for (?P<asset>\w+).*?available: (?P<available>[0-9.]+)")
+_BELOW_MINIMUM = ("cost basis must be >=", "minimal amount of order", "qty must be >=", "min_order_size")
+
+
+def rejection_for(message: str, status: int, code: int | None) -> OrderRejected:
+    """A definite refusal, typed by Alpaca's message (the only place that reads its text)."""
+    insufficient = _INSUFFICIENT.search(message)
+    if insufficient is not None:
+        return InsufficientBalance(message, status, code, insufficient["asset"],
+                                   Decimal(insufficient["available"].rstrip(".")))
+    if "insufficient balance" in message:
+        return InsufficientBalance(message, status, code, "", None)
+    if any(text in message for text in _BELOW_MINIMUM):
+        return BelowMinimum(message, status, code)
+    return OrderRejected(message, status, code)
+
+
 def _translate(error: APIError) -> BrokerError:
     status = error.status_code
     try:
@@ -256,5 +289,5 @@ def _translate(error: APIError) -> BrokerError:
         # Alpaca's status for this answer is unverified (422 is what users report): the text decides
         return DuplicateClientOrderId(message, status, code)
     if status is not None and 400 <= status < 500 and status != 429:
-        return OrderRejected(message, status, code)
+        return rejection_for(str(message), status, code)
     return BrokerUnavailable(f"HTTP {status}: {message}", status, code)

@@ -7,8 +7,10 @@ import pytest
 
 from adapters.alpaca.broker import (
     AlpacaBroker,
+    BelowMinimum,
     DuplicateClientOrderId,
     Endpoints,
+    InsufficientBalance,
     NotFound,
     OrderRejected,
     decimal_text,
@@ -116,3 +118,21 @@ def test_tiny_quantities_and_limits_go_out_as_plain_decimal_strings(shib_venue):
 ])
 def test_order_figures_are_written_positionally_without_exponents(value, text):
     assert decimal_text(value) == text
+
+
+def test_an_oversized_sell_is_a_typed_insufficient_balance_carrying_what_is_available(shib_venue):
+    service, broker, _sent = shib_venue
+    broker.submit(SubmitOrder("btc-some", "BTC/USD", Side.BUY, OrderType.MARKET, Decimal("0.001"), None,
+                              OrderKind.BASE))
+    service.exchange.step("BTC/USD")
+    held = broker.position("BTC/USD").qty
+    with pytest.raises(InsufficientBalance) as refused:
+        broker.submit(SubmitOrder("btc-too-much", "BTC/USD", Side.SELL, OrderType.MARKET, held + Decimal("0.0001"),
+                                  None, OrderKind.TAKE_PROFIT))
+    assert refused.value.status == 403 and refused.value.asset == "BTC" and refused.value.available == held
+
+
+def test_an_order_under_the_cost_floor_is_a_typed_below_minimum(venue):
+    _service, broker = venue
+    with pytest.raises(BelowMinimum):
+        broker.submit(_buy("broker-tiny", qty="0.000001"))
