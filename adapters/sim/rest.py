@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.sim.accounting import Position
+from adapters.sim.activities import KNOWN_TYPES
 from adapters.sim.assets import canonical_symbol
 from adapters.sim.bars import (
     MAX_LIMIT,
@@ -43,6 +45,7 @@ from dca.money import to_decimal
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DATA_PREFIX = "/v1beta3/crypto/us"
+DEFAULT_TRADING_LIMIT = 200  # what the headers announce when the simulator's own limit is off
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+$")
 
 
@@ -73,17 +76,27 @@ class RateLimiter:
         hits.append(now)
         return True
 
+    def remaining(self, key: str) -> int:
+        """Requests left in the window (the limit itself when limits are off)."""
+        if self.limit <= 0:
+            return DEFAULT_TRADING_LIMIT
+        return max(0, self.limit - len(self._hits.get(key, ())))
+
     def seconds_to_reset(self, key: str) -> float:
         """Until the oldest request in the window leaves it (0 when nothing is counted)."""
         hits = self._hits.get(key)
         return max(0.0, hits[0] + self.window - self._clock()) if hits else 0.0
 
 
+def _rate_headers(limit: int, remaining: int, reset_in: float) -> dict[str, str]:
+    """Alpaca's X-RateLimit-* headers (Reset: epoch seconds when requests are allowed again)."""
+    return {"X-RateLimit-Limit": str(limit or DEFAULT_TRADING_LIMIT), "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(math.ceil(time.time() + reset_in))}
+
+
 def _rate_limited(limit: int, reset_in: float, body: dict[str, Any]) -> web.Response:
-    """A 429 with Alpaca's X-RateLimit-* headers (Reset: epoch seconds when requests are allowed again)."""
     response = _json(body, 429)
-    response.headers.update({"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
-                             "X-RateLimit-Reset": str(math.ceil(time.time() + reset_in))})
+    response.headers.update(_rate_headers(limit, 0, reset_in))
     return response
 
 
@@ -137,7 +150,12 @@ def build_middleware(exchange: Exchange, key_id: str, secret_key: str) -> Any:
         except Exception:  # a simulator bug: still answer in Alpaca's shape, and say so in the log
             log.exception("unhandled error in %s %s", request.method, path)
             response = _trading_error(500, 50010000, "internal server error")
-        return _server_error(exchange) if fail else response
+        response = _server_error(exchange) if fail else response
+        if exchange.quirks.ratelimit_headers and path.startswith("/v2") and "X-RateLimit-Limit" not in response.headers:
+            window = config.rate_limit_window_seconds
+            reset_in = limiter.seconds_to_reset(caller) if limiter.limit > 0 else window
+            response.headers.update(_rate_headers(limiter.limit, limiter.remaining(caller), reset_in))
+        return response
 
     return middleware
 
@@ -215,6 +233,8 @@ class TradingRoutes:
     def add_to(self, router: web.UrlDispatcher) -> None:
         router.add_get("/v2/account", self.account)
         router.add_get("/v2/clock", self.clock)
+        router.add_get("/v2/account/activities", self.activities)
+        router.add_get("/v2/account/activities/{activity_type}", self.activities)
         router.add_get("/v2/positions", self.positions)
         router.add_delete("/v2/positions", self.close_all_positions)
         router.add_get("/v2/positions/{symbol:.+}", self.position)
@@ -236,13 +256,41 @@ class TradingRoutes:
                 account_json(
                     exchange.account_id,
                     exchange.account_number,
-                    exchange.cash,
-                    exchange.buying_power,
+                    exchange.account_view(),
                     exchange.long_market_value(),
                     exchange.last_equity,
                     exchange.created_at,
+                    exchange.cash,
                 )
             )
+
+    async def activities(self, request: web.Request) -> web.Response:
+        """`GET /v2/account/activities[/{activity_type}]`: activity_types, date, after, until,
+        direction (default desc), page_size (default and max 100), page_token (an activity id)."""
+        query = request.query
+        named = request.match_info.get("activity_type") or query.get("activity_types") or ""
+        types = {kind.strip().upper() for kind in named.split(",") if kind.strip()} or None
+        for kind in types or ():
+            if kind not in KNOWN_TYPES:
+                raise invalid(f"invalid activity type: {kind}")
+        direction = query.get("direction", "desc")
+        if direction not in ("asc", "desc"):
+            raise invalid(f"invalid direction: {direction}")
+        try:
+            page_size = min(int(query.get("page_size", "100")), 100)
+        except ValueError:
+            raise invalid("invalid page_size") from None
+        after, until, day = _time_param(request, "after"), _time_param(request, "until"), query.get("date")
+        found = [a for a in self.exchange.activities(types)
+                 if (after is None or a.posted_at > after) and (until is None or a.posted_at < until)
+                 and (day is None or a.posted_at.date().isoformat() == day[:10])]
+        if direction == "desc":
+            found.reverse()
+        token = query.get("page_token")
+        if token:
+            ids = [a.id for a in found]
+            found = found[ids.index(token) + 1:] if token in ids else []
+        return _json([a.body for a in found[:page_size]])
 
     async def clock(self, request: web.Request) -> web.Response:
         now = self.exchange.clock.now()
@@ -257,26 +305,24 @@ class TradingRoutes:
             }
         )
 
-    def _position_json(self, symbol: str) -> dict[str, Any]:
+    def _position_json(self, position: Position) -> dict[str, Any]:
         exchange = self.exchange
-        position = exchange.engine.ledger.positions[symbol]
-        spec = exchange.catalog.get(symbol)
+        symbol = position.symbol
         return position_json(
             position,
-            spec,
-            exchange.qty_available(symbol),
+            exchange.catalog.get(symbol),
+            exchange.shown_qty_available(position),
             exchange.mark_price(symbol),
             exchange.lastday_price(symbol),
         )
 
     async def positions(self, request: web.Request) -> web.Response:
         with self.exchange.lock:
-            return _json([self._position_json(position.symbol) for position in self.exchange.positions()])
+            return _json([self._position_json(position) for position in self.exchange.shown_positions()])
 
     async def position(self, request: web.Request) -> web.Response:
         with self.exchange.lock:
-            position = self.exchange.position(request.match_info["symbol"])
-            return _json(self._position_json(position.symbol))
+            return _json(self._position_json(self.exchange.shown_position(request.match_info["symbol"])))
 
     async def close_position(self, request: web.Request) -> web.Response:
         qty = request.query.get("qty")
