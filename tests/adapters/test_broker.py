@@ -136,3 +136,16 @@ def test_an_order_under_the_cost_floor_is_a_typed_below_minimum(venue):
     _service, broker = venue
     with pytest.raises(BelowMinimum):
         broker.submit(_buy("broker-tiny", qty="0.000001"))
+
+
+@pytest.mark.parametrize("status", [400, 403, 409, 422])
+def test_a_duplicate_client_order_id_is_recognised_whatever_4xx_carries_it(status):
+    config = SimConfig(symbols=["BTC/USD"], port=0, rate_limit_per_minute=0,
+                       quirks={"duplicate_id_status": str(status)})
+    with SimulatorService(config) as service:
+        broker = AlpacaBroker(service.key_id, service.secret_key, Endpoints.simulator(service.urls.trading),
+                              requests_per_minute=100_000)
+        broker.submit(_buy("dup-any-status", qty="0.02"))
+        with pytest.raises(DuplicateClientOrderId) as duplicate:
+            broker.submit(_buy("dup-any-status", qty="0.02"))
+        assert duplicate.value.status == status
