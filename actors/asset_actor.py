@@ -11,6 +11,7 @@ flight, so a fill or cancel that happened while it was down is applied exactly o
 
 from __future__ import annotations
 
+import enum
 import re
 import time
 from dataclasses import replace
@@ -25,6 +26,7 @@ from actors.messages import (
     Adopt,
     CheckHoldings,
     CheckOrder,
+    FeeLearned,
     Housekeeping,
     OrderReport,
     ParamsChanged,
@@ -46,10 +48,11 @@ from adapters.alpaca.broker import (
 from dca.adoption import AdoptionRefused, plan_adoption
 from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
-from dca.cycle import AssetState, CycleStatus, LiveOrder, Side
+from dca.cycle import AssetState, CycleStatus, FeeSource, LiveOrder, Side
 from dca.events import (
     CloseReason,
     Event,
+    FeeConfirmed,
     HoldingsChecked,
     OrderAccepted,
     OrderClosed,
@@ -73,10 +76,19 @@ NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once
 # then asks the account once per period, not once per quote (the rate limiter would stall the actors).
 CASH_SHORTFALL_REUSE_SECONDS = 5.0
 LOOKUP_RETRY_SECONDS = 5.0  # after an unknown submit outcome, look the order up again this often
+# A shortfall of the venue's position is believed once two readings this far apart (real seconds) agree:
+# positions can lag fills by seconds.
+SHORTFALL_CONFIRM_SECONDS = 2.0
 MARKET_DATA_ROUTER = "market_data_router"
 RECOVERING, RECONNECTED, RECONCILING = "recovering after a restart", "stream reconnected", "reconciler"
 MISSED_UPDATE_REASONS = (RECOVERING, RECONNECTED, RECONCILING)  # a change found then is an update we missed
 _NUMBER = re.compile(r"[-+]?\d[\d.,]*(?:[eE][-+]?\d+)?")  # prices, quantities, times in a note
+
+
+class SellCheck(enum.Enum):
+    GO = "go"  # the sell fits what the venue has
+    AGAIN = "again"  # the core was told what the venue has: decide again
+    WAIT = "wait"  # the venue shows less than the cycle holds; not sold until a second reading agrees
 
 
 class AssetActor(SupervisedActor):
@@ -92,7 +104,7 @@ class AssetActor(SupervisedActor):
         self._peak_dirty = False
         self._noted: dict[str, float] = {}
         self._rules_read_at = time.monotonic()
-        self._shortfall_seen: tuple[Decimal, Decimal] | None = None  # (venue, expected) of an unconfirmed shortfall
+        self._shortfall_seen: tuple[Decimal, Decimal, float] | None = None  # (venue, expected, when) unconfirmed
         self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, buying power) too small
         self._log = logger
 
@@ -147,6 +159,8 @@ class AssetActor(SupervisedActor):
                 self._check_live_order(reason)
             case CheckHoldings(quantity=quantity, expected=expected):
                 self._check_holdings(quantity, expected)
+            case FeeLearned(client_order_id=client_order_id, fee=fee):
+                self._confirm_fee(client_order_id, fee)
             case ParamsChanged(record=record):
                 self._config = self._config_for(record)
                 self._refresh_triggers()
@@ -182,15 +196,18 @@ class AssetActor(SupervisedActor):
 
     # --- the decision path -----------------------------------------------------------------------
 
-    def _apply(self, event: Event) -> Decision:
+    def _apply(self, event: Event, venue_checked: bool = False) -> Decision:
         assert self._config is not None and self._state is not None
         before = self._state
         decision = decide(self._config, before, event)
         if decision.state is before and not decision.commands:
             self._note(decision.notes)
             return decision
-        if self._sells_more_than_the_venue_allows(before, decision):
-            return self._apply(event)  # decided again, the sell capped by what the venue lets the bot sell
+        check = SellCheck.GO if venue_checked else self._check_before_selling(before, decision)
+        if check is SellCheck.AGAIN:  # decided again on what the venue said: the sell fits what is there
+            return self._apply(event, venue_checked=True)
+        if check is SellCheck.WAIT:
+            return Decision(before)
         if decision.commands:
             veto = self._vet(decision)
             if veto is not None:  # dropped whole: nothing stored, nothing sent, asked again later
@@ -210,30 +227,54 @@ class AssetActor(SupervisedActor):
             self._execute(command)
         return decision
 
-    def _sells_more_than_the_venue_allows(self, before: AssetState, decision: Decision) -> bool:
-        """Before a sell goes out, ask the venue what the bot may sell (its qty_available less foreign
-        coins). If that is less than the sell, tell the core, which caps the sell at it: a manual sell
-        of the bot's coins, or a fee the venue took differently, never leads to a refused sell."""
+    def _check_before_selling(self, before: AssetState, decision: Decision) -> SellCheck:
+        """Before a sell goes out, ask the venue what the bot really has. Fewer coins than the cycle
+        holds (a manual sell, a fee taken differently) correct the cycle once two readings some seconds
+        apart agree (positions can lag fills); until then nothing is sold. Coins held back by other
+        orders cap the sell at the venue's qty_available less foreign coins. Either way the sell the
+        venue gets is one it can fill: never a loop of identical refused sells."""
         sell = next((c for c in decision.commands if isinstance(c, SubmitOrder) and c.side is Side.SELL), None)
         if sell is None or before.cycle.order is not None:  # a resubmission keeps its stored size
-            return False
+            return SellCheck.GO
         try:
             position = self._rt.broker.position(self._symbol)
         except BrokerUnavailable as error:  # the venue's answer to the sell itself settles it
             self._log.warning("could not read the position before selling ({}); selling {}", error, sell.qty)
-            return False
-        sellable = sellable_for_bot(position, before.held_quantity)
+            return SellCheck.GO
+        held, total = before.held_quantity, position.qty if position is not None else ZERO
+        if total < held:
+            if not self._shortfall_confirmed(total, held):
+                self._note((f"the venue shows {total} of the {held} the cycle holds: selling once a second "
+                            "reading confirms it",))
+                return SellCheck.WAIT
+            self._rt.metrics.sell_shortfalls.labels(self._symbol).inc()
+            self._log.warning("the venue holds {} of the {} the cycle holds (a manual sell or a fee taken "
+                              "differently): the cycle is corrected and sells what is left", total, held)
+            self._holdings_checked(total)
+            return SellCheck.AGAIN
+        sellable = sellable_for_bot(position, held)
         if sellable >= sell.qty:
-            return False
-        self._sellable_short(sellable, "the position read before the sell")
-        return True
+            return SellCheck.GO
+        self._sellable_short(sellable, "coins held back by other orders")
+        return SellCheck.AGAIN
+
+    def _shortfall_confirmed(self, venue_qty: Decimal, expected: Decimal) -> bool:
+        """True when an earlier reading, at least SHORTFALL_CONFIRM_SECONDS ago, saw the same shortfall."""
+        now, seen = time.monotonic(), self._shortfall_seen
+        if seen is not None and seen[:2] == (venue_qty, expected):
+            if now - seen[2] < SHORTFALL_CONFIRM_SECONDS:
+                return False
+            self._shortfall_seen = None
+            return True
+        self._shortfall_seen = (venue_qty, expected, now)
+        return False
 
     def _sellable_short(self, sellable: Decimal, source: str) -> None:
         """The venue lets the bot sell less than it holds: logged, counted, and the core told."""
         assert self._state is not None
         self._rt.metrics.sell_shortfalls.labels(self._symbol).inc()
-        self._log.warning("the venue lets the bot sell only {} of the {} it holds ({}): a manual sell or a fee "
-                          "taken differently; the sell is capped and the cycle corrected", sellable,
+        self._log.warning("the venue lets the bot sell only {} of the {} it holds ({}): the sell is capped; "
+                          "the reconciler corrects the cycle if coins are gone", sellable,
                           self._state.held_quantity, source)
         self._apply(SellableChecked(sellable, self._rt.clock.now()))
 
@@ -431,17 +472,32 @@ class AssetActor(SupervisedActor):
         decision = self._apply(PositionAdopted(qty, cost, self._rt.clock.now()))
         return decision.notes[-1] if decision.notes else "nothing to do"
 
+    def _confirm_fee(self, client_order_id: str, fee: Decimal) -> None:
+        """The venue's fee for a finished order replaces the books' estimate, once (the stored order
+        says whether it already did)."""
+        assert self._state is not None
+        stored = self._rt.cycles.order_fee(client_order_id)
+        if stored is None or stored.source is FeeSource.VENUE:
+            return
+        event = FeeConfirmed(client_order_id, stored.side, stored.fee, fee,
+                             stored.cycle_id == self._state.cycle.id, self._rt.clock.now())
+        decision = self._apply(event)
+        if decision.confirmed_fee is not None and fee != stored.fee:
+            self._rt.metrics.fee_corrections.labels(self._symbol).inc()
+            self._log.info("{}: fee corrected from the venue's activities: {} → {}", client_order_id, stored.fee, fee)
+
     def _check_holdings(self, quantity: Any, expected: Any) -> None:
         assert self._state is not None
         if self._state.held_quantity != expected:  # it changed after the reconciler looked: next time
             return
-        if quantity < expected and self._shortfall_seen != (quantity, expected):
-            # Positions can lag fills by seconds: a shortfall counts once two readings agree on it
-            self._shortfall_seen = (quantity, expected)
-            return
-        self._shortfall_seen = None
+        if quantity < expected and not self._shortfall_confirmed(quantity, expected):
+            return  # positions can lag fills: a shortfall counts once two readings apart agree on it
+        self._holdings_checked(quantity)
+
+    def _holdings_checked(self, quantity: Decimal) -> None:
+        assert self._state is not None
         before = self._state
-        decision = self._apply(HoldingsChecked(quantity, self._rt.clock.now()))
+        decision = self._apply(HoldingsChecked(quantity, self._rt.clock.now()), venue_checked=True)
         if decision.completed is not None or decision.state.cycle.cost < before.cycle.cost:  # coins left the bot
             self._rt.metrics.discrepancies.labels("holding_missing").inc()
         elif decision.state.held_quantity < before.held_quantity:

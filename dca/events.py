@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from dca.cycle import Side
 from dca.market import Quote
 from dca.money import ZERO
 
@@ -111,6 +112,19 @@ class SellableChecked:
 
 
 @dataclass(frozen=True, slots=True)
+class FeeConfirmed:
+    """The venue's own figures gave a finished order's fee (`confirmed`) where the books hold
+    `estimated`. Applied once: the order is then marked as venue-confirmed."""
+
+    client_order_id: str
+    side: Side
+    estimated: Decimal
+    confirmed: Decimal
+    in_current_cycle: bool
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PositionAdopted:
     """The user adopts coins the bot did not buy (`supervisor.py adopt`) into the current cycle."""
 
@@ -120,4 +134,4 @@ class PositionAdopted:
 
 
 Event = (Quote | PositionBeforeOrder | OrderAccepted | OrderFilled | OrderClosed | OrderNotFound | Tick
-         | HoldingsChecked | SellableChecked | PositionAdopted)
+         | HoldingsChecked | SellableChecked | FeeConfirmed | PositionAdopted)

@@ -34,10 +34,11 @@ from decimal import Decimal
 from typing import Any
 
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
-from dca.cycle import AssetState, Cycle, CycleStatus, LiveOrder, OrderKind, OrderType, Side, new_cycle
+from dca.cycle import AssetState, Cycle, CycleStatus, FeeSource, LiveOrder, OrderKind, OrderType, Side, new_cycle
 from dca.events import (
     CloseReason,
     Event,
+    FeeConfirmed,
     HoldingsChecked,
     OrderAccepted,
     OrderClosed,
@@ -48,8 +49,9 @@ from dca.events import (
     SellableChecked,
     Tick,
 )
+from dca.fees import corrected_cycle, execution_fee, fee_from_position
 from dca.market import Quote
-from dca.money import ZERO, basis_points, percent_above, percent_below, round_down, round_up
+from dca.money import ZERO, percent_above, percent_below, round_down, round_up
 from dca.order_ids import client_order_id
 from dca.params import AssetConfig
 
@@ -70,6 +72,7 @@ class Decision:
     notes: tuple[str, ...] = ()
     durable: bool = True  # False when only the trailing peak moved: worth storing, not at every tick
     finished_order: LiveOrder | None = None  # the order this event ended, with its final figures
+    confirmed_fee: FeeConfirmed | None = None  # a finished order's fee the venue confirmed, to be stored
 
     def then(self, other: Decision) -> Decision:
         """This decision followed by `other` (made from this decision's state)."""
@@ -80,6 +83,7 @@ class Decision:
             self.notes + other.notes,
             self.durable or other.durable,
             other.finished_order or self.finished_order,
+            other.confirmed_fee or self.confirmed_fee,
         )
 
 
@@ -398,9 +402,9 @@ def _apply_fill(
 ) -> tuple[AssetState, LiveOrder]:
     assert report.avg_price is not None
     notional = report.filled_qty * report.avg_price
-    fee = _fee(config, order, report, notional, final)
+    fee, source = _fee(config, order, report, notional, final)
     d_qty, d_notional, d_fee = report.filled_qty - order.filled_qty, notional - order.filled_notional, fee - order.fee
-    order = replace(order, filled_qty=report.filled_qty, filled_notional=notional, fee=fee)
+    order = replace(order, filled_qty=report.filled_qty, filled_notional=notional, fee=fee, fee_source=source)
     cycle = state.cycle
     if order.side is Side.BUY:
         cycle = cycle.evolve(quantity=cycle.quantity + d_qty - d_fee, cost=cycle.cost + d_notional,
@@ -421,37 +425,32 @@ def _true_up_fee(
 ) -> tuple[AssetState, LiveOrder]:
     """A final report that adds no fill can still tell the exact fee of the fills already applied
     (reported outright, or for a buy through the position); replace the estimate with it."""
-    if order.filled_qty == 0:
+    if order.filled_qty == 0 or order.fee_source is FeeSource.VENUE:
         return state, order
-    fee = _fee(config, order, replace(report, filled_qty=order.filled_qty), order.filled_notional, True)
-    if fee == order.fee:
+    fee, source = _fee(config, order, replace(report, filled_qty=order.filled_qty), order.filled_notional, True)
+    if source is not FeeSource.VENUE:
         return state, order
-    d_fee, cycle = fee - order.fee, state.cycle
-    if order.side is Side.BUY:
-        cycle = cycle.evolve(quantity=cycle.quantity - d_fee, buy_fees=cycle.buy_fees + d_fee)
-    else:
-        cycle = cycle.evolve(sell_fees=cycle.sell_fees + d_fee, realized_pnl=cycle.realized_pnl - d_fee)
-    return state.evolve(cycle=cycle), replace(order, fee=fee)
+    cycle = corrected_cycle(state.cycle, order.side, order.fee, fee)
+    return state.evolve(cycle=cycle), replace(order, fee=fee, fee_source=source)
 
 
-def _fee(config: AssetConfig, order: LiveOrder, report: _Report, notional: Decimal, final: bool) -> Decimal:
-    """The order's cumulative fee: reported, else inferred from the position, else the taker rate.
-
-    Alpaca does not report fees. A buy's fee is taken in coin, so the exchange's position grows by
-    less than the filled quantity: on the final report the difference between the position after and
-    the position before the order is exact. Until then (partial fills) the taker rate is an estimate
-    that the final report corrects. A sell's fee is taken in the quote currency, which the position
-    does not show; a market sell always pays the taker rate."""
+def _fee(
+    config: AssetConfig, order: LiveOrder, report: _Report, notional: Decimal, final: bool
+) -> tuple[Decimal, FeeSource]:
+    """The order's cumulative fee and where it came from: reported, else (a buy's coin fee) inferred
+    from the venue's position before and after the order, else estimated at the taker rate for the
+    new part, rounded up per execution as Alpaca does. The estimate stands until the venue's fee
+    activities confirm or correct it (see `FeeConfirmed`)."""
     if report.fee is not None:
-        return report.fee
-    taker = config.fees.taker_bps
-    if order.side is Side.SELL:
-        return basis_points(notional, taker)
-    if final and report.position_qty is not None and order.position_before is not None:
-        inferred = report.filled_qty - (report.position_qty - order.position_before)
-        if ZERO <= inferred <= basis_points(report.filled_qty, 2 * max(taker, config.fees.maker_bps)):
-            return inferred
-    return basis_points(report.filled_qty, taker)
+        return report.fee, FeeSource.VENUE
+    fees = config.fees
+    if order.side is Side.BUY and final and report.position_qty is not None and order.position_before is not None:
+        inferred = fee_from_position(report.filled_qty, order.position_before, report.position_qty,
+                                     max(fees.taker_bps, fees.maker_bps))
+        if inferred is not None:
+            return inferred, FeeSource.VENUE
+    new_qty, new_notional = report.filled_qty - order.filled_qty, notional - order.filled_notional
+    return order.fee + execution_fee(order.side, new_qty, new_notional, fees.taker_bps), FeeSource.ESTIMATE
 
 
 def _end_order(
@@ -572,6 +571,23 @@ def _on_sellable(_config: AssetConfig, state: AssetState, event: SellableChecked
                            f"it holds: the sell is capped",))
 
 
+def _on_fee_confirmed(_config: AssetConfig, state: AssetState, event: FeeConfirmed) -> Decision:
+    """A finished order's fee as the venue charged it replaces the estimate, once. In the current cycle
+    it corrects the quantity (a buy's coin fee) or the P/L (a sell's USD fee); for an order of an
+    ended cycle, a buy's coins join the dust (the store corrects an ended cycle's P/L)."""
+    live = state.cycle.order
+    if live is not None and live.client_order_id == event.client_order_id:
+        return Decision(state)  # still live: its own reports carry its fee
+    change = event.confirmed - event.estimated
+    if event.in_current_cycle:
+        state = state.evolve(cycle=corrected_cycle(state.cycle, event.side, event.estimated, event.confirmed))
+    elif event.side is Side.BUY:
+        state = state.evolve(dust=max(state.dust - change, ZERO))
+    note = (f"{event.client_order_id}: the venue charged a fee of {_show(event.confirmed)} "
+            f"({'coin' if event.side is Side.BUY else 'quote'}), estimated {_show(event.estimated)}")
+    return Decision(state, notes=(note,), confirmed_fee=event)
+
+
 def _on_adopted(_config: AssetConfig, state: AssetState, event: PositionAdopted) -> Decision:
     """Adoption turns foreign coins into this cycle's position. Assumptions (documented in the
     README): the coins cost quantity × price (their fees are unknown and left out); safety orders are
@@ -620,5 +636,6 @@ _HANDLERS: dict[type, Callable[[AssetConfig, AssetState, Any], Decision]] = {
     Tick: _on_tick,
     HoldingsChecked: _on_holdings,
     SellableChecked: _on_sellable,
+    FeeConfirmed: _on_fee_confirmed,
     PositionAdopted: _on_adopted,
 }

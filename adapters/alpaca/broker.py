@@ -30,12 +30,13 @@ from alpaca.trading.enums import AssetClass, QueryOrderStatus
 from alpaca.trading.models import Order
 from alpaca.trading.requests import GetAssetsRequest, GetOrdersRequest
 
-from adapters.alpaca.convert import compact_index, order_from_model, position_from_model
+from adapters.alpaca.convert import compact_index, decimal_or_none, order_from_model, position_from_model
 from adapters.alpaca.pacing import RequestPacer
 from dca.assets import compact_symbol
 from dca.commands import SubmitOrder
-from dca.cycle import OrderType
+from dca.cycle import OrderType, Side
 from dca.exchange import ExchangeOrder, Position
+from dca.fees import Execution, FeeRecord
 from dca.market import Quote
 from dca.money import ZERO
 from dca.params import ExchangeRules
@@ -185,6 +186,38 @@ class AlpacaBroker:
         converted = (position_from_model(m, self._symbols) for m in models)
         return {p.symbol: p for p in converted}
 
+    def fee_activities(self, after: datetime) -> VenueFees:
+        """The account's fills and the fees the venue posted for them since `after` (CFEE for coin
+        fees, CFEE or FEE for USD fees), read through the client's raw GET: alpaca-py 0.44 has no
+        activities call. Activities name no order; `dca.fees.venue_fee` ties them to one."""
+        fills: dict[str, list[Execution]] = {}
+        records: list[FeeRecord] = []
+        for body in self._activities("FILL", after):
+            execution = Execution(compact_symbol(str(body["symbol"])), str(body["transaction_time"])[:10],
+                                  Decimal(str(body["price"])), Side(str(body["side"])))
+            fills.setdefault(str(body["order_id"]), []).append(execution)
+        for kind in ("CFEE", "FEE"):
+            for body in self._activities(kind, after - timedelta(days=1)):
+                record = _fee_record(body)
+                if record is not None:
+                    records.append(record)
+        return VenueFees(fills, records)
+
+    def _activities(self, kind: str, after: datetime) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            query: dict[str, str] = {"direction": "asc", "page_size": "100", "after": after.isoformat()}
+            if token is not None:
+                query["page_token"] = token
+            read = functools.partial(self._trading.get, f"/account/activities/{kind}", query)
+            page = self._call("get_activities", read)
+            if not isinstance(page, list) or not page:
+                return
+            yield from page
+            if len(page) < 100:
+                return
+            token = str(page[-1]["id"])
+
     def account(self) -> Account:
         model = self._call("get_account", self._trading.get_account)
         return Account(Decimal(str(model.cash or 0)), Decimal(str(model.non_marginable_buying_power or 0)),
@@ -231,6 +264,32 @@ class AlpacaBroker:
         finally:
             if self._on_request is not None:
                 self._on_request(endpoint, time.monotonic() - started, kind)
+
+
+@dataclass(frozen=True, slots=True)
+class VenueFees:
+    """Fills by exchange order id, and the fee records the venue posted."""
+
+    fills: dict[str, list[Execution]]
+    records: list[FeeRecord]
+
+    @property
+    def executions(self) -> list[Execution]:
+        return [execution for executions in self.fills.values() for execution in executions]
+
+
+def _fee_record(body: dict[str, Any]) -> FeeRecord | None:
+    """A CFEE/FEE activity as a fee: a coin fee carries a negative `qty` (a buy's), a USD fee a negative
+    `net_amount` (a sell's)."""
+    symbol, day, price = body.get("symbol"), body.get("date"), body.get("price")
+    if not symbol or not day or price in (None, ""):
+        return None
+    qty, net = decimal_or_none(body.get("qty")), decimal_or_none(body.get("net_amount"))
+    if qty is not None and qty != 0:
+        return FeeRecord(compact_symbol(str(symbol)), str(day)[:10], Decimal(str(price)), Side.BUY, -qty)
+    if net is not None and net != 0:
+        return FeeRecord(compact_symbol(str(symbol)), str(day)[:10], Decimal(str(price)), Side.SELL, -net)
+    return None
 
 
 def order_payload(command: SubmitOrder) -> dict[str, str]:

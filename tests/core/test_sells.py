@@ -18,7 +18,7 @@ def test_sell_fill_completes_the_cycle_and_starts_a_cooldown():  # §8.34
     ended = decision.completed
     assert ended is not None and ended.status is CycleStatus.COMPLETE
     assert ended.completed_at == at(30) and ended.sell_price == D(110) and ended.order is None
-    assert ended.sell_fees == D("0.1375") and ended.realized_pnl == D("4.8625")  # 55 - 0.1375 - 50
+    assert ended.sell_fees == D("0.14") and ended.realized_pnl == D("4.86")  # 55 - 0.1375 rounded up - 50
     assert ended.quantity == D("0.5") and ended.average_price == D(100)
     fresh = decision.state.cycle
     assert fresh.id is None and fresh.status is CycleStatus.COOLDOWN and fresh.quantity == 0
