@@ -7,7 +7,7 @@ it belongs to one actor; the mutable pieces (quote board, directories, rules cac
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +36,8 @@ class TradingRules:
     fees: FeeSchedule
     timing: OrderTiming
     min_notional: Decimal
+    buy_margin_percent: Decimal = Decimal(2)
+    rules_refresh_seconds: float = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,20 +97,25 @@ class Runtime:
         return timedelta(seconds=self.clock_seconds(real_seconds))
 
     def exchange_rules(self, symbol: str) -> ExchangeRules:
-        """The pair's increments and minimums, read from the exchange once per process."""
+        """The pair's increments and minimums, as last read from the exchange."""
         with self._rules_lock:
             cached = self._rules_cache.get(symbol)
-        if cached is None:
-            cached = self.broker.rules(symbol, self.rules.min_notional)
-            with self._rules_lock:
-                self._rules_cache[symbol] = cached
-        return cached
+        return cached if cached is not None else self.refresh_exchange_rules(symbol)
+
+    def refresh_exchange_rules(self, symbol: str) -> ExchangeRules:
+        """Read the pair's rules again (its minimums move with the price)."""
+        fresh = replace(self.broker.rules(symbol, self.rules.min_notional),
+                        buy_margin_percent=self.rules.buy_margin_percent)
+        with self._rules_lock:
+            self._rules_cache[symbol] = fresh
+        return fresh
 
     def prefetch_exchange_rules(self) -> None:
         """Read every pair's rules in one request (asset actors then start without one each)."""
         rules = self.broker.all_rules(self.rules.min_notional)
+        margin = self.rules.buy_margin_percent
         with self._rules_lock:
-            self._rules_cache.update(rules)
+            self._rules_cache.update({s: replace(r, buy_margin_percent=margin) for s, r in rules.items()})
 
     def asset_handle(self, symbol: str) -> Any:
         return self.asset_directory.handle(asset_actor_name(symbol))

@@ -88,7 +88,9 @@ class TradeUpdateRouter(SupervisedActor):
             self._rt.metrics.foreign_orders.inc()
             self._log.debug("foreign order {} ({}): not ours, ignored", update.order.client_order_id, update.event)
             return
-        event = event_for(update.order, update.time, update.position_qty)
+        # the update's position_qty is left out: whether it is net of the fee is unverified, so the
+        # asset actor reads the position itself (by BTCUSD) to learn a buy's coin fee
+        event = event_for(update.order, update.time)
         symbol = self._symbol_of(ref.asset_id)
         if event is None or symbol is None:
             return

@@ -171,7 +171,7 @@ def trading_rules(settings: Settings, namespace: str) -> TradingRules:
                          stale_buy_after=timedelta(minutes=float(settings.stale_order_threshold_minutes)),
                          stuck_sell_after=timedelta(seconds=settings.stuck_market_sell_timeout_seconds))
     return TradingRules(namespace, FeeSchedule(settings.fee_maker_bps, settings.fee_taker_bps), timing,
-                        settings.min_order_notional)
+                        settings.min_order_notional, settings.buy_margin_percent, settings.rules_refresh_seconds)
 
 
 @dataclass

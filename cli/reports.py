@@ -34,9 +34,11 @@ def _status(args: argparse.Namespace) -> int:
     from app.market_view import open_market_view
     from app.reports import as_json_ready, status
 
+    funds = None
     try:
         view = open_market_view(settings, db)
         rows = status(db, view)
+        funds = view.funds() if view is not None else None
     except Exception as error:  # an unreachable venue still leaves the books worth showing
         view, rows = None, status(db, None)
         note = f"prices and positions unavailable: {error}"
@@ -46,6 +48,8 @@ def _status(args: argparse.Namespace) -> int:
     halted = meta.get(KILL_SWITCH)
     if args.json:
         print(json.dumps({"assets": as_json_ready(rows), "kill_switch": as_json_ready(halted),
+                          "cash": as_json_ready(funds.cash if funds else None),
+                          "buying_power": as_json_ready(funds.buying_power if funds else None),
                           "supervisor_running": meta.supervisor_running(), "source": note}, indent=2))
         return 0
     if not rows:
@@ -58,6 +62,9 @@ def _status(args: argparse.Namespace) -> int:
                   _n(r.foreign_quantity), r.live_order] for r in rows], right=(2, 4, 5, 6, 7, 8, 10)))
     print(f"\n{note}; supervisor {'running' if meta.supervisor_running() else 'not running'}"
           + (f"; KILL SWITCH ENGAGED ({halted.get('reason') or 'halt'})" if isinstance(halted, dict) else ""))
+    if funds is not None:
+        print(f"account: cash {_n(funds.cash, 2)}, buying power for crypto {_n(funds.buying_power, 2)} "
+              "(non_marginable_buying_power: what the bot's buys draw on)")
     foreign = [r for r in rows if r.foreign_quantity]
     for row in foreign:
         print(f"{row.symbol}: {_n(row.foreign_quantity)} on the exchange is not the bot's; it is never sold or "

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     stale_order_threshold_minutes: Decimal = Field(Decimal(5), gt=0)
     stuck_market_sell_timeout_seconds: int = Field(75, gt=0)
     min_order_notional: Decimal = Field(Decimal(10), ge=0)
+    buy_margin_percent: Decimal = Field(Decimal(2), ge=0, le=100,
+                                        description="a buy near MIN_ORDER_NOTIONAL is sized this much above it")
+    rules_refresh_seconds: float = Field(900, gt=0, description="how often each pair's minimums are read again")
     fee_maker_bps: Decimal = Field(Decimal(15), ge=0, lt=10_000)
     fee_taker_bps: Decimal = Field(Decimal(25), ge=0, lt=10_000)
 
