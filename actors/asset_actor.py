@@ -37,6 +37,7 @@ from actors.messages import (
 )
 from actors.runtime import Runtime, asset_actor_name
 from actors.supervision import ChildSpec, ExitReason, Restart, SupervisedActor
+from actors.trading_gate import TradingStopped
 from adapters.alpaca.broker import (
     BelowMinimum,
     BrokerUnavailable,
@@ -338,6 +339,9 @@ class AssetActor(SupervisedActor):
                                   command.client_order_id, error)
         try:
             order = self._rt.broker.submit(command)
+        except TradingStopped as stopped:  # its row stays `submitting`: the next start finds it was never sent
+            self._log.info("{} not sent: {}", command.client_order_id, stopped)
+            return
         except DuplicateClientOrderId:
             self._log.info("{} already exists on the exchange; reading it back", command.client_order_id)
             self._check_live_order("duplicate client_order_id")
@@ -413,6 +417,8 @@ class AssetActor(SupervisedActor):
                 exchange_id = found.id
             self._rt.broker.cancel(exchange_id)
             self._log.info("cancel requested for {} ({})", command.client_order_id, command.reason)
+        except TradingStopped as stopped:
+            self._log.info("cancel of {} not sent: {}", command.client_order_id, stopped)
         except (NotFound, OrderRejected) as error:  # already filled, canceled or gone: read its final state
             self._log.info("cancel of {} refused ({}); reading it back", command.client_order_id, error)
             self._check_live_order("cancel refused")

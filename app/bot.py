@@ -19,6 +19,7 @@ from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
 from actors.runtime import Intervals, Runtime, TradingRules
 from actors.scheduler import Scheduler
+from actors.trading_gate import GatedBroker, TradingGate
 from adapters.alpaca.broker import AlpacaBroker, BrokerError, Endpoints
 from adapters.alpaca.history import BarFetcher
 from adapters.db.assets import AssetRepository
@@ -30,6 +31,7 @@ from adapters.db.orders import OrderMirror
 from adapters.db.requests import RequestStore
 from adapters.metrics import Metrics
 from app.books import SIM_STATE_FILE, BooksOwner
+from app.ownership import OwnerLease, claim_book, claimant, hold_lease
 from config.settings import LIVE_URL, PAPER_URL, Settings, TradingMode
 from dca.order_ids import make_namespace
 from dca.params import AssetParams, FeeSchedule, OrderTiming, with_overrides
@@ -185,12 +187,24 @@ class Bot:
     metrics: Metrics = field(default_factory=Metrics)
     intervals: Intervals | None = None
     exit: ProcessExit = field(default_factory=ProcessExit)
+    gate: TradingGate = field(default_factory=TradingGate)  # closed when the exit is requested or the book lost
+    lease: OwnerLease | None = None  # `run` claims it before the venue opens; otherwise start() claims it
     runtime: Runtime | None = None
     root: Any = None
     metrics_port: int | None = None
     keep_bars: bool = True  # BarsSync fills historical_1min_bars (tests that do not need it switch it off)
 
+    def __post_init__(self) -> None:
+        self.exit.on_request(lambda _code, reason: self.gate.close(reason))
+
     def start(self, serve_metrics: bool = True) -> Bot:
+        if self.lease is None:  # refuses (BookOwned) if another process holds the book
+            from adapters.db.lease import LeaseStore
+
+            self.lease = claim_book(LeaseStore(self.db.url), claimant("run"), self.settings.owner_lease_seconds,
+                                    wait=False)
+            assert self.lease is not None
+            hold_lease(self.lease, self.exit)
         self.db.now = self.venue.clock.now
         self.db.on_error = lambda kind: self.metrics.database_errors.labels(kind).inc()
         self.metrics.trading_mode.labels(self.venue.mode.value).set(1)
@@ -219,20 +233,24 @@ class Bot:
                               clock=self.venue.clock.now, state_file=settings.data_dir / "dry-run-exchange.json")
 
     def stop(self, timeout: float = 60.0) -> None:
-        """Streams first, then caretakers, then asset actors; open exchange orders stay as they are."""
+        """No new order requests, then streams, caretakers and asset actors; open exchange orders stay as
+        they are. The book is released last, once nothing of this process can trade any more."""
         import pykka
 
+        log = logger.bind(actor="supervisor")
+        self.gate.close("the supervisor is stopping")
+        if not self.gate.drain(min(5.0, timeout)):
+            log.warning("an order request was still on the wire when stopping; the next start reads it back")
         if self.root is not None:
             try:
                 self.root.stop(timeout=timeout)
             except pykka.Timeout:
-                logger.bind(actor="supervisor").error("the actor tree did not stop within {} s", timeout)
-            pykka.ActorRegistry.stop_all(timeout=10)
+                log.error("the actor tree did not stop within {} s", timeout)
+            pykka.ActorRegistry.stop_all(timeout=min(5.0, timeout))
             self.root = None
-            try:
-                MetaStore(self.db).stopped()
-            except Exception as error:  # the database is down: the heartbeat ages out within seconds instead
-                logger.bind(actor="supervisor").warning("could not clear the heartbeat: {}", error)
+        if self.lease is not None:
+            self.lease.stop(release=True)
+            self.lease = None
         if self.runtime is not None:
             self.runtime.scheduler.stop()
             if self.runtime.shadow is not None:
@@ -253,7 +271,8 @@ class Bot:
         id_taken = metrics.discrepancies.labels("exchange_id_taken").inc  # an exchange repeating order ids
         return Runtime(
             rules=trading_rules(settings, namespace), clock=venue.clock, scheduler=Scheduler(venue.clock).start(),
-            broker=shadow or broker, shadow=shadow, assets=assets, cycles=CycleStore(self.db, id_taken),
+            broker=GatedBroker(shadow or broker, self.gate), shadow=shadow, assets=assets,
+            cycles=CycleStore(self.db, id_taken),
             orders=OrderMirror(self.db, namespace, id_taken),
             bars=BarStore(self.db), metrics=metrics, board=board, stream_endpoints=venue.endpoints,
             key_id=venue.key_id, secret_key=venue.secret_key,

@@ -11,6 +11,7 @@ from config.settings import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from adapters.db.database import Database
+    from adapters.db.lease import Holder
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -39,6 +40,17 @@ def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
     except DatabaseUnreachable as error:
         raise Unavailable(f"{_database_setting(settings)}: cannot open the database "
                           f"{settings.redacted_database_url()}: {_blank_secrets(str(error), settings)}") from None
+
+
+def book_owner(db: Database) -> Holder | None:
+    """The process that owns the book now (a running supervisor), or None."""
+    from adapters.db.lease import LeaseStore
+
+    store = LeaseStore(db.url)
+    try:
+        return store.holder()
+    finally:
+        store.dispose()
 
 
 def _database_setting(settings: Settings) -> str:

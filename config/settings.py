@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     db_name: str = "dca_bot_db"
     db_port: int = Field(3306, ge=1, le=65535)
     data_dir: Path = Path("data")
+    owner_lease_seconds: int = Field(30, ge=6, le=600, description="a dead owner's book passes on after this")
 
     # --- Orders and exchange rules ----------------------------------------------------------------
     order_cooldown_seconds: int = Field(5, ge=0, description="wait after a failed or rejected order")
