@@ -78,6 +78,8 @@ class Runtime:
     bar_fetcher: Any = None  # adapters.alpaca.history.BarFetcher
     shadow: Any = None  # adapters.dryrun.ShadowExchange in a dry run: takes the orders, emits the trade updates
     intervals: Intervals = field(default_factory=Intervals)
+    # client_order_id -> asset id of the live orders taken over from the seed bot (ids not ours)
+    taken_over_orders: dict[str, int] = field(default_factory=dict)
     asset_directory: ChildDirectory = field(default_factory=ChildDirectory)
     root_directory: ChildDirectory = field(default_factory=ChildDirectory)
     _rules_cache: dict[str, ExchangeRules] = field(default_factory=dict)

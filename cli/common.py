@@ -32,9 +32,12 @@ def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
     be opened is `Unavailable` (exit 1, one line naming the setting): the server may just not be up yet,
     so a service manager's retry can succeed, unlike with bad configuration (exit 2)."""
     from adapters.db.database import DatabaseUnreachable, UnusableDatabaseUrl, open_checked
+    from adapters.db.migrate import ForeignSchema
 
     try:
         return open_checked(settings.sqlalchemy_url(), upgrade=upgrade)
+    except ForeignSchema as error:  # the seed bot's tables, or nobody's: nothing was changed
+        raise ConfigError(f"{_database_setting(settings)}: {settings.redacted_database_url()}: {error}") from None
     except UnusableDatabaseUrl as error:  # Settings checks the URL first; this is the backstop
         raise ConfigError(f"{_database_setting(settings)}: SQLAlchemy cannot use this URL ({error})") from None
     except DatabaseUnreachable as error:

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     db_port: int = Field(3306, ge=1, le=65535)
     data_dir: Path = Path("data")
     owner_lease_seconds: int = Field(30, ge=6, le=600, description="a dead owner's book passes on after this")
+    seed_bot_dir: Path | None = Field(None, description="the seed bot's project folder: before taking over its "
+                                                        "cycles, its main_app.pid must not name a running process")
 
     # --- Orders and exchange rules ----------------------------------------------------------------
     order_cooldown_seconds: int = Field(5, ge=0, description="wait after a failed or rejected order")
@@ -105,7 +107,7 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     @field_validator("apca_api_key_id", "apca_api_secret_key", "db_password", "database_url", "daily_loss_limit",
-                     "capital_budget", "asset_capital_cap", "max_open_cycles", mode="before")
+                     "capital_budget", "asset_capital_cap", "max_open_cycles", "seed_bot_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return _blank_to_none(value)
