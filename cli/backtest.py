@@ -73,8 +73,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _backtest(args: argparse.Namespace) -> int:
     symbols = inputs.symbols(args.symbols)
-    from app.backtest.inputs import DataSource, InputError
+    from app.backtest.inputs import DataSource, InputError, untradable
 
+    refused = [problem for problem in map(untradable, symbols) if problem is not None]
+    if refused:
+        raise UsageError("--symbols: " + "; ".join(refused))
     try:
         source = DataSource.parse(args.data, symbols)
     except InputError as error:
@@ -220,9 +223,10 @@ def _sweep(args: argparse.Namespace, setups: list[Any], series: list[Any], point
 def _print_summary(summaries: Sequence[Any], combined: dict[str, Any], outcomes: Sequence[Any]) -> None:
     from app.backtest.report import money
 
-    headers = ["symbol", "bars", "replayed", "cycles", "won", "realized", "unrealized", "fees", "max committed",
-               "return on capital", "max drawdown", "sharpe", "sortino", "in market", "loop s"]
-    rows = [[s.symbol, s.bars, s.bars_replayed, s.cycles_completed, _percent(s.win_rate) if s.cycles_completed else "-",
+    headers = ["symbol", "bars", "replayed", "cycles", "rejected", "won", "realized", "unrealized", "fees",
+               "max committed", "return on capital", "max drawdown", "sharpe", "sortino", "in market", "loop s"]
+    rows = [[s.symbol, s.bars, s.bars_replayed, s.cycles_completed, s.orders_rejected,
+             _percent(s.win_rate) if s.cycles_completed else "-",
              _usd(s.realized_pnl, money),
              _usd(s.unrealized_pnl, money), _usd(s.fees, money), _usd(s.max_committed, money),
              _percent(s.return_on_capital), _percent(s.max_drawdown), _ratio(s.sharpe), _ratio(s.sortino),
@@ -232,8 +236,19 @@ def _print_summary(summaries: Sequence[Any], combined: dict[str, Any], outcomes:
     if len(summaries) > 1:
         print(f"all symbols: max drawdown {_percent(combined['max_drawdown'])}, sharpe {_ratio(combined['sharpe'])}, "
               f"sortino {_ratio(combined['sortino'])} (one equity curve, accounts added up)")
+    for summary in summaries:
+        _print_rejections(summary)
     for outcome in outcomes:
         _print_cycles(outcome)
+
+
+def _print_rejections(summary: Any) -> None:
+    first = summary.first_rejection
+    if first is None:
+        return
+    print(f"\n{summary.symbol}: WARNING: the exchange refused {summary.orders_rejected} orders; the first, "
+          f"{first.kind.value} {first.side.value} at {_when(first.decided_at)}: {first.message or '(no reason)'}. "
+          "Each refusal doubled the wait before the next try (up to 1 h).")
 
 
 def _print_cycles(outcome: Any, limit: int = 15) -> None:

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from adapters.sim.assets import make_asset
+from adapters.sim.assets import listed_usd_pairs, make_asset
 from app.backtest.runner import BacktestSetup
 from app.backtest.series import BarSeries
 from app.backtest.venue import rules_of
@@ -56,6 +56,23 @@ class DataSource:
 
     def describe(self) -> str:
         return "db (historical_1min_bars)" if self.kind == "db" else f"csv:{self.path}"
+
+
+def untradable(symbol: str) -> str | None:
+    """Why the venue cannot trade `symbol` for a US-dollar account, with what to do instead; None if it can.
+
+    A backtest account holds US dollars, as an Alpaca crypto account does, so a pair quoted in
+    anything else (ETH/USDT, the name of Binance's data) cannot be paid for: every buy would be
+    refused. A pair outside the catalog would trade with made-up increments, minimums and spread."""
+    if symbol in listed_usd_pairs():
+        return None
+    base, _, quote = symbol.partition("/")
+    if quote != "USD" and f"{base}/USD" in listed_usd_pairs():
+        return (f"{symbol} cannot be traded: the account holds US dollars (as on Alpaca), not {quote}. "
+                f"To trade the file's prices as {base}/USD, use --symbols {base}/USD (for a file per symbol "
+                f"name it with {{base}}, e.g. --data 'csv:bars/binance_{{base}}_{quote}-1m.csv.gz')")
+    return (f"{symbol} is not a pair the exchange lists (its increments, minimums and spread would be made up); "
+            f"listed: {', '.join(listed_usd_pairs())}")
 
 
 def load_series(source: DataSource, symbol: str, start: datetime | None, end: datetime | None,

@@ -26,7 +26,8 @@ from decimal import Decimal
 import numpy as np
 
 from app.backtest.runner import RunOutcome
-from dca.backtest.records import CycleRecord
+from dca.backtest.records import CycleRecord, OrderRecord
+from dca.events import CloseReason
 from dca.money import ZERO
 
 DAYS_PER_YEAR = 365
@@ -77,6 +78,8 @@ class Summary:
     open_cycle_quantity: Decimal
     open_cycle_safety_orders: int
     open_orders: int
+    orders_rejected: int  # refused by the exchange at submission (insufficient cash, below a minimum, ...)
+    first_rejection: OrderRecord | None
     seconds: float
 
     @property
@@ -113,6 +116,7 @@ def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
     cycle = state.cycle
     unrealized = cycle.quantity * last_close - cycle.cost if last_close is not None and cycle.quantity else ZERO
     complete = [c for c in log.cycles if c.status.value == "complete"]
+    rejected = [o for o in log.orders if o.outcome == CloseReason.REJECTED.value]
     realized = sum((c.realized_pnl for c in log.cycles), ZERO)
     committed = max((p.committed for p in [session.start, *log.timeline]), default=ZERO)
     final_point = log.timeline[-1] if log.timeline else session.start
@@ -134,6 +138,7 @@ def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
         losing_cycles=sum(1 for c in complete if c.realized_pnl <= 0),
         open_cycle_quantity=cycle.quantity, open_cycle_safety_orders=cycle.safety_orders,
         open_orders=1 if cycle.order is not None else 0,
+        orders_rejected=len(rejected), first_rejection=rejected[0] if rejected else None,
         seconds=outcome.seconds,
     )
 

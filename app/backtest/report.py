@@ -17,7 +17,7 @@ from typing import Any
 
 from app.backtest.metrics import Summary
 from app.backtest.runner import RunOutcome
-from dca.backtest.records import CycleRecord
+from dca.backtest.records import CycleRecord, OrderRecord
 from dca.money import ZERO
 
 MONEY_PLACES = Decimal("1e-10")
@@ -64,6 +64,7 @@ def summary_json(summary: Summary, outcome: RunOutcome) -> dict[str, Any]:
         "win_rate": summary.win_rate,
         "open_cycle_quantity": money(summary.open_cycle_quantity),
         "open_cycle_safety_orders": summary.open_cycle_safety_orders, "open_orders": summary.open_orders,
+        "orders_rejected": summary.orders_rejected, "first_rejection": _rejection(summary.first_rejection),
         "params": {name: _plain(value) for name, value in vars_of(config.params).items()},
         "exchange": {"min_order_size": _plain(config.rules.min_order_size),
                      "min_trade_increment": _plain(config.rules.min_trade_increment),
@@ -101,6 +102,7 @@ def result_json(pairs: Sequence[tuple[Summary, RunOutcome]], assumptions: Assump
         "total_pnl": money(sum((s.total_pnl for s in summaries), ZERO)),
         "fees": money(sum((s.fees for s in summaries), ZERO)),
         "bars_processed": sum(s.bars for s in summaries),
+        "orders_rejected": sum(s.orders_rejected for s in summaries),
         **combined,
         "assumptions": {"data": assumptions.data, "fast_path": assumptions.fast_path,
                         "starting_cash_per_symbol": money(assumptions.starting_cash), "accounts": assumptions.accounts,
@@ -108,6 +110,13 @@ def result_json(pairs: Sequence[tuple[Summary, RunOutcome]], assumptions: Assump
                         "sharpe_sortino": "daily returns (UTC days), risk-free 0, annualised by sqrt(365)"},
         "per_symbol": {summary.symbol: summary_json(summary, outcome) for summary, outcome in pairs},
     }
+
+
+def _rejection(order: OrderRecord | None) -> dict[str, Any] | None:
+    if order is None:
+        return None
+    return {"time": _time(order.decided_at), "kind": order.kind.value, "side": order.side.value,
+            "qty": money(order.qty), "limit_price": money(order.limit_price), "message": order.message}
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -85,6 +85,30 @@ def test_bad_symbols_and_files_are_named(tmp_path, bar_file):
     assert done.returncode == 2 and "broken.csv:3: column high" in done.stderr
 
 
+@pytest.mark.parametrize(("symbol", "hint"), [
+    ("ETH/USDT", "--symbols ETH/USD"),  # the name of Binance's data: the account holds dollars
+    ("FOO/USD", "not a pair the exchange lists"),
+])
+def test_a_pair_the_venue_cannot_trade_is_refused_before_anything_runs(tmp_path, bar_file, symbol, hint):
+    done = supervisor(tmp_path, "backtest", "--symbols", f"BTC/USD,{symbol}", "--data", f"csv:{tmp_path}/{{base}}.csv",
+                      "--out", "o")
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert symbol in done.stderr and hint in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_refused_orders_are_counted_shown_and_written(tmp_path, bar_file):
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "o",
+                      "--no-chart", "--cash", "5")
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "o" / "result.json").read_text())
+    btc = result["per_symbol"]["BTC/USD"]
+    assert result["orders_rejected"] == btc["orders_rejected"] > 0
+    assert "insufficient balance" in btc["first_rejection"]["message"]
+    assert f"the exchange refused {btc['orders_rejected']} orders" in done.stdout
+    assert btc["bars_replayed"] < 3 * 1440 / 10  # backing off: not every bar replayed while refused
+
+
 def test_no_stored_bars_is_a_clear_failure(tmp_path):
     done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--start", "2024-01-01", "--end", "2024-01-02")
     assert done.returncode == 1 and "no bars" in done.stderr and "bars fetch" in done.stderr
