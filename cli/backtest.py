@@ -1,7 +1,8 @@
 """`supervisor.py backtest`: replay 1-minute bars through the bot's own strategy code.
 
-Heavy imports (numpy, pandas, matplotlib, the simulator) happen inside the handler so `--help`
-stays instant.
+Heavy imports (numpy, pyarrow, matplotlib, the simulator, a database) happen inside the handler and
+only on the paths that need them, so `--help` stays instant and a backtest of a bar file loads
+neither SQLAlchemy nor alpaca-py.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers: must be 1 or more")
     settings = settings_from(args)
-    db = open_database(settings)
+    db = open_database(settings) if source.kind == "db" or _database_exists(settings) else None
     setups = _setups(symbols, db, overrides, settings, cash, spread)
     points = _sweep_points(args.sweep, setups)
     series = _load(source, symbols, start, end, db)
@@ -102,6 +103,16 @@ def _backtest(args: argparse.Namespace) -> int:
     if points is not None:
         return _sweep(args, setups, series, points, out)
     return _single(args, setups, series, source, out)
+
+
+def _database_exists(settings: Any) -> bool:
+    """Is there a database that may configure the pairs? A SQLite file that is not there configures
+    nothing, and a backtest of a bar file then neither creates it nor loads SQLAlchemy."""
+    url = settings.sqlalchemy_url()
+    scheme, _, rest = url.partition("://")
+    if not scheme.startswith("sqlite"):
+        return True
+    return bool(rest.lstrip("/")) and Path(rest[1:]).exists()
 
 
 def _setups(symbols: list[str], db: Any, overrides: dict[str, str], settings: Any, cash: Decimal,

@@ -7,7 +7,7 @@
   `--params` overrides, validated by the same `dca.params.with_overrides` as `assets set`.
 * Exchange rules: increments and minimum order size from the simulator's asset catalog (the values
   the live bot reads from the simulator), the $10 minimum notional, fees and order timeouts from the
-  settings, exactly as the live bot gets them (`app.bot.trading_rules`).
+  settings, exactly as the live bot gets them (`app.rules`).
 """
 
 from __future__ import annotations
@@ -110,21 +110,22 @@ def _from_database(db: Any, symbol: str, start: datetime | None, end: datetime |
 
 def configured_params(db: Any, symbol: str) -> tuple[AssetParams, bool]:
     """The asset's parameters from dca_assets, or the defaults when it is not configured."""
+    if db is None:  # no database: nothing is configured
+        return AssetParams(), False
     from adapters.db.assets import AssetRepository
 
-    asset = AssetRepository(db).get(symbol) if db is not None else None
+    asset = AssetRepository(db).get(symbol)
     return (asset.params, True) if asset is not None else (AssetParams(), False)
 
 
 def setup_for(symbol: str, params: AssetParams, overrides: dict[str, Any], settings: Any, cash: Decimal,
               spread_bps: Decimal | None) -> BacktestSetup:
     """The run of one symbol. `InvalidParams` (naming each bad field) if the overrides are bad."""
-    from app.bot import trading_rules
+    from app.rules import fee_schedule, order_timing
 
     spec = make_asset(symbol)
-    rules = trading_rules(settings, NAMESPACE)
     config = AssetConfig(1, symbol, NAMESPACE, with_overrides(params, overrides),
-                         rules_of(spec, rules.min_notional), rules.fees, rules.timing)
+                         rules_of(spec, settings.min_order_notional), fee_schedule(settings), order_timing(settings))
     return BacktestSetup(config, spec, cash, spec.spread_bps if spread_bps is None else spread_bps)
 
 

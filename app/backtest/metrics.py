@@ -185,6 +185,17 @@ def _average_duration(cycles: list[CycleRecord]) -> timedelta | None:
 
 
 
+def union_of_times(all_times: list[np.ndarray]) -> np.ndarray:
+    """Every bar time of the symbols, ascending. Each array is already sorted and unique, so one
+    symbol's times (or several identical ones) are the union as they are: no sort of the year."""
+    if not all_times:
+        return np.empty(0, np.int64)
+    first = all_times[0]
+    if all(len(t) == len(first) and np.array_equal(t, first) for t in all_times[1:]):
+        return first
+    return np.unique(np.concatenate(all_times))
+
+
 @dataclass(frozen=True)
 class Portfolio:
     """Several symbols' accounts added up on the union of their bar times (each account's equity
@@ -202,7 +213,7 @@ class Portfolio:
 
 
 def portfolio(outcomes: list[RunOutcome], curve_list: list[Curves]) -> Portfolio:
-    times = np.unique(np.concatenate([o.series.times for o in outcomes])) if outcomes else np.empty(0, np.int64)
+    times = union_of_times([o.series.times for o in outcomes])
     total = np.zeros(len(times))
     start = 0.0
     for outcome, curve in zip(outcomes, curve_list, strict=True):
