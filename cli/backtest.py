@@ -163,6 +163,7 @@ def _load(source: Any, symbols: list[str], start: Any, end: Any, db: Any) -> lis
 def _single(args: argparse.Namespace, setups: list[Any], series: list[Any], source: Any, out: Path) -> int:
     from app.backtest import chart, report
     from app.backtest.compare import differences
+    from app.backtest.insights import insights
     from app.backtest.metrics import curves, portfolio, summarize
     from app.backtest.runner import run
 
@@ -170,16 +171,19 @@ def _single(args: argparse.Namespace, setups: list[Any], series: list[Any], sour
                 for setup, bars in _progress(list(zip(setups, series, strict=True)), "backtesting")]
     curve_list = [curves(o) for o in outcomes]
     summaries = [summarize(o, c) for o, c in zip(outcomes, curve_list, strict=True)]
+    insight = [insights(o, c, s) for o, c, s in zip(outcomes, curve_list, summaries, strict=True)]
     book = portfolio(outcomes, curve_list)
     assumptions = report.Assumptions(source.describe(), not args.reference, setups[0].cash)
-    result = report.result_json(list(zip(summaries, outcomes, strict=True)), assumptions, book.figures())
+    result = report.result_json(list(zip(summaries, outcomes, strict=True)), assumptions, book.figures(), insight)
     report.write_json(out / "result.json", result)
-    report.write_cycles_csv(out / "cycles.csv", outcomes)
+    report.write_cycles_csv(out / "cycles.csv", outcomes, [more["open_cycle"] for more in insight])
     report.write_fills_csv(out / "fills.csv", outcomes)
+    report.write_equity_csv(out / "equity.csv", outcomes, curve_list)
     if not args.no_chart:
         chart.draw(out / "chart.png", outcomes, curve_list, book)
-    _print_summary(summaries, book.figures(), outcomes)
-    print(f"\nwritten to {out}/: result.json, cycles.csv, fills.csv" + ("" if args.no_chart else ", chart.png"))
+    _print_summary(summaries, book.figures(), outcomes, insight)
+    written = "result.json, cycles.csv, fills.csv, equity.csv" + ("" if args.no_chart else ", chart.png")
+    print(f"\nwritten to {out}/: {written}")
     if args.verify:
         return _verify(outcomes, not args.reference, differences)
     return 0
@@ -231,7 +235,8 @@ def _sweep(args: argparse.Namespace, setups: list[Any], series: list[Any], point
 # --- terminal output -----------------------------------------------------------------------------
 
 
-def _print_summary(summaries: Sequence[Any], combined: dict[str, Any], outcomes: Sequence[Any]) -> None:
+def _print_summary(summaries: Sequence[Any], combined: dict[str, Any], outcomes: Sequence[Any],
+                   insight: Sequence[dict[str, Any]]) -> None:
     from app.backtest.report import money
 
     headers = ["symbol", "bars", "replayed", "cycles", "rejected", "won", "realized", "unrealized", "fees",
@@ -249,8 +254,60 @@ def _print_summary(summaries: Sequence[Any], combined: dict[str, Any], outcomes:
               f"sortino {_ratio(combined['sortino'])} (one equity curve, accounts added up)")
     for summary in summaries:
         _print_rejections(summary)
-    for outcome in outcomes:
+    for outcome, summary, more in zip(outcomes, summaries, insight, strict=True):
         _print_cycles(outcome)
+        _print_insight(summary, more)
+
+
+def _print_insight(s: Any, more: dict[str, Any]) -> None:
+    from app.backtest.report import money
+
+    hold = more["buy_and_hold"]
+    if not hold:
+        return
+    print(f"\n{s.symbol} against buy-and-hold of the same {_usd(s.starting_cash, money)} USD over the same bars:")
+    print(f"  strategy      total P/L {_usd(s.total_pnl, money):>12} ({_percent(float(s.total_pnl / s.starting_cash))}"
+          f" of the cash), account max drawdown {_drawdown(more['account_drawdown'])}")
+    print(f"  buy-and-hold  total P/L {_usd(hold['pnl'], money):>12} ({_percent(hold['return'])}), "
+          f"max drawdown {_drawdown(hold['max_drawdown'])}")
+    print(f"  the cycles' own drawdown, of the capital they deployed: {_drawdown(more['strategy_drawdown'])}")
+    still = more["open_cycle"]
+    if still is not None:
+        print(f"  open cycle #{still['cycle']} ({still['status']}): {still['quantity']} coin at average cost "
+              f"{_usd(still['average_price'], money)}, {still['safety_orders']} safety orders, unrealized "
+              f"{_usd(still['unrealized_pnl'], money)} ({_percent(still['unrealized_pnl_percent'])})")
+    else:
+        print("  no cycle open at the end")
+    worst, longest = more["worst_cycle"], more["longest_cycle"]
+    print(f"  safety orders filled in all: {more['safety_orders_total']}" + (
+        f"; worst cycle #{worst['cycle']} {_percent(worst['pnl_percent'])}" if worst else "") + (
+        f"; longest cycle #{longest['cycle']} {_seconds(longest['duration_seconds'])}" if longest else ""))
+    fees = more["fees_split"]
+    print("  fees (USD): " + ", ".join(f"{name.replace('_', ' ')} {_usd(fee, money)}" for name, fee in fees.items()))
+    slip = more["take_profit_slippage"]
+    if slip["sells"]:
+        side = "below" if slip["mean"] >= 0 else "above"
+        print(f"  take-profit fills: {slip['sells']} sells, on average {_percent(abs(slip['mean']))} {side} their "
+              f"trigger (the furthest below: {_percent(slip['worst'])})")
+    rows = [[m["month"], m["cycles_completed"], _usd(m["realized_pnl"], money), _usd(m["fees"], money),
+             f"{m['end_equity']:,.2f}", _percent(m["return"])] for m in more["monthly"]]
+    print()
+    print(table(["month", "cycles", "realized", "fees", "equity at end", "return"], rows, right=range(1, 6)))
+
+
+def _drawdown(found: Any) -> str:
+    if found.peak_at is None:
+        return "none"
+    recovered = f"recovered {_when(found.recovered_at)}" if found.recovered_at is not None else "not recovered"
+    return (f"{_percent(found.fraction)} ({found.value:,.2f} USD), peak {_when(found.peak_at)}, trough "
+            f"{_when(found.trough_at)}, {recovered}, {_seconds(found.duration.total_seconds())}")
+
+
+def _seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes = int(seconds // 60)
+    return f"{minutes // 1440}d {minutes % 1440 // 60:02d}h{minutes % 60:02d}"
 
 
 def _print_rejections(summary: Any) -> None:

@@ -43,6 +43,7 @@ class Curves:
     cycle_quantity: np.ndarray
     cycle_cost: np.ndarray
     equity: np.ndarray
+    committed: np.ndarray  # capital tied up by the strategy: the cycle's cost plus a live buy's unfilled part
 
     @property
     def average_cost(self) -> np.ndarray:
@@ -105,7 +106,7 @@ def curves(outcome: RunOutcome) -> Curves:
 
     cash, position = column("cash"), column("position")
     equity = cash + position * outcome.series.close
-    return Curves(cash, position, column("cycle_quantity"), column("cycle_cost"), equity)
+    return Curves(cash, position, column("cycle_quantity"), column("cycle_cost"), equity, column("committed"))
 
 
 def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:

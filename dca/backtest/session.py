@@ -28,12 +28,12 @@ from decimal import Decimal
 from dca.backtest.records import AccountPoint, BacktestLog, CycleRecord, FillRecord, OrderRecord
 from dca.backtest.venue import BacktestVenue
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
-from dca.cycle import AssetState, Cycle, LiveOrder, Side, new_cycle
+from dca.cycle import AssetState, Cycle, LiveOrder, OrderKind, Side, new_cycle
 from dca.events import CloseReason, Event, OrderAccepted, OrderClosed, Tick
 from dca.market import Quote
 from dca.money import ZERO
 from dca.params import AssetConfig
-from dca.strategy import Decision, Triggers, decide, triggers
+from dca.strategy import Decision, Triggers, decide, take_profit_trigger, triggers
 
 MAX_REJECTION_BACKOFF = timedelta(hours=1)
 
@@ -66,6 +66,10 @@ class BacktestSession:
             self.apply(Tick(quote.time))
         self.apply(quote)
         self.quotes += 1
+
+    def cycle_started_at(self, cycle_id: int | None) -> datetime | None:
+        """When the open cycle's first order was decided (completed cycles carry it in their record)."""
+        return self._cycle_started.get(cycle_id) if cycle_id is not None else None
 
     def triggers(self) -> Triggers:
         """Where the next quote may act (see `dca.strategy.triggers`); the fast path skips the rest."""
@@ -148,8 +152,10 @@ class BacktestSession:
         assert cycle_id is not None
         self._cycle_started.setdefault(cycle_id, now)
         self._order_rows[command.client_order_id] = len(self.log.orders)
+        trigger = take_profit_trigger(self.config, self.state.cycle) if command.kind is OrderKind.TAKE_PROFIT else None
         self.log.orders.append(OrderRecord(command.client_order_id, cycle_id, command.kind, command.side,
-                                           command.order_type, command.qty, command.limit_price, now))
+                                           command.order_type, command.qty, command.limit_price, now,
+                                           trigger=trigger))
 
     def _fill(self, cycle: Cycle, old: LiveOrder, new: LiveOrder, time: datetime) -> None:
         qty = new.filled_qty - old.filled_qty
