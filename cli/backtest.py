@@ -64,6 +64,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     add("--rank-by", default="total_pnl", metavar="METRIC",
         help="sweep ranking: total_pnl (default), realized_pnl, return_on_capital, sharpe, sortino, "
              "cycles_completed, max_drawdown, fees")
+    add("--train-until", metavar="DATE",
+        help="sweep: rank the grid on the bars before DATE (YYYY-MM-DD or ISO-8601) and show the --top sets' "
+             "results on the bars from DATE on beside their training results (validation.csv)")
     add("--workers", type=int, metavar="N", help="sweep processes (default: one per CPU)")
     add("--top", type=int, default=20, metavar="N", help="sweep rows shown in the terminal (default 20)")
     parser.set_defaults(handler=_backtest)
@@ -95,14 +98,35 @@ def _backtest(args: argparse.Namespace) -> int:
     db = open_database(settings) if source.kind == "db" or _database_exists(settings) else None
     setups = _setups(symbols, db, overrides, settings, cash, spread)
     points = _sweep_points(args.sweep, setups)
+    split = inputs.moment(args.train_until, "--train-until") if args.train_until else None
+    if split is not None and points is None:
+        raise UsageError("--train-until: only with --sweep (it splits the bars into a ranking and a validation window)")
     series = _load(source, symbols, start, end, db)
     if series is None:
         return EXIT_FAILURE
+    windows = _windows(series, split) if split is not None else None
     out = Path(args.out) if args.out else _default_out(symbols, series)
     out.mkdir(parents=True, exist_ok=True)
     if points is not None:
-        return _sweep(args, setups, series, points, out)
+        return _sweep(args, setups, series, points, out, windows)
     return _single(args, setups, series, source, out)
+
+
+def _windows(series: list[Any], split: Any) -> tuple[list[Any], list[Any]]:
+    """(training, validation) bars of every symbol; each window must hold bars of each symbol."""
+    train = [s.between(None, split) for s in series]
+    test = [s.between(split, None) for s in series]
+    for before, after in zip(train, test, strict=True):
+        if len(before) == 0 or len(after) == 0:
+            empty = "before" if len(before) == 0 else "from"
+            raise UsageError(f"--train-until: {before.symbol} has no bars {empty} {split.isoformat()} "
+                             f"(its bars: {_span_of(before, after)})")
+    return train, test
+
+
+def _span_of(before: Any, after: Any) -> str:
+    whole = [s for s in (before, after) if len(s)]
+    return f"{whole[0].time(0).isoformat()} to {whole[-1].time(len(whole[-1]) - 1).isoformat()}"
 
 
 def _database_exists(settings: Any) -> bool:
@@ -207,29 +231,71 @@ def _verify(outcomes: list[Any], was_fast: bool, differences: Any) -> int:
 
 
 def _sweep(args: argparse.Namespace, setups: list[Any], series: list[Any], points: list[dict[str, str]],
-           out: Path) -> int:
+           out: Path, windows: tuple[list[Any], list[Any]] | None) -> int:
+    from app.backtest.sweep import ranked
+
+    names = list(points[0])
+    ranking_bars = windows[0] if windows is not None else series
+    rows = _run_grid(args, setups, ranking_bars, points, "sweep" if windows is None else "sweep (training)")
+    best = ranked(rows, args.rank_by)
+    path = _write_sweep_csv(out / "sweep.csv", best, [*names, *SWEEP_COLUMNS])
+    shown = [[rank, *(_shown(c, row[c]) for c in [*names, *SWEEP_COLUMNS])]
+             for rank, row in enumerate(best[:args.top], start=1)]
+    window = "" if windows is None else f" on the training window (before {args.train_until})"
+    print(f"\n{len(points)} parameter sets{window}, ranked by {args.rank_by} (best first):")
+    print(table(["#", *names, *SWEEP_COLUMNS], shown, right=range(len(names) + 1, len(names) + len(SWEEP_COLUMNS) + 1)))
+    print(f"\nfull table: {path}")
+    if windows is not None:
+        _validate(args, setups, windows[1], best[:args.top], names, out)
+    return 0
+
+
+SWEEP_COLUMNS = ["total_pnl", "realized_pnl", "unrealized_pnl", "fees", "cycles_completed", "return_on_capital",
+                 "max_drawdown", "sharpe", "sortino", "max_committed", "time_in_market"]
+VALIDATION_COLUMNS = ["total_pnl", "return_on_capital", "max_drawdown", "cycles_completed", "sharpe"]
+
+
+def _validate(args: argparse.Namespace, setups: list[Any], bars: list[Any], top: list[dict[str, Any]],
+              names: list[str], out: Path) -> None:
+    """The best sets of the training window, run on the bars after it: do they hold up?"""
+    points = [{name: row[name] for name in names} for row in top]
+    later = _run_grid(args, setups, bars, points, "validation")
+    rows = [{**{name: row[name] for name in names}, **{f"train_{c}": row[c] for c in VALIDATION_COLUMNS},
+             **{f"test_{c}": after[c] for c in VALIDATION_COLUMNS}} for row, after in zip(top, later, strict=True)]
+    columns = [*names, *(f"{window}_{c}" for c in VALIDATION_COLUMNS for window in ("train", "test"))]
+    path = _write_sweep_csv(out / "validation.csv", rows, columns)
+    shown = [[rank, *(_shown(_bare(c), row[c]) for c in columns)] for rank, row in enumerate(rows, start=1)]
+    print(f"\nthe top {len(rows)} on the validation window (from {args.train_until}), beside their training results:")
+    print(table(["#", *columns], shown, right=range(len(names) + 1, len(columns) + 1)))
+    print(f"\nvalidation table: {path}")
+
+
+def _run_grid(args: argparse.Namespace, setups: list[Any], series: list[Any], points: list[dict[str, str]],
+              what: str) -> list[dict[str, Any]]:
+    from app.backtest.sweep import run_sweep
+
+    with _bar(len(points), what) as bar:
+        return run_sweep(setups, series, points, args.workers, on_done=lambda: bar.update(1))
+
+
+def _write_sweep_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> Path:
     import csv
 
     from app.backtest.report import money
-    from app.backtest.sweep import ranked, run_sweep
 
-    names = list(points[0])
-    with _bar(len(points), "sweep") as bar:
-        rows = run_sweep(setups, series, points, args.workers, on_done=lambda: bar.update(1))
-    best = ranked(rows, args.rank_by)
-    columns = [*names, "total_pnl", "realized_pnl", "unrealized_pnl", "fees", "cycles_completed",
-               "return_on_capital", "max_drawdown", "sharpe", "sortino", "max_committed", "time_in_market"]
-    path = out / "sweep.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["rank", *columns])
         writer.writerows([rank, *(_cell(row[c], money, exact=True) for c in columns)]
-                         for rank, row in enumerate(best, start=1))
-    shown = [[rank, *(_shown(c, row[c]) for c in columns)] for rank, row in enumerate(best[:args.top], start=1)]
-    print(f"\n{len(points)} parameter sets, ranked by {args.rank_by} (best first):")
-    print(table(["#", *columns], shown, right=range(len(names) + 1, len(columns) + 1)))
-    print(f"\nfull table: {path}")
-    return 0
+                         for rank, row in enumerate(rows, start=1))
+    return path
+
+
+def _bare(column: str) -> str:
+    for prefix in ("train_", "test_"):
+        if column.startswith(prefix):
+            return column[len(prefix):]
+    return column
 
 
 # --- terminal output -----------------------------------------------------------------------------
@@ -447,4 +513,6 @@ def _progress(items: list[Any], what: str) -> Any:
 def _bar(total: int, what: str) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=what, unit="run", disable=not sys.stderr.isatty())
+    return tqdm(total=total, desc=what, unit="set", disable=not sys.stderr.isatty(),
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} sets [{elapsed}, ETA {remaining}, "
+                           "{rate_fmt}]")

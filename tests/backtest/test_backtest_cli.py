@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
+from decimal import Decimal
 
 import pytest
 
+from app.backtest.inputs import setup_for
 from app.backtest.metrics import summarize
+from app.backtest.report import money
 from app.backtest.runner import run
 from app.backtest.sweep import run_point
+from config.settings import load_settings
+from dca.params import AssetParams
 from tests.backtest.helpers import random_bars, series_of, setup, write_csv
-from tests.cli.helpers import supervisor
+from tests.cli.helpers import ROOT, supervisor
 
 REQUIRED_KEYS = ("cycles_completed", "realized_pnl", "fees", "max_drawdown", "sharpe", "bars_processed")
 
@@ -137,3 +144,63 @@ def test_a_sweep_point_reports_what_a_single_run_of_those_parameters_does():
     single = summarize(run(base.with_params(point), series))
     assert (row["realized_pnl"], row["cycles_completed"], row["fees"]) == (
         single.realized_pnl, single.cycles_completed, single.fees)
+
+
+def test_train_until_ranks_on_the_earlier_bars_and_shows_the_top_sets_on_the_later_ones(tmp_path, bar_file):
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "v",
+                      "--sweep", "take_profit_percent=0.3,0.6,1", "--train-until", "2025-03-03", "--top", "2",
+                      "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "v" / "sweep.csv").open() as handle:
+        ranked = list(csv.DictReader(handle))
+    with (tmp_path / "v" / "validation.csv").open() as handle:
+        checked = list(csv.DictReader(handle))
+    assert len(ranked) == 3 and len(checked) == 2
+    assert [r["take_profit_percent"] for r in checked] == [r["take_profit_percent"] for r in ranked[:2]]
+    assert [r["train_total_pnl"] for r in checked] == [r["total_pnl"] for r in ranked[:2]]
+    bars = random_bars(3, 3 * 1440, price=60_000.0, volatility=0.001)
+    train, test = series_of(bars[:2 * 1440]), series_of(bars[2 * 1440:])
+    base = setup_for("BTC/USD", AssetParams(), {}, load_settings(env_file=None), Decimal(10_000), None)  # as the CLI
+    for row in checked:
+        point = {"take_profit_percent": row["take_profit_percent"]}
+        assert row["train_total_pnl"] == money(run_point([base], [train], point)["total_pnl"])
+        assert row["test_total_pnl"] == money(run_point([base], [test], point)["total_pnl"])
+    assert "on the validation window" in done.stdout
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--train-until", "2025-03-03"], "only with --sweep"),
+    (["--sweep", "take_profit_percent=1,2", "--train-until", "2030-01-01"], "no bars from"),
+    (["--sweep", "take_profit_percent=1,2", "--train-until", "2020-01-01"], "no bars before"),
+])
+def test_a_training_window_that_cannot_work_is_refused(tmp_path, bar_file, args, named):
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "w", *args)
+    assert done.returncode == 2 and named in done.stderr and "--train-until" in done.stderr
+    assert not (tmp_path / "w").exists()
+
+
+def test_a_sweep_in_a_terminal_shows_a_progress_bar_with_an_eta(tmp_path, bar_file):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    reader, writer = pty.openpty()
+    fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # a terminal 120 columns wide
+    done = subprocess.run([sys.executable, str(ROOT / "supervisor.py"), "backtest", "--symbols", "BTC/USD",
+                           "--data", f"csv:{bar_file}", "--out", "p", "--sweep", "take_profit_percent=0.5,1",
+                           "--workers", "1"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=writer, timeout=120)
+    os.close(writer)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(reader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(reader)
+    assert done.returncode == 0
+    assert b"2/2 sets" in shown and b"ETA" in shown
