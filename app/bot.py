@@ -32,9 +32,10 @@ from adapters.db.requests import RequestStore
 from adapters.metrics import Metrics
 from app.books import SIM_STATE_FILE, BooksOwner
 from app.ownership import OwnerLease, claim_book, claimant, hold_lease
+from app.rules import fee_schedule, order_timing
 from config.settings import LIVE_URL, PAPER_URL, Settings, TradingMode
 from dca.order_ids import make_namespace
-from dca.params import AssetParams, FeeSchedule, OrderTiming, with_overrides
+from dca.params import AssetParams, with_overrides
 from dca.risk import RiskLimits
 
 DEMO_ASSETS: dict[str, dict[str, Any]] = {
@@ -169,11 +170,8 @@ def risk_limits(settings: Settings) -> RiskLimits:
 
 
 def trading_rules(settings: Settings, namespace: str) -> TradingRules:
-    timing = OrderTiming(retry_after_failure=timedelta(seconds=settings.order_cooldown_seconds),
-                         stale_buy_after=timedelta(minutes=float(settings.stale_order_threshold_minutes)),
-                         stuck_sell_after=timedelta(seconds=settings.stuck_market_sell_timeout_seconds))
-    return TradingRules(namespace, FeeSchedule(settings.fee_maker_bps, settings.fee_taker_bps), timing,
-                        settings.min_order_notional, settings.buy_margin_percent, settings.rules_refresh_seconds)
+    return TradingRules(namespace, fee_schedule(settings), order_timing(settings), settings.min_order_notional,
+                        settings.buy_margin_percent, settings.rules_refresh_seconds)
 
 
 @dataclass

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cli.errors import Unavailable
-from config.settings import ConfigError, Settings, load_settings
+from config.errors import ConfigError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pydantic and SQLAlchemy load with the first command that needs them, not for --help
     from adapters.db.database import Database
     from adapters.db.lease import Holder
+    from config.settings import Settings
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -19,6 +20,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
     Until a command sets up its own sinks, log lines go to the console with the secrets redacted."""
     cached = getattr(args, "_settings", None)
     if cached is None:
+        from config.settings import load_settings
+
         cached = load_settings()
         args._settings = cached
         from adapters.logging import configure_logging

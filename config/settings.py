@@ -17,16 +17,14 @@ from urllib.parse import quote_plus, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.errors import ConfigError
+
 PAPER_URL = "https://paper-api.alpaca.markets"
 LIVE_URL = "https://api.alpaca.markets"
 ALPACA_DOMAIN = "alpaca.markets"
 # SQLAlchemy URL schemes with a driver this project installs and tests (sqlite is the stdlib's)
 DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql")
 DATABASE_URL_EXAMPLE = "mysql+pymysql://user:password@host:3306/dca_bot_db or sqlite:///data/dca.sqlite3"
-
-
-class ConfigError(Exception):
-    """Bad configuration: the message names every bad field and never contains a secret."""
 
 
 class TradingMode(enum.StrEnum):
