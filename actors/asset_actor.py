@@ -100,6 +100,8 @@ class AssetActor(SupervisedActor):
             self._check_live_order(RECOVERING)
         self._refresh_triggers()
         self._arm_deadlines()
+        self._rt.metrics.asset_started(record.symbol)
+        self._rt.metrics.actors_started([asset_actor_name(record.symbol)])
         self._rt.metrics.realized_profit.labels(record.symbol).set(float(self._rt.cycles.realized_total(record.id)))
         self._rt.scheduler.every(self._rt.clock_seconds(self._rt.intervals.housekeeping), self.actor_ref,
                                  Housekeeping())

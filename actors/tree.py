@@ -79,6 +79,7 @@ def start_tree(runtime: Runtime, on_give_up: Callable[[str], None]) -> Any:
         ChildSpec(TRADE_UPDATE_ROUTER, TradeUpdateRouter, args=(runtime,), shutdown_timeout_s=15.0),
         ChildSpec(MARKET_DATA_ROUTER, MarketDataRouter, args=(runtime,), shutdown_timeout_s=15.0),
     ]
+    runtime.metrics.actors_started([*(spec.name for spec in specs), *(spec.name for spec in caretakers)])
     return Supervisor.start("root", specs, scheduler=scheduler, directory=runtime.root_directory,
                             intensity=root_intensity, backoff=backoff, listener=listener, on_give_up=on_give_up,
                             liveness_check_s=scale(5))

@@ -11,6 +11,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,8 +21,33 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 STATUSES = ("watching", "buying", "selling", "trailing", "cooldown")
+
+# Every label value a panel or an alert reads, so that each series exists at 0 from start-up: a panel
+# then shows 0 rather than "No data", and the first event already counts in increase(). A new label
+# value belongs here too (tests/observability checks the lists against the code that sets them).
+ORDER_KINDS = (("buy", "base"), ("buy", "safety"), ("sell", "take_profit"))  # (side, kind)
+SIDES = ("buy", "sell")
+REJECT_REASONS = ("insufficient_balance", "below_minimum", "time_in_force", "exchange", "other")
+CANCEL_REASONS = (("buy", "stale_buy"), ("sell", "stuck_sell"),
+                  *((side, reason) for side in SIDES for reason in ("canceled", "expired", "orphan")))
+VETO_GATES = ("kill_switch", "circuit_breaker", "daily_loss_limit", "max_open_cycles", "capital_budget",
+              "asset_cap", "cash")
+OUTCOMES = ("complete", "error")
+STREAMS = ("market_data", "trade_updates")
+DISCREPANCY_KINDS = ("missed_order_update", "holding_missing", "holding_corrected", "foreign_position",
+                     "exchange_id_taken")
+DATABASE_ERRORS = ("OperationalError", "IntegrityError", "InterfaceError", "DatabaseError")  # SQLAlchemy's
 LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class BookTotals:
+    """What the books say about one asset over its whole life."""
+
+    symbol: str
+    realized: Decimal  # realized profit of all its cycles
+    cycles: dict[str, int]  # ended cycles by outcome (complete, error)
 
 
 class Metrics:
@@ -65,9 +91,10 @@ class Metrics:
                                   ["symbol", "status"], registry=r)
         self.cycle_status_since = Gauge("dca_cycle_status_since_timestamp_seconds",
                                         "Wall-clock time the current cycle entered its status", ["symbol"], registry=r)
-        self.cycles_completed = Counter("dca_cycles_completed", "Cycles ended, by outcome (complete, error)",
+        self.cycles_completed = Counter("dca_cycles_completed",
+                                        "Cycles ended, by outcome (complete, error), over the books' whole life",
                                         ["symbol", "outcome"], registry=r)
-        self.realized_profit = Gauge("dca_realized_profit", "Realized profit of completed cycles since start",
+        self.realized_profit = Gauge("dca_realized_profit", "Realized profit of all the asset's cycles, from the books",
                                      ["symbol"], registry=r)
         self.position_quantity = Gauge("dca_position_quantity", "Coin the current cycle holds", ["symbol"],
                                        registry=r)
@@ -124,6 +151,50 @@ class Metrics:
         self.up_since.set(time.time())
         self._status: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._create_global_series()
+
+    # --- series that exist from start-up -----------------------------------------------------------
+
+    def _create_global_series(self) -> None:
+        for stream in STREAMS:
+            self.stream_reconnects.labels(stream)
+            self.malformed_messages.labels(stream)
+        for kind in DISCREPANCY_KINDS:
+            self.discrepancies.labels(kind)
+        for error in DATABASE_ERRORS:
+            self.database_errors.labels(error)
+
+    def asset_started(self, symbol: str) -> None:
+        """Every per-asset counter at 0 (a no-op for the ones that already count)."""
+        self.quotes.labels(symbol)
+        self.quotes_conflated.labels(symbol)
+        for side, kind in ORDER_KINDS:
+            self.orders_submitted.labels(symbol, side, kind)
+        for side in SIDES:
+            self.fills.labels(symbol, side)
+            for reason in REJECT_REASONS:
+                self.orders_rejected.labels(symbol, side, reason)
+        for side, reason in CANCEL_REASONS:
+            self.orders_canceled.labels(symbol, side, reason)
+        for gate in VETO_GATES:
+            self.orders_vetoed.labels(symbol, gate)
+        for outcome in OUTCOMES:
+            self.cycles_completed.labels(symbol, outcome)
+        self.realized_profit.labels(symbol)
+
+    def actors_started(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.actor_restarts.labels(name)
+
+    def load_books(self, totals: Iterable[BookTotals]) -> None:
+        """Lifetime figures from the books, for every asset the database knows (enabled or not): they
+        survive disabling an asset and restarting the process. Called once, before the first scrape;
+        the asset actors add each completed cycle afterwards."""
+        for book in totals:
+            self.asset_started(book.symbol)
+            self.realized_profit.labels(book.symbol).set(float(book.realized))
+            for outcome, count in book.cycles.items():
+                self.cycles_completed.labels(book.symbol, outcome).inc(count)
 
     # --- helpers used by actors ------------------------------------------------------------------
 

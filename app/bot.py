@@ -28,7 +28,7 @@ from adapters.db.database import Database
 from adapters.db.meta import MetaStore
 from adapters.db.orders import OrderMirror
 from adapters.db.requests import RequestStore
-from adapters.metrics import Metrics
+from adapters.metrics import BookTotals, Metrics
 from app.books import SIM_STATE_FILE, BooksOwner
 from config.settings import LIVE_URL, PAPER_URL, Settings, TradingMode
 from dca.order_ids import make_namespace
@@ -193,6 +193,8 @@ class Bot:
         self.db.now = self.venue.clock.now
         self.db.on_error = lambda kind: self.metrics.database_errors.labels(kind).inc()
         self.metrics.trading_mode.labels(self.venue.mode.value).set(1)
+        self.metrics.load_books(BookTotals(symbol, realized, ended)
+                                for symbol, realized, ended in CycleStore(self.db).lifetime_totals())
         if serve_metrics:
             self.metrics_port = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
         self.runtime = self._runtime()
