@@ -54,6 +54,7 @@ from dca.events import (
 )
 from dca.market import Quote
 from dca.money import ZERO
+from dca.notices import breaker_opened, cycle_ended, order_filled
 from dca.order_reports import event_for
 from dca.params import AssetConfig
 from dca.risk import GLOBAL, Veto, buy_cost, committed_capital, vet
@@ -279,6 +280,7 @@ class AssetActor(SupervisedActor):
         risk = self._rt.risk
         for scope in risk.record_order_result(self._symbol, succeeded, self._rt.clock.now()):
             self._rt.metrics.circuit_open.labels(scope).set(1)
+            self._rt.notifier.post(breaker_opened(scope, risk.limits.breaker_cooldown))
             if scope == GLOBAL:
                 self._log.error("circuit breaker opened for all assets: order failures of several assets ({} just "
                                 "now) add up to {} with no success anywhere; no orders for {}", self._symbol,
@@ -410,6 +412,7 @@ class AssetActor(SupervisedActor):
                 else:
                     metrics.orders_canceled.labels(symbol, new.side.value,
                                                    self._cancel_label(new, reason, _event_time(event, self._rt))).inc()
+        self._notify(decision, event)
         if decision.completed is not None:
             metrics.cycles_completed.labels(symbol, decision.completed.status.value).inc()
             metrics.realized_profit.labels(symbol).inc(float(decision.completed.realized_pnl))
@@ -417,6 +420,14 @@ class AssetActor(SupervisedActor):
                                        decision.completed.realized_pnl)
         if decision.durable:
             self._publish_metrics()
+
+    def _notify(self, decision: Decision, event: Event) -> None:
+        finished, notifier = decision.finished_order, self._rt.notifier
+        if finished is not None and finished.filled_qty > 0 and not isinstance(event, OrderClosed | OrderNotFound):
+            cycle = decision.completed if finished.side is Side.SELL and decision.completed else decision.state.cycle
+            notifier.post(order_filled(self._symbol, cycle, finished))
+        if decision.completed is not None:
+            notifier.post(cycle_ended(self._symbol, decision.completed))
 
     def _cancel_label(self, order: LiveOrder, reason: CloseReason, at: datetime) -> str:
         """Why an order ended unfilled, as a metric label. An order past its limit is a stale buy or

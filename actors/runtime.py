@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.clock import Clock
+from actors.notifier import NotifierHandle
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
 from actors.scheduler import Scheduler
@@ -78,6 +79,7 @@ class Runtime:
     intervals: Intervals = field(default_factory=Intervals)
     asset_directory: ChildDirectory = field(default_factory=ChildDirectory)
     root_directory: ChildDirectory = field(default_factory=ChildDirectory)
+    notifier: NotifierHandle = field(default_factory=NotifierHandle)  # trade notifications (off without URLs)
     _rules_cache: dict[str, ExchangeRules] = field(default_factory=dict)
     _rules_lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -147,6 +147,14 @@ class Metrics:
                                           registry=r)
         self.daily_realized_profit = Gauge("dca_daily_realized_profit", "Realized profit since 00:00 UTC",
                                            registry=r)
+        # trade notifications (actors/notifier.py)
+        self.notifications_sent = Counter("dca_notifications_sent", "Notices every NOTIFY_URLS service accepted",
+                                          ["kind"], registry=r)
+        self.notifications_dropped = Counter("dca_notifications_dropped",
+                                             "Notices not sent: queue full, over the rate limit, or notifier stopped",
+                                             ["reason"], registry=r)
+        self.notifications_failed = Counter("dca_notifications_failed",
+                                            "Notices a service refused after every retry", registry=r)
         self.up_since = Gauge("dca_start_timestamp_seconds", "When the supervisor started", registry=r)
         self.up_since.set(time.time())
         self._status: dict[str, str] = {}
@@ -185,6 +193,12 @@ class Metrics:
     def actors_started(self, names: Iterable[str]) -> None:
         for name in names:
             self.actor_restarts.labels(name)
+
+    def notifier_started(self, kinds: Iterable[str], drop_reasons: Iterable[str]) -> None:
+        for kind in kinds:
+            self.notifications_sent.labels(kind)
+        for reason in drop_reasons:
+            self.notifications_dropped.labels(reason)
 
     def load_books(self, totals: Iterable[BookTotals]) -> None:
         """Lifetime figures from the books, for every asset the database knows (enabled or not): they

@@ -14,6 +14,7 @@ from typing import Any
 from loguru import logger
 
 from actors.clock import Clock, SystemClock
+from actors.notifier import NotifierHandle, start_notifier
 from actors.process_exit import ProcessExit
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
@@ -31,6 +32,7 @@ from adapters.db.requests import RequestStore
 from adapters.metrics import BookTotals, Metrics
 from app.books import SIM_STATE_FILE, BooksOwner
 from config.settings import LIVE_URL, PAPER_URL, Settings, TradingMode
+from dca.notices import NoticeKind
 from dca.order_ids import make_namespace
 from dca.params import AssetParams, FeeSchedule, OrderTiming, with_overrides
 from dca.risk import RiskLimits
@@ -146,6 +148,13 @@ def seed_demo_assets(db: Database, settings: Settings) -> list[str]:
     return list(DEMO_ASSETS)
 
 
+def open_notify_channels(settings: Settings) -> list[Any]:
+    """One channel per NOTIFY_URLS entry; adapters.notify.BadNotifyUrl names a bad one by position."""
+    from adapters.notify import open_channels
+
+    return open_channels(settings.notify_urls.get_secret_value()) if settings.notify_urls else []
+
+
 def intervals_from(settings: Settings) -> Intervals:
     return Intervals(
         order_janitor=settings.order_janitor_interval_seconds,
@@ -188,6 +197,9 @@ class Bot:
     root: Any = None
     metrics_port: int | None = None
     keep_bars: bool = True  # BarsSync fills historical_1min_bars (tests that do not need it switch it off)
+    notify_channels: list[Any] | None = None  # adapters.notify.Channel per NOTIFY_URLS entry (opened in start())
+    notifier: NotifierHandle = field(default_factory=NotifierHandle)
+    notify_options: dict[str, Any] = field(default_factory=dict)  # tests: shorter retry delays
 
     def start(self, serve_metrics: bool = True) -> Bot:
         self.db.now = self.venue.clock.now
@@ -197,6 +209,7 @@ class Bot:
                                 for symbol, realized, ended in CycleStore(self.db).lifetime_totals())
         if serve_metrics:
             self.metrics_port = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
+        self.notifier = self._notifier()
         self.runtime = self._runtime()
         try:
             self.runtime.prefetch_exchange_rules()
@@ -209,6 +222,14 @@ class Bot:
 
         self.root = start_tree(self.runtime, on_give_up=self.exit.give_up)
         return self
+
+    def _notifier(self) -> NotifierHandle:
+        settings = self.settings
+        channels = self.notify_channels
+        if channels is None:
+            channels = open_notify_channels(settings)
+        return start_notifier(channels, self.metrics, [NoticeKind(k) for k in settings.notify_switched_off()],
+                              settings.notify_rate_per_minute, settings.secret_values(), **self.notify_options)
 
     def _shadow_exchange(self, venue_broker: AlpacaBroker) -> Any:
         from adapters.dryrun import ShadowExchange
@@ -234,6 +255,7 @@ class Bot:
                 MetaStore(self.db).stopped()
             except Exception as error:  # the database is down: the heartbeat ages out within seconds instead
                 logger.bind(actor="supervisor").warning("could not clear the heartbeat: {}", error)
+        self.notifier.stop()
         if self.runtime is not None:
             self.runtime.scheduler.stop()
             if self.runtime.shadow is not None:
@@ -262,5 +284,5 @@ class Bot:
             if self.keep_bars and settings.bars_sync_interval_seconds > 0 else None,
             intervals=self.intervals or intervals_from(settings), risk=RiskBoard(risk_limits(settings)),
             meta=MetaStore(self.db), requests=RequestStore(self.db), kill_switch_env=settings.kill_switch,
-            kill_switch_file=settings.kill_switch_path,
+            kill_switch_file=settings.kill_switch_path, notifier=self.notifier,
         )
