@@ -25,6 +25,7 @@ from actors.caretakers.order_history_sync import OrderHistorySync
 from actors.caretakers.order_janitor import OrderJanitor
 from actors.caretakers.reconciler import Reconciler
 from actors.caretakers.risk_keeper import RiskKeeper
+from actors.health import Health
 from actors.market_data_router import MarketDataRouter
 from actors.notifier import NotifierHandle
 from actors.runtime import Runtime
@@ -48,10 +49,10 @@ TRADE_UPDATE_ROUTER = "trade_update_router"
 class RestartCounter(SupervisionListener):
     """Restarts by actor, for Prometheus and the log."""
 
-    def __init__(self, metrics: Any, notifier: NotifierHandle) -> None:
+    def __init__(self, metrics: Any, notifier: NotifierHandle, health: Health) -> None:
         self._metrics = metrics
         self._notifier = notifier
-        self.gave_up: set[str] = set()  # supervisors that gave up (the liveness check reads it)
+        self._health = health
 
     def on_child_restarted(self, supervisor_name: str, child_name: str, reason: ExitReason) -> None:
         self._metrics.actor_restarts.labels(child_name).inc()
@@ -59,14 +60,14 @@ class RestartCounter(SupervisionListener):
 
     def on_gave_up(self, supervisor_name: str, reason: str) -> None:
         logger.bind(actor=supervisor_name).critical("gave up: {}", reason)
-        self.gave_up.add(supervisor_name)
+        self._health.gave_up(supervisor_name)
         if supervisor_name == ASSET_SUPERVISOR:
             self._notifier.post(asset_given_up("the asset actors", reason))
 
 
 def start_tree(runtime: Runtime, on_give_up: Callable[[str], None]) -> Any:
     """Start the whole tree; returns the root supervisor's ref."""
-    scheduler, listener = runtime.scheduler, RestartCounter(runtime.metrics, runtime.notifier)
+    scheduler, listener = runtime.scheduler, RestartCounter(runtime.metrics, runtime.notifier, runtime.health)
     scale = runtime.clock_seconds  # intensity and backoff are meant in real seconds
     backoff = Backoff(initial_s=scale(0.5), max_s=scale(30), reset_after_s=scale(60))
     root_intensity = RestartIntensity(max_restarts=5, within_s=scale(60))

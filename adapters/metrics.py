@@ -10,15 +10,17 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-from prometheus_client.exposition import generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+
+from adapters.web import Response, Route, WebServer
 
 STATUSES = ("watching", "buying", "selling", "trailing", "cooldown")
 
@@ -36,6 +38,7 @@ OUTCOMES = ("complete", "error")
 STREAMS = ("market_data", "trade_updates")
 DISCREPANCY_KINDS = ("missed_order_update", "holding_missing", "holding_corrected", "foreign_position",
                      "exchange_id_taken")
+UNAVAILABLE = "BrokerUnavailable"  # the broker's error kind for 5xx, 429, timeouts and connection errors
 DATABASE_ERRORS = ("OperationalError", "IntegrityError", "InterfaceError", "DatabaseError")  # SQLAlchemy's
 LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -133,6 +136,10 @@ class Metrics:
                                         ["endpoint"], buckets=REQUEST_BUCKETS, registry=r)
         self.broker_errors = Counter("dca_broker_errors", "Exchange REST calls that failed", ["endpoint", "kind"],
                                      registry=r)
+        self.broker_reachable = Gauge("dca_broker_reachable",
+                                      "0 while the newest exchange REST call failed with a 5xx, 429, timeout or "
+                                      "connection error; 1 otherwise", registry=r)
+        self.broker_reachable.set(1)  # nothing has failed yet
         self.database_errors = Counter("dca_database_errors", "Database transactions that failed, by error class",
                                        ["error"], registry=r)
         self.account_cash = Gauge("dca_account_cash", "Cash in the exchange account", registry=r)
@@ -266,16 +273,19 @@ class Metrics:
 
     def broker_request(self, endpoint: str, seconds: float, error: str | None) -> None:
         self.broker_latency.labels(endpoint).observe(seconds)
+        self.broker_reachable.set(0 if error == UNAVAILABLE else 1)
         if error is not None:
             self.broker_errors.labels(endpoint, error).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
-    def serve(self, host: str, port: int) -> int:
-        """Serve /metrics on host:port from a background thread; returns the bound port."""
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        return int(server.server_port)
+    def serve(self, host: str, port: int, routes: Mapping[str, Route] | None = None) -> WebServer:
+        """Serve /metrics (and `routes`) on host:port from a background thread."""
+        def metrics() -> Response:
+            return Response(200, CONTENT_TYPE_LATEST, self.exposition())
+
+        return WebServer(host, port, {"/metrics": metrics, **(routes or {})})
 
 
 def _remove(metric: Gauge, *labels: str) -> None:

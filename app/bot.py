@@ -196,6 +196,7 @@ class Bot:
     runtime: Runtime | None = None
     root: Any = None
     metrics_port: int | None = None
+    web: Any = None  # adapters.web.WebServer: /metrics, /healthz, /readyz, the status page
     keep_bars: bool = True  # BarsSync fills historical_1min_bars (tests that do not need it switch it off)
     notify_channels: list[Any] | None = None  # adapters.notify.Channel per NOTIFY_URLS entry (opened in start())
     notifier: NotifierHandle = field(default_factory=NotifierHandle)
@@ -208,7 +209,11 @@ class Bot:
         self.metrics.load_books(BookTotals(symbol, realized, ended)
                                 for symbol, realized, ended in CycleStore(self.db).lifetime_totals())
         if serve_metrics:
-            self.metrics_port = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
+            from app.status_page import routes
+
+            pages = routes(self.db, lambda: self.runtime, self.venue.mode.value, self.settings.dry_run)
+            self.web = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port, pages)
+            self.metrics_port = self.web.port
         self.notifier = self._notifier()
         self.runtime = self._runtime()
         try:
@@ -260,6 +265,9 @@ class Bot:
             self.runtime.scheduler.stop()
             if self.runtime.shadow is not None:
                 self.runtime.shadow.save()
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
         self.venue.close()
         self.db.dispose()
 
