@@ -122,14 +122,16 @@ td:first-child,th:first-child{text-align:left}.up{color:#127a12}.down{color:#b32
 """
 
 
-def _cell(value: Any) -> str:
+SIGNED = {"unrealized P/L", "realized P/L", "return %"}  # coloured: green above zero, red below
+
+
+def _cell(value: Any, signed: bool) -> str:
     if value is None or value == "":
         return '<td class="muted">-</td>'
-    text = _short(value)
     css = ""
-    if isinstance(value, str) and value[:1] in "-0123456789" and _is_number(value):
-        css = ' class="down"' if value.startswith("-") else (' class="up"' if Decimal(value) > 0 else "")
-    return f"<td{css}>{html.escape(text)}</td>"
+    if signed and isinstance(value, str) and _is_number(value):
+        css = ' class="down"' if Decimal(value) < 0 else (' class="up"' if Decimal(value) > 0 else "")
+    return f"<td{css}>{html.escape(_short(value))}</td>"
 
 
 def _is_number(text: str) -> bool:
@@ -155,7 +157,8 @@ def _table(headers: list[str], rows: list[list[Any]], empty: str) -> str:
     if not rows:
         return f'<p class="muted">{html.escape(empty)}</p>'
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_cell(v, h in SIGNED) for h, v in zip(headers, row, strict=True)) + "</tr>"
+                   for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
