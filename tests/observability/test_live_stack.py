@@ -127,7 +127,8 @@ def grafana_macros(target: Target, window_s: int) -> dict[str, str]:
 def runs_of(target: Target, stack: LiveStack) -> list[tuple[str, str]]:
     """(description, PromQL) for each way Grafana would run this query: once per $symbol value on
     the asset dashboard, macros substituted for the time range the test covers."""
-    macros = grafana_macros(target, max(int(time.time() - stack.started), 2))
+    macros = {**grafana_macros(target, max(int(time.time() - stack.started), 2)),
+              "instance": f"127.0.0.1:{stack.supervisor.port}"}  # the $instance variable's one value here
     if "$symbol" not in target.expr:
         return [(target.where, substitute(target.expr, macros))]
     return [(f"{target.where} [$symbol={s}]", substitute(target.expr, {**macros, "symbol": s}))
@@ -193,3 +194,15 @@ def test_a_healthy_supervisor_raises_no_critical_alert(stack: LiveStack) -> None
     alerts = stack.prometheus.api("alerts")["alerts"]
     critical = [a["labels"]["alertname"] for a in alerts if a["labels"].get("severity") == "critical"]
     assert critical == []
+
+
+def test_the_instance_variable_offers_the_supervisor_and_the_annotations_mark_fills_and_cycles(
+        stack: LiveStack) -> None:
+    instance = f"127.0.0.1:{stack.supervisor.port}"
+    offered = stack.prometheus.api("label/instance/values", **{"match[]": "dca_start_timestamp_seconds"})
+    assert offered == [instance]
+    end = time.time()
+    macros = {"__interval": f"{DEFAULT_INTERVAL_S}s", "instance": instance, "symbol": "|".join(symbols(stack))}
+    for annotation in load_dashboards()["dca-asset"]["annotations"]["list"]:
+        marks = stack.prometheus.query_range(substitute(annotation["expr"], macros), stack.started, end)
+        assert has_values(marks), annotation["name"]
