@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from actors.clock import Clock
+from actors.health import Health
+from actors.notifier import NotifierHandle
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
 from actors.scheduler import Scheduler
@@ -82,8 +84,14 @@ class Runtime:
     taken_over_orders: dict[str, int] = field(default_factory=dict)
     asset_directory: ChildDirectory = field(default_factory=ChildDirectory)
     root_directory: ChildDirectory = field(default_factory=ChildDirectory)
+    notifier: NotifierHandle = field(default_factory=NotifierHandle)  # trade notifications (off without URLs)
+    health: Health = field(default_factory=Health)  # liveness and readiness (/healthz, /readyz)
     _rules_cache: dict[str, ExchangeRules] = field(default_factory=dict)
     _rules_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def stream_state(self, stream: str, connected: bool) -> None:
+        self.metrics.stream_connected.labels(stream).set(1 if connected else 0)
+        self.health.stream(stream, connected)
 
     def publish_quote(self, quote: Any) -> None:
         """A live quote: the shadow exchange (dry run) matches against it first, then the assets see it."""

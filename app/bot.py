@@ -14,6 +14,7 @@ from typing import Any
 from loguru import logger
 
 from actors.clock import Clock, SystemClock
+from actors.notifier import NotifierHandle, start_notifier
 from actors.process_exit import ProcessExit
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
@@ -29,11 +30,12 @@ from adapters.db.database import Database
 from adapters.db.meta import MetaStore
 from adapters.db.orders import OrderMirror
 from adapters.db.requests import RequestStore
-from adapters.metrics import Metrics
+from adapters.metrics import BookTotals, Metrics
 from app.books import SIM_STATE_FILE, BooksOwner
 from app.ownership import OwnerLease, claim_book, claimant, hold_lease
 from app.rules import fee_schedule, order_timing
 from config.settings import LIVE_URL, PAPER_URL, Settings, TradingMode
+from dca.notices import NoticeKind
 from dca.order_ids import make_namespace
 from dca.params import AssetParams, with_overrides
 from dca.risk import RiskLimits
@@ -150,6 +152,13 @@ def seed_demo_assets(db: Database, settings: Settings) -> list[str]:
     return list(DEMO_ASSETS)
 
 
+def open_notify_channels(settings: Settings) -> list[Any]:
+    """One channel per NOTIFY_URLS entry; adapters.notify.BadNotifyUrl names a bad one by position."""
+    from adapters.notify import open_channels
+
+    return open_channels(settings.notify_urls.get_secret_value()) if settings.notify_urls else []
+
+
 def intervals_from(settings: Settings) -> Intervals:
     return Intervals(
         order_janitor=settings.order_janitor_interval_seconds,
@@ -190,7 +199,11 @@ class Bot:
     runtime: Runtime | None = None
     root: Any = None
     metrics_port: int | None = None
+    web: Any = None  # adapters.web.WebServer: /metrics, /healthz, /readyz, the status page
     keep_bars: bool = True  # BarsSync fills historical_1min_bars (tests that do not need it switch it off)
+    notify_channels: list[Any] | None = None  # adapters.notify.Channel per NOTIFY_URLS entry (opened in start())
+    notifier: NotifierHandle = field(default_factory=NotifierHandle)
+    notify_options: dict[str, Any] = field(default_factory=dict)  # tests: shorter retry delays
 
     def __post_init__(self) -> None:
         self.exit.on_request(lambda _code, reason: self.gate.close(reason))
@@ -206,8 +219,15 @@ class Bot:
         self.db.now = self.venue.clock.now
         self.db.on_error = lambda kind: self.metrics.database_errors.labels(kind).inc()
         self.metrics.trading_mode.labels(self.venue.mode.value).set(1)
+        self.metrics.load_books(BookTotals(symbol, realized, ended)
+                                for symbol, realized, ended in CycleStore(self.db).lifetime_totals())
         if serve_metrics:
-            self.metrics_port = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
+            from app.status_page import routes
+
+            pages = routes(self.db, lambda: self.runtime, self.venue.mode.value, self.settings.dry_run)
+            self.web = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port, pages)
+            self.metrics_port = self.web.port
+        self.notifier = self._notifier()
         self.runtime = self._runtime()
         self._take_over_seed_cycles(self.runtime)
         try:
@@ -242,6 +262,14 @@ class Bot:
                 raise
         runtime.taken_over_orders.update(store.foreign_live_orders(runtime.rules.namespace))
 
+    def _notifier(self) -> NotifierHandle:
+        settings = self.settings
+        channels = self.notify_channels
+        if channels is None:
+            channels = open_notify_channels(settings)
+        return start_notifier(channels, self.metrics, [NoticeKind(k) for k in settings.notify_switched_off()],
+                              settings.notify_rate_per_minute, settings.secret_values(), **self.notify_options)
+
     def _shadow_exchange(self, venue_broker: AlpacaBroker) -> Any:
         from adapters.dryrun import ShadowExchange
 
@@ -270,10 +298,14 @@ class Bot:
         if self.lease is not None:
             self.lease.stop(release=True)
             self.lease = None
+        self.notifier.stop()
         if self.runtime is not None:
             self.runtime.scheduler.stop()
             if self.runtime.shadow is not None:
                 self.runtime.shadow.save()
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
         self.venue.close()
         self.db.dispose()
 
@@ -299,5 +331,5 @@ class Bot:
             if self.keep_bars and settings.bars_sync_interval_seconds > 0 else None,
             intervals=self.intervals or intervals_from(settings), risk=RiskBoard(risk_limits(settings)),
             meta=MetaStore(self.db), requests=RequestStore(self.db), kill_switch_env=settings.kill_switch,
-            kill_switch_file=settings.kill_switch_path,
+            kill_switch_file=settings.kill_switch_path, notifier=self.notifier,
         )

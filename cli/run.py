@@ -115,10 +115,15 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
     from loguru import logger
 
     from adapters.db.meta import MetaStore
+    from adapters.notify import BadNotifyUrl
     from app.books import SIM_STATE_FILE, claim_books
-    from app.bot import Bot, VenueError, books_owner, open_venue, seed_demo_assets
+    from app.bot import Bot, VenueError, books_owner, open_notify_channels, open_venue, seed_demo_assets
     from config.settings import ConfigError, TradingMode
 
+    try:
+        channels = open_notify_channels(settings)
+    except BadNotifyUrl as error:
+        raise UsageError(str(error)) from None
     sim_state = settings.data_dir / SIM_STATE_FILE
     new_sim_state = settings.trading_mode is TradingMode.EMBEDDED_SIM and not sim_state.exists()
     try:
@@ -133,7 +138,7 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
             sim_state.unlink(missing_ok=True)
         raise
     seeded = seed_demo_assets(db, settings)
-    bot = Bot(settings, db, venue, exit=exit, lease=lease)
+    bot = Bot(settings, db, venue, exit=exit, lease=lease, notify_channels=channels)
     try:
         bot.start()
     except OSError as error:  # the metrics port is taken

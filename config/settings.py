@@ -104,8 +104,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    # --- Trade notifications (apprise URLs; see docs/operations.md#trade-notifications) -------------
+    notify_urls: SecretStr | None = Field(None, description="apprise URLs, separated by commas or spaces")
+    notify_off: str = Field("", description="notice kinds not to send, separated by commas")
+    notify_rate_per_minute: int = Field(20, gt=0)
+
     @field_validator("apca_api_key_id", "apca_api_secret_key", "db_password", "database_url", "daily_loss_limit",
-                     "capital_budget", "asset_capital_cap", "max_open_cycles", "seed_bot_dir", mode="before")
+                     "capital_budget", "asset_capital_cap", "max_open_cycles", "seed_bot_dir", "notify_urls",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return _blank_to_none(value)
@@ -164,6 +170,20 @@ class Settings(BaseSettings):
         if not parts.path.lstrip("/"):
             raise ValueError(f"names no database; use {DATABASE_URL_EXAMPLE}")
         return SecretStr(url)
+
+    @field_validator("notify_off")
+    @classmethod
+    def _notice_kinds(cls, value: str) -> str:
+        from dca.notices import NoticeKind
+
+        kinds = {kind.value for kind in NoticeKind}
+        unknown = [part for part in re.split(r"[\s,]+", value.strip()) if part and part not in kinds]
+        if unknown:
+            raise ValueError(f"unknown notice kind(s) {', '.join(unknown)}; known: {', '.join(sorted(kinds))}")
+        return value
+
+    def notify_switched_off(self) -> list[str]:
+        return [part for part in re.split(r"[\s,]+", self.notify_off.strip()) if part]
 
     @field_validator("order_prefix")
     @classmethod
@@ -230,8 +250,11 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log redactor."""
-        return [s.get_secret_value() for s in (self.apca_api_secret_key, self.db_password, self.database_url,
-                                                 self.apca_api_key_id) if s is not None]
+        found = [s.get_secret_value() for s in (self.apca_api_secret_key, self.db_password, self.database_url,
+                                                  self.apca_api_key_id, self.notify_urls) if s is not None]
+        if self.notify_urls is not None:  # each URL holds a token: blank any one quoted alone
+            found += [url for url in re.split(r"[\s,]+", self.notify_urls.get_secret_value()) if url]
+        return found
 
     def redacted_database_url(self) -> str:
         return redact_url(self.sqlalchemy_url())

@@ -114,6 +114,16 @@ class OrderMirror:
                      "filled_avg_price": row.filled_avg_price, "fee": row.applied_fee, "decided_at": row.decided_at,
                      "filled_at": row.filled_at, "canceled_at": row.canceled_at} for row in rows.scalars()]
 
+    def recent_fills(self, limit: int) -> list[dict[str, Any]]:
+        """The bot's newest filled orders, newest first (the status page)."""
+        with self._db.transaction() as session:
+            query = (select(DcaOrder).where(DcaOrder.cycle_id.is_not(None), DcaOrder.filled_at.is_not(None))
+                     .order_by(DcaOrder.filled_at.desc(), DcaOrder.pk.desc()).limit(limit))
+            rows = session.execute(query)
+            return [{"symbol": row.symbol, "cycle_id": row.cycle_id, "kind": row.order_kind, "side": row.side,
+                     "qty": row.applied_filled_qty, "price": row.filled_avg_price, "filled_at": row.filled_at}
+                    for row in rows.scalars()]
+
     def known_client_ids(self, client_order_ids: Iterable[str]) -> set[str]:
         ids = list(client_order_ids)
         if not ids:

@@ -60,6 +60,7 @@ class BotHarness:
     pacing: str = "realtime"  # "manual": the test scripts every quote with `quote()`
     disabled: frozenset[str] = frozenset()  # assets configured but switched off
     keep_bars: bool = False
+    serve: bool = False  # the web server (/metrics, /healthz, /readyz, the status page) on a free port
     starting_cash: Decimal = Decimal(100_000)
     faults: dict[str, Any] = field(default_factory=dict)
     quirks: dict[str, str] = field(default_factory=dict)  # the simulator's venue variants (adapters/sim/quirks.py)
@@ -95,7 +96,7 @@ class BotHarness:
         self.bot = Bot(settings, Database(self.database_url), simulator_venue(self.simulator),
                        intervals=FAST_INTERVALS, keep_bars=self.keep_bars)
         self.bot.venue.simulator = None  # the harness owns the simulator; stopping the bot leaves it running
-        self.bot.start(serve_metrics=False)
+        self.bot.start(serve_metrics=self.serve)
         runtime = self.bot.runtime
         assert runtime is not None
         enabled = [s for s in self.assets if s not in self.disabled]
