@@ -35,10 +35,11 @@ def _status(args: argparse.Namespace) -> int:
     from app.reports import ForeignHoldings, as_json_ready, foreign_holdings, status
     from dca.order_ids import make_namespace
 
-    foreign = ForeignHoldings([], {})
+    foreign, funds = ForeignHoldings([], {}), None
     try:
         view = open_market_view(settings, db)
         rows = status(db, view)
+        funds = view.funds() if view is not None else None
         if view is not None:
             foreign = foreign_holdings(db, view, make_namespace(settings.order_prefix, db.installation_tag()))
     except Exception as error:  # an unreachable venue still leaves the books worth showing
@@ -50,6 +51,8 @@ def _status(args: argparse.Namespace) -> int:
     owner = book_owner(db)
     if args.json:
         print(json.dumps({"assets": as_json_ready(rows), "kill_switch": as_json_ready(halted),
+                          "cash": as_json_ready(funds.cash if funds else None),
+                          "buying_power": as_json_ready(funds.buying_power if funds else None),
                           "supervisor_running": owner is not None,
                           "owner": None if owner is None else {"command": owner.holder, "host": owner.host,
                                                                "pid": owner.pid, "since": owner.started_at.isoformat()},
@@ -67,6 +70,9 @@ def _status(args: argparse.Namespace) -> int:
                     right=(2, 4, 5, 6, 7, 8, 10)))
     print(f"\n{note}; {'owned by ' + owner.describe() if owner else 'no supervisor running'}"
           + (f"; KILL SWITCH ENGAGED ({halted.get('reason') or 'halt'})" if isinstance(halted, dict) else ""))
+    if funds is not None:
+        print(f"account: cash {_n(funds.cash, 2)}, buying power for crypto {_n(funds.buying_power, 2)} "
+              "(non_marginable_buying_power: what the bot's buys draw on)")
     for row in (r for r in rows if r.foreign_quantity):
         print(f"{row.symbol}: {_n(row.foreign_quantity)} on the exchange is not the bot's; it is never sold or "
               f"averaged into (adopt it with `supervisor.py adopt {row.symbol}`)")

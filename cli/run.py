@@ -26,6 +26,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--speed", type=_decimal, metavar="N",
                         help="simulator only: simulated seconds per real second (default SIM_SPEED, 60)")
+    parser.add_argument("--sim-quirk", type=_quirk, action="append", default=[], metavar="NAME[=VALUE]",
+                        help="simulator only: make the embedded venue behave another plausible way (repeatable; "
+                             "the list is in `supervisor.py sim --help` and docs/venue-quirks.md)")
     parser.add_argument("--duration", type=float, metavar="SECONDS",
                         help="stop cleanly after this many real seconds (default: run until Ctrl-C)")
     parser.set_defaults(handler=run)
@@ -38,12 +41,23 @@ def _decimal(text: str) -> Decimal:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
+def _quirk(text: str) -> tuple[str, str]:
+    from adapters.sim.quirks import parse_quirk_arg  # pure Python: --help stays instant
+
+    try:
+        return parse_quirk_arg(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     from config.settings import TradingMode
 
     if args.speed is not None and settings.trading_mode is not TradingMode.EMBEDDED_SIM:
         raise UsageError("--speed: only the embedded simulator's speed can be set (no Alpaca keys are set)")
+    if args.sim_quirk and settings.trading_mode is not TradingMode.EMBEDDED_SIM:
+        raise UsageError("--sim-quirk: only the embedded simulator has quirks (no Alpaca keys may be set)")
     if args.speed is not None and args.speed <= 0:
         raise UsageError("--speed: must be greater than 0")
     if args.duration is not None and args.duration <= 0:
@@ -108,14 +122,27 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
     from loguru import logger
 
     from adapters.db.meta import MetaStore
+    from adapters.notify import BadNotifyUrl
     from app.books import SIM_STATE_FILE, claim_books
-    from app.bot import Bot, VenueError, VenueUnreachable, books_owner, open_venue, seed_demo_assets
+    from app.bot import (
+        Bot,
+        VenueError,
+        VenueUnreachable,
+        books_owner,
+        open_notify_channels,
+        open_venue,
+        seed_demo_assets,
+    )
     from config.settings import ConfigError, TradingMode
 
+    try:
+        channels = open_notify_channels(settings)
+    except BadNotifyUrl as error:
+        raise UsageError(str(error)) from None
     sim_state = settings.data_dir / SIM_STATE_FILE
     new_sim_state = settings.trading_mode is TradingMode.EMBEDDED_SIM and not sim_state.exists()
     try:
-        venue = open_venue(settings, db, args.speed)
+        venue = open_venue(settings, db, args.speed, sim_quirks=dict(args.sim_quirk))
     except VenueUnreachable as error:
         raise Unavailable(str(error)) from None
     except VenueError as error:
@@ -128,7 +155,7 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
             sim_state.unlink(missing_ok=True)
         raise
     seeded = seed_demo_assets(db, settings)
-    bot = Bot(settings, db, venue, exit=exit, lease=lease)
+    bot = Bot(settings, db, venue, exit=exit, lease=lease, notify_channels=channels)
     try:
         bot.start()
     except OSError as error:  # the metrics port is taken

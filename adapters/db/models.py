@@ -157,6 +157,7 @@ class DcaOrder(Base):
     applied_filled_qty: Mapped[Decimal] = mapped_column(QTY, nullable=False, server_default=text("0"))
     applied_notional: Mapped[Decimal] = mapped_column(MONEY, nullable=False, server_default=text("0"))
     applied_fee: Mapped[Decimal] = mapped_column(MONEY, nullable=False, server_default=text("0"))
+    fee_source: Mapped[str] = mapped_column(String(8), nullable=False, server_default=text("'estimate'"))
     position_before: Mapped[Decimal | None] = mapped_column(QTY)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

@@ -60,6 +60,9 @@ def test_status_report_and_cycle_tell_the_story(tmp_path, sqlite_url):
         (btc,) = status["assets"]
         assert btc["status"] == "watching" and Decimal(btc["quantity"]) > 0 and btc["last_bid"] == "101"
         assert Decimal(btc["committed"]) > 19 and btc["foreign_quantity"] == "0"
+        assert Decimal(status["cash"]) == harness.exchange.cash
+        assert Decimal(status["buying_power"]) == harness.exchange.buying_power
+        assert "buying power for crypto" in supervisor(tmp_path, "status", env=env).stdout
         report = json.loads(supervisor(tmp_path, "report", "--since", "all", "--json", env=env).stdout)
         assert report["total"]["cycles"] == 1 and Decimal(report["total"]["realized_pnl"]) > 0
         assert Decimal(report["by_asset"]["BTC/USD"]["fees"]) > 0
