@@ -217,7 +217,9 @@ class VenueProbe:
         if order is None:
             self.findings.add("buy", "refused; nothing more could be measured")
             return
-        self.findings.add("status in the answer to POST /v2/orders", str(order["status"]))
+        self.findings.add("status / symbol in the answer to POST /v2/orders", f"{order['status']} / {order['symbol']}")
+        if "/" not in str(order["symbol"]):
+            self.findings.quirks["legacy_symbols"] = ""
         if order["status"] != "pending_new":
             self.findings.quirks["post_status"] = str(order["status"])
         filled = self._wait_done(order["id"])
@@ -256,8 +258,12 @@ class VenueProbe:
 
     def _position_qty_finding(self, order_id: str, before: Decimal, after: Decimal, filled: Decimal) -> None:
         update = self._wait_update(order_id, "fill")
-        if update is None or update.get("position_qty") is None:
-            self.findings.add("position_qty in the fill update", "not seen")
+        if update is None:
+            self.findings.add("position_qty in the fill update", "no fill update seen")
+            return
+        if update.get("position_qty") is None:
+            self.findings.add("position_qty in the fill update", "ABSENT")
+            self.findings.quirks["no_position_qty"] = ""
             return
         reported = Decimal(str(update["position_qty"]))
         if reported == after:

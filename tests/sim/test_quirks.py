@@ -29,7 +29,7 @@ EVERY_QUIRK = {
     "buying_power_below_cash": "1000", "margin_account": "", "pending_events": "", "ratelimit_headers": "",
     "min_notional_on_sells": "", "duplicate_id_status": "409", "crypto_status": "ACTIVE",
     "data_connection_limit": "2", "fee_rounding": "up", "usd_fee_activity": "FEE", "post_status": "accepted",
-    "no_exponent": "",
+    "no_exponent": "", "legacy_symbols": "", "no_position_qty": "",
 }
 
 
@@ -130,6 +130,19 @@ def test_gross_position_qty_reports_the_position_before_the_fee(quirky: Simulato
     fill = next(u["data"] for u in updates if u["data"]["event"] == "fill")
     assert fill["position_qty"] == "0.001"
     assert client(quirky).get_open_position("BTCUSD").qty == "0.0009975"
+
+
+@with_quirks(legacy_symbols="", no_position_qty="")
+def test_legacy_symbols_and_no_position_qty_change_what_orders_and_updates_say(quirky: SimulatorService) -> None:
+    updates, runner = listen_to_trade_updates(quirky, raw_data=True)
+    placed = post_order(quirky, qty="0.001")
+    quote(quirky, "60000", "60000")
+    wait_for(lambda: any(u["data"]["event"] == "fill" for u in updates))
+    runner.stop()
+    fill = next(u["data"] for u in updates if u["data"]["event"] == "fill")
+    assert placed["symbol"] == "BTCUSD" and fill["order"]["symbol"] == "BTCUSD"
+    assert "position_qty" not in fill and fill["qty"] == "0.001"
+    assert client(quirky).get_order_by_id(placed["id"]).symbol == "BTCUSD"
 
 
 @with_quirks(position_lag="3")
