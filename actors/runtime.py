@@ -7,13 +7,15 @@ it belongs to one actor; the mutable pieces (quote board, directories, rules cac
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from actors.clock import Clock
+from actors.health import Health
+from actors.notifier import NotifierHandle
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
 from actors.scheduler import Scheduler
@@ -36,6 +38,8 @@ class TradingRules:
     fees: FeeSchedule
     timing: OrderTiming
     min_notional: Decimal
+    buy_margin_percent: Decimal = Decimal(2)
+    rules_refresh_seconds: float = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +80,18 @@ class Runtime:
     bar_fetcher: Any = None  # adapters.alpaca.history.BarFetcher
     shadow: Any = None  # adapters.dryrun.ShadowExchange in a dry run: takes the orders, emits the trade updates
     intervals: Intervals = field(default_factory=Intervals)
+    # client_order_id -> asset id of the live orders taken over from the seed bot (ids not ours)
+    taken_over_orders: dict[str, int] = field(default_factory=dict)
     asset_directory: ChildDirectory = field(default_factory=ChildDirectory)
     root_directory: ChildDirectory = field(default_factory=ChildDirectory)
+    notifier: NotifierHandle = field(default_factory=NotifierHandle)  # trade notifications (off without URLs)
+    health: Health = field(default_factory=Health)  # liveness and readiness (/healthz, /readyz)
     _rules_cache: dict[str, ExchangeRules] = field(default_factory=dict)
     _rules_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def stream_state(self, stream: str, connected: bool) -> None:
+        self.metrics.stream_connected.labels(stream).set(1 if connected else 0)
+        self.health.stream(stream, connected)
 
     def publish_quote(self, quote: Any) -> None:
         """A live quote: the shadow exchange (dry run) matches against it first, then the assets see it."""
@@ -95,20 +107,25 @@ class Runtime:
         return timedelta(seconds=self.clock_seconds(real_seconds))
 
     def exchange_rules(self, symbol: str) -> ExchangeRules:
-        """The pair's increments and minimums, read from the exchange once per process."""
+        """The pair's increments and minimums, as last read from the exchange."""
         with self._rules_lock:
             cached = self._rules_cache.get(symbol)
-        if cached is None:
-            cached = self.broker.rules(symbol, self.rules.min_notional)
-            with self._rules_lock:
-                self._rules_cache[symbol] = cached
-        return cached
+        return cached if cached is not None else self.refresh_exchange_rules(symbol)
+
+    def refresh_exchange_rules(self, symbol: str) -> ExchangeRules:
+        """Read the pair's rules again (its minimums move with the price)."""
+        fresh = replace(self.broker.rules(symbol, self.rules.min_notional),
+                        buy_margin_percent=self.rules.buy_margin_percent)
+        with self._rules_lock:
+            self._rules_cache[symbol] = fresh
+        return fresh
 
     def prefetch_exchange_rules(self) -> None:
         """Read every pair's rules in one request (asset actors then start without one each)."""
         rules = self.broker.all_rules(self.rules.min_notional)
+        margin = self.rules.buy_margin_percent
         with self._rules_lock:
-            self._rules_cache.update(rules)
+            self._rules_cache.update({s: replace(r, buy_margin_percent=margin) for s, r in rules.items()})
 
     def asset_handle(self, symbol: str) -> Any:
         return self.asset_directory.handle(asset_actor_name(symbol))
