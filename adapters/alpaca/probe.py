@@ -243,8 +243,14 @@ class VenueProbe:
                           f"not within {self.limits.lag_wait:g} s")
         if lag is None or lag >= 1:
             self.findings.quirks["position_lag"] = str(math.ceil(lag if lag is not None else self.limits.lag_wait))
-        if fee > 0 and self._fee_activity(fee, "coin fee activity (CFEE)", self.limits.fee_wait) is None:
+        if fee <= 0:
+            return
+        activity = self._fee_activity(True, "coin fee activity (CFEE)", self.limits.fee_wait)
+        if activity is None:
             self.findings.quirks["fees_eod"] = ""
+        elif Decimal(activity["qty"]) != -fee:
+            self.findings.add("CFEE against the position", f"DIFFERS: the CFEE says {activity['qty']}, the position "
+                                                          f"lost {_plain(fee)} to the fee")
 
     def _position_lag(self, before: Decimal) -> tuple[float | None, Decimal]:
         start = time.monotonic()
@@ -305,15 +311,15 @@ class VenueProbe:
             answer = f"{now} against {was} unrounded: another rule"
         self.findings.add(question, answer)
 
-    def _fee_activity(self, fee: Decimal | None, question: str, wait: float) -> dict[str, Any] | None:
-        """Wait up to `wait` seconds for the next new fee activity of the pair: a CFEE of exactly `-fee`
-        coins, or (fee None) a USD fee (negative net_amount, CFEE or FEE)."""
+    def _fee_activity(self, coin: bool, question: str, wait: float) -> dict[str, Any] | None:
+        """Wait up to `wait` seconds for the next new fee activity of the pair: a coin fee (negative qty)
+        or a USD fee (negative net_amount, CFEE or FEE)."""
         start = time.monotonic()
         while True:
             for activity in reversed(self._fee_activities()):  # oldest first
-                if activity["id"] not in self._fee_ids and self._is_fee(activity, fee):
+                if activity["id"] not in self._fee_ids and self._is_fee(activity, coin):
                     self._fee_ids.add(activity["id"])
-                    amount = activity.get("qty") if fee is not None else activity.get("net_amount")
+                    amount = activity.get("qty") if coin else activity.get("net_amount")
                     self.findings.add(question, f"{activity['activity_type']} after {time.monotonic() - start:.1f} s:"
                                                 f" {amount}")
                     return activity
@@ -322,11 +328,11 @@ class VenueProbe:
                 return None
             time.sleep(0.5)
 
-    def _is_fee(self, activity: dict[str, Any], coin_fee: Decimal | None) -> bool:
+    def _is_fee(self, activity: dict[str, Any], coin: bool) -> bool:
         if activity.get("symbol") not in (self.limits.symbol.replace("/", ""), self.limits.symbol):
             return False
-        if coin_fee is not None:
-            return activity.get("qty") is not None and Decimal(activity["qty"]) == -coin_fee
+        if coin:
+            return Decimal(activity.get("qty") or "0") < 0
         return Decimal(activity.get("net_amount") or "0") < 0
 
     def _fee_activities(self) -> list[dict[str, Any]]:
@@ -352,7 +358,7 @@ class VenueProbe:
         self._sold += Decimal(done["filled_qty"]) if done else ZERO
         self.findings.add("sell below $10", f"accepted (${_plain((qty * bid).quantize(CENT))})")
         if done is not None and "fees_eod" not in self.findings.quirks:
-            self._fee_activity(None, "USD fee activity (small sell)", self.limits.fee_wait)
+            self._fee_activity(False, "USD fee activity (small sell)", self.limits.fee_wait)
 
     def _sell_back(self, asset: dict[str, Any]) -> None:
         qty = self._sellable(asset)
@@ -368,7 +374,7 @@ class VenueProbe:
         if "fees_eod" in self.findings.quirks:
             self.findings.add("USD fee activity (sell)", "not waited for: fees are posted at the end of the day")
             return
-        activity = self._fee_activity(None, "USD fee activity (sell)", self.limits.fee_wait)
+        activity = self._fee_activity(False, "USD fee activity (sell)", self.limits.fee_wait)
         if activity is None:
             return
         if activity["activity_type"] != "CFEE":
