@@ -78,6 +78,10 @@ def apply_quirks_to_rules(rules: ExchangeRules, given: dict[str, str], quirks: Q
         rules.fee_rounding = quirks.fee_rounding
     if "min_notional_on_sells" in named:
         rules.min_notional_on_sells = True
+    if quirks.min_order_size_usd is not None:
+        rules.min_order_usd = quirks.min_order_size_usd
+    if "off_grid_prices" in named:
+        rules.price_increment_policy = quirks.off_grid_prices
     if "post_status" in named:
         rules.accepted_status = quirks.post_status
     if "duplicate_id_status" in named:

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from adapters.sim.accounting import Position
 from adapters.sim.activities import KNOWN_TYPES
-from adapters.sim.assets import canonical_symbol
+from adapters.sim.assets import AssetSpec, canonical_symbol
 from adapters.sim.bars import (
     MAX_LIMIT,
     BadRequest,
@@ -435,13 +435,18 @@ class TradingRoutes:
         asset_class = request.query.get("asset_class")
         if (status and status != "active") or (asset_class and asset_class != "crypto"):
             return _json([])
-        return _json([asset_json(spec) for spec in self.exchange.catalog])
+        with self.exchange.lock:
+            return _json([self._asset(spec) for spec in self.exchange.catalog])
 
     async def asset(self, request: web.Request) -> web.Response:
         spec = self.exchange.catalog.find(request.match_info["symbol"])
         if spec is None:
             raise NotFound("asset not found")
-        return _json(asset_json(spec))
+        with self.exchange.lock:
+            return _json(self._asset(spec))
+
+    def _asset(self, spec: AssetSpec) -> dict[str, Any]:
+        return asset_json(spec, self.exchange.engine.min_order_size(spec.symbol))
 
 
 def _matches(

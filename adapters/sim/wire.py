@@ -159,7 +159,7 @@ def account_json(
     }
 
 
-def asset_json(spec: AssetSpec) -> dict[str, Any]:
+def asset_json(spec: AssetSpec, min_order_size: Decimal | None = None) -> dict[str, Any]:
     return {
         "id": str(spec.id),
         "class": "crypto",
@@ -174,7 +174,7 @@ def asset_json(spec: AssetSpec) -> dict[str, Any]:
         "easy_to_borrow": False,
         "fractionable": True,
         "attributes": [],
-        "min_order_size": dec(spec.min_order_size),
+        "min_order_size": dec(min_order_size if min_order_size is not None else spec.min_order_size),
         "min_trade_increment": dec(spec.min_trade_increment),
         "price_increment": dec(spec.price_increment),
     }
