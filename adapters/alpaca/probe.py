@@ -172,8 +172,7 @@ class VenueProbe:
         qty = max(round_up(Decimal("10.5") / price, increment), Decimal(asset["min_order_size"]))
         before = self._account()
         client_id = self._client_id("rest")
-        order = self._post({"symbol": self.limits.symbol, "side": "buy", "type": "limit", "time_in_force": "gtc",
-                            "qty": _plain(qty), "limit_price": _plain(price), "client_order_id": client_id})
+        order = self._order("buy", "limit", _plain(qty), price=_plain(price), client_id=client_id)
         if order is None:
             self.findings.add("buying power reserved by an open buy", "not measured: the resting buy was refused")
             return
@@ -182,23 +181,21 @@ class VenueProbe:
                  if Decimal(after[name]) < Decimal(before[name])]
         self.findings.add("buying power reserved by an open buy", ", ".join(moved) + " moved" if moved else
                           "no field moved")
-        again = self._post({"symbol": self.limits.symbol, "side": "buy", "type": "limit", "time_in_force": "gtc",
-                            "qty": _plain(qty), "limit_price": _plain(price), "client_order_id": client_id},
-                           expect_refusal=True)
+        again = self._order("buy", "limit", _plain(qty), price=_plain(price), client_id=client_id, expect_refusal=True)
         status = self._last_status
         self.findings.add("duplicate client_order_id", f"HTTP {status}" if again is None else "ACCEPTED (!)")
         if again is None and status != 422:
             self.findings.quirks["duplicate_id_status"] = str(status)
         self._cancel(order["id"])
         self._exponent(qty, price)
+        self._off_grid(qty, price + tick / 2)
 
     def _exponent(self, qty: Decimal, price: Decimal) -> None:
         """The same resting buy with its quantity in exponent notation (as alpaca-py's float models send
         small quantities): accepted (then cancelled) or refused?"""
         written = f"{qty:E}"
-        order = self._post({"symbol": self.limits.symbol, "side": "buy", "type": "limit", "time_in_force": "gtc",
-                            "qty": written, "limit_price": _plain(price), "client_order_id": self._client_id("exp")},
-                           expect_refusal=True)
+        order = self._order("buy", "limit", written, price=_plain(price), client_id=self._client_id("exp"),
+                            expect_refusal=True)
         if order is None:
             self.findings.add("qty in exponent notation", f"REFUSED (HTTP {self._last_status}): {self._last_message}")
             if self._last_status in (400, 422):
@@ -207,13 +204,28 @@ class VenueProbe:
         self.findings.add("qty in exponent notation", f"accepted ({written} read as {order.get('qty')})")
         self._cancel(order["id"])
 
+    def _off_grid(self, qty: Decimal, price: Decimal) -> None:
+        """The resting buy once more at a price half an increment off the grid: refused or rounded?"""
+        order = self._order("buy", "limit", _plain(qty), price=_plain(price), client_id=self._client_id("grid"),
+                            expect_refusal=True)
+        if order is None:
+            self.findings.add("limit price off the price_increment grid",
+                              f"REFUSED (HTTP {self._last_status}): {self._last_message}")
+            return
+        self.findings.add("limit price off the price_increment grid",
+                          f"accepted ({_plain(price)} became {order.get('limit_price')})")
+        if Decimal(str(order.get("limit_price"))) != price:
+            self.findings.quirks["off_grid_prices"] = "round"
+        self._cancel(order["id"])
+
     def _buy(self, asset: dict[str, Any]) -> None:
         ask = self._quote()[1]
-        increment = Decimal(asset["min_trade_increment"])
-        qty = max(round_up(self.limits.notional / ask, increment), Decimal(asset["min_order_size"]))
+        increment, minimum = Decimal(asset["min_trade_increment"]), Decimal(asset["min_order_size"])
+        self.findings.add("min_order_size / min_trade_increment",
+                          f"{_plain(minimum)} (${_plain((minimum * ask).quantize(CENT))}) / {_plain(increment)}")
+        qty = max(round_up(self.limits.notional / ask, increment), minimum)
         before = self._position_qty()
-        order = self._post({"symbol": self.limits.symbol, "side": "buy", "type": "market", "time_in_force": "gtc",
-                            "qty": _plain(qty), "client_order_id": self._client_id("buy")})
+        order = self._order("buy", "market", _plain(qty), client_id=self._client_id("buy"))
         if order is None:
             self.findings.add("buy", "refused; nothing more could be measured")
             return
@@ -347,8 +359,7 @@ class VenueProbe:
         if qty * bid >= 10:
             self.findings.add("sell below $10", "not measured: the smallest sell is worth $10 or more")
             return
-        order = self._post({"symbol": self.limits.symbol, "side": "sell", "type": "market", "time_in_force": "gtc",
-                            "qty": _plain(qty), "client_order_id": self._client_id("small")}, expect_refusal=True)
+        order = self._order("sell", "market", _plain(qty), client_id=self._client_id("small"), expect_refusal=True)
         if order is None:
             self.findings.add("sell below $10", f"REFUSED (HTTP {self._last_status}): {self._last_message}")
             if "minimal amount" in self._last_message:
@@ -364,8 +375,7 @@ class VenueProbe:
         qty = self._sellable(asset)
         if qty <= 0:
             return
-        order = self._post({"symbol": self.limits.symbol, "side": "sell", "type": "market", "time_in_force": "gtc",
-                            "qty": _plain(qty), "client_order_id": self._client_id("sell")})
+        order = self._order("sell", "market", _plain(qty), client_id=self._client_id("sell"))
         done = self._wait_done(order["id"]) if order else None
         if done is None or Decimal(done["filled_qty"]) == 0:
             return
@@ -398,8 +408,7 @@ class VenueProbe:
                 self._cancel(order_id)
         qty = self._sellable(asset)
         if qty > 0:
-            order = self._post({"symbol": self.limits.symbol, "side": "sell", "type": "market",
-                                "time_in_force": "gtc", "qty": _plain(qty), "client_order_id": self._client_id("undo")})
+            order = self._order("sell", "market", _plain(qty), client_id=self._client_id("undo"))
             done = self._wait_done(order["id"]) if order else None
             if done is not None:
                 self._sold += Decimal(done["filled_qty"])
@@ -418,6 +427,15 @@ class VenueProbe:
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.client.get(path, params)
+
+    def _order(self, side: str, kind: str, qty: str, *, client_id: str, price: str | None = None,
+               expect_refusal: bool = False) -> dict[str, Any] | None:
+        """A gtc order of the probe's pair, every number an exact decimal string."""
+        body = {"symbol": self.limits.symbol, "side": side, "type": kind, "time_in_force": "gtc", "qty": qty,
+                "client_order_id": client_id}
+        if price is not None:
+            body["limit_price"] = price
+        return self._post(body, expect_refusal)
 
     def _post(self, body: dict[str, Any], expect_refusal: bool = False) -> dict[str, Any] | None:
         try:

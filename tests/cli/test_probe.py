@@ -60,7 +60,7 @@ def test_the_probe_reports_the_quirk_the_simulator_runs_with_and_cleans_up(quirk
 def test_the_probe_recognises_many_quirks_at_once(tmp_path):
     quirks = ("gross_position_qty", "min_notional_on_sells", "duplicate_id_status=409", "pending_events",
               "ratelimit_headers", "margin_account", "usd_fee_activity=FEE", "fee_rounding=exact",
-              "post_status=accepted", "no_exponent", "legacy_symbols")
+              "post_status=accepted", "no_exponent", "legacy_symbols", "off_grid_prices=round")
     args = [arg for quirk in quirks for arg in ("--quirk", quirk)]
     with sim_process("--speed", "60", *args, cwd=tmp_path, env=_env()) as sim:
         url = re.findall(r"http://127\.0\.0\.1:\d+", sim.banner)[0]
