@@ -33,7 +33,7 @@ from adapters.db.takeover import SeedCycle, TakeoverStore
 from config.settings import ConfigError
 from dca.cycle import OrderKind, Side
 from dca.exchange import ExchangeOrder
-from dca.money import ZERO
+from dca.money import ZERO, plain
 
 GUARD = timedelta(minutes=5)  # the seed bot's caretakers run every 1-5 minutes
 PID_FILE = "main_app.pid"
@@ -56,7 +56,7 @@ def take_over(store: TakeoverStore, broker: Any, namespace: str, venue_now: date
     for cycle in cycles:
         held = positions[cycle.symbol].qty if cycle.symbol in positions else ZERO
         log.info("taking over cycle {} from the seed bot: {}", cycle.id, _take_over_one(store, broker, cycle, held))
-    _report_holdings(cycles, {symbol: p.qty for symbol, p in positions.items()}, log)
+    _report_holdings(store, cycles, {symbol: p.qty for symbol, p in positions.items()}, log)
     taken = [cycle.id for cycle in cycles]
     store.finish(taken, wall_now)
     return taken
@@ -110,24 +110,27 @@ def _take_over_one(store: TakeoverStore, broker: Any, cycle: SeedCycle, held: De
     return said
 
 
-def _report_holdings(cycles: list[SeedCycle], held: dict[str, Decimal], log: Any) -> None:
-    expected: dict[str, Decimal] = {}
+def _report_holdings(store: TakeoverStore, cycles: list[SeedCycle], held: dict[str, Decimal], log: Any) -> None:
+    """Coins the taken-over cycles count on that the exchange does not show are reported on the cycle
+    (the reconciler then corrects a fee-sized gap or ends the cycle in error); more on the exchange
+    than the cycles hold is somebody else's."""
     for cycle in cycles:
-        expected[cycle.symbol] = expected.get(cycle.symbol, ZERO) + cycle.quantity
-    for symbol, quantity in expected.items():
-        on_exchange = held.get(symbol, ZERO)
-        if on_exchange < quantity:
-            log.warning("{}: the taken-over cycles hold {}, the exchange only {}: the books disagree; the "
-                        "reconciler checks it (a fee-sized gap is corrected, coins gone end the cycle in error)",
-                        symbol, quantity, on_exchange)
-        elif on_exchange > quantity:
-            log.info("{}: the exchange holds {} more than the taken-over cycles: not the bot's, left alone",
-                     symbol, on_exchange - quantity)
+        on_exchange = held.get(cycle.symbol, ZERO)
+        if on_exchange < cycle.quantity:
+            said = (f"books disagree at the takeover: the cycle holds {plain(cycle.quantity)} {cycle.symbol}, the "
+                    f"exchange {plain(on_exchange)}; the reconciler corrects a fee-sized gap and ends the cycle in "
+                    "error if the coins have left")
+            log.warning("cycle {}: {}", cycle.id, said)
+            store.note(cycle, said)
+        elif on_exchange > cycle.quantity:
+            log.info("{}: the exchange holds {} more than the taken-over cycle: not the bot's, left alone",
+                     cycle.symbol, plain(on_exchange - cycle.quantity))
 
 
 def _order_text(order: ExchangeOrder) -> str:
-    price = f" @ {order.limit_price}" if order.limit_price is not None else ""
-    return f"{order.side} {order.type} {order.qty}{price}, {order.status}, filled {order.filled_qty}"
+    price = f" @ {plain(order.limit_price)}" if order.limit_price is not None else ""
+    filled = plain(order.filled_qty)
+    return f"{order.side} {order.type} {plain(order.qty)}{price}, {order.status}, filled {filled}"
 
 
 def _running_pid(pid_file: Path) -> int | None:

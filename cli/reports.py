@@ -31,6 +31,7 @@ def _status(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     db = open_database(settings)
     from adapters.db.meta import KILL_SWITCH, MetaStore
+    from adapters.db.seed_schema import TAKEOVER
     from app.market_view import open_market_view
     from app.reports import as_json_ready, status
 
@@ -46,7 +47,8 @@ def _status(args: argparse.Namespace) -> int:
     halted = meta.get(KILL_SWITCH)
     if args.json:
         print(json.dumps({"assets": as_json_ready(rows), "kill_switch": as_json_ready(halted),
-                          "supervisor_running": meta.supervisor_running(), "source": note}, indent=2))
+                          "supervisor_running": meta.supervisor_running(), "source": note,
+                          "seed_takeover": meta.get(TAKEOVER)}, indent=2))
         return 0
     if not rows:
         print("no assets configured; add some with: supervisor.py assets add BTC/USD --enabled")
@@ -58,6 +60,10 @@ def _status(args: argparse.Namespace) -> int:
                   _n(r.foreign_quantity), r.live_order] for r in rows], right=(2, 4, 5, 6, 7, 8, 10)))
     print(f"\n{note}; supervisor {'running' if meta.supervisor_running() else 'not running'}"
           + (f"; KILL SWITCH ENGAGED ({halted.get('reason') or 'halt'})" if isinstance(halted, dict) else ""))
+    from app.takeover import takeover_note
+
+    if taken := takeover_note(meta):
+        print(taken)
     foreign = [r for r in rows if r.foreign_quantity]
     for row in foreign:
         print(f"{row.symbol}: {_n(row.foreign_quantity)} on the exchange is not the bot's; it is never sold or "

@@ -80,6 +80,9 @@ def _run(settings: Any, args: argparse.Namespace) -> int:
     bot = Bot(settings, db, venue)
     try:
         bot.start()
+    except ConfigError:  # e.g. the seed bot still running (app/takeover.py): nothing has traded
+        bot.stop()
+        raise
     except OSError as error:  # the metrics port is taken
         bot.stop()
         raise UsageError(f"METRICS_PORT: cannot listen on {settings.metrics_host}:{settings.metrics_port} "
