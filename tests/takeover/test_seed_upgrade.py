@@ -257,3 +257,35 @@ def test_the_converted_schema_is_the_one_our_models_describe(database_url) -> No
             assert compare_metadata(context, Base.metadata) == []
     finally:
         db.dispose()
+
+
+def test_an_interrupted_upgrade_is_finished_by_running_it_again(database_url, monkeypatch, capsys) -> None:
+    from adapters.db import seed_schema
+
+    seed_database(database_url)
+    before = dump(database_url)
+    real = seed_schema._record_open_cycles
+
+    def power_cut(*args: object) -> list[int]:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(seed_schema, "_record_open_cycles", power_cut)
+    with pytest.raises(RuntimeError, match="power cut"):
+        cli(monkeypatch, capsys, database_url, "db", "upgrade")
+    if database_url.startswith("sqlite"):
+        assert dump(database_url) == before  # one transaction: nothing happened
+    else:  # MariaDB committed its ALTERs: the rerun sees a half-converted seed schema
+        assert "partly converted by an interrupted `db upgrade`" in cli(monkeypatch, capsys, database_url,
+                                                                         "db", "status")[1]
+    monkeypatch.setattr(seed_schema, "_record_open_cycles", real)
+    code, out = cli(monkeypatch, capsys, database_url, "db", "upgrade")
+    assert code == 0, out
+    assert "rows kept (after/before): dca_assets 2/2, dca_cycles 4/4, dca_orders 2/2, historical_1min_bars 5/5" in out
+    db = Database(database_url)
+    try:
+        with db.transaction() as session:
+            assert session.get(DcaCycle, 3).cost == Decimal("19.98")  # filled in once, not twice
+            assert session.get(DcaCycle, 1).realized_pnl == Decimal("0.0003996") * (
+                Decimal("51000.5") - Decimal("50000.1234567891"))
+    finally:
+        db.dispose()
