@@ -417,7 +417,6 @@ def convert(engine: Engine, found: Inspection, now: Callable[[], datetime],
         raise SeedDataRefused("; ".join(refusals) + ". Nothing was changed; fix these rows and run it again")
     for step in _table_steps(engine, found):
         progress(step.description)
-        summary.done.append(step.description)
     if engine.dialect.name != "sqlite":
         _convert_mysql(engine)  # DDL: committed step by step, whatever we do
     with engine.begin() as connection:  # SQLite: the rebuild too, so the conversion is all or nothing

@@ -91,7 +91,9 @@ def test_status_names_the_seed_bots_schema_and_what_upgrade_will_do(database_url
     assert code == 1
     assert "the seed bot's schema (dca_assets 2 rows, dca_cycles 4 rows, dca_orders 2 rows, " \
            "historical_1min_bars 5 rows), not converted yet" in out
-    assert "`supervisor.py db upgrade` will, keeping every row (back it up first: `mysqldump" in out
+    assert ("Back the database up first: `mysqldump --single-transaction -h 127.0.0.1 -P 3306 -u root -p dca_e2e_"
+            in out) or ("Back the database up first: `sqlite3 " in out and '.before-upgrade"`' in out)
+    assert "Then `supervisor.py db upgrade` will, keeping every row:" in out
     assert "dca_orders: key it by a surrogate `pk`" in out or "rebuild dca_orders" in out
     assert "record the old bot's open cycles" in out
 
@@ -144,7 +146,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(database_url, monkeypatch, 
     before = dump(database_url)
     code, out = cli(monkeypatch, capsys, database_url, "db", "upgrade", "--dry-run")
     assert code == 0
-    assert "`supervisor.py db upgrade` would, keeping every row" in out
+    assert "Then `supervisor.py db upgrade` would, keeping every row:" in out
     assert f"stamp Alembic revision 0001, then apply the migrations up to {migrate.head_revision()}" in out
     assert dump(database_url) == before
 
