@@ -291,3 +291,35 @@ def test_an_interrupted_upgrade_is_finished_by_running_it_again(database_url, mo
                 Decimal("51000.5") - Decimal("50000.1234567891"))
     finally:
         db.dispose()
+
+
+def test_run_exits_2_with_the_remedy_while_the_seed_bot_runs_then_takes_over_once_it_is_stopped(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests.cli.helpers import supervisor
+
+    database = tmp_path / "data" / "dca.sqlite3"
+    database.parent.mkdir()
+    seed_database(f"sqlite:///{database}")
+    seed_dir = tmp_path / "dcaTrader"
+    seed_dir.mkdir()
+    env = {"SEED_BOT_DIR": str(seed_dir), "LOG_LEVEL": "WARNING", "METRICS_PORT": "0",
+           "BARS_SYNC_INTERVAL_SECONDS": "0"}
+    assert supervisor(tmp_path, "db", "upgrade", env=env).returncode == 0
+    main_app = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "src/main_app.py"])
+    try:
+        (seed_dir / "main_app.pid").write_text(f"{main_app.pid}\n")
+        refused = supervisor(tmp_path, "run", "--duration", "5", "--speed", "60", env=env, timeout=90)
+    finally:
+        main_app.kill()
+        main_app.wait()
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert f"main_app.pid names the running process {main_app.pid}" in refused.stderr
+    assert "stop main_app.py (`python scripts/app_control.py stop`)" in refused.stderr
+    assert "its open cycles (3, 4) are taken over at the next `run`" in supervisor(tmp_path, "db", "status",
+                                                                                   env=env).stdout
+    started = supervisor(tmp_path, "run", "--duration", "5", "--speed", "60", env=env, timeout=90)
+    assert started.returncode == 0, started.stderr[-2000:]
+    status = supervisor(tmp_path, "db", "status", env=env).stdout
+    assert "taken over from the seed bot on " in status and ": cycles 3, 4 " in status
