@@ -343,7 +343,7 @@ def _mysql_alter(table: str, state: _MySqlState, target: TableDDL) -> Step | Non
     clauses += [f"MODIFY `{c}` {_mysql_definition(table, c, target)}" for c in changed]
     stamps = [c for c in changed if "DATETIME" in target.columns[c]]
     if stamps:
-        said.append(f"turn {', '.join(stamps)} into UTC DATETIME(6)")
+        said.append(f"turn {', '.join(stamps)} into DATETIME(6), their values taken as UTC")
         before += [f"UPDATE {table} SET `{c}` = {_fallback(table)} WHERE `{c}` IS NULL"
                    for c in stamps if "NOT NULL" in target.columns[c] and current[c].nullable]
     if others := [c for c in changed if c not in stamps]:
@@ -456,11 +456,14 @@ def _unknown_statuses(connection: Connection) -> list[str]:
 
 
 def _convert_mysql(engine: Engine) -> None:
-    """Each table's ALTER, on a connection of its own whose session converts TIMESTAMPs as UTC."""
+    """Each table's ALTER, on a connection of its own. Its session has the server's own time zone, as
+    the seed bot's sessions had (it never set one): a TIMESTAMP then becomes the very wall-clock value
+    the seed bot read and wrote, which it took as UTC (its caretakers treat a naive time as UTC), and
+    so do we. (The SQLite rendition stores the text as written, which comes to the same.)"""
     own = create_engine(engine.url, poolclass=NullPool)
     try:
         with own.connect() as connection:
-            connection.exec_driver_sql("SET SESSION time_zone = '+00:00'")
+            connection.exec_driver_sql("SET SESSION time_zone = @@global.time_zone")
             connection.exec_driver_sql("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")  # the seed's zero dates
             for step in _mysql_steps(_MySqlState.read(connection), revision_ddl("mysql")):
                 for statement in step.statements:
