@@ -102,8 +102,10 @@ def _take_over_one(store: TakeoverStore, broker: Any, cycle: SeedCycle, held: De
         store.release(cycle, "watching", said)
         return said
     kind = OrderKind.TAKE_PROFIT if side is Side.SELL else (OrderKind.SAFETY if cycle.quantity > 0 else OrderKind.BASE)
-    # nothing filled yet: the position now is the position before the order (the exact coin fee follows)
-    before = held if side is Side.BUY and order.filled_qty == 0 else None
+    # the position before the order gives the exact coin fee of its fills: the position now if nothing
+    # has filled yet, else the cycle's own coins (the seed bot set its quantity from the position at its
+    # last fill; foreign coins make the inferred fee implausible, and the core then uses the taker rate)
+    before = (held if order.filled_qty == 0 else cycle.quantity) if side is Side.BUY else None
     said += (f"; its live order {order.id} ({_order_text(order)}) is tracked under Alpaca's client id "
              f"{order.client_order_id}")
     store.attach(cycle, order, kind, before, said)

@@ -218,6 +218,25 @@ def test_the_open_cycle_is_taken_over_and_completes_its_take_profit(tmp_path, da
     assert code == 0 and "taken over from the seed bot on " in out and ": cycles 3, 4 " in out
 
 
+def test_a_fill_between_the_two_bots_is_applied_once_at_the_takeover(tmp_path, database_url, upgraded) -> None:
+    seed = SeedBot()
+    build = _prepare_and_upgrade(seed, upgraded)
+
+    def prepare(harness: BotHarness) -> None:
+        build(harness)
+        assert _quote(harness, "BTC/USD", "49860", "49865")  # the safety order fills while no bot runs
+
+    harness = BotHarness(tmp_path, database_url, assets=PAIRS, disabled=HAND_TRADED, pacing="manual", prepare=prepare)
+    with harness:
+        wait_for(lambda: harness.state("BTC/USD").cycle.status is CycleStatus.WATCHING, 10, "the fill read back")
+        cycle = harness.state("BTC/USD").cycle
+        assert (cycle.id, cycle.safety_orders, cycle.order) == (3, 1, None)
+        assert cycle.last_fill_price == Decimal("49870")
+        assert cycle.quantity == harness.exchange.position("BTCUSD").qty  # exactly once, net of the coin fee
+        harness.quote("BTC/USD", "49860", "49865")
+        assert harness.state("BTC/USD").cycle.quantity == harness.exchange.position("BTCUSD").qty
+
+
 def test_a_cycle_whose_coins_are_gone_is_reported_then_ended_by_the_reconciler(tmp_path, database_url,
                                                                               upgraded) -> None:
     harness = BotHarness(tmp_path, database_url, assets=PAIRS, disabled=HAND_TRADED, pacing="manual",
