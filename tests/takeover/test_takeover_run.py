@@ -237,6 +237,29 @@ def test_a_fill_between_the_two_bots_is_applied_once_at_the_takeover(tmp_path, d
         assert harness.state("BTC/USD").cycle.quantity == harness.exchange.position("BTCUSD").qty
 
 
+def test_a_selling_cycle_whose_sell_filled_between_the_two_bots_completes(tmp_path, database_url, upgraded) -> None:
+    seed = SeedBot()
+    build = seed_bot_was_here(seed)
+
+    def prepare(harness: BotHarness) -> None:
+        build(harness)  # then the seed bot took profit (a market sell) and was stopped before the fill
+        exchange = harness.exchange
+        exchange.cancel_order(str(seed.safety_order.id))
+        sell = exchange.submit_order(OrderRequest("BTC/USD", "sell", "market", "gtc", qty=seed.position.qty))
+        _sql(harness.database_url, "UPDATE dca_cycles SET status = 'selling', latest_order_id = :sell, "
+                                   "updated_at = updated_at WHERE id = 3", sell=str(sell.id))
+        assert _quote(harness, "BTC/USD", "50200", "50210")  # it fills while no bot runs
+        upgraded(harness)
+
+    harness = BotHarness(tmp_path, database_url, assets=PAIRS, disabled=HAND_TRADED, pacing="manual", prepare=prepare)
+    with harness:
+        wait_for(lambda: harness.state("BTC/USD").cycle.id != 3, 10, "the sell read back")
+        (done,) = [c for c in harness.completed("BTC/USD") if c["id"] == 3]
+        assert done["sell_price"] == Decimal("50200") and done["realized_pnl"] > 0
+        assert harness.state("BTC/USD").cycle.status is CycleStatus.COOLDOWN
+        assert not [p for p in harness.exchange.positions() if p.symbol == "BTC/USD"]
+
+
 def test_a_cycle_whose_coins_are_gone_is_reported_then_ended_by_the_reconciler(tmp_path, database_url,
                                                                               upgraded) -> None:
     harness = BotHarness(tmp_path, database_url, assets=PAIRS, disabled=HAND_TRADED, pacing="manual",
