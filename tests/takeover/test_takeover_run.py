@@ -304,10 +304,8 @@ def test_the_takeover_refuses_while_the_seed_bots_pid_file_names_a_running_proce
     finally:
         main_app.kill()
         main_app.wait()
-    harness = BotHarness(tmp_path, database_url, assets=PAIRS, disabled=HAND_TRADED, pacing="manual",
-                         prepare=lambda h: None, settings_overrides={"seed_bot_dir": seed_dir})
-    with harness:  # the PID file is stale now: the takeover goes ahead
-        assert harness.state("BTC/USD").cycle.id == 3
+    # (once the process has stopped, the stale PID file no longer stands in the way: see
+    # test_seed_upgrade.py's test of `supervisor.py run`)
 
 
 def test_the_takeover_refuses_while_the_seed_bot_keeps_writing_its_books(tmp_path, database_url, upgraded) -> None:
