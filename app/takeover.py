@@ -33,7 +33,7 @@ from adapters.db.takeover import SeedCycle, TakeoverStore
 from config.settings import ConfigError
 from dca.cycle import OrderKind, Side
 from dca.exchange import ExchangeOrder
-from dca.money import ZERO
+from dca.money import ZERO, plain
 
 GUARD = timedelta(minutes=5)  # the seed bot's caretakers run every 1-5 minutes
 PID_FILE = "main_app.pid"
@@ -56,7 +56,7 @@ def take_over(store: TakeoverStore, broker: Any, namespace: str, venue_now: date
     for cycle in cycles:
         held = positions[cycle.symbol].qty if cycle.symbol in positions else ZERO
         log.info("taking over cycle {} from the seed bot: {}", cycle.id, _take_over_one(store, broker, cycle, held))
-    _report_holdings(cycles, {symbol: p.qty for symbol, p in positions.items()}, log)
+    _report_holdings(store, cycles, {symbol: p.qty for symbol, p in positions.items()}, log)
     taken = [cycle.id for cycle in cycles]
     store.finish(taken, wall_now)
     return taken
@@ -102,32 +102,37 @@ def _take_over_one(store: TakeoverStore, broker: Any, cycle: SeedCycle, held: De
         store.release(cycle, "watching", said)
         return said
     kind = OrderKind.TAKE_PROFIT if side is Side.SELL else (OrderKind.SAFETY if cycle.quantity > 0 else OrderKind.BASE)
-    # nothing filled yet: the position now is the position before the order (the exact coin fee follows)
-    before = held if side is Side.BUY and order.filled_qty == 0 else None
+    # the position before the order gives the exact coin fee of its fills: the position now if nothing
+    # has filled yet, else the cycle's own coins (the seed bot set its quantity from the position at its
+    # last fill; foreign coins make the inferred fee implausible, and the core then uses the taker rate)
+    before = (held if order.filled_qty == 0 else cycle.quantity) if side is Side.BUY else None
     said += (f"; its live order {order.id} ({_order_text(order)}) is tracked under Alpaca's client id "
              f"{order.client_order_id}")
     store.attach(cycle, order, kind, before, said)
     return said
 
 
-def _report_holdings(cycles: list[SeedCycle], held: dict[str, Decimal], log: Any) -> None:
-    expected: dict[str, Decimal] = {}
+def _report_holdings(store: TakeoverStore, cycles: list[SeedCycle], held: dict[str, Decimal], log: Any) -> None:
+    """Coins the taken-over cycles count on that the exchange does not show are reported on the cycle
+    (the reconciler then corrects a fee-sized gap or ends the cycle in error); more on the exchange
+    than the cycles hold is somebody else's."""
     for cycle in cycles:
-        expected[cycle.symbol] = expected.get(cycle.symbol, ZERO) + cycle.quantity
-    for symbol, quantity in expected.items():
-        on_exchange = held.get(symbol, ZERO)
-        if on_exchange < quantity:
-            log.warning("{}: the taken-over cycles hold {}, the exchange only {}: the books disagree; the "
-                        "reconciler checks it (a fee-sized gap is corrected, coins gone end the cycle in error)",
-                        symbol, quantity, on_exchange)
-        elif on_exchange > quantity:
-            log.info("{}: the exchange holds {} more than the taken-over cycles: not the bot's, left alone",
-                     symbol, on_exchange - quantity)
+        on_exchange = held.get(cycle.symbol, ZERO)
+        if on_exchange < cycle.quantity:
+            said = (f"books disagree at the takeover: the cycle holds {plain(cycle.quantity)} {cycle.symbol}, the "
+                    f"exchange {plain(on_exchange)}; the reconciler corrects a fee-sized gap and ends the cycle in "
+                    "error if the coins have left")
+            log.warning("cycle {}: {}", cycle.id, said)
+            store.note(cycle, said)
+        elif on_exchange > cycle.quantity:
+            log.info("{}: the exchange holds {} more than the taken-over cycle: not the bot's, left alone",
+                     cycle.symbol, plain(on_exchange - cycle.quantity))
 
 
 def _order_text(order: ExchangeOrder) -> str:
-    price = f" @ {order.limit_price}" if order.limit_price is not None else ""
-    return f"{order.side} {order.type} {order.qty}{price}, {order.status}, filled {order.filled_qty}"
+    price = f" @ {plain(order.limit_price)}" if order.limit_price is not None else ""
+    filled = plain(order.filled_qty)
+    return f"{order.side} {order.type} {plain(order.qty)}{price}, {order.status}, filled {filled}"
 
 
 def _running_pid(pid_file: Path) -> int | None:

@@ -13,9 +13,6 @@ if TYPE_CHECKING:
     from adapters.db.database import Database
     from adapters.db.seed_schema import Inspection, Step
 
-BACKUP = ("back it up first: `mysqldump --single-transaction DB_NAME > before-upgrade.sql` "
-          "(SQLite: `sqlite3 FILE \".backup before-upgrade.sqlite3\"`)")
-
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -52,7 +49,7 @@ def _upgrade(args: argparse.Namespace) -> int:
             summary = convert(db.engine, found, db.now, progress=lambda line: print(f"  - {line}"))
         except SeedDataRefused as error:
             raise ConfigError(f"{_database_setting(settings)}: {error}") from None
-        print("done:")
+        print("done (the steps above, then):")
         for line in summary.lines():
             print(f"  {line}")
         return 0
@@ -109,9 +106,18 @@ def _print_plan(db: Database, where: str, found: Inspection, steps: list[Step], 
     seed_tables = [t for t in (*REQUIRED_TABLES, *OPTIONAL_TABLES) if t in found.tables]
     counts = ", ".join(f"{table} {count} rows" for table, count in row_counts(db.engine, seed_tables).items())
     print(f"{where}: {found.describe()} ({counts}), not converted yet")
-    print(f"`supervisor.py db upgrade` {verb}, keeping every row ({BACKUP}):")
+    print(f"{_backup_hint(db)}. Then `supervisor.py db upgrade` {verb}, keeping every row:")
     for step in steps:
         print(f"  - {step.description}")
+
+
+def _backup_hint(db: Database) -> str:
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"Back the database up first: `sqlite3 {url.database} \".backup {url.database}.before-upgrade\"`"
+    host = f" -h {url.host}" + (f" -P {url.port}" if url.port else "") if url.host else ""
+    return (f"Back the database up first: `mysqldump --single-transaction{host} -u {url.username or 'USER'} -p "
+            f"{url.database} > before-upgrade.sql`")
 
 
 def _atomicity(db: Database) -> str:

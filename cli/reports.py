@@ -31,6 +31,7 @@ def _status(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     db = open_database(settings)
     from adapters.db.meta import KILL_SWITCH, MetaStore
+    from adapters.db.seed_schema import TAKEOVER
     from app.market_view import open_market_view
     from app.reports import ForeignHoldings, as_json_ready, foreign_holdings, status
     from dca.order_ids import make_namespace
@@ -47,7 +48,8 @@ def _status(args: argparse.Namespace) -> int:
         note = f"prices and positions unavailable: {error}"
     else:
         note = f"prices and positions from {view.source}" if view else "no prices or positions (nothing to read)"
-    halted = MetaStore(db).get(KILL_SWITCH)
+    meta = MetaStore(db)
+    halted = meta.get(KILL_SWITCH)
     owner = book_owner(db)
     if args.json:
         print(json.dumps({"assets": as_json_ready(rows), "kill_switch": as_json_ready(halted),
@@ -57,7 +59,8 @@ def _status(args: argparse.Namespace) -> int:
                           "owner": None if owner is None else {"command": owner.holder, "host": owner.host,
                                                                "pid": owner.pid, "since": owner.started_at.isoformat()},
                           "foreign_open_orders": as_json_ready(foreign.open_orders),
-                          "foreign_coins": as_json_ready(foreign.coins), "source": note}, indent=2))
+                          "foreign_coins": as_json_ready(foreign.coins), "source": note,
+                          "seed_takeover": meta.get(TAKEOVER)}, indent=2))
         return 0
     if not rows:
         print("no assets configured; add some with: supervisor.py assets add BTC/USD --enabled")
@@ -73,6 +76,10 @@ def _status(args: argparse.Namespace) -> int:
     if funds is not None:
         print(f"account: cash {_n(funds.cash, 2)}, buying power for crypto {_n(funds.buying_power, 2)} "
               "(non_marginable_buying_power: what the bot's buys draw on)")
+    from app.takeover import takeover_note
+
+    if taken := takeover_note(meta):
+        print(taken)
     for row in (r for r in rows if r.foreign_quantity):
         print(f"{row.symbol}: {_n(row.foreign_quantity)} on the exchange is not the bot's; it is never sold or "
               f"averaged into (adopt it with `supervisor.py adopt {row.symbol}`)")

@@ -158,6 +158,9 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
     bot = Bot(settings, db, venue, exit=exit, lease=lease, notify_channels=channels)
     try:
         bot.start()
+    except ConfigError:  # e.g. the seed bot still running (app/takeover.py): nothing has traded
+        bot.stop()
+        raise
     except OSError as error:  # the metrics port is taken
         bot.stop()
         raise UsageError(f"METRICS_PORT: cannot listen on {settings.metrics_host}:{settings.metrics_port} "

@@ -172,8 +172,7 @@ class VenueProbe:
         qty = max(round_up(Decimal("10.5") / price, increment), Decimal(asset["min_order_size"]))
         before = self._account()
         client_id = self._client_id("rest")
-        order = self._post({"symbol": self.limits.symbol, "side": "buy", "type": "limit", "time_in_force": "gtc",
-                            "qty": _plain(qty), "limit_price": _plain(price), "client_order_id": client_id})
+        order = self._order("buy", "limit", _plain(qty), price=_plain(price), client_id=client_id)
         if order is None:
             self.findings.add("buying power reserved by an open buy", "not measured: the resting buy was refused")
             return
@@ -182,23 +181,21 @@ class VenueProbe:
                  if Decimal(after[name]) < Decimal(before[name])]
         self.findings.add("buying power reserved by an open buy", ", ".join(moved) + " moved" if moved else
                           "no field moved")
-        again = self._post({"symbol": self.limits.symbol, "side": "buy", "type": "limit", "time_in_force": "gtc",
-                            "qty": _plain(qty), "limit_price": _plain(price), "client_order_id": client_id},
-                           expect_refusal=True)
+        again = self._order("buy", "limit", _plain(qty), price=_plain(price), client_id=client_id, expect_refusal=True)
         status = self._last_status
         self.findings.add("duplicate client_order_id", f"HTTP {status}" if again is None else "ACCEPTED (!)")
         if again is None and status != 422:
             self.findings.quirks["duplicate_id_status"] = str(status)
         self._cancel(order["id"])
         self._exponent(qty, price)
+        self._off_grid(qty, price + tick / 2)
 
     def _exponent(self, qty: Decimal, price: Decimal) -> None:
         """The same resting buy with its quantity in exponent notation (as alpaca-py's float models send
         small quantities): accepted (then cancelled) or refused?"""
         written = f"{qty:E}"
-        order = self._post({"symbol": self.limits.symbol, "side": "buy", "type": "limit", "time_in_force": "gtc",
-                            "qty": written, "limit_price": _plain(price), "client_order_id": self._client_id("exp")},
-                           expect_refusal=True)
+        order = self._order("buy", "limit", written, price=_plain(price), client_id=self._client_id("exp"),
+                            expect_refusal=True)
         if order is None:
             self.findings.add("qty in exponent notation", f"REFUSED (HTTP {self._last_status}): {self._last_message}")
             if self._last_status in (400, 422):
@@ -207,17 +204,34 @@ class VenueProbe:
         self.findings.add("qty in exponent notation", f"accepted ({written} read as {order.get('qty')})")
         self._cancel(order["id"])
 
+    def _off_grid(self, qty: Decimal, price: Decimal) -> None:
+        """The resting buy once more at a price half an increment off the grid: refused or rounded?"""
+        order = self._order("buy", "limit", _plain(qty), price=_plain(price), client_id=self._client_id("grid"),
+                            expect_refusal=True)
+        if order is None:
+            self.findings.add("limit price off the price_increment grid",
+                              f"REFUSED (HTTP {self._last_status}): {self._last_message}")
+            return
+        self.findings.add("limit price off the price_increment grid",
+                          f"accepted ({_plain(price)} became {order.get('limit_price')})")
+        if Decimal(str(order.get("limit_price"))) != price:
+            self.findings.quirks["off_grid_prices"] = "round"
+        self._cancel(order["id"])
+
     def _buy(self, asset: dict[str, Any]) -> None:
         ask = self._quote()[1]
-        increment = Decimal(asset["min_trade_increment"])
-        qty = max(round_up(self.limits.notional / ask, increment), Decimal(asset["min_order_size"]))
+        increment, minimum = Decimal(asset["min_trade_increment"]), Decimal(asset["min_order_size"])
+        self.findings.add("min_order_size / min_trade_increment",
+                          f"{_plain(minimum)} (${_plain((minimum * ask).quantize(CENT))}) / {_plain(increment)}")
+        qty = max(round_up(self.limits.notional / ask, increment), minimum)
         before = self._position_qty()
-        order = self._post({"symbol": self.limits.symbol, "side": "buy", "type": "market", "time_in_force": "gtc",
-                            "qty": _plain(qty), "client_order_id": self._client_id("buy")})
+        order = self._order("buy", "market", _plain(qty), client_id=self._client_id("buy"))
         if order is None:
             self.findings.add("buy", "refused; nothing more could be measured")
             return
-        self.findings.add("status in the answer to POST /v2/orders", str(order["status"]))
+        self.findings.add("status / symbol in the answer to POST /v2/orders", f"{order['status']} / {order['symbol']}")
+        if "/" not in str(order["symbol"]):
+            self.findings.quirks["legacy_symbols"] = ""
         if order["status"] != "pending_new":
             self.findings.quirks["post_status"] = str(order["status"])
         filled = self._wait_done(order["id"])
@@ -241,8 +255,14 @@ class VenueProbe:
                           f"not within {self.limits.lag_wait:g} s")
         if lag is None or lag >= 1:
             self.findings.quirks["position_lag"] = str(math.ceil(lag if lag is not None else self.limits.lag_wait))
-        if fee > 0 and self._fee_activity(fee, "coin fee activity (CFEE)", self.limits.fee_wait) is None:
+        if fee <= 0:
+            return
+        activity = self._fee_activity(True, "coin fee activity (CFEE)", self.limits.fee_wait)
+        if activity is None:
             self.findings.quirks["fees_eod"] = ""
+        elif Decimal(activity["qty"]) != -fee:
+            self.findings.add("CFEE against the position", f"DIFFERS: the CFEE says {activity['qty']}, the position "
+                                                          f"lost {_plain(fee)} to the fee")
 
     def _position_lag(self, before: Decimal) -> tuple[float | None, Decimal]:
         start = time.monotonic()
@@ -256,8 +276,12 @@ class VenueProbe:
 
     def _position_qty_finding(self, order_id: str, before: Decimal, after: Decimal, filled: Decimal) -> None:
         update = self._wait_update(order_id, "fill")
-        if update is None or update.get("position_qty") is None:
-            self.findings.add("position_qty in the fill update", "not seen")
+        if update is None:
+            self.findings.add("position_qty in the fill update", "no fill update seen")
+            return
+        if update.get("position_qty") is None:
+            self.findings.add("position_qty in the fill update", "ABSENT")
+            self.findings.quirks["no_position_qty"] = ""
             return
         reported = Decimal(str(update["position_qty"]))
         if reported == after:
@@ -299,15 +323,15 @@ class VenueProbe:
             answer = f"{now} against {was} unrounded: another rule"
         self.findings.add(question, answer)
 
-    def _fee_activity(self, fee: Decimal | None, question: str, wait: float) -> dict[str, Any] | None:
-        """Wait up to `wait` seconds for the next new fee activity of the pair: a CFEE of exactly `-fee`
-        coins, or (fee None) a USD fee (negative net_amount, CFEE or FEE)."""
+    def _fee_activity(self, coin: bool, question: str, wait: float) -> dict[str, Any] | None:
+        """Wait up to `wait` seconds for the next new fee activity of the pair: a coin fee (negative qty)
+        or a USD fee (negative net_amount, CFEE or FEE)."""
         start = time.monotonic()
         while True:
             for activity in reversed(self._fee_activities()):  # oldest first
-                if activity["id"] not in self._fee_ids and self._is_fee(activity, fee):
+                if activity["id"] not in self._fee_ids and self._is_fee(activity, coin):
                     self._fee_ids.add(activity["id"])
-                    amount = activity.get("qty") if fee is not None else activity.get("net_amount")
+                    amount = activity.get("qty") if coin else activity.get("net_amount")
                     self.findings.add(question, f"{activity['activity_type']} after {time.monotonic() - start:.1f} s:"
                                                 f" {amount}")
                     return activity
@@ -316,11 +340,11 @@ class VenueProbe:
                 return None
             time.sleep(0.5)
 
-    def _is_fee(self, activity: dict[str, Any], coin_fee: Decimal | None) -> bool:
+    def _is_fee(self, activity: dict[str, Any], coin: bool) -> bool:
         if activity.get("symbol") not in (self.limits.symbol.replace("/", ""), self.limits.symbol):
             return False
-        if coin_fee is not None:
-            return activity.get("qty") is not None and Decimal(activity["qty"]) == -coin_fee
+        if coin:
+            return Decimal(activity.get("qty") or "0") < 0
         return Decimal(activity.get("net_amount") or "0") < 0
 
     def _fee_activities(self) -> list[dict[str, Any]]:
@@ -335,8 +359,7 @@ class VenueProbe:
         if qty * bid >= 10:
             self.findings.add("sell below $10", "not measured: the smallest sell is worth $10 or more")
             return
-        order = self._post({"symbol": self.limits.symbol, "side": "sell", "type": "market", "time_in_force": "gtc",
-                            "qty": _plain(qty), "client_order_id": self._client_id("small")}, expect_refusal=True)
+        order = self._order("sell", "market", _plain(qty), client_id=self._client_id("small"), expect_refusal=True)
         if order is None:
             self.findings.add("sell below $10", f"REFUSED (HTTP {self._last_status}): {self._last_message}")
             if "minimal amount" in self._last_message:
@@ -346,14 +369,13 @@ class VenueProbe:
         self._sold += Decimal(done["filled_qty"]) if done else ZERO
         self.findings.add("sell below $10", f"accepted (${_plain((qty * bid).quantize(CENT))})")
         if done is not None and "fees_eod" not in self.findings.quirks:
-            self._fee_activity(None, "USD fee activity (small sell)", self.limits.fee_wait)
+            self._fee_activity(False, "USD fee activity (small sell)", self.limits.fee_wait)
 
     def _sell_back(self, asset: dict[str, Any]) -> None:
         qty = self._sellable(asset)
         if qty <= 0:
             return
-        order = self._post({"symbol": self.limits.symbol, "side": "sell", "type": "market", "time_in_force": "gtc",
-                            "qty": _plain(qty), "client_order_id": self._client_id("sell")})
+        order = self._order("sell", "market", _plain(qty), client_id=self._client_id("sell"))
         done = self._wait_done(order["id"]) if order else None
         if done is None or Decimal(done["filled_qty"]) == 0:
             return
@@ -362,7 +384,7 @@ class VenueProbe:
         if "fees_eod" in self.findings.quirks:
             self.findings.add("USD fee activity (sell)", "not waited for: fees are posted at the end of the day")
             return
-        activity = self._fee_activity(None, "USD fee activity (sell)", self.limits.fee_wait)
+        activity = self._fee_activity(False, "USD fee activity (sell)", self.limits.fee_wait)
         if activity is None:
             return
         if activity["activity_type"] != "CFEE":
@@ -386,8 +408,7 @@ class VenueProbe:
                 self._cancel(order_id)
         qty = self._sellable(asset)
         if qty > 0:
-            order = self._post({"symbol": self.limits.symbol, "side": "sell", "type": "market",
-                                "time_in_force": "gtc", "qty": _plain(qty), "client_order_id": self._client_id("undo")})
+            order = self._order("sell", "market", _plain(qty), client_id=self._client_id("undo"))
             done = self._wait_done(order["id"]) if order else None
             if done is not None:
                 self._sold += Decimal(done["filled_qty"])
@@ -406,6 +427,15 @@ class VenueProbe:
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.client.get(path, params)
+
+    def _order(self, side: str, kind: str, qty: str, *, client_id: str, price: str | None = None,
+               expect_refusal: bool = False) -> dict[str, Any] | None:
+        """A gtc order of the probe's pair, every number an exact decimal string."""
+        body = {"symbol": self.limits.symbol, "side": side, "type": kind, "time_in_force": "gtc", "qty": qty,
+                "client_order_id": client_id}
+        if price is not None:
+            body["limit_price"] = price
+        return self._post(body, expect_refusal)
 
     def _post(self, body: dict[str, Any], expect_refusal: bool = False) -> dict[str, Any] | None:
         try:

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -54,12 +54,12 @@ def run_chain(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
-def stamp(engine: Engine, revision: str) -> None:
-    """Record `revision` as applied without running it (the seed conversion built its shape)."""
+def stamp(connection: Connection, revision: str) -> None:
+    """Record `revision` as applied without running it, in the caller's transaction (the seed
+    conversion built its shape)."""
     config = _config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.stamp(config, revision)
+    config.attributes["connection"] = connection
+    command.stamp(config, revision)
 
 
 def current_revision(engine: Engine) -> str | None:

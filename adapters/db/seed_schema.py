@@ -343,7 +343,7 @@ def _mysql_alter(table: str, state: _MySqlState, target: TableDDL) -> Step | Non
     clauses += [f"MODIFY `{c}` {_mysql_definition(table, c, target)}" for c in changed]
     stamps = [c for c in changed if "DATETIME" in target.columns[c]]
     if stamps:
-        said.append(f"turn {', '.join(stamps)} into UTC DATETIME(6)")
+        said.append(f"turn {', '.join(stamps)} into DATETIME(6), their values taken as UTC")
         before += [f"UPDATE {table} SET `{c}` = {_fallback(table)} WHERE `{c}` IS NULL"
                    for c in stamps if "NOT NULL" in target.columns[c] and current[c].nullable]
     if others := [c for c in changed if c not in stamps]:
@@ -412,35 +412,35 @@ def convert(engine: Engine, found: Inspection, now: Callable[[], datetime],
     """Convert a database `inspect_schema` found to be the seed's; returns what was done."""
     present = [t for t in (*REQUIRED_TABLES, *OPTIONAL_TABLES) if t in found.tables]
     summary = Summary(row_counts(engine, present))
-    refusals = check_rows(engine)
+    refusals = check_rows(engine, bars="historical_1min_bars" in found.tables)
     if refusals:
         raise SeedDataRefused("; ".join(refusals) + ". Nothing was changed; fix these rows and run it again")
     for step in _table_steps(engine, found):
         progress(step.description)
-        summary.done.append(step.description)
-    if engine.dialect.name == "sqlite":
-        _convert_sqlite(engine, found, now)
-    else:
-        _convert_mysql(engine)
-    with engine.begin() as connection:
+    if engine.dialect.name != "sqlite":
+        _convert_mysql(engine)  # DDL: committed step by step, whatever we do
+    with engine.begin() as connection:  # SQLite: the rebuild too, so the conversion is all or nothing
+        if engine.dialect.name == "sqlite":
+            _convert_sqlite(connection, found, now)
         summary.done += _fill_in(connection)
         summary.open_cycles = _record_open_cycles(connection, now())
-    migrate.stamp(engine, REVISION)
+        migrate.stamp(connection, REVISION)
     migrate.run_chain(engine)
     summary.revision = migrate.current_revision(engine)
     summary.rows_after = row_counts(engine, present)
     return summary
 
 
-def check_rows(engine: Engine) -> list[str]:
-    """Rows the conversion could not keep: cycles of no asset (the new foreign key), two orders with one
-    client_order_id (it becomes UNIQUE), statuses our cycles do not know."""
+def check_rows(engine: Engine, bars: bool = True) -> list[str]:
+    """Rows the conversion could not keep: cycles (or bars) of no asset (the foreign keys), two orders
+    with one client_order_id (it becomes UNIQUE), statuses our cycles do not know."""
     problems = []
     with engine.connect() as connection:
-        orphans = connection.execute(text(
-            "SELECT c.id FROM dca_cycles c LEFT JOIN dca_assets a ON a.id = c.asset_id WHERE a.id IS NULL")).scalars()
-        if ids := list(orphans):
-            problems.append(f"dca_cycles {_ids(ids)} belong to no row of dca_assets")
+        for table in ("dca_cycles", "historical_1min_bars") if bars else ("dca_cycles",):
+            orphans = connection.execute(text(f"SELECT c.id FROM {table} c LEFT JOIN dca_assets a "
+                                              "ON a.id = c.asset_id WHERE a.id IS NULL ORDER BY c.id")).scalars()
+            if ids := list(orphans):
+                problems.append(f"{table} {_ids(ids)} belong to no row of dca_assets")
         twice = connection.execute(text(
             "SELECT client_order_id FROM dca_orders GROUP BY client_order_id HAVING COUNT(*) > 1")).scalars()
         if ids := list(twice):
@@ -456,11 +456,14 @@ def _unknown_statuses(connection: Connection) -> list[str]:
 
 
 def _convert_mysql(engine: Engine) -> None:
-    """Each table's ALTER, on a connection of its own whose session converts TIMESTAMPs as UTC."""
+    """Each table's ALTER, on a connection of its own. Its session has the server's own time zone, as
+    the seed bot's sessions had (it never set one): a TIMESTAMP then becomes the very wall-clock value
+    the seed bot read and wrote, which it took as UTC (its caretakers treat a naive time as UTC), and
+    so do we. (The SQLite rendition stores the text as written, which comes to the same.)"""
     own = create_engine(engine.url, poolclass=NullPool)
     try:
         with own.connect() as connection:
-            connection.exec_driver_sql("SET SESSION time_zone = '+00:00'")
+            connection.exec_driver_sql("SET SESSION time_zone = @@global.time_zone")
             connection.exec_driver_sql("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")  # the seed's zero dates
             for step in _mysql_steps(_MySqlState.read(connection), revision_ddl("mysql")):
                 for statement in step.statements:
@@ -470,24 +473,24 @@ def _convert_mysql(engine: Engine) -> None:
         own.dispose()
 
 
-def _convert_sqlite(engine: Engine, found: Inspection, now: Callable[[], datetime]) -> None:
+def _convert_sqlite(connection: Connection, found: Inspection, now: Callable[[], datetime]) -> None:
+    """The seed tables rebuilt in revision 0001's shape, in the caller's transaction."""
     ours = revision_ddl("sqlite")
     rebuild = _sqlite_rebuilt(found)
-    with engine.begin() as connection:  # one transaction: all or nothing
-        for table in rebuild:
-            connection.exec_driver_sql(f"ALTER TABLE {table} RENAME TO _seed_{table}")
-            for index in connection.exec_driver_sql(
-                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-                    (f"_seed_{table}",)).scalars().all():
-                connection.exec_driver_sql(f"DROP INDEX {index}")
-        for table in (*REQUIRED_TABLES, *OPTIONAL_TABLES, *ADDED_TABLES):
-            if table in rebuild or table not in found.tables:
-                for statement in _create(table, ours[table], "sqlite"):
-                    connection.exec_driver_sql(statement)
-        for table in rebuild:
-            _copy_rows(connection, table, list(ours[table].columns), now())
-        for table in reversed(rebuild):  # children first: the foreign keys stay satisfied
-            connection.exec_driver_sql(f"DROP TABLE _seed_{table}")
+    for table in rebuild:
+        connection.exec_driver_sql(f"ALTER TABLE {table} RENAME TO _seed_{table}")
+        for index in connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                (f"_seed_{table}",)).scalars().all():
+            connection.exec_driver_sql(f"DROP INDEX {index}")
+    for table in (*REQUIRED_TABLES, *OPTIONAL_TABLES, *ADDED_TABLES):
+        if table in rebuild or table not in found.tables:
+            for statement in _create(table, ours[table], "sqlite"):
+                connection.exec_driver_sql(statement)
+    for table in rebuild:
+        _copy_rows(connection, table, list(ours[table].columns), now())
+    for table in reversed(rebuild):  # children first: the foreign keys stay satisfied
+        connection.exec_driver_sql(f"DROP TABLE _seed_{table}")
 
 
 def _copy_rows(connection: Connection, table: str, target_columns: list[str], at: datetime) -> None:

@@ -21,7 +21,7 @@ from adapters.db.orders import copy_exchange_fields
 from adapters.db.seed_schema import TAKEOVER
 from dca.cycle import OrderKind
 from dca.exchange import ExchangeOrder
-from dca.money import ZERO
+from dca.money import ZERO, plain
 from dca.order_ids import is_ours
 
 
@@ -39,8 +39,9 @@ class SeedCycle:
     order_id: str | None  # the seed's latest_order_id: Alpaca's id of the cycle's live order
 
     def describe(self) -> str:
-        return (f"{self.symbol} {self.status}, {self.quantity} at {self.average_price}, {self.safety_orders} safety "
-                f"orders, last fill {self.last_fill_price}, trailing peak {self.peak_price}")
+        return (f"{self.symbol} {self.status}, {plain(self.quantity)} at {plain(self.average_price)}, "
+                f"{self.safety_orders} safety orders, last fill {plain(self.last_fill_price)}, "
+                f"trailing peak {plain(self.peak_price)}")
 
 
 class TakeoverStore:

@@ -46,6 +46,10 @@ class Quirks:
     usd_fee_activity: str = "CFEE"
     post_status: str = "pending_new"
     no_exponent: bool = False
+    legacy_symbols: bool = False
+    min_order_size_usd: Decimal | None = None
+    off_grid_prices: str = "reject"
+    no_position_qty: bool = False
 
 
 def _flag(name: str, value: str) -> bool:
@@ -125,6 +129,11 @@ QUIRKS: dict[str, tuple[Callable[[str, str], object], str, str]] = {
     "usd_fee_activity": (_choice(USD_FEE_ACTIVITIES), "=CFEE|FEE", "activity type of USD fees on sells"),
     "post_status": (_choice(POST_STATUSES), "=pending_new|accepted|new", "the status in the answer to POST /v2/orders"),
     "no_exponent": (_flag, "", "qty/notional/prices in exponent notation (9.1e-05) are refused with 422"),
+    "legacy_symbols": (_flag, "", "orders and trade updates name the pair BTCUSD, not BTC/USD"),
+    "no_position_qty": (_flag, "", "fill updates carry no position_qty"),
+    "min_order_size_usd": (_decimal, "=USD", "an asset's min_order_size is USD of the coin at the current price"),
+    "off_grid_prices": (_choice(("reject", "round")), "=reject|round",
+                        "a price off price_increment is refused 422 (default) or rounded to it"),
 }
 
 

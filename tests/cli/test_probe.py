@@ -40,6 +40,7 @@ def quirk_line(output: str) -> str:
     (("position_lag=2",), "--quirk position_lag="),
     (("fee_tier=40/60",), "/60"),
     (("buying_power_below_cash=1000",), "--quirk buying_power_below_cash=1000"),
+    (("no_position_qty",), "--quirk no_position_qty"),
 ])
 def test_the_probe_reports_the_quirk_the_simulator_runs_with_and_cleans_up(quirks, expected, tmp_path):
     args = [arg for quirk in quirks for arg in ("--quirk", quirk)]
@@ -59,7 +60,7 @@ def test_the_probe_reports_the_quirk_the_simulator_runs_with_and_cleans_up(quirk
 def test_the_probe_recognises_many_quirks_at_once(tmp_path):
     quirks = ("gross_position_qty", "min_notional_on_sells", "duplicate_id_status=409", "pending_events",
               "ratelimit_headers", "margin_account", "usd_fee_activity=FEE", "fee_rounding=exact",
-              "post_status=accepted", "no_exponent")
+              "post_status=accepted", "no_exponent", "legacy_symbols", "off_grid_prices=round")
     args = [arg for quirk in quirks for arg in ("--quirk", quirk)]
     with sim_process("--speed", "60", *args, cwd=tmp_path, env=_env()) as sim:
         url = re.findall(r"http://127\.0\.0\.1:\d+", sim.banner)[0]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -65,6 +66,9 @@ class BotHarness:
     faults: dict[str, Any] = field(default_factory=dict)
     quirks: dict[str, str] = field(default_factory=dict)  # the simulator's venue variants (adapters/sim/quirks.py)
     settings_overrides: dict[str, Any] = field(default_factory=dict)
+    # instead of a fresh schema with `assets` configured: builds the database itself (the simulator is
+    # running, the bot not yet); `assets` then only lists the simulator's pairs
+    prepare: Callable[[BotHarness], None] | None = None
     simulator: SimulatorService | None = None
     bot: Bot | None = None
     db: Database | None = None
@@ -74,10 +78,11 @@ class BotHarness:
     def __enter__(self) -> BotHarness:
         self.tmp_path.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.database_url)
-        self.db.upgrade()
-        repo = AssetRepository(self.db)
-        for symbol, values in self.assets.items():
-            repo.add([symbol], with_overrides(AssetParams(), values), enabled=symbol not in self.disabled)
+        if self.prepare is None:
+            self.db.upgrade()
+            repo = AssetRepository(self.db)
+            for symbol, values in self.assets.items():
+                repo.add([symbol], with_overrides(AssetParams(), values), enabled=symbol not in self.disabled)
         self.simulator = SimulatorService(SimConfig(
             symbols=list(self.assets), speed=self.speed, seed=self.seed, port=0, rate_limit_per_minute=0,
             faults=dict(self.faults), quirks=dict(self.quirks), state_file=self.tmp_path / "sim-state.json",
@@ -85,6 +90,8 @@ class BotHarness:
             starting_cash=self.starting_cash,
             start=SCRIPT_START if self.pacing == "manual" else None))
         self.simulator.start()
+        if self.prepare is not None:
+            self.prepare(self)
         self.start_bot()
         return self
 

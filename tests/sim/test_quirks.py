@@ -29,7 +29,8 @@ EVERY_QUIRK = {
     "buying_power_below_cash": "1000", "margin_account": "", "pending_events": "", "ratelimit_headers": "",
     "min_notional_on_sells": "", "duplicate_id_status": "409", "crypto_status": "ACTIVE",
     "data_connection_limit": "2", "fee_rounding": "up", "usd_fee_activity": "FEE", "post_status": "accepted",
-    "no_exponent": "",
+    "no_exponent": "", "legacy_symbols": "", "no_position_qty": "", "min_order_size_usd": "2",
+    "off_grid_prices": "round",
 }
 
 
@@ -130,6 +131,43 @@ def test_gross_position_qty_reports_the_position_before_the_fee(quirky: Simulato
     fill = next(u["data"] for u in updates if u["data"]["event"] == "fill")
     assert fill["position_qty"] == "0.001"
     assert client(quirky).get_open_position("BTCUSD").qty == "0.0009975"
+
+
+@with_quirks(legacy_symbols="", no_position_qty="")
+def test_legacy_symbols_and_no_position_qty_change_what_orders_and_updates_say(quirky: SimulatorService) -> None:
+    updates, runner = listen_to_trade_updates(quirky, raw_data=True)
+    placed = post_order(quirky, qty="0.001")
+    quote(quirky, "60000", "60000")
+    wait_for(lambda: any(u["data"]["event"] == "fill" for u in updates))
+    runner.stop()
+    fill = next(u["data"] for u in updates if u["data"]["event"] == "fill")
+    assert placed["symbol"] == "BTCUSD" and fill["order"]["symbol"] == "BTCUSD"
+    assert "position_qty" not in fill and fill["qty"] == "0.001"
+    assert client(quirky).get_order_by_id(placed["id"]).symbol == "BTCUSD"
+
+
+@with_quirks(min_order_size_usd="5")
+def test_min_order_size_usd_moves_the_minimum_with_the_price(quirky: SimulatorService) -> None:
+    trading = client(quirky)
+    quote(quirky, "50000", "50000")
+    assert trading.get_asset("BTC/USD").min_order_size == 0.0001  # $5 at 50,000
+    with pytest.raises(APIError) as refused:
+        post_order(quirky, side="sell", qty="0.00009")
+    assert refused.value.status_code == 403 and refused.value.message == "qty must be >= 0.0001"
+    quote(quirky, "100000", "100000")
+    assert trading.get_asset("BTC/USD").min_order_size == 0.00005
+
+
+@with_quirks(off_grid_prices="round")
+def test_off_grid_prices_round_to_the_increment_instead_of_refusing(quirky: SimulatorService) -> None:
+    order = post_order(quirky, type="limit", qty="0.001", limit_price="50000.4")
+    assert order["limit_price"] == "50000"
+
+
+def test_by_default_an_off_grid_price_is_refused(sim: SimulatorService) -> None:
+    with pytest.raises(APIError) as refused:
+        post_order(sim, type="limit", qty="0.001", limit_price="50000.4")
+    assert refused.value.status_code == 422
 
 
 @with_quirks(position_lag="3")

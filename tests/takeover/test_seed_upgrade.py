@@ -91,7 +91,9 @@ def test_status_names_the_seed_bots_schema_and_what_upgrade_will_do(database_url
     assert code == 1
     assert "the seed bot's schema (dca_assets 2 rows, dca_cycles 4 rows, dca_orders 2 rows, " \
            "historical_1min_bars 5 rows), not converted yet" in out
-    assert "`supervisor.py db upgrade` will, keeping every row (back it up first: `mysqldump" in out
+    assert ("Back the database up first: `mysqldump --single-transaction -h 127.0.0.1 -P 3306 -u root -p dca_e2e_"
+            in out) or ("Back the database up first: `sqlite3 " in out and '.before-upgrade"`' in out)
+    assert "Then `supervisor.py db upgrade` will, keeping every row:" in out
     assert "dca_orders: key it by a surrogate `pk`" in out or "rebuild dca_orders" in out
     assert "record the old bot's open cycles" in out
 
@@ -144,7 +146,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(database_url, monkeypatch, 
     before = dump(database_url)
     code, out = cli(monkeypatch, capsys, database_url, "db", "upgrade", "--dry-run")
     assert code == 0
-    assert "`supervisor.py db upgrade` would, keeping every row" in out
+    assert "Then `supervisor.py db upgrade` would, keeping every row:" in out
     assert f"stamp Alembic revision 0001, then apply the migrations up to {migrate.head_revision()}" in out
     assert dump(database_url) == before
 
@@ -257,3 +259,67 @@ def test_the_converted_schema_is_the_one_our_models_describe(database_url) -> No
             assert compare_metadata(context, Base.metadata) == []
     finally:
         db.dispose()
+
+
+def test_an_interrupted_upgrade_is_finished_by_running_it_again(database_url, monkeypatch, capsys) -> None:
+    from adapters.db import seed_schema
+
+    seed_database(database_url)
+    before = dump(database_url)
+    real = seed_schema._record_open_cycles
+
+    def power_cut(*args: object) -> list[int]:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(seed_schema, "_record_open_cycles", power_cut)
+    with pytest.raises(RuntimeError, match="power cut"):
+        cli(monkeypatch, capsys, database_url, "db", "upgrade")
+    if database_url.startswith("sqlite"):
+        assert dump(database_url) == before  # one transaction: nothing happened
+    else:  # MariaDB committed its ALTERs: the rerun sees a half-converted seed schema
+        assert "partly converted by an interrupted `db upgrade`" in cli(monkeypatch, capsys, database_url,
+                                                                         "db", "status")[1]
+    monkeypatch.setattr(seed_schema, "_record_open_cycles", real)
+    code, out = cli(monkeypatch, capsys, database_url, "db", "upgrade")
+    assert code == 0, out
+    assert "rows kept (after/before): dca_assets 2/2, dca_cycles 4/4, dca_orders 2/2, historical_1min_bars 5/5" in out
+    db = Database(database_url)
+    try:
+        with db.transaction() as session:
+            assert session.get(DcaCycle, 3).cost == Decimal("19.98")  # filled in once, not twice
+            assert session.get(DcaCycle, 1).realized_pnl == Decimal("0.0003996") * (
+                Decimal("51000.5") - Decimal("50000.1234567891"))
+    finally:
+        db.dispose()
+
+
+def test_run_exits_2_with_the_remedy_while_the_seed_bot_runs_then_takes_over_once_it_is_stopped(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests.cli.helpers import supervisor
+
+    database = tmp_path / "data" / "dca.sqlite3"
+    database.parent.mkdir()
+    seed_database(f"sqlite:///{database}")
+    seed_dir = tmp_path / "dcaTrader"
+    seed_dir.mkdir()
+    env = {"SEED_BOT_DIR": str(seed_dir), "LOG_LEVEL": "WARNING", "METRICS_PORT": "0",
+           "BARS_SYNC_INTERVAL_SECONDS": "0"}
+    assert supervisor(tmp_path, "db", "upgrade", env=env).returncode == 0
+    main_app = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "src/main_app.py"])
+    try:
+        (seed_dir / "main_app.pid").write_text(f"{main_app.pid}\n")
+        refused = supervisor(tmp_path, "run", "--duration", "5", "--speed", "60", env=env, timeout=90)
+    finally:
+        main_app.kill()
+        main_app.wait()
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert f"main_app.pid names the running process {main_app.pid}" in refused.stderr
+    assert "stop main_app.py (`python scripts/app_control.py stop`)" in refused.stderr
+    assert "its open cycles (3, 4) are taken over at the next `run`" in supervisor(tmp_path, "db", "status",
+                                                                                   env=env).stdout
+    started = supervisor(tmp_path, "run", "--duration", "5", "--speed", "60", env=env, timeout=90)
+    assert started.returncode == 0, started.stderr[-2000:]
+    status = supervisor(tmp_path, "db", "status", env=env).stdout
+    assert "taken over from the seed bot on " in status and ": cycles 3, 4 " in status
