@@ -11,6 +11,7 @@ flight, so a fill or cancel that happened while it was down is applied exactly o
 
 from __future__ import annotations
 
+import enum
 import re
 import time
 from dataclasses import replace
@@ -25,6 +26,7 @@ from actors.messages import (
     Adopt,
     CheckHoldings,
     CheckOrder,
+    FeeLearned,
     Housekeeping,
     OrderReport,
     ParamsChanged,
@@ -35,14 +37,23 @@ from actors.messages import (
 )
 from actors.runtime import Runtime, asset_actor_name
 from actors.supervision import ChildSpec, ExitReason, Restart, SupervisedActor
-from adapters.alpaca.broker import BrokerUnavailable, DuplicateClientOrderId, NotFound, OrderRejected
+from actors.trading_gate import TradingStopped
+from adapters.alpaca.broker import (
+    BelowMinimum,
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    InsufficientBalance,
+    NotFound,
+    OrderRejected,
+)
 from dca.adoption import AdoptionRefused, plan_adoption
 from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
-from dca.cycle import AssetState, CycleStatus, LiveOrder, Side
+from dca.cycle import AssetState, CycleStatus, FeeSource, LiveOrder, Side
 from dca.events import (
     CloseReason,
     Event,
+    FeeConfirmed,
     HoldingsChecked,
     OrderAccepted,
     OrderClosed,
@@ -50,14 +61,16 @@ from dca.events import (
     OrderNotFound,
     PositionAdopted,
     PositionBeforeOrder,
+    SellableChecked,
     Tick,
 )
+from dca.exchange import sellable_for_bot
 from dca.market import Quote
 from dca.money import ZERO
 from dca.notices import breaker_opened, cycle_ended, order_filled
 from dca.order_reports import event_for
 from dca.params import AssetConfig
-from dca.risk import GLOBAL, Veto, buy_cost, committed_capital, vet
+from dca.risk import GLOBAL, Veto, buy_cost, committed_capital, reserved_by_buy, vet
 from dca.strategy import ALWAYS, Decision, Triggers, decide, triggers
 
 NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once a minute
@@ -65,10 +78,19 @@ NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once
 # then asks the account once per period, not once per quote (the rate limiter would stall the actors).
 CASH_SHORTFALL_REUSE_SECONDS = 5.0
 LOOKUP_RETRY_SECONDS = 5.0  # after an unknown submit outcome, look the order up again this often
+# A shortfall of the venue's position is believed once two readings this far apart (real seconds) agree:
+# positions can lag fills by seconds.
+SHORTFALL_CONFIRM_SECONDS = 2.0
 MARKET_DATA_ROUTER = "market_data_router"
 RECOVERING, RECONNECTED, RECONCILING = "recovering after a restart", "stream reconnected", "reconciler"
 MISSED_UPDATE_REASONS = (RECOVERING, RECONNECTED, RECONCILING)  # a change found then is an update we missed
 _NUMBER = re.compile(r"[-+]?\d[\d.,]*(?:[eE][-+]?\d+)?")  # prices, quantities, times in a note
+
+
+class SellCheck(enum.Enum):
+    GO = "go"  # the sell fits what the venue has
+    AGAIN = "again"  # the core was told what the venue has: decide again
+    WAIT = "wait"  # the venue shows less than the cycle holds; not sold until a second reading agrees
 
 
 class AssetActor(SupervisedActor):
@@ -83,7 +105,9 @@ class AssetActor(SupervisedActor):
         self._triggers: Triggers = ALWAYS  # where the core may act; recomputed on every change
         self._peak_dirty = False
         self._noted: dict[str, float] = {}
-        self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, cash) of a too-small reading
+        self._rules_read_at = time.monotonic()
+        self._shortfall_seen: tuple[Decimal, Decimal, float] | None = None  # (venue, expected, when) unconfirmed
+        self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, buying power) too small
         self._log = logger
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -139,6 +163,8 @@ class AssetActor(SupervisedActor):
                 self._check_live_order(reason)
             case CheckHoldings(quantity=quantity, expected=expected):
                 self._check_holdings(quantity, expected)
+            case FeeLearned(client_order_id=client_order_id, fee=fee):
+                self._confirm_fee(client_order_id, fee)
             case ParamsChanged(record=record):
                 self._config = self._config_for(record)
                 self._refresh_triggers()
@@ -146,6 +172,8 @@ class AssetActor(SupervisedActor):
             case Housekeeping():
                 self._flush_peak()
                 self._publish_metrics()
+                if time.monotonic() - self._rules_read_at >= self._rt.rules.rules_refresh_seconds:
+                    self._refresh_rules("the refresh period")
             case Snapshot():
                 return self._config, self._state, self._newest_decided_quote()
             case Adopt(quantity=quantity, price=price):
@@ -172,13 +200,18 @@ class AssetActor(SupervisedActor):
 
     # --- the decision path -----------------------------------------------------------------------
 
-    def _apply(self, event: Event) -> Decision:
+    def _apply(self, event: Event, venue_checked: bool = False) -> Decision:
         assert self._config is not None and self._state is not None
         before = self._state
         decision = decide(self._config, before, event)
         if decision.state is before and not decision.commands:
             self._note(decision.notes)
             return decision
+        check = SellCheck.GO if venue_checked else self._check_before_selling(before, decision)
+        if check is SellCheck.AGAIN:  # decided again on what the venue said: the sell fits what is there
+            return self._apply(event, venue_checked=True)
+        if check is SellCheck.WAIT:
+            return Decision(before)
         if decision.commands:
             veto = self._vet(decision)
             if veto is not None:  # dropped whole: nothing stored, nothing sent, asked again later
@@ -198,42 +231,96 @@ class AssetActor(SupervisedActor):
             self._execute(command)
         return decision
 
+    def _check_before_selling(self, before: AssetState, decision: Decision) -> SellCheck:
+        """Before a sell goes out, ask the venue what the bot really has. Fewer coins than the cycle
+        holds (a manual sell, a fee taken differently) correct the cycle once two readings some seconds
+        apart agree (positions can lag fills); until then nothing is sold. Coins held back by other
+        orders cap the sell at the venue's qty_available less foreign coins. Either way the sell the
+        venue gets is one it can fill: never a loop of identical refused sells."""
+        sell = next((c for c in decision.commands if isinstance(c, SubmitOrder) and c.side is Side.SELL), None)
+        if sell is None or before.cycle.order is not None:  # a resubmission keeps its stored size
+            return SellCheck.GO
+        try:
+            position = self._rt.broker.position(self._symbol)
+        except BrokerUnavailable as error:  # the venue's answer to the sell itself settles it
+            self._log.warning("could not read the position before selling ({}); selling {}", error, sell.qty)
+            return SellCheck.GO
+        held, total = before.held_quantity, position.qty if position is not None else ZERO
+        if total < held:
+            if not self._shortfall_confirmed(total, held):
+                self._note((f"the venue shows {total} of the {held} the cycle holds: selling once a second "
+                            "reading confirms it",))
+                return SellCheck.WAIT
+            self._rt.metrics.sell_shortfalls.labels(self._symbol).inc()
+            self._log.warning("the venue holds {} of the {} the cycle holds (a manual sell or a fee taken "
+                              "differently): the cycle is corrected and sells what is left", total, held)
+            self._holdings_checked(total)
+            return SellCheck.AGAIN
+        sellable = sellable_for_bot(position, held)
+        if sellable >= sell.qty:
+            return SellCheck.GO
+        self._sellable_short(sellable, "coins held back by other orders")
+        return SellCheck.AGAIN
+
+    def _shortfall_confirmed(self, venue_qty: Decimal, expected: Decimal) -> bool:
+        """True when an earlier reading, at least SHORTFALL_CONFIRM_SECONDS ago, saw the same shortfall."""
+        now, seen = time.monotonic(), self._shortfall_seen
+        if seen is not None and seen[:2] == (venue_qty, expected):
+            if now - seen[2] < SHORTFALL_CONFIRM_SECONDS:
+                return False
+            self._shortfall_seen = None
+            return True
+        self._shortfall_seen = (venue_qty, expected, now)
+        return False
+
+    def _sellable_short(self, sellable: Decimal, source: str) -> None:
+        """The venue lets the bot sell less than it holds: logged, counted, and the core told."""
+        assert self._state is not None
+        self._rt.metrics.sell_shortfalls.labels(self._symbol).inc()
+        self._log.warning("the venue lets the bot sell only {} of the {} it holds ({}): the sell is capped; "
+                          "the reconciler corrects the cycle if coins are gone", sellable,
+                          self._state.held_quantity, source)
+        self._apply(SellableChecked(sellable, self._rt.clock.now()))
+
     def _vet(self, decision: Decision) -> Veto | None:
         """Ask the risk gates. The cheap ones (kill switch, breakers, limits, caps) go first, so a
-        blocked buy costs no request; only a buy they let through reads the account's cash (B16)."""
+        blocked buy costs no request; only a buy they let through reads the account (B16)."""
         limits, snapshot = self._rt.risk.limits, self._rt.risk.snapshot(self._rt.clock.now())
         veto = vet(limits, snapshot, self._symbol, decision.commands)
         cost = buy_cost(decision.commands)
         if veto is not None or cost is None:
             return veto
-        cash = self._cash_for(cost)
-        if cash is None:
-            return Veto("cash", "the account's cash could not be read; no buy without it")
-        return vet(limits, replace(snapshot, cash=cash), self._symbol, decision.commands)
+        power = self._buying_power_for(cost)
+        if power is None:
+            return Veto("cash", "the account's buying power could not be read; no buy without it")
+        return vet(limits, replace(snapshot, buying_power=power), self._symbol, decision.commands)
 
-    def _cash_for(self, cost: Decimal) -> Decimal | None:
-        """The account's cash for a buy of `cost`. A recent reading that was too small is reused
-        (the buy waits a few seconds longer at worst); any buy that may go ahead is checked against
-        cash read just now, so a stale reading can never let a buy through (never leverage)."""
+    def _buying_power_for(self, cost: Decimal) -> Decimal | None:
+        """The account's buying power for crypto (`non_marginable_buying_power`, not `cash`) for a buy of
+        `cost`. A recent reading that was too small is reused (the buy waits a few seconds longer at
+        worst); any buy that may go ahead is checked against a reading taken just now, so a stale one
+        can never let a buy through (never leverage)."""
         now = time.monotonic()
         if self._short_of_cash is not None:
-            read_at, cash = self._short_of_cash
-            if now - read_at < CASH_SHORTFALL_REUSE_SECONDS and cost > cash:
-                return cash
+            read_at, power = self._short_of_cash
+            if now - read_at < CASH_SHORTFALL_REUSE_SECONDS and cost > power:
+                return power
         try:
-            cash = self._rt.broker.account().cash
+            power = self._rt.broker.account().buying_power
         except BrokerUnavailable:
             return None
-        self._short_of_cash = (now, cash) if cost > cash else None
-        return cash
+        self._short_of_cash = (now, power) if cost > power else None
+        return power
 
     def _post_exposure(self) -> None:
         assert self._state is not None
         cycle, order = self._state.cycle, self._state.cycle.order
         live_buy = order is not None and order.side is Side.BUY
-        committed = committed_capital(cycle.cost, (order.qty - order.filled_qty) if live_buy else ZERO,
-                                      order.limit_price if live_buy else None)
-        self._rt.risk.update_asset(self._symbol, committed, is_open=cycle.quantity > 0 or order is not None)
+        unfilled = (order.qty - order.filled_qty) if live_buy and order is not None else ZERO
+        limit = order.limit_price if live_buy and order is not None else None
+        self._rt.risk.update_asset(self._symbol, committed_capital(cycle.cost, unfilled, limit),
+                                   is_open=cycle.quantity > 0 or order is not None,
+                                   reserved=reserved_by_buy(unfilled, limit))
 
     def _execute(self, command: Command) -> None:
         match command:
@@ -255,6 +342,9 @@ class AssetActor(SupervisedActor):
                                   command.client_order_id, error)
         try:
             order = self._rt.broker.submit(command)
+        except TradingStopped as stopped:  # its row stays `submitting`: the next start finds it was never sent
+            self._log.info("{} not sent: {}", command.client_order_id, stopped)
+            return
         except DuplicateClientOrderId:
             self._log.info("{} already exists on the exchange; reading it back", command.client_order_id)
             self._check_live_order("duplicate client_order_id")
@@ -262,6 +352,7 @@ class AssetActor(SupervisedActor):
         except OrderRejected as error:
             self._log.warning("{} rejected: {}", command.client_order_id, error)
             self._apply(OrderClosed(command.client_order_id, CloseReason.REJECTED, now, message=str(error)))
+            self._learn_from_rejection(command, error)
             return
         except BrokerUnavailable as error:
             self._log.warning("{} outcome unknown ({}); will look it up", command.client_order_id, error)
@@ -275,6 +366,36 @@ class AssetActor(SupervisedActor):
         follow_up = event_for(order, now)
         if follow_up is not None and not isinstance(follow_up, OrderAccepted):
             self._apply(self._with_position(follow_up))
+
+    def _learn_from_rejection(self, command: SubmitOrder, error: OrderRejected) -> None:
+        """A refusal that says something about the venue is used, so the next try differs: a minimum
+        (they move with the price) has the pair's rules read again; "insufficient balance" on a sell
+        caps the next sell at what the venue says is available, less foreign coins."""
+        if isinstance(error, BelowMinimum):
+            self._refresh_rules("a minimum-size rejection")
+        if not isinstance(error, InsufficientBalance) or command.side is not Side.SELL or self._state is None:
+            return
+        try:
+            position = self._rt.broker.position(self._symbol)
+        except BrokerUnavailable as failure:
+            self._log.warning("could not read the position after {} was refused ({})", command.client_order_id, failure)
+            return
+        sellable = sellable_for_bot(position, self._state.held_quantity, error.available)
+        if sellable < command.qty:
+            self._sellable_short(sellable, f"the venue's answer: available {error.available}")
+
+    def _refresh_rules(self, why: str) -> None:
+        assert self._config is not None
+        try:
+            rules = self._rt.refresh_exchange_rules(self._symbol)
+        except BrokerUnavailable as error:
+            self._log.warning("could not read {}'s rules again after {} ({})", self._symbol, why, error)
+            return
+        self._rules_read_at = time.monotonic()
+        if rules != self._config.rules:
+            self._log.info("{}'s rules read again after {}: {}", self._symbol, why, rules)
+            self._config = replace(self._config, rules=rules)
+            self._refresh_triggers()
 
     def _order_result(self, succeeded: bool) -> None:
         risk = self._rt.risk
@@ -300,6 +421,8 @@ class AssetActor(SupervisedActor):
                 exchange_id = found.id
             self._rt.broker.cancel(exchange_id)
             self._log.info("cancel requested for {} ({})", command.client_order_id, command.reason)
+        except TradingStopped as stopped:
+            self._log.info("cancel of {} not sent: {}", command.client_order_id, stopped)
         except (NotFound, OrderRejected) as error:  # already filled, canceled or gone: read its final state
             self._log.info("cancel of {} refused ({}); reading it back", command.client_order_id, error)
             self._check_live_order("cancel refused")
@@ -359,14 +482,35 @@ class AssetActor(SupervisedActor):
         decision = self._apply(PositionAdopted(qty, cost, self._rt.clock.now()))
         return decision.notes[-1] if decision.notes else "nothing to do"
 
+    def _confirm_fee(self, client_order_id: str, fee: Decimal) -> None:
+        """The venue's fee for a finished order replaces the books' estimate, once (the stored order
+        says whether it already did)."""
+        assert self._state is not None
+        stored = self._rt.cycles.order_fee(client_order_id)
+        if stored is None or stored.source is FeeSource.VENUE:
+            return
+        event = FeeConfirmed(client_order_id, stored.side, stored.fee, fee,
+                             stored.cycle_id == self._state.cycle.id, self._rt.clock.now())
+        decision = self._apply(event)
+        if decision.confirmed_fee is not None and fee != stored.fee:
+            self._rt.metrics.fee_corrections.labels(self._symbol).inc()
+            self._log.info("{}: fee corrected from the venue's activities: {} → {}", client_order_id, stored.fee, fee)
+
     def _check_holdings(self, quantity: Any, expected: Any) -> None:
         assert self._state is not None
         if self._state.held_quantity != expected:  # it changed after the reconciler looked: next time
             return
-        decision = self._apply(HoldingsChecked(quantity, self._rt.clock.now()))
-        if decision.completed is not None:
+        if quantity < expected and not self._shortfall_confirmed(quantity, expected):
+            return  # positions can lag fills: a shortfall counts once two readings apart agree on it
+        self._holdings_checked(quantity)
+
+    def _holdings_checked(self, quantity: Decimal) -> None:
+        assert self._state is not None
+        before = self._state
+        decision = self._apply(HoldingsChecked(quantity, self._rt.clock.now()), venue_checked=True)
+        if decision.completed is not None or decision.state.cycle.cost < before.cycle.cost:  # coins left the bot
             self._rt.metrics.discrepancies.labels("holding_missing").inc()
-        elif decision.notes and decision.state is not None and "corrected" in decision.notes[0]:
+        elif decision.state.held_quantity < before.held_quantity:
             self._rt.metrics.discrepancies.labels("holding_corrected").inc()
 
     # --- bookkeeping -------------------------------------------------------------------------------

@@ -54,6 +54,14 @@ class CheckHoldings:
 
 
 @dataclass(frozen=True, slots=True)
+class FeeLearned:
+    """The venue's fee activities gave the fee of one of the asset's finished orders."""
+
+    client_order_id: str
+    fee: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class ParamsChanged:
     """The asset's row in dca_assets changed; take the new parameters without a restart."""
 

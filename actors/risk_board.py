@@ -21,6 +21,7 @@ class RiskBoard:
         self._lock = threading.Lock()
         self._kill_switch: str | None = None
         self._committed: dict[str, Decimal] = {}
+        self._reserved: dict[str, Decimal] = {}
         self._open: set[str] = set()
         self._realized_day: date | None = None
         self._realized = ZERO
@@ -37,14 +38,16 @@ class RiskBoard:
             self._kill_switch = reason
             return changed
 
-    def update_asset(self, symbol: str, committed: Decimal, is_open: bool) -> None:
+    def update_asset(self, symbol: str, committed: Decimal, is_open: bool, reserved: Decimal = ZERO) -> None:
         with self._lock:
             self._committed[symbol] = committed
+            self._reserved[symbol] = reserved
             (self._open.add if is_open else self._open.discard)(symbol)
 
     def forget_asset(self, symbol: str) -> None:
         with self._lock:
             self._committed.pop(symbol, None)
+            self._reserved.pop(symbol, None)
             self._open.discard(symbol)
 
     def set_realized_today(self, day: date, total: Decimal) -> None:
@@ -86,11 +89,11 @@ class RiskBoard:
 
     # --- read by the gates and the keeper -------------------------------------------------------
 
-    def snapshot(self, now: datetime, cash: Decimal | None = None) -> RiskSnapshot:
+    def snapshot(self, now: datetime, buying_power: Decimal | None = None) -> RiskSnapshot:
         with self._lock:
             realized = self._realized if self._realized_day == now.date() else ZERO
-            return RiskSnapshot(now, self._kill_switch, cash, dict(self._committed), frozenset(self._open),
-                                realized, dict(self._breakers))
+            return RiskSnapshot(now, self._kill_switch, buying_power, dict(self._committed), dict(self._reserved),
+                                frozenset(self._open), realized, dict(self._breakers))
 
     def open_breakers(self, now: datetime) -> list[str]:
         with self._lock:

@@ -7,7 +7,7 @@ it belongs to one actor; the mutable pieces (quote board, directories, rules cac
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +38,8 @@ class TradingRules:
     fees: FeeSchedule
     timing: OrderTiming
     min_notional: Decimal
+    buy_margin_percent: Decimal = Decimal(2)
+    rules_refresh_seconds: float = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,8 @@ class Runtime:
     bar_fetcher: Any = None  # adapters.alpaca.history.BarFetcher
     shadow: Any = None  # adapters.dryrun.ShadowExchange in a dry run: takes the orders, emits the trade updates
     intervals: Intervals = field(default_factory=Intervals)
+    # client_order_id -> asset id of the live orders taken over from the seed bot (ids not ours)
+    taken_over_orders: dict[str, int] = field(default_factory=dict)
     asset_directory: ChildDirectory = field(default_factory=ChildDirectory)
     root_directory: ChildDirectory = field(default_factory=ChildDirectory)
     notifier: NotifierHandle = field(default_factory=NotifierHandle)  # trade notifications (off without URLs)
@@ -103,20 +107,25 @@ class Runtime:
         return timedelta(seconds=self.clock_seconds(real_seconds))
 
     def exchange_rules(self, symbol: str) -> ExchangeRules:
-        """The pair's increments and minimums, read from the exchange once per process."""
+        """The pair's increments and minimums, as last read from the exchange."""
         with self._rules_lock:
             cached = self._rules_cache.get(symbol)
-        if cached is None:
-            cached = self.broker.rules(symbol, self.rules.min_notional)
-            with self._rules_lock:
-                self._rules_cache[symbol] = cached
-        return cached
+        return cached if cached is not None else self.refresh_exchange_rules(symbol)
+
+    def refresh_exchange_rules(self, symbol: str) -> ExchangeRules:
+        """Read the pair's rules again (its minimums move with the price)."""
+        fresh = replace(self.broker.rules(symbol, self.rules.min_notional),
+                        buy_margin_percent=self.rules.buy_margin_percent)
+        with self._rules_lock:
+            self._rules_cache[symbol] = fresh
+        return fresh
 
     def prefetch_exchange_rules(self) -> None:
         """Read every pair's rules in one request (asset actors then start without one each)."""
         rules = self.broker.all_rules(self.rules.min_notional)
+        margin = self.rules.buy_margin_percent
         with self._rules_lock:
-            self._rules_cache.update(rules)
+            self._rules_cache.update({s: replace(r, buy_margin_percent=margin) for s, r in rules.items()})
 
     def asset_handle(self, symbol: str) -> Any:
         return self.asset_directory.handle(asset_actor_name(symbol))

@@ -2,7 +2,7 @@
 
     root (one-for-one)
      ├─ assets            one AssetActor per enabled asset (rebuilt from dca_assets on restart)
-     ├─ caretakers        OrderJanitor, CooldownKeeper, Reconciler, AssetWatcher, OrderHistorySync, BarsSync
+     ├─ caretakers        OrderJanitor, CooldownKeeper, Reconciler, FeeKeeper, AssetWatcher, OrderHistorySync, BarsSync
      ├─ trade_update_router
      └─ market_data_router
 
@@ -21,6 +21,7 @@ from actors.asset_actor import MARKET_DATA_ROUTER, asset_spec
 from actors.caretakers.asset_watcher import ASSET_SUPERVISOR, AssetWatcher
 from actors.caretakers.bars_sync import BarsSync
 from actors.caretakers.cooldown_keeper import CooldownKeeper
+from actors.caretakers.fee_keeper import FeeKeeper
 from actors.caretakers.order_history_sync import OrderHistorySync
 from actors.caretakers.order_janitor import OrderJanitor
 from actors.caretakers.reconciler import Reconciler
@@ -42,7 +43,8 @@ from actors.supervision import (
 from actors.trade_update_router import TradeUpdateRouter
 from dca.notices import asset_given_up
 
-CARETAKERS = (RiskKeeper, OrderJanitor, CooldownKeeper, Reconciler, AssetWatcher, OrderHistorySync, BarsSync)
+CARETAKERS = (RiskKeeper, OrderJanitor, CooldownKeeper, Reconciler, FeeKeeper, AssetWatcher, OrderHistorySync,
+              BarsSync)
 TRADE_UPDATE_ROUTER = "trade_update_router"
 
 

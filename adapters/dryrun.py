@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from adapters.alpaca.broker import Account, NotFound, OrderRejected
+from adapters.alpaca.broker import Account, NotFound, OrderRejected, rejection_for
 from adapters.alpaca.convert import TradeUpdate, order_from_json, trade_update_from_raw
 from adapters.sim import errors as sim_errors
 from adapters.sim.assets import AssetCatalog, make_asset
@@ -157,7 +157,7 @@ def _spec(symbol: str, rules: ExchangeRules) -> Any:
 
 
 def _rejection(error: Any) -> OrderRejected:
-    return OrderRejected(error.message, error.status, error.code)
+    return rejection_for(error.message, error.status, error.code)
 
 
 def _uuid(value: str) -> uuid.UUID:

@@ -131,6 +131,16 @@ class Metrics:
                                             registry=r)
         self.discrepancies = Counter("dca_reconciliation_discrepancies", "Differences the reconciler found",
                                      ["kind"], registry=r)
+        # where the venue disagreed with what the bot assumed
+        self.sell_shortfalls = Counter("dca_sell_shortfalls", "Sells capped because the venue let the bot sell "
+                                       "less than its cycle holds", ["symbol"], registry=r)
+        self.fee_corrections = Counter("dca_fee_corrections", "Fills whose estimated fee the venue corrected",
+                                       ["symbol"], registry=r)
+        self.connection_limit = Counter("dca_market_data_connection_limit", "Episodes of the market-data stream "
+                                        "refused with 406 connection limit exceeded (another consumer on the keys)",
+                                        registry=r)
+        self.pairs_refused = Gauge("dca_pair_refused", "1 for an enabled pair the venue does not trade (not started)",
+                                   ["symbol", "reason"], registry=r)
         # broker, database, account, safety switches
         self.broker_latency = Histogram("dca_broker_request_duration_seconds", "Exchange REST call time",
                                         ["endpoint"], buckets=REQUEST_BUCKETS, registry=r)

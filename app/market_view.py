@@ -7,6 +7,8 @@ keys) there is no server to ask when the supervisor is not running, so the simul
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from adapters.db.assets import AssetRepository
@@ -22,12 +24,27 @@ class MarketView(Protocol):
 
     def positions(self) -> dict[str, Position]: ...
 
+    def funds(self) -> Funds: ...
+
     def quotes(self, symbols: list[str]) -> dict[str, Quote]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Funds:
+    """The account's cash and what crypto buys can draw on (`non_marginable_buying_power`); on a
+    margin account the two differ, and cash can even be negative."""
+
+    cash: Decimal
+    buying_power: Decimal
 
 
 class VenueView:
     def __init__(self, broker: Any, source: str) -> None:
         self._broker, self.source = broker, source
+
+    def funds(self) -> Funds:
+        account = self._broker.account()
+        return Funds(account.cash, account.buying_power)
 
     def positions(self) -> dict[str, Position]:
         return self._broker.positions()
@@ -40,6 +57,9 @@ class SavedSimulatorView:
     def __init__(self, exchange: Any, source: str) -> None:
         self._exchange, self.source = exchange, source
         exchange.run_until(exchange.feed.next_tick)  # the saved market's next quote (in memory; never saved back)
+
+    def funds(self) -> Funds:
+        return Funds(self._exchange.cash, self._exchange.buying_power)
 
     def positions(self) -> dict[str, Position]:
         return {p.symbol: Position(p.symbol, p.qty, p.avg_entry_price) for p in self._exchange.positions() if p.qty}

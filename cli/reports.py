@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from cli.common import open_database, settings_from, table
+from cli.common import book_owner, open_database, settings_from, table
 from cli.errors import EXIT_FAILURE, UsageError
 
 
@@ -34,19 +34,26 @@ def _status(args: argparse.Namespace) -> int:
     from app.market_view import open_market_view
     from app.reports import as_json_ready, status
 
+    funds = None
     try:
         view = open_market_view(settings, db)
         rows = status(db, view)
+        funds = view.funds() if view is not None else None
     except Exception as error:  # an unreachable venue still leaves the books worth showing
         view, rows = None, status(db, None)
         note = f"prices and positions unavailable: {error}"
     else:
         note = f"prices and positions from {view.source}" if view else "no prices or positions (nothing to read)"
-    meta = MetaStore(db)
-    halted = meta.get(KILL_SWITCH)
+    halted = MetaStore(db).get(KILL_SWITCH)
+    owner = book_owner(db)
     if args.json:
         print(json.dumps({"assets": as_json_ready(rows), "kill_switch": as_json_ready(halted),
-                          "supervisor_running": meta.supervisor_running(), "source": note}, indent=2))
+                          "cash": as_json_ready(funds.cash if funds else None),
+                          "buying_power": as_json_ready(funds.buying_power if funds else None),
+                          "supervisor_running": owner is not None,
+                          "owner": None if owner is None else {"command": owner.holder, "host": owner.host,
+                                                               "pid": owner.pid, "since": owner.started_at.isoformat()},
+                          "source": note}, indent=2))
         return 0
     if not rows:
         print("no assets configured; add some with: supervisor.py assets add BTC/USD --enabled")
@@ -56,8 +63,11 @@ def _status(args: argparse.Namespace) -> int:
                 [[r.symbol, "yes" if r.enabled else "no", r.cycle_id, r.status, _n(r.quantity), _n(r.average_price, 2),
                   _n(r.last_bid), _n(r.unrealized_pnl, 2), _n(r.committed, 2), r.safety_orders,
                   _n(r.foreign_quantity), r.live_order] for r in rows], right=(2, 4, 5, 6, 7, 8, 10)))
-    print(f"\n{note}; supervisor {'running' if meta.supervisor_running() else 'not running'}"
+    print(f"\n{note}; {'owned by ' + owner.describe() if owner else 'no supervisor running'}"
           + (f"; KILL SWITCH ENGAGED ({halted.get('reason') or 'halt'})" if isinstance(halted, dict) else ""))
+    if funds is not None:
+        print(f"account: cash {_n(funds.cash, 2)}, buying power for crypto {_n(funds.buying_power, 2)} "
+              "(non_marginable_buying_power: what the bot's buys draw on)")
     foreign = [r for r in rows if r.foreign_quantity]
     for row in foreign:
         print(f"{row.symbol}: {_n(row.foreign_quantity)} on the exchange is not the bot's; it is never sold or "

@@ -41,12 +41,18 @@ faults (--fault name=value, repeatable; also POST /sim/faults {"name": value} at
   reject_rate=0..1, reject_mode=http403|http422|event   reject valid orders
   partial_fill_rate=0..1          fill only part of the remaining quantity per fill opportunity
 
+{quirks}
+
 example:
   python supervisor.py sim --port 8765 --symbols BTC/USD,ETH/USD --speed 60 --seed 1 \\
-      --fault http_5xx_rate=0.05 --state-file data/sim-state.json"""
+      --fault http_5xx_rate=0.05 --state-file data/sim-state.json
+  python supervisor.py sim --quirk fees_eod --quirk fee_tier=25/40 --quirk position_lag=2"""
+
+QUIRKS_HEADING = """venue quirks (--quirk NAME[=VALUE], repeatable; fixed for the run; see docs/venue-quirks.md):"""
 
 
-def _positive_decimal(text: str) -> Decimal:
+def positive_decimal(text: str) -> Decimal:
+    """argparse type: a finite number > 0 (also used by `probe`)."""
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -105,12 +111,23 @@ def _fault(text: str) -> tuple[str, Any]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _quirk(text: str) -> tuple[str, str]:
+    from adapters.sim.quirks import parse_quirk_arg
+
+    try:
+        return parse_quirk_arg(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from adapters.sim.quirks import describe  # pure Python, no vendor imports: --help stays instant
+
     parser = subparsers.add_parser(
         "sim",
         help="run the Alpaca-compatible exchange simulator",
         description=DESCRIPTION,
-        epilog=EPILOG,
+        epilog=EPILOG.replace("{quirks}", QUIRKS_HEADING + "\n" + describe()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
@@ -124,13 +141,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add(
         "--speed",
-        type=_positive_decimal,
+        type=positive_decimal,
         default=Decimal(60),
         help="simulated seconds per real second (default 60: an hour a minute)",
     )
     add(
         "--tick",
-        type=_positive_decimal,
+        type=positive_decimal,
         default=Decimal(1),
         help="simulated seconds between two quotes of a pair (default 1)",
     )
@@ -175,6 +192,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=[],
         metavar="NAME=VALUE",
         help="inject a fault (repeatable; see the list below)",
+    )
+    add(
+        "--quirk",
+        type=_quirk,
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="make the venue behave another plausible way (repeatable; see the list below)",
     )
     add(
         "--maker-fee-bps",
@@ -263,6 +288,7 @@ def build_config(args: argparse.Namespace) -> Any:
         replay_symbol=replay_symbol,
         rules=rules,
         faults=dict(args.fault),
+        quirks=dict(args.quirk),
         rate_limit_per_minute=args.rate_limit,
     )
 
@@ -312,7 +338,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"url_override  TradingStream:               {urls.trading_stream}")
     if resumed:
         print(f"state: resumed from {config.state_file} (account, orders, clock)")
-    print(f"simulated time {service.clock.now().isoformat()}  (Ctrl-C to stop)", flush=True)
+    quirks = ", ".join(f"{name}={value}" if value else name for name, value in config.quirks.items())
+    print(f"simulated time {service.clock.now().isoformat()}  quirks: {quirks or 'none'}  (Ctrl-C to stop)",
+          flush=True)
     try:
         while not stop.wait(0.5):
             pass

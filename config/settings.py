@@ -17,16 +17,14 @@ from urllib.parse import quote_plus, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.errors import ConfigError
+
 PAPER_URL = "https://paper-api.alpaca.markets"
 LIVE_URL = "https://api.alpaca.markets"
 ALPACA_DOMAIN = "alpaca.markets"
 # SQLAlchemy URL schemes with a driver this project installs and tests (sqlite is the stdlib's)
 DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql")
 DATABASE_URL_EXAMPLE = "mysql+pymysql://user:password@host:3306/dca_bot_db or sqlite:///data/dca.sqlite3"
-
-
-class ConfigError(Exception):
-    """Bad configuration: the message names every bad field and never contains a secret."""
 
 
 class TradingMode(enum.StrEnum):
@@ -58,6 +56,9 @@ class Settings(BaseSettings):
     db_name: str = "dca_bot_db"
     db_port: int = Field(3306, ge=1, le=65535)
     data_dir: Path = Path("data")
+    owner_lease_seconds: int = Field(30, ge=6, le=600, description="a dead owner's book passes on after this")
+    seed_bot_dir: Path | None = Field(None, description="the seed bot's project folder: before taking over its "
+                                                        "cycles, its main_app.pid must not name a running process")
 
     # --- Orders and exchange rules ----------------------------------------------------------------
     order_cooldown_seconds: int = Field(5, ge=0, description="wait after a failed or rejected order")
@@ -65,6 +66,9 @@ class Settings(BaseSettings):
     stale_order_threshold_minutes: Decimal = Field(Decimal(5), gt=0)
     stuck_market_sell_timeout_seconds: int = Field(75, gt=0)
     min_order_notional: Decimal = Field(Decimal(10), ge=0)
+    buy_margin_percent: Decimal = Field(Decimal(2), ge=0, le=100,
+                                        description="a buy near MIN_ORDER_NOTIONAL is sized this much above it")
+    rules_refresh_seconds: float = Field(900, gt=0, description="how often each pair's minimums are read again")
     fee_maker_bps: Decimal = Field(Decimal(15), ge=0, lt=10_000)
     fee_taker_bps: Decimal = Field(Decimal(25), ge=0, lt=10_000)
 
@@ -106,7 +110,8 @@ class Settings(BaseSettings):
     notify_rate_per_minute: int = Field(20, gt=0)
 
     @field_validator("apca_api_key_id", "apca_api_secret_key", "db_password", "database_url", "daily_loss_limit",
-                     "capital_budget", "asset_capital_cap", "max_open_cycles", "notify_urls", mode="before")
+                     "capital_budget", "asset_capital_cap", "max_open_cycles", "seed_bot_dir", "notify_urls",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return _blank_to_none(value)

@@ -40,6 +40,11 @@ class OrderKind(enum.StrEnum):
     TAKE_PROFIT = "take_profit"
 
 
+class FeeSource(enum.StrEnum):
+    VENUE = "venue"  # what the venue took, from its position or its fee activities
+    ESTIMATE = "estimate"  # from the configured rates, until the venue confirms
+
+
 class OrderType(enum.StrEnum):
     LIMIT = "limit"
     MARKET = "market"
@@ -64,6 +69,7 @@ class LiveOrder:
     filled_qty: Decimal = ZERO  # gross, as the exchange reports it
     filled_notional: Decimal = ZERO  # quote currency, filled_qty × average fill price
     fee: Decimal = ZERO  # in the asset received: the coin for a buy, the quote currency for a sell
+    fee_source: FeeSource = FeeSource.ESTIMATE  # VENUE once the venue's own figures gave the fee
     position_before: Decimal | None = None  # the exchange's position in the symbol just before submission
     cancel_requested_at: datetime | None = None
 
@@ -121,6 +127,10 @@ class AssetState:
     cycle: Cycle
     last_sell_price: Decimal | None = None  # of the last completed cycle: the price-triggered restart
     dust: Decimal = ZERO  # coin left by completed cycles below the trade increment; joins the next sell
+    # What the venue let the bot sell at its last reading (its qty_available less foreign coins) and
+    # when: a sell is capped by it for a while. Not stored: a restarted actor reads the venue again.
+    sellable: Decimal | None = None
+    sellable_at: datetime | None = None
 
     def evolve(self, **changes: object) -> AssetState:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from dca.cycle import Side
 from dca.market import Quote
 from dca.money import ZERO
 
@@ -102,6 +103,28 @@ class HoldingsChecked:
 
 
 @dataclass(frozen=True, slots=True)
+class SellableChecked:
+    """What the venue lets the bot sell now: its `qty_available` less coins known to be foreign (see
+    `dca.exchange.sellable_for_bot`), read before a sell or from an "insufficient balance" answer."""
+
+    quantity: Decimal
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeeConfirmed:
+    """The venue's own figures gave a finished order's fee (`confirmed`) where the books hold
+    `estimated`. Applied once: the order is then marked as venue-confirmed."""
+
+    client_order_id: str
+    side: Side
+    estimated: Decimal
+    confirmed: Decimal
+    in_current_cycle: bool
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PositionAdopted:
     """The user adopts coins the bot did not buy (`supervisor.py adopt`) into the current cycle."""
 
@@ -111,4 +134,4 @@ class PositionAdopted:
 
 
 Event = (Quote | PositionBeforeOrder | OrderAccepted | OrderFilled | OrderClosed | OrderNotFound | Tick
-         | HoldingsChecked | PositionAdopted)
+         | HoldingsChecked | SellableChecked | FeeConfirmed | PositionAdopted)

@@ -82,3 +82,15 @@ class Position:
     qty: Decimal
     avg_entry_price: Decimal
     qty_available: Decimal | None = None
+
+
+def sellable_for_bot(position: Position | None, held: Decimal, available: Decimal | None = None) -> Decimal:
+    """What the bot may sell of a pair: the venue's `qty_available` (or `available` from its answer,
+    whichever is less) less the coins beyond what the bot holds, which are somebody else's."""
+    if position is None:
+        return ZERO
+    free = position.qty_available if position.qty_available is not None else position.qty
+    if available is not None:
+        free = min(free, available)
+    foreign = max(position.qty - held, ZERO)
+    return max(free - foreign, ZERO)

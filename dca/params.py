@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from dca.money import HUNDRED, ZERO, to_decimal
+from dca.money import HUNDRED, ZERO, percent_above, to_decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +50,20 @@ class AssetParams:
 
 @dataclass(frozen=True, slots=True)
 class ExchangeRules:
-    """What the exchange accepts for one pair: Alpaca's asset fields plus the venue's cost floor."""
+    """What the exchange accepts for one pair: Alpaca's asset fields plus the venue's cost floor, which
+    applies to buys only (a paper-account probe found sells below it accepted), and the margin the bot
+    keeps above that floor so a price move between decision and valuation does not reject a buy."""
 
     min_order_size: Decimal = Decimal("0.000000001")
     min_trade_increment: Decimal = Decimal("0.000000001")
     price_increment: Decimal = Decimal("0.000000001")
     min_notional: Decimal = Decimal(10)  # Alpaca paper: "cost basis must be >= minimal amount of order 10"
+    buy_margin_percent: Decimal = Decimal(2)  # a buy near the floor is sized this much above it
+
+    @property
+    def buy_floor(self) -> Decimal:
+        """The least a buy is sized at: the cost floor plus the margin."""
+        return percent_above(self.min_notional, self.buy_margin_percent)
 
 
 @dataclass(frozen=True, slots=True)

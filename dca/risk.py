@@ -12,7 +12,11 @@ asks again on a later quote. The gates:
   (sells may still close positions);
 * **capital budget / per-asset cap** — a buy may not take what all cycles (or this asset's cycle)
   have committed past the limit;
-* **cash** — a buy may not cost more than the account's cash: never leverage;
+* **cash** — a buy may not cost more than the account's buying power for crypto
+  (`non_marginable_buying_power`; on a margin account `cash` can be negative while it is large) less
+  what the bot's other open buy orders reserve: never leverage. Whether the venue already deducts open
+  crypto orders from that figure is unverified, so they are deducted here too: at worst a buy waits
+  until another asset's open buy fills or is cancelled;
 * **max open cycles** — no new base order while that many cycles are open.
 """
 
@@ -55,8 +59,9 @@ class RiskSnapshot:
 
     now: datetime
     kill_switch: str | None = None  # why it is engaged, or None
-    cash: Decimal | None = None  # account cash, read just before a buy (None: unknown)
+    buying_power: Decimal | None = None  # non_marginable_buying_power, read just before a buy (None: unknown)
     committed: Mapping[str, Decimal] = field(default_factory=dict)  # by symbol: cost held + live buy orders
+    reserved: Mapping[str, Decimal] = field(default_factory=dict)  # by symbol: unfilled part of live buy orders
     open_cycles: frozenset[str] = frozenset()
     realized_today: Decimal = ZERO
     breakers: Mapping[str, datetime] = field(default_factory=dict)  # GLOBAL or a symbol → open until
@@ -64,6 +69,13 @@ class RiskSnapshot:
     @property
     def committed_total(self) -> Decimal:
         return sum(self.committed.values(), ZERO)
+
+    def spendable(self, symbol: str) -> Decimal | None:
+        """What a new buy of `symbol` may cost: the buying power less the other assets' open buys
+        (an asset places a buy only when it has no live order, so its own reservation is zero)."""
+        if self.buying_power is None:
+            return None
+        return self.buying_power - sum((v for s, v in self.reserved.items() if s != symbol), ZERO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +135,10 @@ def _buy_gates(limits: RiskLimits, snapshot: RiskSnapshot, symbol: str, order: S
     if limits.asset_capital_cap is not None and committed + cost > limits.asset_capital_cap:
         return Veto("asset_cap", f"{cost:.2f} more would commit {committed + cost:.2f} to {symbol}, "
                                  f"over its cap {limits.asset_capital_cap}")
-    if snapshot.cash is not None and cost > snapshot.cash:
-        return Veto("cash", f"the buy costs {cost:.2f} but the account has {snapshot.cash:.2f} in cash (no leverage)")
+    spendable = snapshot.spendable(symbol)
+    if spendable is not None and cost > spendable:
+        return Veto("cash", f"the buy costs {cost:.2f} but only {spendable:.2f} of the account's buying power is "
+                            f"not reserved by the bot's open buys (no leverage)")
     return None
 
 
@@ -143,4 +157,9 @@ def global_breaker_trips(limits: RiskLimits, streak: Mapping[str, int]) -> bool:
 
 def committed_capital(cost_held: Decimal, live_buy_qty: Decimal, live_buy_limit: Decimal | None) -> Decimal:
     """What a cycle has committed: the cost of the coin it holds plus the unfilled part of a live buy."""
-    return cost_held + (live_buy_qty * live_buy_limit if live_buy_limit is not None else ZERO)
+    return cost_held + reserved_by_buy(live_buy_qty, live_buy_limit)
+
+
+def reserved_by_buy(unfilled_qty: Decimal, limit: Decimal | None) -> Decimal:
+    """What the unfilled part of a live limit buy holds back from the buying power."""
+    return unfilled_qty * limit if limit is not None else ZERO

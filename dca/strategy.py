@@ -34,10 +34,11 @@ from decimal import Decimal
 from typing import Any
 
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
-from dca.cycle import AssetState, Cycle, CycleStatus, LiveOrder, OrderKind, OrderType, Side, new_cycle
+from dca.cycle import AssetState, Cycle, CycleStatus, FeeSource, LiveOrder, OrderKind, OrderType, Side, new_cycle
 from dca.events import (
     CloseReason,
     Event,
+    FeeConfirmed,
     HoldingsChecked,
     OrderAccepted,
     OrderClosed,
@@ -45,16 +46,20 @@ from dca.events import (
     OrderNotFound,
     PositionAdopted,
     PositionBeforeOrder,
+    SellableChecked,
     Tick,
 )
+from dca.fees import corrected_cycle, execution_fee, fee_from_position
 from dca.market import Quote
-from dca.money import ZERO, basis_points, percent_above, percent_below, round_down, round_up
+from dca.money import ZERO, percent_above, percent_below, round_down, round_up
 from dca.order_ids import client_order_id
 from dca.params import AssetConfig
 
 # A shortfall of the exchange's holding below this fraction of what the cycle holds is corrected in
 # place (a fee the exchange rounded differently); a larger one means the coins left the bot.
 HOLDING_CORRECTION_LIMIT = Decimal("0.01")
+# How long the venue's word on what the bot may sell caps its sells (then it is read again).
+SELLABLE_READING_LASTS = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,7 @@ class Decision:
     notes: tuple[str, ...] = ()
     durable: bool = True  # False when only the trailing peak moved: worth storing, not at every tick
     finished_order: LiveOrder | None = None  # the order this event ended, with its final figures
+    confirmed_fee: FeeConfirmed | None = None  # a finished order's fee the venue confirmed, to be stored
 
     def then(self, other: Decision) -> Decision:
         """This decision followed by `other` (made from this decision's state)."""
@@ -77,6 +83,7 @@ class Decision:
             self.notes + other.notes,
             self.durable or other.durable,
             other.finished_order or self.finished_order,
+            other.confirmed_fee or self.confirmed_fee,
         )
 
 
@@ -171,8 +178,9 @@ def _buy(
     rules = config.rules
     limit = round_up(quote.ask, rules.price_increment)  # on the price grid and still marketable
     qty = round_down(amount / limit, rules.min_trade_increment)
-    if qty * limit < rules.min_notional <= amount:  # only rounding put it under the floor: top it up
-        qty = round_up(rules.min_notional / limit, rules.min_trade_increment)
+    if qty * limit < rules.buy_floor and rules.min_notional <= amount:
+        # close to the floor: sized the margin above it, so a move before the venue values it cannot reject it
+        qty = round_up(rules.buy_floor / limit, rules.min_trade_increment)
     if qty < rules.min_order_size or qty * limit < rules.min_notional or qty <= 0:
         return Decision(state, notes=(f"{why}, but {kind} amount {amount} is below the exchange minimum "
                                       f"(min qty {rules.min_order_size}, min notional {rules.min_notional})",))
@@ -180,12 +188,23 @@ def _buy(
 
 
 def _sell(config: AssetConfig, state: AssetState, quote: Quote, why: str) -> Decision:
+    """Sell what the cycle holds, capped by what the venue lately said the bot may sell. The cost
+    floor is for buys only: a sell needs just `min_order_size`, so a small cycle can always exit."""
     rules = config.rules
-    qty = round_down(state.held_quantity, rules.min_trade_increment)
-    if qty < rules.min_order_size or qty * quote.bid < rules.min_notional or qty <= 0:
-        return Decision(state, notes=(f"{why}, but the position {_show(state.held_quantity)} is below the exchange "
-                                      f"minimum and cannot be sold",))
+    wanted = min(state.held_quantity, _sellable_now(state, quote.time))
+    qty = round_down(wanted, rules.min_trade_increment)
+    if qty < rules.min_order_size or qty <= 0:
+        capped = "" if wanted == state.held_quantity else f" (the venue lets the bot sell {_show(wanted)})"
+        return Decision(state, notes=(f"{why}, but the position {_show(state.held_quantity)}{capped} is below the "
+                                      f"exchange minimum and cannot be sold",))
     return _submit(config, state, quote.time, OrderKind.TAKE_PROFIT, Side.SELL, OrderType.MARKET, qty, None, why)
+
+
+def _sellable_now(state: AssetState, now: datetime) -> Decimal:
+    """The venue's last word on what the bot may sell, while it is fresh; else what the cycle holds."""
+    if state.sellable is None or state.sellable_at is None or now - state.sellable_at >= SELLABLE_READING_LASTS:
+        return state.held_quantity
+    return state.sellable
 
 
 def _submit(
@@ -201,6 +220,8 @@ def _submit(
     status = CycleStatus.BUYING if side is Side.BUY else CycleStatus.SELLING
     peak = cycle.peak_price if side is Side.SELL else None  # a safety order disarms trailing
     placed = cycle.evolve(status=status, order=order, order_seq=sequence, peak_price=peak, retry_at=None)
+    if side is Side.SELL:  # the reading is used up: the next sell is sized from a new one
+        state = state.evolve(sellable=None, sellable_at=None)
     timeout = config.timing.stale_buy_after if side is Side.BUY else config.timing.stuck_sell_after
     commands = (
         SubmitOrder(order_id, config.symbol, side, order_type, qty, limit, kind),
@@ -222,6 +243,11 @@ def _safety_trigger(config: AssetConfig, cycle: Cycle) -> Decimal | None:
 
 def _take_profit_trigger(config: AssetConfig, cycle: Cycle) -> Decimal:
     return percent_above(cycle.average_price, config.params.take_profit_percent)
+
+
+def take_profit_trigger(config: AssetConfig, cycle: Cycle) -> Decimal:
+    """The bid at which the cycle takes profit (the floor of a trailing take-profit); reports use it."""
+    return _take_profit_trigger(config, cycle)
 
 
 def _trailing_stop(config: AssetConfig, cycle: Cycle) -> Decimal | None:
@@ -381,9 +407,9 @@ def _apply_fill(
 ) -> tuple[AssetState, LiveOrder]:
     assert report.avg_price is not None
     notional = report.filled_qty * report.avg_price
-    fee = _fee(config, order, report, notional, final)
+    fee, source = _fee(config, order, report, notional, final)
     d_qty, d_notional, d_fee = report.filled_qty - order.filled_qty, notional - order.filled_notional, fee - order.fee
-    order = replace(order, filled_qty=report.filled_qty, filled_notional=notional, fee=fee)
+    order = replace(order, filled_qty=report.filled_qty, filled_notional=notional, fee=fee, fee_source=source)
     cycle = state.cycle
     if order.side is Side.BUY:
         cycle = cycle.evolve(quantity=cycle.quantity + d_qty - d_fee, cost=cycle.cost + d_notional,
@@ -404,37 +430,32 @@ def _true_up_fee(
 ) -> tuple[AssetState, LiveOrder]:
     """A final report that adds no fill can still tell the exact fee of the fills already applied
     (reported outright, or for a buy through the position); replace the estimate with it."""
-    if order.filled_qty == 0:
+    if order.filled_qty == 0 or order.fee_source is FeeSource.VENUE:
         return state, order
-    fee = _fee(config, order, replace(report, filled_qty=order.filled_qty), order.filled_notional, True)
-    if fee == order.fee:
+    fee, source = _fee(config, order, replace(report, filled_qty=order.filled_qty), order.filled_notional, True)
+    if source is not FeeSource.VENUE:
         return state, order
-    d_fee, cycle = fee - order.fee, state.cycle
-    if order.side is Side.BUY:
-        cycle = cycle.evolve(quantity=cycle.quantity - d_fee, buy_fees=cycle.buy_fees + d_fee)
-    else:
-        cycle = cycle.evolve(sell_fees=cycle.sell_fees + d_fee, realized_pnl=cycle.realized_pnl - d_fee)
-    return state.evolve(cycle=cycle), replace(order, fee=fee)
+    cycle = corrected_cycle(state.cycle, order.side, order.fee, fee)
+    return state.evolve(cycle=cycle), replace(order, fee=fee, fee_source=source)
 
 
-def _fee(config: AssetConfig, order: LiveOrder, report: _Report, notional: Decimal, final: bool) -> Decimal:
-    """The order's cumulative fee: reported, else inferred from the position, else the taker rate.
-
-    Alpaca does not report fees. A buy's fee is taken in coin, so the exchange's position grows by
-    less than the filled quantity: on the final report the difference between the position after and
-    the position before the order is exact. Until then (partial fills) the taker rate is an estimate
-    that the final report corrects. A sell's fee is taken in the quote currency, which the position
-    does not show; a market sell always pays the taker rate."""
+def _fee(
+    config: AssetConfig, order: LiveOrder, report: _Report, notional: Decimal, final: bool
+) -> tuple[Decimal, FeeSource]:
+    """The order's cumulative fee and where it came from: reported, else (a buy's coin fee) inferred
+    from the venue's position before and after the order, else estimated at the taker rate for the
+    new part, rounded up per execution as Alpaca does. The estimate stands until the venue's fee
+    activities confirm or correct it (see `FeeConfirmed`)."""
     if report.fee is not None:
-        return report.fee
-    taker = config.fees.taker_bps
-    if order.side is Side.SELL:
-        return basis_points(notional, taker)
-    if final and report.position_qty is not None and order.position_before is not None:
-        inferred = report.filled_qty - (report.position_qty - order.position_before)
-        if ZERO <= inferred <= basis_points(report.filled_qty, 2 * max(taker, config.fees.maker_bps)):
-            return inferred
-    return basis_points(report.filled_qty, taker)
+        return report.fee, FeeSource.VENUE
+    fees = config.fees
+    if order.side is Side.BUY and final and report.position_qty is not None and order.position_before is not None:
+        inferred = fee_from_position(report.filled_qty, order.position_before, report.position_qty,
+                                     max(fees.taker_bps, fees.maker_bps))
+        if inferred is not None:
+            return inferred, FeeSource.VENUE
+    new_qty, new_notional = report.filled_qty - order.filled_qty, notional - order.filled_notional
+    return order.fee + execution_fee(order.side, new_qty, new_notional, fees.taker_bps), FeeSource.ESTIMATE
 
 
 def _end_order(
@@ -444,7 +465,7 @@ def _end_order(
     how = "filled" if ending == "fill" else str(ending)
     retry_at = now + config.timing.retry_after_failure if ending is CloseReason.REJECTED else None
     if order.side is Side.SELL:
-        if ending == "fill" or not _sellable(config, state, order):
+        if ending == "fill" or not _sellable(config, state):
             return _complete(config, state, order, now)
         watching = cycle.evolve(status=CycleStatus.WATCHING, order=None, peak_price=None, retry_at=retry_at)
         return Decision(state.evolve(cycle=watching),
@@ -460,11 +481,10 @@ def _end_order(
     return Decision(state.evolve(cycle=watching), notes=(summary,))
 
 
-def _sellable(config: AssetConfig, state: AssetState, order: LiveOrder) -> bool:
+def _sellable(config: AssetConfig, state: AssetState) -> bool:
     rules = config.rules
     qty = round_down(state.held_quantity, rules.min_trade_increment)
-    price = order.average_price or ZERO
-    return qty >= rules.min_order_size and qty > 0 and (price == 0 or qty * price >= rules.min_notional)
+    return qty >= rules.min_order_size and qty > 0
 
 
 def _complete(config: AssetConfig, state: AssetState, order: LiveOrder, now: datetime) -> Decision:
@@ -515,23 +535,62 @@ def _check_order_age(config: AssetConfig, state: AssetState, now: datetime) -> D
 
 def _on_holdings(_config: AssetConfig, state: AssetState, event: HoldingsChecked) -> Decision:
     """Compare the exchange's position with what the bot holds. More on the exchange is somebody
-    else's coin (never touched); less means a fee rounded differently (corrected) or coins that left
-    the bot (the cycle ends in `error` and a fresh one starts)."""
+    else's coin (never touched). Less comes out of the dust first, then the cycle: a small shortfall
+    is a fee rounded differently (the quantity is corrected, what was paid stays paid); a larger one
+    means coins left the bot (a manual sell): the cycle keeps what is left, at its share of the cost,
+    and sells that. A cycle left with nothing ends in `error` and a fresh one starts."""
     cycle = state.cycle
     held = state.held_quantity
     if cycle.order is not None or event.quantity >= held:
         return Decision(state)
     shortfall = held - event.quantity
-    if cycle.is_flat or shortfall <= held * HOLDING_CORRECTION_LIMIT:
-        from_dust = min(shortfall, state.dust)
-        corrected = cycle.evolve(quantity=cycle.quantity - (shortfall - from_dust))
-        return Decision(state.evolve(cycle=corrected, dust=state.dust - from_dust),
+    from_dust = min(shortfall, state.dust)
+    from_cycle = shortfall - from_dust
+    reading = {"dust": state.dust - from_dust, "sellable": None, "sellable_at": None}
+    if from_cycle <= cycle.quantity * HOLDING_CORRECTION_LIMIT:
+        corrected = cycle.evolve(quantity=cycle.quantity - from_cycle)
+        return Decision(state.evolve(cycle=corrected, **reading),
                         notes=(f"exchange holds {event.quantity}, bot counted {held}: corrected by -{shortfall}",))
+    left = cycle.quantity - from_cycle
+    if left > 0:
+        corrected = cycle.evolve(quantity=left, cost=cycle.cost * left / cycle.quantity)
+        return Decision(state.evolve(cycle=corrected, **reading),
+                        notes=(f"exchange holds {event.quantity} but the cycle holds {held}: {_show(from_cycle)} left "
+                               f"the bot; the cycle keeps {_show(left)} at its share of the cost",))
     ended = cycle.evolve(status=CycleStatus.ERROR, completed_at=event.time, order=None)
     return Decision(AssetState(new_cycle(), last_sell_price=state.last_sell_price, dust=ZERO),
                     completed=ended,
                     notes=(f"exchange holds {event.quantity} but the cycle holds {held}: "
                            f"the coins left the bot; cycle ends in error, a new one starts",))
+
+
+def _on_sellable(_config: AssetConfig, state: AssetState, event: SellableChecked) -> Decision:
+    """Remember what the venue lets the bot sell; the next sell (within a while) is capped by it."""
+    if state.cycle.order is not None:
+        return Decision(state)
+    updated = state.evolve(sellable=event.quantity, sellable_at=event.time)
+    if event.quantity >= state.held_quantity:
+        return Decision(updated, durable=False)
+    return Decision(updated, durable=False,
+                    notes=(f"the venue lets the bot sell {_show(event.quantity)} of the {_show(state.held_quantity)} "
+                           f"it holds: the sell is capped",))
+
+
+def _on_fee_confirmed(_config: AssetConfig, state: AssetState, event: FeeConfirmed) -> Decision:
+    """A finished order's fee as the venue charged it replaces the estimate, once. In the current cycle
+    it corrects the quantity (a buy's coin fee) or the P/L (a sell's USD fee); for an order of an
+    ended cycle, a buy's coins join the dust (the store corrects an ended cycle's P/L)."""
+    live = state.cycle.order
+    if live is not None and live.client_order_id == event.client_order_id:
+        return Decision(state)  # still live: its own reports carry its fee
+    change = event.confirmed - event.estimated
+    if event.in_current_cycle:
+        state = state.evolve(cycle=corrected_cycle(state.cycle, event.side, event.estimated, event.confirmed))
+    elif event.side is Side.BUY:
+        state = state.evolve(dust=max(state.dust - change, ZERO))
+    note = (f"{event.client_order_id}: the venue charged a fee of {_show(event.confirmed)} "
+            f"({'coin' if event.side is Side.BUY else 'quote'}), estimated {_show(event.estimated)}")
+    return Decision(state, notes=(note,), confirmed_fee=event)
 
 
 def _on_adopted(_config: AssetConfig, state: AssetState, event: PositionAdopted) -> Decision:
@@ -581,5 +640,7 @@ _HANDLERS: dict[type, Callable[[AssetConfig, AssetState, Any], Decision]] = {
     OrderNotFound: _on_not_found,
     Tick: _on_tick,
     HoldingsChecked: _on_holdings,
+    SellableChecked: _on_sellable,
+    FeeConfirmed: _on_fee_confirmed,
     PositionAdopted: _on_adopted,
 }

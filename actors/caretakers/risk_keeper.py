@@ -29,7 +29,6 @@ class RiskKeeper(Caretaker):
 
     def run_once(self) -> None:
         refresh_risk(self._rt, self._log)
-        self._rt.meta.beat()  # `supervisor.py adopt` and friends look for a running supervisor
 
 
 def refresh_risk(rt: Runtime, log: Any) -> None:

@@ -3,7 +3,7 @@
 Errors come out as three kinds, because the caller must act differently on each:
 
 * `OrderRejected` — a definite "no" (HTTP 4xx): the order does not exist on the exchange.
-  `DuplicateClientOrderId` is the special 422 for an id the exchange already has: the order *does*
+  `DuplicateClientOrderId` is the special answer (any 4xx) for an id the exchange already has: the order *does*
   exist (an earlier attempt got through), so look it up.
 * `NotFound` — 404 for a lookup or a cancel.
 * `BrokerUnavailable` — 5xx, timeouts, connection errors: the outcome is unknown. After a submit,
@@ -13,32 +13,37 @@ Errors come out as three kinds, because the caller must act differently on each:
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
+from uuid import UUID
 
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.data.historical.crypto import CryptoHistoricalDataClient
 from alpaca.data.requests import CryptoLatestQuoteRequest
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import AssetClass, OrderSide, QueryOrderStatus, TimeInForce
-from alpaca.trading.requests import GetAssetsRequest, GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
+from alpaca.trading.enums import AssetClass, QueryOrderStatus
+from alpaca.trading.models import Order
+from alpaca.trading.requests import GetAssetsRequest, GetOrdersRequest
 
-from adapters.alpaca.convert import compact_index, order_from_model, position_from_model
+from adapters.alpaca.convert import compact_index, decimal_or_none, order_from_model, position_from_model
 from adapters.alpaca.pacing import RequestPacer
 from dca.assets import compact_symbol
 from dca.commands import SubmitOrder
 from dca.cycle import OrderType, Side
 from dca.exchange import ExchangeOrder, Position
+from dca.fees import Execution, FeeRecord
 from dca.market import Quote
 from dca.money import ZERO
 from dca.params import ExchangeRules
 
 T = TypeVar("T")
+DUPLICATE_ID_TEXT = "client_order_id must be unique"
 REQUEST_TIMEOUT = (5.0, 30.0)  # connect, read: alpaca-py sets none, and a hung venue must not hang an actor
 
 
@@ -54,6 +59,21 @@ class OrderRejected(BrokerError):
 
 class DuplicateClientOrderId(OrderRejected):
     """The exchange already has an order with this client_order_id."""
+
+
+class BelowMinimum(OrderRejected):
+    """The order is under the pair's minimum (cost basis, `min_order_size`); the minimums move with
+    the price, so the pair's rules are worth reading again."""
+
+
+class InsufficientBalance(OrderRejected):
+    """Not enough of `asset` for the order; `available` is what the venue says it can use (None when
+    the answer did not say)."""
+
+    def __init__(self, message: str, status: int | None, code: int | None, asset: str,
+                 available: Decimal | None) -> None:
+        super().__init__(message, status, code)
+        self.asset, self.available = asset, available
 
 
 class NotFound(BrokerError):
@@ -103,19 +123,13 @@ class AlpacaBroker:
     # --- orders ----------------------------------------------------------------------------------
 
     def submit(self, command: SubmitOrder) -> ExchangeOrder:
-        # alpaca-py's request models are float-typed; the values are exact short decimals, which
-        # float repr round-trips, and the venue truncates to its increments anyway.
-        common: dict[str, Any] = {
-            "symbol": command.symbol, "qty": float(command.qty), "client_order_id": command.client_order_id,
-            "side": OrderSide.BUY if command.side is Side.BUY else OrderSide.SELL,
-            "time_in_force": TimeInForce(command.time_in_force),
-        }
-        if command.order_type is OrderType.LIMIT:
-            assert command.limit_price is not None
-            request: Any = LimitOrderRequest(**common, limit_price=float(command.limit_price))
-        else:
-            request = MarketOrderRequest(**common)
-        return order_from_model(self._call("submit_order", lambda: self._trading.submit_order(request)))
+        """POST the order through the client's raw request path. alpaca-py's request models type
+        `qty` and `limit_price` as float: a 9-decimal quantity above ~1e6 units loses digits (often
+        upward, so a full-position sell is refused) and a tiny one goes out as `9.1743e-05`. Here
+        every figure is an exact decimal string; the answer is parsed into alpaca-py's own `Order`."""
+        body = order_payload(command)
+        response = self._call("submit_order", lambda: self._trading.post("/orders", body))
+        return order_from_model(Order(**response))  # type: ignore[arg-type]
 
     def cancel(self, exchange_id: str) -> None:
         self._call("cancel_order", lambda: self._trading.cancel_order_by_id(exchange_id))
@@ -124,6 +138,18 @@ class AlpacaBroker:
         try:
             model = self._call("get_order_by_client_id",
                                lambda: self._trading.get_order_by_client_id(client_order_id))
+        except NotFound:
+            return None
+        return order_from_model(model)
+
+    def order_by_id(self, exchange_id: str) -> ExchangeOrder | None:
+        """An order by the exchange's id (None if unknown, or not a UUID as Alpaca's ids are)."""
+        try:
+            UUID(exchange_id)
+        except ValueError:
+            return None
+        try:
+            model = self._call("get_order_by_id", lambda: self._trading.get_order_by_id(exchange_id))
         except NotFound:
             return None
         return order_from_model(model)
@@ -173,6 +199,38 @@ class AlpacaBroker:
         converted = (position_from_model(m, self._symbols) for m in models)
         return {p.symbol: p for p in converted}
 
+    def fee_activities(self, after: datetime) -> VenueFees:
+        """The account's fills and the fees the venue posted for them since `after` (CFEE for coin
+        fees, CFEE or FEE for USD fees), read through the client's raw GET: alpaca-py 0.44 has no
+        activities call. Activities name no order; `dca.fees.venue_fee` ties them to one."""
+        fills: dict[str, list[Execution]] = {}
+        records: list[FeeRecord] = []
+        for body in self._activities("FILL", after):
+            execution = Execution(compact_symbol(str(body["symbol"])), str(body["transaction_time"])[:10],
+                                  Decimal(str(body["price"])), Side(str(body["side"])))
+            fills.setdefault(str(body["order_id"]), []).append(execution)
+        for kind in ("CFEE", "FEE"):
+            for body in self._activities(kind, after - timedelta(days=1)):
+                record = _fee_record(body)
+                if record is not None:
+                    records.append(record)
+        return VenueFees(fills, records)
+
+    def _activities(self, kind: str, after: datetime) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            query: dict[str, str] = {"direction": "asc", "page_size": "100", "after": after.isoformat()}
+            if token is not None:
+                query["page_token"] = token
+            read = functools.partial(self._trading.get, f"/account/activities/{kind}", query)
+            page = self._call("get_activities", read)
+            if not isinstance(page, list) or not page:
+                return
+            yield from page
+            if len(page) < 100:
+                return
+            token = str(page[-1]["id"])
+
     def account(self) -> Account:
         model = self._call("get_account", self._trading.get_account)
         return Account(Decimal(str(model.cash or 0)), Decimal(str(model.non_marginable_buying_power or 0)),
@@ -221,12 +279,74 @@ class AlpacaBroker:
                 self._on_request(endpoint, time.monotonic() - started, kind)
 
 
+@dataclass(frozen=True, slots=True)
+class VenueFees:
+    """Fills by exchange order id, and the fee records the venue posted."""
+
+    fills: dict[str, list[Execution]]
+    records: list[FeeRecord]
+
+    @property
+    def executions(self) -> list[Execution]:
+        return [execution for executions in self.fills.values() for execution in executions]
+
+
+def _fee_record(body: dict[str, Any]) -> FeeRecord | None:
+    """A CFEE/FEE activity as a fee: a coin fee carries a negative `qty` (a buy's), a USD fee a negative
+    `net_amount` (a sell's)."""
+    symbol, day, price = body.get("symbol"), body.get("date"), body.get("price")
+    if not symbol or not day or price in (None, ""):
+        return None
+    qty, net = decimal_or_none(body.get("qty")), decimal_or_none(body.get("net_amount"))
+    if qty is not None and qty != 0:
+        return FeeRecord(compact_symbol(str(symbol)), str(day)[:10], Decimal(str(price)), Side.BUY, -qty)
+    if net is not None and net != 0:
+        return FeeRecord(compact_symbol(str(symbol)), str(day)[:10], Decimal(str(price)), Side.SELL, -net)
+    return None
+
+
+def order_payload(command: SubmitOrder) -> dict[str, str]:
+    """The JSON body of a new order, every number an exact decimal string (Alpaca's documented form)."""
+    body = {
+        "symbol": command.symbol, "qty": decimal_text(command.qty), "side": command.side.value,
+        "type": command.order_type.value, "time_in_force": command.time_in_force,
+        "client_order_id": command.client_order_id,
+    }
+    if command.order_type is OrderType.LIMIT:
+        assert command.limit_price is not None
+        body["limit_price"] = decimal_text(command.limit_price)
+    return body
+
+
+def decimal_text(value: Decimal) -> str:
+    """Positional notation, never exponent form, no trailing zeros: `0.00009174`, `77583333.333333339`."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _rules(asset: Any, min_notional: Decimal) -> ExchangeRules:
     increment = Decimal(str(asset.min_trade_increment or "0.000000001"))
     return ExchangeRules(
         min_order_size=Decimal(str(asset.min_order_size or increment)), min_trade_increment=increment,
         price_increment=Decimal(str(asset.price_increment or "0.000000001")), min_notional=min_notional,
     )
+
+
+_INSUFFICIENT = re.compile(r"insufficient balance for (?P<asset>\w+).*?available: (?P<available>[0-9.]+)")
+_BELOW_MINIMUM = ("cost basis must be >=", "minimal amount of order", "qty must be >=", "min_order_size")
+
+
+def rejection_for(message: str, status: int, code: int | None) -> OrderRejected:
+    """A definite refusal, typed by Alpaca's message (the only place that reads its text)."""
+    insufficient = _INSUFFICIENT.search(message)
+    if insufficient is not None:
+        return InsufficientBalance(message, status, code, insufficient["asset"],
+                                   Decimal(insufficient["available"].rstrip(".")))
+    if "insufficient balance" in message:
+        return InsufficientBalance(message, status, code, "", None)
+    if any(text in message for text in _BELOW_MINIMUM):
+        return BelowMinimum(message, status, code)
+    return OrderRejected(message, status, code)
 
 
 def _translate(error: APIError) -> BrokerError:
@@ -237,8 +357,9 @@ def _translate(error: APIError) -> BrokerError:
         message, code = str(error), None
     if status == 404:
         return NotFound(message, status, code)
-    if status == 422 and "client_order_id must be unique" in str(message):
+    if status is not None and 400 <= status < 500 and DUPLICATE_ID_TEXT in str(message):
+        # Alpaca's status for this answer is unverified (422 is what users report): the text decides
         return DuplicateClientOrderId(message, status, code)
     if status is not None and 400 <= status < 500 and status != 429:
-        return OrderRejected(message, status, code)
+        return rejection_for(str(message), status, code)
     return BrokerUnavailable(f"HTTP {status}: {message}", status, code)

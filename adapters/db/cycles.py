@@ -19,12 +19,29 @@ from adapters.db.database import Database
 from adapters.db.models import DcaAsset, DcaCycle, DcaCycleEvent, DcaOrder
 from adapters.db.orders import exchange_id_holder, warn_exchange_id_taken
 from dca.assets import AssetRecord
-from dca.cycle import AssetState, Cycle, CycleStatus, LiveOrder, OrderKind, OrderType, Side
+from dca.cycle import AssetState, Cycle, CycleStatus, FeeSource, LiveOrder, OrderKind, OrderType, Side
+from dca.events import FeeConfirmed
 from dca.money import ZERO
 from dca.strategy import Decision
 
 CURRENT_STATUSES = tuple(s.value for s in CycleStatus if not s.is_terminal)
+FINISHED_ORDER_STATUSES = ("filled", "canceled", "expired", "rejected", "done_for_day")
 SUBMITTING = "submitting"  # our status for an order row written before the exchange has seen it
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFee:
+    """One order's fee as the books hold it."""
+
+    client_order_id: str
+    exchange_id: str | None
+    cycle_id: int | None
+    side: Side
+    fee: Decimal
+    source: FeeSource
+    filled_qty: Decimal
+    symbol: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +154,48 @@ class CycleStore:
                 self._notes(session, old_row, before.cycle.status, state.cycle.status, decision.notes, at)
             if state.cycle.order is not None:
                 self._write_order(session, asset_id, state.cycle.id, state.cycle.order)
+            if decision.confirmed_fee is not None:
+                self._confirm_fee(session, decision.confirmed_fee)
             if state.last_sell_price != before.last_sell_price or state.dust != before.dust:
                 asset = session.get(DcaAsset, asset_id)
                 assert asset is not None
                 asset.last_sell_price, asset.dust_quantity = state.last_sell_price, state.dust
                 asset.updated_at = self._db.now()
         return state
+
+    @staticmethod
+    def _confirm_fee(session: Session, confirmed: FeeConfirmed) -> None:
+        """The order's fee as the venue charged it; a completed cycle's P/L takes a sell's difference
+        (the current cycle's figures came with the decision)."""
+        row = session.execute(select(DcaOrder).where(DcaOrder.client_order_id == confirmed.client_order_id)
+                              ).scalar_one()
+        row.applied_fee, row.fee_source = confirmed.confirmed, FeeSource.VENUE.value
+        if not confirmed.in_current_cycle and confirmed.side is Side.SELL and row.cycle_id is not None:
+            cycle = session.get(DcaCycle, row.cycle_id)
+            assert cycle is not None
+            change = confirmed.confirmed - confirmed.estimated
+            cycle.sell_fees, cycle.realized_pnl = cycle.sell_fees + change, cycle.realized_pnl - change
+
+    def order_fee(self, client_order_id: str) -> OrderFee | None:
+        """What the books hold for an order's fee, and whether the venue confirmed it."""
+        with self._db.transaction() as session:
+            row = session.execute(select(DcaOrder).where(DcaOrder.client_order_id == client_order_id)
+                                  ).scalar_one_or_none()
+            if row is None or row.side is None:
+                return None
+            return OrderFee(client_order_id, row.id, row.cycle_id, Side(row.side), row.applied_fee,
+                            FeeSource(row.fee_source), row.applied_filled_qty, row.symbol or "", row.created_at)
+
+    def estimated_fees(self, limit: int = 200) -> list[OrderFee]:
+        """Finished orders of the bot with fills whose fee is still an estimate, oldest first."""
+        with self._db.transaction() as session:
+            query = (select(DcaOrder, DcaAsset.asset_symbol).join(DcaAsset, DcaAsset.id == DcaOrder.dca_asset_id)
+                     .where(DcaOrder.fee_source == FeeSource.ESTIMATE.value, DcaOrder.applied_filled_qty > 0,
+                            DcaOrder.id.is_not(None), DcaOrder.status.in_(FINISHED_ORDER_STATUSES))
+                     .order_by(DcaOrder.created_at).limit(limit))
+            return [OrderFee(row.client_order_id, row.id, row.cycle_id, Side(row.side or "buy"), row.applied_fee,
+                             FeeSource(row.fee_source), row.applied_filled_qty, symbol, row.created_at)
+                    for row, symbol in session.execute(query)]
 
     def save_peak(self, cycle_id: int, peak: Decimal | None) -> None:
         """The trailing peak alone: soft state, stored now and then rather than at every tick."""
@@ -190,6 +243,7 @@ class CycleStore:
                 self._on_id_taken()
         row.applied_filled_qty, row.applied_notional, row.applied_fee = (
             order.filled_qty, order.filled_notional, order.fee)
+        row.fee_source = order.fee_source.value
         row.position_before = order.position_before
         row.cancel_requested_at = order.cancel_requested_at
 
@@ -259,5 +313,5 @@ def _live_order(row: DcaOrder) -> LiveOrder:
         order_type=OrderType(row.type), qty=row.qty or ZERO, limit_price=row.limit_price,
         created_at=row.decided_at or row.created_at, exchange_id=row.id, filled_qty=row.applied_filled_qty,
         filled_notional=row.applied_notional, fee=row.applied_fee, position_before=row.position_before,
-        cancel_requested_at=row.cancel_requested_at,
+        cancel_requested_at=row.cancel_requested_at, fee_source=FeeSource(row.fee_source),
     )

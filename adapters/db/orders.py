@@ -46,6 +46,13 @@ def warn_exchange_id_taken(exchange_id: str, client_order_id: str, holder: str) 
                    exchange_id, client_order_id, holder, client_order_id)
 
 
+def copy_exchange_fields(row: DcaOrder, order: ExchangeOrder) -> None:
+    """The exchange's view of an order onto its mirror row (everything but the ids and our links)."""
+    for name in _MIRRORED:
+        setattr(row, name, getattr(order, name))
+    row.order_type = order.type
+
+
 class OrderMirror:
     def __init__(self, db: Database, namespace: str, on_id_taken: Callable[[], None] | None = None) -> None:
         self._db = db
@@ -79,9 +86,7 @@ class OrderMirror:
                 session.add(row)
             if holder is None:
                 row.id = order.id
-            for name in _MIRRORED:
-                setattr(row, name, getattr(order, name))
-            row.order_type = order.type
+            copy_exchange_fields(row, order)
             row.updated_by_fetch_at = now
         if holder is not None:
             warn_exchange_id_taken(order.id, order.client_order_id, holder)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from adapters.sim.quirks import parse_quirks
 from adapters.sim.rules import ExchangeRules, FillModel
 from dca.market import Bar
 
@@ -40,6 +41,8 @@ class SimConfig:
     rules: ExchangeRules = field(default_factory=ExchangeRules)
     fill_model: FillModel = field(default_factory=FillModel)
     faults: dict[str, Any] = field(default_factory=dict)
+    # venue quirks (adapters/sim/quirks.py): name -> value as a string, "" for a switch
+    quirks: dict[str, str] = field(default_factory=dict)
     rate_limit_per_minute: int = 200  # trading REST, per key; 0 = off
     data_rate_limit_per_minute: int = 0  # market-data REST, per key or client address; 0 = off
     rate_limit_window_seconds: float = 60.0  # the window both limits count over (tests shorten it)
@@ -63,5 +66,9 @@ class SimConfig:
             raise ValueError("cash: must be >= 0")
         if (self.replay_csv is not None or self.replay_bars is not None) and not self.replay_symbol:
             raise ValueError("replay-symbol: required with a replay source")
+        try:
+            parse_quirks(self.quirks)
+        except ValueError as error:
+            raise ValueError(f"quirk: {error}") from None
         if (self.key_id is None) != (self.secret_key is None):
             raise ValueError("keys: set both the key id and the secret key, or neither")

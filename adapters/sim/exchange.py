@@ -17,12 +17,13 @@ import secrets
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from adapters.sim.accounting import Position
+from adapters.sim.activities import Activity, activities_of
 from adapters.sim.assets import AssetCatalog, AssetSpec, canonical_symbol
 from adapters.sim.clock import AcceleratedClock, ManualClock, utc_now_second
 from adapters.sim.config import SimConfig
@@ -32,8 +33,11 @@ from adapters.sim.faults import Faults, FaultSettings
 from adapters.sim.feed import MarketFeed, MinuteBar, Trade
 from adapters.sim.history import SyntheticHistory
 from adapters.sim.matching import MatchingEngine
-from adapters.sim.orders import Order, OrderRequest
+from adapters.sim.orders import Order, OrderRequest, OrderStatus
+from adapters.sim.positions import ShownPositions
+from adapters.sim.quirks import Quirks, parse_quirks
 from adapters.sim.replay import ReplaySource, load_bars_csv
+from adapters.sim.rules import ExchangeRules
 from adapters.sim.state_store import load_state, save_state
 from dca.market import Quote
 from dca.money import round_down
@@ -56,6 +60,33 @@ def account_number(seed: int, salt: str) -> str:
     return f"PA3SIM{seed:05d}" + (f"-{salt.upper()}" if salt else "")
 
 
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    cash: Decimal  # as reported (the margin_account quirk reports it negative)
+    non_marginable_buying_power: Decimal  # what crypto buys draw on: free cash less open-buy reservations
+    buying_power: Decimal  # also regt_buying_power
+    multiplier: Decimal
+    crypto_status: str
+
+
+def apply_quirks_to_rules(rules: ExchangeRules, given: dict[str, str], quirks: Quirks, cash: Decimal) -> None:
+    """Set the engine rules the quirks name (only those given, so rules set directly stay as set)."""
+    named = {name.strip().replace("-", "_") for name in given}
+    if quirks.fee_tier is not None:
+        rules.maker_fee_bps, rules.taker_fee_bps = quirks.fee_tier
+    if "fee_rounding" in named:
+        rules.fee_rounding = quirks.fee_rounding
+    if "min_notional_on_sells" in named:
+        rules.min_notional_on_sells = True
+    if "post_status" in named:
+        rules.accepted_status = quirks.post_status
+    if "duplicate_id_status" in named:
+        rules.duplicate_id_status = quirks.duplicate_id_status
+    if quirks.buying_power_below_cash is not None:
+        holdback = quirks.buying_power_below_cash
+        rules.buying_power_holdback = cash / 2 if holdback < 0 else holdback
+
+
 TradeListener = Callable[[list[TradeEvent]], None]
 MarketListener = Callable[[list[MarketUpdate]], None]
 
@@ -75,6 +106,8 @@ class Exchange:
             ManualClock(start) if config.pacing == "manual" else AcceleratedClock(start, float(config.speed))
         )
         self.salt = self._instance_salt(config, saved)
+        self.quirks = parse_quirks(config.quirks)
+        apply_quirks_to_rules(config.rules, config.quirks, self.quirks, config.starting_cash)
         self.engine = MatchingEngine(
             self.catalog,
             seed=config.seed,
@@ -110,6 +143,7 @@ class Exchange:
         self.stats = {"rate_limited": 0, "faulted_5xx": 0, "faulted_429": 0, "requests": 0}
         if saved is not None:
             self._restore(saved)
+        self.shown = ShownPositions(self.engine.ledger, float(self.quirks.position_lag))
         self._prime()
 
     # ------------------------------------------------------------------ setup
@@ -174,9 +208,18 @@ class Exchange:
 
     def _emit(self, events: list[TradeEvent]) -> list[TradeEvent]:
         if events:
+            events = [self._as_sent(event) for event in events]
+            self.shown.record({event.order.symbol for event in events if event.execution is not None})
             for listener in self._trade_listeners:
                 listener(events)
         return events
+
+    def _as_sent(self, event: TradeEvent) -> TradeEvent:
+        """The gross_position_qty quirk: a buy's update reports the position before its coin fee."""
+        execution = event.execution
+        if self.quirks.gross_position_qty and execution is not None and execution.fee_currency != "USD":
+            return replace(event, position_qty=event.position_qty + execution.fee)
+        return event
 
     # ------------------------------------------------------------------ trading
 
@@ -188,8 +231,13 @@ class Exchange:
                 status = 403 if mode == "http403" else 422
                 code = 40310000 if status == 403 else 42210000
                 raise OrderRejected(status, code, "order rejected (simulated fault)")
+            if self.quirks.crypto_status != "ACTIVE":
+                raise OrderRejected(403, 40010001, "crypto orders not allowed for account")
             now = self.clock.now()
             order, events = self.engine.submit(request, now)
+            if self.quirks.pending_events:  # Alpaca: accepted, then pending_new, then new
+                events = [replace(events[0], event=status.value, order=replace(order, status=status))
+                          for status in (OrderStatus.ACCEPTED, OrderStatus.PENDING_NEW)] + events
             if rejecting:
                 events += self.engine.reject(order.id, now, "rejected (simulated fault)")
             self._emit(events)
@@ -197,12 +245,14 @@ class Exchange:
 
     def cancel_order(self, order_id: str) -> Order:
         with self.lock:
-            events = self._emit(self.engine.cancel(order_id, self.clock.now()))
+            deferred = self.quirks.pending_events
+            events = self._emit(self.engine.cancel(order_id, self.clock.now(), deferred))
             return events[-1].order
 
     def cancel_all_orders(self) -> list[Order]:
         with self.lock:
-            return [event.order for event in self._emit(self.engine.cancel_all(self.clock.now()))]
+            events = self.engine.cancel_all(self.clock.now(), self.quirks.pending_events)
+            return [event.order for event in self._emit(events)]
 
     def expire_order(self, order_id: str, reason: str = "expired") -> list[TradeEvent]:
         """Expire an open order now (`expired` trade update); a no-op on terminal orders."""
@@ -278,6 +328,41 @@ class Exchange:
         with self.lock:
             return self.engine.qty_available(symbol)
 
+    def shown_positions(self) -> list[Position]:
+        """What `/v2/positions` shows: the positions, `position_lag` seconds late under that quirk."""
+        with self.lock:
+            return self.shown.all()
+
+    def shown_position(self, symbol_or_id: str) -> Position:
+        with self.lock:
+            position = self.shown.get(self._position_asset(symbol_or_id).symbol)
+            if position is None:
+                raise NotFound("position does not exist")
+            return position
+
+    def shown_qty_available(self, position: Position) -> Decimal:
+        """A shown position's quantity less the coin open sells hold (never below 0)."""
+        with self.lock:
+            held = self.engine.position_qty(position.symbol) - self.engine.qty_available(position.symbol)
+            return max(position.qty - held, Decimal(0))
+
+    def account_view(self) -> AccountView:
+        """The account's money fields as `/v2/account` reports them under the quirks."""
+        with self.lock:
+            power = self.engine.buying_power
+            cash = self.engine.cash
+            if self.quirks.margin_account:  # alpaca-py's recorded paper account: negative cash, 2x power
+                reported = cash - self.config.starting_cash * Decimal("1.2")
+                return AccountView(reported, power, power * 2, Decimal(2), self.quirks.crypto_status)
+            return AccountView(cash, power, power, Decimal(1), self.quirks.crypto_status)
+
+    def activities(self, types: set[str] | None = None) -> list[Activity]:
+        """Account activities posted by now (FILL, and CFEE/FEE per execution), oldest first."""
+        with self.lock:
+            now = self.clock.now()
+            found = activities_of(self.engine.executions, self.quirks)
+            return [a for a in found if a.posted_at <= now and (types is None or a.activity_type in types)]
+
     def mark_price(self, symbol: str) -> Decimal:
         """The mid of the current quote: what positions are valued at."""
         quote = self.feed.latest_quotes.get(symbol) or self.engine.last_quote(symbol)
@@ -349,8 +434,15 @@ class Exchange:
 
     def pause(self) -> None:
         """Real-time pacing: stop the market (no quotes, so no fills) while the clock runs on.
-        Tests freeze the exchange this way to compare it with the bot's books."""
+        Tests freeze the exchange this way to compare it with the bot's books. Pending cancels (the
+        pending_events quirk) still complete: the pacer ends them while the market is paused."""
         self._paused = True
+        self.finish_pending_cancels()
+
+    def finish_pending_cancels(self) -> list[TradeEvent]:
+        """End every pending cancel now (a paused market has no next quote to wait for)."""
+        with self.lock:
+            return self._emit(self.engine.finish_cancels(self.clock.now()))
 
     def resume(self) -> None:
         """Carry on; the market bridges the paused stretch in one step (see `MarketFeed.quotes_until`)."""

@@ -20,9 +20,10 @@ Matching rules (README.md, "Matching"):
 * ioc/fok: whatever has not filled after the first eligible quote is canceled (fok never partially fills).
 * A market order's unfilled remainder (after a partial fill) keeps taking on later quotes.
 
-Fees: a buy pays `qty × rate` in the coin, rounded half-even to the asset's `min_trade_increment`, and
-the position is credited `qty − fee`; a sell pays `qty × price × rate` in USD, rounded half-even to
-`rules.usd_fee_quantum`. Maker rate for resting limit fills, taker rate otherwise.
+Fees: a buy pays `qty × rate` in the coin, rounded up (as Alpaca bills it) to `rules.coin_fee_quantum`
+(1e-9), and the position is credited `qty − fee`; a sell pays `qty × price × rate` in USD, rounded up to
+`rules.usd_fee_quantum` (the cent). `rules.fee_rounding` may say half_even or exact instead. Maker rate
+for resting limit fills, taker rate otherwise.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 
 from adapters.sim.accounting import Ledger, Position
 from adapters.sim.assets import AssetCatalog, AssetSpec
-from adapters.sim.errors import NotCancelable, NotFound, forbidden, invalid
+from adapters.sim.errors import NotCancelable, NotFound, OrderRejected, forbidden, invalid
 from adapters.sim.events import Execution, TradeEvent
 from adapters.sim.orders import (
     Liquidity,
@@ -106,8 +107,9 @@ class MatchingEngine:
 
     @property
     def buying_power(self) -> Decimal:
-        """Cash not reserved by open buy orders (Alpaca's non_marginable_buying_power)."""
-        return self.ledger.cash - self._reserved_cash
+        """Cash not reserved by open buy orders (Alpaca's non_marginable_buying_power), less the
+        `buying_power_holdback` of the buying_power_below_cash quirk."""
+        return self.ledger.cash - self._reserved_cash - self.rules.buying_power_holdback
 
     def position(self, symbol: str) -> Position | None:
         return self.ledger.positions.get(self.catalog.get(symbol).symbol)
@@ -161,7 +163,7 @@ class MatchingEngine:
             raise invalid(f"the simulator trades only USD-quoted pairs, not {spec.symbol}")
         estimate = self._price_estimate(spec, side, order_type, limit_price)
         cost = notional if notional is not None else qty * estimate  # type: ignore[operator]
-        self._check_limits(cost)
+        self._check_limits(cost, side)
         target_qty = qty
         if notional is not None and order_type is not OrderType.MARKET:
             target_qty = round_down(notional / limit_price, spec.min_trade_increment)  # type: ignore[operator]
@@ -196,16 +198,29 @@ class MatchingEngine:
         event = TradeEvent("new", order, now, self.ledger.position_qty(spec.symbol))
         return replace(order, status=OrderStatus(self.rules.accepted_status)), [event]
 
-    def cancel(self, order_id: uuid.UUID | str, now: datetime) -> list[TradeEvent]:
-        """Cancel an open order: `canceled` event. 404 if unknown, 422 if already terminal."""
+    def cancel(self, order_id: uuid.UUID | str, now: datetime, deferred: bool = False) -> list[TradeEvent]:
+        """Cancel an open order: `canceled` event. 404 if unknown, 422 if already terminal (or already
+        pending_cancel). `deferred`: the order goes `pending_cancel` now and is canceled on the next quote
+        of its pair, after that quote had its chance to fill it (the pending_events quirk)."""
         order = self.order(order_id)
-        if not order.is_open:
+        if not order.is_open or order.status is OrderStatus.PENDING_CANCEL:
             raise NotCancelable(order.status.value)
+        if deferred:
+            order = self._store(replace(order, status=OrderStatus.PENDING_CANCEL, updated_at=now))
+            return [TradeEvent("pending_cancel", order, now, self.ledger.position_qty(order.symbol))]
         return [self._close(order, OrderStatus.CANCELED, now, "canceled by client")]
 
-    def cancel_all(self, now: datetime) -> list[TradeEvent]:
-        reason = "canceled by client"
-        return [self._close(order, OrderStatus.CANCELED, now, reason) for order in self.open_orders()]
+    def finish_cancels(self, now: datetime) -> list[TradeEvent]:
+        """Cancel every order whose cancel is pending now, without waiting for its pair's next quote."""
+        pending = [order for order in self.open_orders() if order.status is OrderStatus.PENDING_CANCEL]
+        return [self._close(order, OrderStatus.CANCELED, now, "canceled by client") for order in pending]
+
+    def cancel_all(self, now: datetime, deferred: bool = False) -> list[TradeEvent]:
+        events: list[TradeEvent] = []
+        for order in self.open_orders():
+            if order.status is not OrderStatus.PENDING_CANCEL:
+                events += self.cancel(order.id, now, deferred)
+        return events
 
     def reject(self, order_id: uuid.UUID | str, now: datetime, reason: str = "rejected") -> list[TradeEvent]:
         """Reject an accepted, unfilled order after the fact (fault injection): `rejected` event."""
@@ -231,6 +246,10 @@ class MatchingEngine:
         events: list[TradeEvent] = []
         for order_id in list(open_ids):
             events.extend(self._match(self._orders[order_id], quote))
+            order = self._orders[order_id]
+            if order.is_open and order.status is OrderStatus.PENDING_CANCEL:
+                time = max(quote.time, order.updated_at)
+                events.append(self._close(order, OrderStatus.CANCELED, time, "canceled by client"))
         return events
 
     def on_quotes(self, quotes: Iterable[Quote]) -> list[TradeEvent]:
@@ -267,7 +286,8 @@ class MatchingEngine:
             limit = self.rules.max_client_order_id_length
             raise invalid(f"client_order_id must be no more than {limit} characters")
         if client_order_id in self._by_client_id:
-            raise invalid("client_order_id must be unique", code=42210000)
+            status = self.rules.duplicate_id_status
+            raise OrderRejected(status, status * 100_000 + 10_000, "client_order_id must be unique")
         return client_order_id
 
     def _validate_size(self, request: OrderRequest, spec: AssetSpec) -> tuple[Decimal | None, Decimal | None]:
@@ -329,8 +349,9 @@ class MatchingEngine:
             raise invalid(f"no market data for {spec.symbol} yet")
         return quote.ask if side is Side.BUY else quote.bid
 
-    def _check_limits(self, cost: Decimal) -> None:
-        if cost < self.rules.min_notional:
+    def _check_limits(self, cost: Decimal, side: Side) -> None:
+        floor_applies = side is Side.BUY or self.rules.min_notional_on_sells
+        if floor_applies and cost < self.rules.min_notional:
             raise forbidden(f"cost basis must be >= minimal amount of order {_text(self.rules.min_notional)}")
         maximum = self.rules.max_order_notional
         if maximum is not None and cost > maximum:
@@ -480,7 +501,7 @@ class MatchingEngine:
                 if qty <= 0:
                     event = self._close(order, OrderStatus.CANCELED, time, "insufficient buying power")
                     return event.order, [event]
-            fee = round_nearest(qty * rate, spec.min_trade_increment)
+            fee = self._fee(qty * rate, self.rules.coin_fee_quantum)
             self.ledger.credit_buy(spec.symbol, qty * price, qty - fee, price)
             fee_currency = spec.base
         else:
@@ -489,7 +510,7 @@ class MatchingEngine:
                 event = self._close(order, OrderStatus.CANCELED, time, "insufficient position")
                 return event.order, [event]
             proceeds = qty * price
-            fee = round_nearest(proceeds * rate, self.rules.usd_fee_quantum)
+            fee = self._fee(proceeds * rate, self.rules.usd_fee_quantum)
             avg_entry = self.ledger.debit_sell(spec.symbol, qty, proceeds - fee)
             realized = (price - avg_entry) * qty - fee
             fee_currency = "USD"
@@ -500,7 +521,7 @@ class MatchingEngine:
             filled_qty=filled_qty,
             filled_notional=order.filled_notional + qty * price,
             fees=order.fees + fee,
-            status=OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED,
+            status=OrderStatus.FILLED if done else self._partly_filled_status(order),
             updated_at=time,
             filled_at=time if done else None,
         )
@@ -528,6 +549,20 @@ class MatchingEngine:
             events.append(self._close(order, OrderStatus.CANCELED, time, "insufficient buying power"))
             order = events[-1].order
         return order, events
+
+    @staticmethod
+    def _partly_filled_status(order: Order) -> OrderStatus:
+        """A partial fill keeps a requested cancel pending."""
+        if order.status is OrderStatus.PENDING_CANCEL:
+            return OrderStatus.PENDING_CANCEL
+        return OrderStatus.PARTIALLY_FILLED
+
+    def _fee(self, amount: Decimal, quantum: Decimal) -> Decimal:
+        """One execution's fee as the venue bills it (`rules.fee_rounding`)."""
+        rounding = self.rules.fee_rounding
+        if rounding == "exact":
+            return amount
+        return round_up(amount, quantum) if rounding == "up" else round_nearest(amount, quantum)
 
     def _coin_held_for(self, order: Order) -> Decimal:
         """The coin a sell order may use: the position less what other open sells reserve."""

@@ -38,6 +38,7 @@ class OrderStatus(enum.StrEnum):
     ACCEPTED = "accepted"
     NEW = "new"
     PARTIALLY_FILLED = "partially_filled"
+    PENDING_CANCEL = "pending_cancel"
     FILLED = "filled"
     CANCELED = "canceled"
     EXPIRED = "expired"

@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.sim.accounting import Position
+from adapters.sim.activities import KNOWN_TYPES
 from adapters.sim.assets import canonical_symbol
 from adapters.sim.bars import (
     MAX_LIMIT,
@@ -43,6 +45,7 @@ from dca.money import to_decimal
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DATA_PREFIX = "/v1beta3/crypto/us"
+DEFAULT_TRADING_LIMIT = 200  # what the headers announce when the simulator's own limit is off
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+$")
 
 
@@ -73,17 +76,27 @@ class RateLimiter:
         hits.append(now)
         return True
 
+    def remaining(self, key: str) -> int:
+        """Requests left in the window (the limit itself when limits are off)."""
+        if self.limit <= 0:
+            return DEFAULT_TRADING_LIMIT
+        return max(0, self.limit - len(self._hits.get(key, ())))
+
     def seconds_to_reset(self, key: str) -> float:
         """Until the oldest request in the window leaves it (0 when nothing is counted)."""
         hits = self._hits.get(key)
         return max(0.0, hits[0] + self.window - self._clock()) if hits else 0.0
 
 
+def _rate_headers(limit: int, remaining: int, reset_in: float) -> dict[str, str]:
+    """Alpaca's X-RateLimit-* headers (Reset: epoch seconds when requests are allowed again)."""
+    return {"X-RateLimit-Limit": str(limit or DEFAULT_TRADING_LIMIT), "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(math.ceil(time.time() + reset_in))}
+
+
 def _rate_limited(limit: int, reset_in: float, body: dict[str, Any]) -> web.Response:
-    """A 429 with Alpaca's X-RateLimit-* headers (Reset: epoch seconds when requests are allowed again)."""
     response = _json(body, 429)
-    response.headers.update({"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
-                             "X-RateLimit-Reset": str(math.ceil(time.time() + reset_in))})
+    response.headers.update(_rate_headers(limit, 0, reset_in))
     return response
 
 
@@ -137,7 +150,12 @@ def build_middleware(exchange: Exchange, key_id: str, secret_key: str) -> Any:
         except Exception:  # a simulator bug: still answer in Alpaca's shape, and say so in the log
             log.exception("unhandled error in %s %s", request.method, path)
             response = _trading_error(500, 50010000, "internal server error")
-        return _server_error(exchange) if fail else response
+        response = _server_error(exchange) if fail else response
+        if exchange.quirks.ratelimit_headers and path.startswith("/v2") and "X-RateLimit-Limit" not in response.headers:
+            window = config.rate_limit_window_seconds
+            reset_in = limiter.seconds_to_reset(caller) if limiter.limit > 0 else window
+            response.headers.update(_rate_headers(limiter.limit, limiter.remaining(caller), reset_in))
+        return response
 
     return middleware
 
@@ -167,11 +185,27 @@ def _bool_param(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1", "yes")
 
 
-def _parse_order_request(text: str) -> OrderRequest:
+class _Exponent(Exception):
+    """A JSON number written with an exponent (the no_exponent quirk)."""
+
+
+def _plain_number(text: str) -> Decimal:
+    if "e" in text.lower():
+        raise _Exponent(text)
+    return Decimal(text)
+
+
+def _parse_order_request(text: str, refuse_exponent: bool = False) -> OrderRequest:
     try:
-        body = json.loads(text or "{}", parse_float=Decimal)
+        body = json.loads(text or "{}", parse_float=_plain_number if refuse_exponent else Decimal)
     except ValueError:
         raise invalid("request body format is invalid") from None
+    except _Exponent as error:
+        raise invalid(f"invalid number {error}: exponent notation is not accepted") from None
+    if refuse_exponent:
+        for name in ("qty", "notional", "limit_price", "stop_price"):
+            if isinstance(body.get(name), str) and "e" in body[name].lower():
+                raise invalid(f"invalid {name}: exponent notation is not accepted")
     if not isinstance(body, dict):
         raise invalid("request body format is invalid")
     for name in ("symbol", "side", "type", "time_in_force"):
@@ -215,6 +249,8 @@ class TradingRoutes:
     def add_to(self, router: web.UrlDispatcher) -> None:
         router.add_get("/v2/account", self.account)
         router.add_get("/v2/clock", self.clock)
+        router.add_get("/v2/account/activities", self.activities)
+        router.add_get("/v2/account/activities/{activity_type}", self.activities)
         router.add_get("/v2/positions", self.positions)
         router.add_delete("/v2/positions", self.close_all_positions)
         router.add_get("/v2/positions/{symbol:.+}", self.position)
@@ -236,13 +272,41 @@ class TradingRoutes:
                 account_json(
                     exchange.account_id,
                     exchange.account_number,
-                    exchange.cash,
-                    exchange.buying_power,
+                    exchange.account_view(),
                     exchange.long_market_value(),
                     exchange.last_equity,
                     exchange.created_at,
+                    exchange.cash,
                 )
             )
+
+    async def activities(self, request: web.Request) -> web.Response:
+        """`GET /v2/account/activities[/{activity_type}]`: activity_types, date, after, until,
+        direction (default desc), page_size (default and max 100), page_token (an activity id)."""
+        query = request.query
+        named = request.match_info.get("activity_type") or query.get("activity_types") or ""
+        types = {kind.strip().upper() for kind in named.split(",") if kind.strip()} or None
+        for kind in types or ():
+            if kind not in KNOWN_TYPES:
+                raise invalid(f"invalid activity type: {kind}")
+        direction = query.get("direction", "desc")
+        if direction not in ("asc", "desc"):
+            raise invalid(f"invalid direction: {direction}")
+        try:
+            page_size = min(int(query.get("page_size", "100")), 100)
+        except ValueError:
+            raise invalid("invalid page_size") from None
+        after, until, day = _time_param(request, "after"), _time_param(request, "until"), query.get("date")
+        found = [a for a in self.exchange.activities(types)
+                 if (after is None or a.posted_at > after) and (until is None or a.posted_at < until)
+                 and (day is None or a.posted_at.date().isoformat() == day[:10])]
+        if direction == "desc":
+            found.reverse()
+        token = query.get("page_token")
+        if token:
+            ids = [a.id for a in found]
+            found = found[ids.index(token) + 1:] if token in ids else []
+        return _json([a.body for a in found[:page_size]])
 
     async def clock(self, request: web.Request) -> web.Response:
         now = self.exchange.clock.now()
@@ -257,26 +321,24 @@ class TradingRoutes:
             }
         )
 
-    def _position_json(self, symbol: str) -> dict[str, Any]:
+    def _position_json(self, position: Position) -> dict[str, Any]:
         exchange = self.exchange
-        position = exchange.engine.ledger.positions[symbol]
-        spec = exchange.catalog.get(symbol)
+        symbol = position.symbol
         return position_json(
             position,
-            spec,
-            exchange.qty_available(symbol),
+            exchange.catalog.get(symbol),
+            exchange.shown_qty_available(position),
             exchange.mark_price(symbol),
             exchange.lastday_price(symbol),
         )
 
     async def positions(self, request: web.Request) -> web.Response:
         with self.exchange.lock:
-            return _json([self._position_json(position.symbol) for position in self.exchange.positions()])
+            return _json([self._position_json(position) for position in self.exchange.shown_positions()])
 
     async def position(self, request: web.Request) -> web.Response:
         with self.exchange.lock:
-            position = self.exchange.position(request.match_info["symbol"])
-            return _json(self._position_json(position.symbol))
+            return _json(self._position_json(self.exchange.shown_position(request.match_info["symbol"])))
 
     async def close_position(self, request: web.Request) -> web.Response:
         qty = request.query.get("qty")
@@ -308,7 +370,7 @@ class TradingRoutes:
         return _json(results, 207)
 
     async def submit_order(self, request: web.Request) -> web.Response:
-        order_request = _parse_order_request(await request.text())
+        order_request = _parse_order_request(await request.text(), self.exchange.quirks.no_exponent)
         return _json(order_json(self.exchange.submit_order(order_request)))
 
     async def list_orders(self, request: web.Request) -> web.Response:
@@ -614,6 +676,7 @@ class AdminRoutes:
                     "paused": exchange.paused,
                     "orders": len(exchange.orders()),
                     "stats": dict(exchange.stats),
+                    "quirks": dict(exchange.config.quirks),
                 }
             )
 

@@ -21,7 +21,13 @@ class ExchangeRules:
     slippage_bps: Decimal = Decimal(0)  # market orders fill this much worse than the touch
     max_order_notional: Decimal | None = None  # [unverified] $200k on the live venue; off by default
     gtc_expiry: timedelta | None = None  # crypto gtc orders do not expire unless set
-    usd_fee_quantum: Decimal = Decimal("1e-10")  # sell fees in USD are rounded half-even to this
+    # Alpaca rounds each execution's fee UP: coin fees to 1e-9, USD fees to the cent (docs/venue-quirks.md)
+    coin_fee_quantum: Decimal = Decimal("1e-9")
+    usd_fee_quantum: Decimal = Decimal("0.01")
+    fee_rounding: str = "up"  # "up", "half_even" (to the same quanta) or "exact" (no rounding)
+    min_notional_on_sells: bool = False  # the floor is for buys; sells need only min_order_size
+    duplicate_id_status: int = 422  # HTTP status of "client_order_id must be unique"
+    buying_power_holdback: Decimal = Decimal(0)  # non_marginable_buying_power this far below free cash
     accepted_status: str = "pending_new"  # status in the POST response: "pending_new" or "accepted"
     max_client_order_id_length: int = 128
 

@@ -193,7 +193,8 @@ class DataStreamHub:
                 self.refused[402] += 1
                 await ws.send_bytes(msgpack.packb([{"T": "error", "code": 402, "msg": "auth failed"}]))
                 return False
-            if any(other.key == self.key_id for other in self.connections):
+            limit = self.exchange.quirks.data_connection_limit  # Alpaca: 1 per key on most plans
+            if limit and sum(other.key == self.key_id for other in self.connections) >= limit:
                 self.refused[406] += 1
                 await ws.send_bytes(
                     msgpack.packb([{"T": "error", "code": 406, "msg": "connection limit exceeded"}])

@@ -113,24 +113,25 @@ def position_json(
 def account_json(
     account_id: uuid.UUID,
     account_number: str,
-    cash: Decimal,
-    buying_power: Decimal,
+    view: Any,
     long_market_value: Decimal,
     last_equity: Decimal,
     created_at: datetime,
+    true_cash: Decimal,
 ) -> dict[str, Any]:
-    equity = cash + long_market_value
-    power = dec(buying_power)
+    """`view` is the exchange's `AccountView`: cash as reported, the buying-power fields, crypto_status."""
+    equity = true_cash + long_market_value
+    power = dec(view.buying_power)
     return {
         "id": str(account_id),
         "account_number": account_number,
         "status": "ACTIVE",
-        "crypto_status": "ACTIVE",
+        "crypto_status": view.crypto_status,
         "currency": "USD",
-        "cash": dec(cash),
+        "cash": dec(view.cash),
         "buying_power": power,
         "regt_buying_power": power,
-        "non_marginable_buying_power": power,
+        "non_marginable_buying_power": dec(view.non_marginable_buying_power),
         "options_buying_power": power,
         "accrued_fees": "0",
         "pending_transfer_in": "0",
@@ -144,7 +145,7 @@ def account_json(
         "maintenance_margin": "0",
         "last_maintenance_margin": "0",
         "sma": "0",
-        "multiplier": "1",
+        "multiplier": dec(view.multiplier),
         "shorting_enabled": False,
         "trading_blocked": False,
         "transfers_blocked": False,

@@ -1,10 +1,20 @@
 """The Alpaca broker adapter against the simulator with the real alpaca-py TradingClient."""
 
+import json
 from decimal import Decimal
 
 import pytest
 
-from adapters.alpaca.broker import AlpacaBroker, DuplicateClientOrderId, Endpoints, NotFound, OrderRejected
+from adapters.alpaca.broker import (
+    AlpacaBroker,
+    BelowMinimum,
+    DuplicateClientOrderId,
+    Endpoints,
+    InsufficientBalance,
+    NotFound,
+    OrderRejected,
+    decimal_text,
+)
 from adapters.sim.config import SimConfig
 from adapters.sim.orders import OrderRequest
 from adapters.sim.service import SimulatorService
@@ -58,3 +68,84 @@ def test_every_pairs_rules_in_one_request(venue):
     rules = broker.all_rules(Decimal(10))
     assert rules["BTC/USD"] == broker.rules("BTC/USD", Decimal(10))
     assert rules["BTC/USD"].min_trade_increment > 0 and rules["BTC/USD"].min_notional == 10
+
+
+@pytest.fixture(scope="module")
+def shib_venue():
+    with SimulatorService(SimConfig(symbols=["SHIB/USD", "BTC/USD"], port=0, rate_limit_per_minute=0,
+                                            pacing="manual")) as service:
+        broker = AlpacaBroker(service.key_id, service.secret_key, Endpoints.simulator(service.urls.trading),
+                              requests_per_minute=100_000)
+        sent: list[bytes] = []
+        broker._trading._session.hooks["response"].append(lambda response, **_: sent.append(response.request.body))
+        yield service, broker, sent
+
+
+def _sent_order(sent, client_id):
+    bodies = [json.loads(body) for body in sent if body and client_id.encode() in body]
+    assert len(bodies) == 1
+    return bodies[0]
+
+
+def test_a_full_position_sell_above_ten_million_units_goes_out_exact_and_is_accepted(shib_venue):
+    service, broker, sent = shib_venue
+    qty = Decimal("77583333.333333339")  # float would send 77583333.33333334: more than is held
+    bought = broker.submit(SubmitOrder("shib-buy", "SHIB/USD", Side.BUY, OrderType.MARKET, qty, None, OrderKind.BASE))
+    assert bought.qty == qty and _sent_order(sent, "shib-buy")["qty"] == "77583333.333333339"
+    service.exchange.step("SHIB/USD")  # the next quote fills it
+    held = broker.position("SHIB/USD")
+    assert held is not None and held.qty == service.exchange.position("SHIBUSD").qty
+    sold = broker.submit(SubmitOrder("shib-sell", "SHIB/USD", Side.SELL, OrderType.MARKET, held.qty, None,
+                                     OrderKind.TAKE_PROFIT))
+    assert sold.qty == held.qty and _sent_order(sent, "shib-sell")["qty"] == f"{held.qty:f}".rstrip("0")
+    service.exchange.step("SHIB/USD")
+    assert broker.position("SHIB/USD") is None
+
+
+def test_tiny_quantities_and_limits_go_out_as_plain_decimal_strings(shib_venue):
+    _service, broker, sent = shib_venue
+    order = broker.submit(SubmitOrder("tiny-btc", "BTC/USD", Side.BUY, OrderType.LIMIT, Decimal("0.00009174"),
+                                      Decimal("150000.00"), OrderKind.BASE))
+    wire = _sent_order(sent, "tiny-btc")
+    assert wire["qty"] == "0.00009174" and wire["limit_price"] == "150000"  # float: 9.174e-05
+    assert order.qty == Decimal("0.00009174") and order.limit_price == Decimal(150_000)
+
+
+@pytest.mark.parametrize("value, text", [
+    (Decimal("9.174E-5"), "0.00009174"), (Decimal("1E+2"), "100"), (Decimal("77583333.333333339"),
+                                                                   "77583333.333333339"),
+    (Decimal("0.10"), "0.1"), (Decimal("5"), "5"),
+])
+def test_order_figures_are_written_positionally_without_exponents(value, text):
+    assert decimal_text(value) == text
+
+
+def test_an_oversized_sell_is_a_typed_insufficient_balance_carrying_what_is_available(shib_venue):
+    service, broker, _sent = shib_venue
+    broker.submit(SubmitOrder("btc-some", "BTC/USD", Side.BUY, OrderType.MARKET, Decimal("0.001"), None,
+                              OrderKind.BASE))
+    service.exchange.step("BTC/USD")
+    held = broker.position("BTC/USD").qty
+    with pytest.raises(InsufficientBalance) as refused:
+        broker.submit(SubmitOrder("btc-too-much", "BTC/USD", Side.SELL, OrderType.MARKET, held + Decimal("0.0001"),
+                                  None, OrderKind.TAKE_PROFIT))
+    assert refused.value.status == 403 and refused.value.asset == "BTC" and refused.value.available == held
+
+
+def test_an_order_under_the_cost_floor_is_a_typed_below_minimum(venue):
+    _service, broker = venue
+    with pytest.raises(BelowMinimum):
+        broker.submit(_buy("broker-tiny", qty="0.000001"))
+
+
+@pytest.mark.parametrize("status", [400, 403, 409, 422])
+def test_a_duplicate_client_order_id_is_recognised_whatever_4xx_carries_it(status):
+    config = SimConfig(symbols=["BTC/USD"], port=0, rate_limit_per_minute=0,
+                       quirks={"duplicate_id_status": str(status)})
+    with SimulatorService(config) as service:
+        broker = AlpacaBroker(service.key_id, service.secret_key, Endpoints.simulator(service.urls.trading),
+                              requests_per_minute=100_000)
+        broker.submit(_buy("dup-any-status", qty="0.02"))
+        with pytest.raises(DuplicateClientOrderId) as duplicate:
+            broker.submit(_buy("dup-any-status", qty="0.02"))
+        assert duplicate.value.status == status

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from app.backtest.runner import new_session
 from dca.backtest.loop import replay_bars, replay_quotes
@@ -22,7 +22,7 @@ def at(seconds: float):
 
 
 def coin_fee(qty: Decimal) -> Decimal:
-    return (qty * Decimal("0.0025")).quantize(NANO, rounding=ROUND_HALF_EVEN)
+    return (qty * Decimal("0.0025")).quantize(NANO, rounding=ROUND_CEILING)  # Alpaca bills fees up
 
 
 CYCLE = [
@@ -55,7 +55,7 @@ def test_a_cycle_runs_base_safety_take_profit_cooldown_and_the_next_base_in_bar_
     assert base.qty == Decimal("0.199900049") and base.fee == coin_fee(base.qty)  # $20 / 100.05, fee in coin
     assert safety.qty == Decimal("0.202122283") and safety.fee == coin_fee(safety.qty)
     assert sell.qty == base.qty - base.fee + safety.qty - safety.fee  # everything the cycle holds
-    assert sell.fee == (sell.qty * Decimal(101) * Decimal("0.0025")).quantize(Decimal("1e-10"), ROUND_HALF_EVEN)
+    assert sell.fee == (sell.qty * Decimal(101) * Decimal("0.0025")).quantize(Decimal("0.01"), ROUND_CEILING)
     (cycle,) = session.log.cycles
     cost = base.qty * base.price + safety.qty * safety.price
     assert cycle.status is CycleStatus.COMPLETE and cycle.safety_orders == 1
@@ -104,7 +104,7 @@ def test_a_deadline_quote_may_still_fill_the_order_before_the_timeout_cancels_it
     replay_quotes(session, [quote("99.95", "100.00", 300)])  # reaches the limit: a maker fill at 100.05
     (order,) = session.log.orders
     assert order.outcome == "filled" and order.average_price == Decimal("100.05")
-    assert session.log.fills[0].fee == (order.filled_qty * Decimal("0.0015")).quantize(NANO, ROUND_HALF_EVEN)
+    assert session.log.fills[0].fee == (order.filled_qty * Decimal("0.0015")).quantize(NANO, ROUND_CEILING)
 
 
 def test_a_rejected_order_waits_out_the_retry_delay_in_bar_time():
@@ -115,6 +115,25 @@ def test_a_rejected_order_waits_out_the_retry_delay_in_bar_time():
     assert [o.decided_at for o in orders] == [at(0), at(30)]
     assert "insufficient balance" in orders[0].message
     assert session.venue.holdings(SYMBOL).cash == Decimal(15)
+
+
+def test_consecutive_refusals_double_the_wait_up_to_an_hour_and_an_accepted_order_starts_over():
+    session = new_session(setup(cash="15", timing=OrderTiming(retry_after_failure=timedelta(seconds=15))))
+    replay_quotes(session, [quote("100.00", "100.05", s) for s in range(0, 6 * 3600, 15)])
+    tries = [o.decided_at for o in session.log.orders]
+    assert all(o.outcome == "rejected" for o in session.log.orders)
+    waits = [(b - a).total_seconds() for a, b in itertools.pairwise(tries)]
+    assert waits[:8] == [15, 30, 60, 120, 240, 480, 960, 1920]
+    assert set(waits[9:]) == {3600}  # capped: a cash-starved cycle tries about once an hour
+    session.venue.engine.ledger.cash = Decimal(100_000)  # the account can pay again (cash added)
+    last = tries[-1]
+    replay_quotes(session, [quote("100.00", "100.05", (last - T0).total_seconds() + 3600 + s) for s in (0, 15)])
+    assert session.log.orders[-1].outcome == "filled"
+    session.venue.engine.ledger.cash = Decimal(0)
+    replay_quotes(session, [quote("98.00", "98.05", 7 * 3600 + s) for s in (0, 15, 30, 45)])
+    safety = session.log.orders[-3:]
+    assert [(o.kind, o.outcome) for o in safety] == [(OrderKind.SAFETY, "rejected")] * 3
+    assert [o.decided_at for o in safety] == [at(7 * 3600), at(7 * 3600 + 15), at(7 * 3600 + 45)]  # 15 s, 30 s again
 
 
 def test_bars_become_four_quotes_and_the_account_is_recorded_only_when_it_changes():

@@ -26,14 +26,15 @@ def at(seconds: float) -> datetime:
 
 
 def config(
-    *, fees: tuple[str, str] = ("0", "0"), min_notional: str = "1", increments: str = "0.000000001", **params
+    *, fees: tuple[str, str] = ("0", "0"), min_notional: str = "1", increments: str = "0.000000001",
+    min_order_size: str | None = None, **params
 ) -> AssetConfig:
     """An asset config with loose exchange minimums and no fees unless a test asks for them."""
     typed = {k: (Decimal(v) if isinstance(v, str) else v) for k, v in params.items()}
     return AssetConfig(
         asset_id=1, symbol=SYMBOL, order_namespace=NAMESPACE,
         params=replace(AssetParams(ttp_enabled=False), **typed),
-        rules=ExchangeRules(min_order_size=D(increments), min_trade_increment=D(increments),
+        rules=ExchangeRules(min_order_size=D(min_order_size or increments), min_trade_increment=D(increments),
                             price_increment=D("0.01"), min_notional=D(min_notional)),
         fees=FeeSchedule(maker_bps=D(fees[0]), taker_bps=D(fees[1])),
         timing=OrderTiming(),

@@ -61,13 +61,20 @@ def test_amount_below_the_exchange_minimum_places_nothing_and_says_why():  # §8
     assert "below the exchange minimum" in decision.notes[0]
 
 
-def test_amount_at_the_minimum_is_topped_up_past_rounding():
-    """$10 at an ask of 50 010 rounds down to 0.00019996 BTC = $9.9999996, which Alpaca refuses;
-    the core buys one increment more instead of placing an order that cannot succeed."""
+def test_an_amount_near_the_minimum_is_sized_the_margin_above_it():
+    """$10 at an ask of 50 010 rounds down to 0.00019996 BTC = $9.9999996, which Alpaca refuses, and
+    even $10.00 is refused if the price moves before the venue values the order: the core sizes the
+    buy 2 % (the default margin) above the floor instead."""
     decision = decide(config(base_order_amount="10", min_notional="10"), watching(), quote(50000, 50010))
     submit = decision.commands[0]
     assert isinstance(submit, SubmitOrder)
-    assert submit.qty == D("0.000199961") and submit.qty * submit.limit_price >= 10
+    assert submit.qty == D("0.000203960") and submit.qty * submit.limit_price >= D("10.2")
+    assert (submit.qty - D("0.000000001")) * submit.limit_price < D("10.2")
+
+
+def test_an_amount_well_above_the_minimum_is_left_as_it_is():
+    submit = decide(config(base_order_amount="50", min_notional="10"), watching(), quote(50000, 50010)).commands[0]
+    assert submit.qty == D("0.000999800")
 
 
 def test_a_rejected_order_is_not_retried_within_order_cooldown_seconds():  # §8.7, §8.8

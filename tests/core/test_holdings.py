@@ -55,3 +55,40 @@ def test_adoption_is_refused_while_the_cycle_holds_coin_or_has_an_order():
     for state in (in_position("1", "100"), with_order(in_position("0", "0"))):
         decision = decide(config(), state, PositionAdopted(D("0.5"), D(100), at(1)))
         assert decision.state is state and "refused" in decision.notes[0]
+
+
+def test_a_large_shortfall_keeps_what_is_left_at_its_share_of_the_cost():
+    """A manual sell of part of the bot's coins: the cycle goes on with the rest and sells that."""
+    decision = decide(config(), in_position("1", "100"), HoldingsChecked(D("0.6"), at(1)))
+    cycle = decision.state.cycle
+    assert decision.completed is None and (cycle.quantity, cycle.cost) == (D("0.6"), D(60))
+    assert "0.4 left the bot" in decision.notes[0]
+
+
+def test_a_shortfall_comes_out_of_the_dust_first():
+    state = in_position("1", "100").evolve(dust=D("0.5"))
+    decision = decide(config(), state, HoldingsChecked(D("1"), at(1)))
+    assert decision.state.dust == 0 and decision.state.cycle.quantity == 1 and decision.state.cycle.cost == 100
+
+
+def test_the_venues_word_on_what_may_be_sold_caps_the_next_sell_for_a_minute():
+    from dca.commands import SubmitOrder
+    from dca.events import SellableChecked
+    from tests.core.helpers import quote
+
+    cfg = config(take_profit_percent="1")
+    capped = decide(cfg, in_position("1", "100"), SellableChecked(D("0.7"), at(0))).state
+    sell = decide(cfg, capped, quote(110, "110.5", t=30)).commands[0]
+    assert isinstance(sell, SubmitOrder) and sell.qty == D("0.7")
+    later = decide(cfg, capped, quote(110, "110.5", t=61)).commands[0]
+    assert later.qty == D(1)  # an old reading no longer counts: the venue is asked again
+
+
+def test_a_sell_capped_under_the_minimum_is_not_placed():
+    from dca.events import SellableChecked
+    from tests.core.helpers import quote
+
+    cfg = config(take_profit_percent="1", min_order_size="0.01")
+    capped = decide(cfg, in_position("1", "100"), SellableChecked(D("0.001"), at(0))).state
+    decision = decide(cfg, capped, quote(110, "110.5", t=1))
+    assert decision.commands == () and "cannot be sold" in decision.notes[0]

@@ -59,10 +59,16 @@ def test_capital_budget_and_asset_cap_count_what_is_committed():
     assert _gate(RiskLimits(asset_capital_cap=D(80)), committed={"BTC/USD": D(30)}) is None
 
 
-def test_a_buy_never_costs_more_than_the_cash():
-    assert _gate(cash=D("49.99")) == "cash"
-    assert _gate(cash=D(50)) is None
-    assert _gate(commands=(SELL,), cash=D(0)) is None
+def test_a_buy_never_costs_more_than_the_buying_power():
+    assert _gate(buying_power=D("49.99")) == "cash"
+    assert _gate(buying_power=D(50)) is None
+    assert _gate(commands=(SELL,), buying_power=D(0)) is None
+
+
+def test_other_assets_open_buys_are_held_back_from_the_buying_power_but_not_the_buyers_own():
+    assert _gate(buying_power=D(80), reserved={"ETH/USD": D("30.01")}) == "cash"
+    assert _gate(buying_power=D(80), reserved={"ETH/USD": D(30)}) is None
+    assert _gate(buying_power=D(50), reserved={"BTC/USD": D(40)}) is None
 
 
 def test_max_open_cycles_stops_new_cycles_only():

@@ -18,7 +18,7 @@ def test_sell_fill_completes_the_cycle_and_starts_a_cooldown():  # §8.34
     ended = decision.completed
     assert ended is not None and ended.status is CycleStatus.COMPLETE
     assert ended.completed_at == at(30) and ended.sell_price == D(110) and ended.order is None
-    assert ended.sell_fees == D("0.1375") and ended.realized_pnl == D("4.8625")  # 55 - 0.1375 - 50
+    assert ended.sell_fees == D("0.14") and ended.realized_pnl == D("4.86")  # 55 - 0.1375 rounded up - 50
     assert ended.quantity == D("0.5") and ended.average_price == D(100)
     fresh = decision.state.cycle
     assert fresh.id is None and fresh.status is CycleStatus.COOLDOWN and fresh.quantity == 0
@@ -45,10 +45,18 @@ def test_sell_cancelled_with_a_sellable_remainder_goes_back_to_watching():  # §
     assert cycle.realized_pnl == D(5) and cycle.cost == D(50)  # half sold at +10
 
 
-def test_sell_cancelled_with_nothing_sellable_left_completes():  # §8.37
+def test_sell_cancelled_with_a_remainder_under_the_cost_floor_sells_it_next():
+    """The $10 floor is for buys only: $5.50 of coin left after a partial sell is sold next time."""
     cfg = config(min_notional="10")
     state = _selling(qty="1")
-    state, decisions = run(cfg, state, closed(state, qty="0.95", price="110"))  # 0.05 left: $5.50
+    state, _ = run(cfg, state, closed(state, qty="0.95", price="110"))
+    assert state.cycle.status is CycleStatus.WATCHING and state.cycle.quantity == D("0.05")
+
+
+def test_sell_cancelled_with_nothing_sellable_left_completes():  # §8.37
+    cfg = config(min_order_size="0.1")
+    state = _selling(qty="1")
+    state, decisions = run(cfg, state, closed(state, qty="0.95", price="110"))  # 0.05 left: under min_order_size
     ended = decisions[-1].completed
     assert ended is not None and ended.status is CycleStatus.COMPLETE and ended.sell_price == D(110)
     assert state.dust == D("0.05")  # the remainder is still the bot's coin and joins the next sell

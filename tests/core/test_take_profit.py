@@ -73,12 +73,19 @@ def test_trailing_is_never_armed_below_the_trigger_nor_when_disabled():  # §8.2
 
 @pytest.mark.parametrize("case", ["zero bid", "position below minimum"])
 def test_no_sell_on_a_zero_bid_or_an_unsellable_position(case):  # §8.22
-    cfg = config(take_profit_percent="1", min_notional="10")
+    cfg = config(take_profit_percent="1", min_notional="10", min_order_size="0.001")
     if case == "zero bid":
         assert decide(cfg, in_position("0.01", "50000"), quote(0, 50600)).commands == ()
     else:
-        decision = decide(cfg, in_position("0.0001", "50000"), quote(60000))  # $6 of coin
+        decision = decide(cfg, in_position("0.0001", "50000"), quote(60000))  # under min_order_size
         assert decision.commands == () and "cannot be sold" in decision.notes[0]
+
+
+def test_a_position_worth_less_than_the_cost_floor_is_still_sold():
+    """Alpaca's $10 minimum applies to buys; a sell needs only min_order_size (a paper-account probe)."""
+    decision = decide(config(take_profit_percent="1", min_notional="10"), in_position("0.0001", "50000"),
+                      quote(60000))  # $6 of coin
+    assert isinstance(decision.commands[0], SubmitOrder) and decision.commands[0].qty == D("0.0001")
 
 
 def test_trailing_never_sells_below_the_take_profit_trigger():  # §8.24 (the original sold at a loss)

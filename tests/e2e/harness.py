@@ -63,6 +63,7 @@ class BotHarness:
     serve: bool = False  # the web server (/metrics, /healthz, /readyz, the status page) on a free port
     starting_cash: Decimal = Decimal(100_000)
     faults: dict[str, Any] = field(default_factory=dict)
+    quirks: dict[str, str] = field(default_factory=dict)  # the simulator's venue variants (adapters/sim/quirks.py)
     settings_overrides: dict[str, Any] = field(default_factory=dict)
     simulator: SimulatorService | None = None
     bot: Bot | None = None
@@ -79,7 +80,8 @@ class BotHarness:
             repo.add([symbol], with_overrides(AssetParams(), values), enabled=symbol not in self.disabled)
         self.simulator = SimulatorService(SimConfig(
             symbols=list(self.assets), speed=self.speed, seed=self.seed, port=0, rate_limit_per_minute=0,
-            faults=dict(self.faults), state_file=self.tmp_path / "sim-state.json", pacing=self.pacing,
+            faults=dict(self.faults), quirks=dict(self.quirks), state_file=self.tmp_path / "sim-state.json",
+            pacing=self.pacing,
             starting_cash=self.starting_cash,
             start=SCRIPT_START if self.pacing == "manual" else None))
         self.simulator.start()

@@ -73,18 +73,18 @@ def test_order_is_never_matched_against_the_quote_current_when_it_arrived() -> N
     assert fill.execution.price == D("61000")
 
 
-def test_sell_pays_fee_in_usd_from_proceeds() -> None:
+def test_sell_pays_fee_in_usd_from_proceeds_rounded_up_to_the_cent() -> None:
     engine = make_engine()
     engine.submit(buy("0.001"), T0)
     engine.on_quote(quote("60000", "60000", 1))
     engine.submit(sell("0.0009975"), T0 + timedelta(seconds=2))
     fill = engine.on_quote(quote("62000", "62010", 3))[0]
     proceeds = D("0.0009975") * D("62000")
-    assert fill.execution.fee == D("0.1546125") == (proceeds * D("0.0025"))
+    assert proceeds * D("0.0025") == D("0.1546125") and fill.execution.fee == D("0.16")  # Alpaca bills up
     assert fill.execution.fee_currency == "USD"
-    assert engine.cash == D("100000") - D("60") + proceeds - D("0.1546125")
+    assert engine.cash == D("100000") - D("60") + proceeds - D("0.16")
     assert engine.position("BTC/USD") is None and fill.position_qty == 0
-    assert fill.execution.realized_pnl == (D("62000") - D("60000")) * D("0.0009975") - D("0.1546125")
+    assert fill.execution.realized_pnl == (D("62000") - D("60000")) * D("0.0009975") - D("0.16")
 
 
 def test_limit_buy_that_crosses_on_its_first_quote_fills_at_the_ask_as_taker() -> None:
@@ -112,7 +112,7 @@ def test_resting_limit_sell_fills_at_its_limit_as_maker() -> None:
     assert engine.on_quote(quote("60500", "60510", 2)) == []
     fill = engine.on_quote(quote("61200", "61210", 3))[0]
     assert fill.execution.price == D("61000") and fill.execution.liquidity == Liquidity.MAKER
-    assert fill.execution.fee == D("0.005") * D("61000") * D("0.0015")
+    assert D("0.005") * D("61000") * D("0.0015") == D("0.4575") and fill.execution.fee == D("0.46")
 
 
 def test_qty_is_truncated_to_min_trade_increment() -> None:
@@ -121,13 +121,21 @@ def test_qty_is_truncated_to_min_trade_increment() -> None:
     assert order.qty == D("0.000217391")
 
 
-@pytest.mark.parametrize(("qty", "fee"), [("0.0002002", "0.0000005"), ("0.0002006", "0.000000502")])
-def test_coin_fee_is_rounded_half_even_to_the_trade_increment(qty: str, fee: str) -> None:
+@pytest.mark.parametrize(("qty", "fee"), [("0.0002002", "0.000000501"), ("0.0002006", "0.000000502"),
+                                          ("0.0004", "0.000001")])
+def test_coin_fee_is_rounded_up_to_1e_9_per_execution(qty: str, fee: str) -> None:
     engine = make_engine()
     engine.submit(buy(qty), T0)
     fill = engine.on_quote(quote("60000", "60000", 1))[0]
     assert fill.execution.fee == D(fee)
     assert engine.position_qty("BTC/USD") == D(qty) - D(fee)
+
+
+@pytest.mark.parametrize(("rounding", "fee"), [("half_even", "0.0000005"), ("exact", "0.0000005005")])
+def test_fee_rounding_can_be_half_even_or_exact(rounding: str, fee: str) -> None:
+    engine = make_engine(fee_rounding=rounding)
+    engine.submit(buy("0.0002002"), T0)
+    assert engine.on_quote(quote("60000", "60000", 1))[0].execution.fee == D(fee)
 
 
 def test_notional_market_buy_takes_its_qty_from_the_fill_price() -> None:
