@@ -98,6 +98,8 @@ def test_refused_orders_a_broken_database_the_kill_switch_and_an_open_breaker_al
     h.simulator.exchange.faults.update({"reject_rate": 1.0, "reject_mode": "http403"})
     rejected = fire(prometheus, {"DcaOrdersRejected": {}}, refused, 60)["DcaOrdersRejected"]
     assert {a["symbol"] for a in rejected} <= {"BTC/USD", "ETH/USD"}
+    wait_for(lambda: prometheus.value("max(dca_circuit_breaker_open) == 1") is not None, 120,
+             "the refusals to open a breaker (before the kill switch stops all orders)", poll=0.5)
 
     broken = time.time()
     database = sqlite3.connect(h.tmp_path / "bot.sqlite3")
