@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(settings: Any, args: argparse.Namespace) -> int:
     from actors.process_exit import ProcessExit
 
+    channels = _notify_channels(settings)  # a bad NOTIFY_URLS entry stops the start before anything is written
     exit = ProcessExit()
     exit.catch_signals()  # from here on no signal raises in this thread; the process ends within the grace
     db = open_database(settings)
@@ -85,7 +86,7 @@ def _run(settings: Any, args: argparse.Namespace) -> int:
     if lease is None:  # a signal while waiting for the book
         return exit.code or 0
     try:
-        bot = _start(settings, args, db, exit, lease)
+        bot = _start(settings, args, db, exit, lease, channels)
     except BaseException:
         lease.stop(release=True)
         raise
@@ -118,27 +119,24 @@ def _claim_book(settings: Any, db: Any, exit: Any) -> Any:
     return lease
 
 
-def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: Any) -> Any:
+def _notify_channels(settings: Any) -> list[Any]:
+    from adapters.notify import BadNotifyUrl
+    from app.bot import open_notify_channels
+
+    try:
+        return open_notify_channels(settings)
+    except BadNotifyUrl as error:
+        raise UsageError(str(error)) from None
+
+
+def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: Any, channels: list[Any]) -> Any:
     from loguru import logger
 
     from adapters.db.meta import MetaStore
-    from adapters.notify import BadNotifyUrl
     from app.books import SIM_STATE_FILE, claim_books
-    from app.bot import (
-        Bot,
-        VenueError,
-        VenueUnreachable,
-        books_owner,
-        open_notify_channels,
-        open_venue,
-        seed_demo_assets,
-    )
+    from app.bot import Bot, VenueError, VenueUnreachable, books_owner, open_venue, seed_demo_assets
     from config.settings import ConfigError, TradingMode
 
-    try:
-        channels = open_notify_channels(settings)
-    except BadNotifyUrl as error:
-        raise UsageError(str(error)) from None
     sim_state = settings.data_dir / SIM_STATE_FILE
     new_sim_state = settings.trading_mode is TradingMode.EMBEDDED_SIM and not sim_state.exists()
     try:

@@ -36,3 +36,14 @@ def test_a_kill_switch_engaged_at_start_is_announced_as_a_warning(tmp_path, sqli
         with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, settings_overrides=overrides):
             wait_for(lambda: receiver.messages, 30, "the kill-switch notice")
         assert [(m["title"], m["type"]) for m in receiver.messages] == [("Kill switch engaged", "warning")]
+
+
+def test_an_asset_whose_orders_keep_being_refused_announces_its_open_circuit_breaker(tmp_path, sqlite_url: str) -> None:
+    with Receiver() as receiver:
+        overrides = {"notify_urls": receiver.url, "circuit_breaker_failures": 2,
+                     "circuit_breaker_cooldown_seconds": 10**7}
+        with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, settings_overrides=overrides,
+                        faults={"reject_rate": 1.0, "reject_mode": "http403"}):
+            wait_for(lambda: "Circuit breaker open for BTC/USD" in receiver.titles(), 60, "the breaker notice")
+        opened = [m for m in receiver.messages if m["title"] == "Circuit breaker open for BTC/USD"]
+        assert len(opened) == 1 and opened[0]["type"] == "warning"

@@ -124,3 +124,13 @@ def test_notify_urls_are_secrets_the_log_redactor_blanks(tmp_path) -> None:
     assert {"tgram://123:abc/456", "json://h/x"} <= set(settings.secret_values())
     assert "abc" not in repr(settings)
     assert settings.notify_switched_off() == []
+
+
+def test_a_bad_notify_url_stops_the_start_with_exit_code_2_naming_it_without_its_token(tmp_path) -> None:
+    from tests.cli.helpers import supervisor
+
+    result = supervisor(tmp_path, "run", "--duration", "1", env={"NOTIFY_URLS": "nosuchscheme://token-abc-123"})
+    assert result.returncode == 2, result.stderr
+    assert "NOTIFY_URLS: entry 1" in result.stderr
+    assert "token-abc-123" not in result.stderr + result.stdout
+    assert not (tmp_path / "data").exists()  # nothing written

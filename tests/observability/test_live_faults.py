@@ -1,7 +1,8 @@
 """The alert rules against real faults: the real actor tree trading on the simulator, scraped every
 second by a real Prometheus that evaluates the repository's rules every second. Each fault is staged
-for real (the exchange refusing every order, a database table gone, the kill-switch file, the whole
-venue down) and each alert it should raise must fire while the fault is still in place.
+for real (coins bought by hand, the exchange refusing every order, a database table gone, the
+kill-switch file, the whole venue down) and each alert it should raise must fire while the fault is
+still in place.
 
 The time from fault to firing is printed (run with -s) and stated per alert in docs/operations.md.
 The rest (foreign coins, missing positions, slow decisions, ...) are covered by promtool unit tests.
@@ -12,9 +13,11 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 
+from adapters.sim.orders import OrderRequest
 from tests.e2e.harness import QUICK, QUICK_TRAILING, BotHarness
 from tests.observability.live import Prometheus
 from tests.waiting import wait_for
@@ -69,6 +72,22 @@ def trading(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BotHarne
             print("measured:", {name: round(seconds) for name, seconds in MEASURED.items()})
 
 
+def test_foreign_coins_make_their_alert_pending_at_once(trading: tuple[BotHarness, Prometheus]) -> None:
+    """DcaForeignPosition waits an hour (`for: 1h`) before it fires; the test sees its pending start."""
+    h, prometheus = trading
+    bought = time.time()
+    h.exchange.submit_order(OrderRequest("BTC/USD", "buy", "market", "gtc", qty=Decimal("0.1"),
+                                         client_order_id="bought-by-hand"))
+
+    def pending() -> bool:
+        return any(a["labels"]["alertname"] == "DcaForeignPosition" and a["state"] == "pending"
+                   for a in prometheus.api("alerts")["alerts"])
+
+    wait_for(pending, 60, "DcaForeignPosition to be pending", poll=0.5)
+    MEASURED["DcaForeignPosition (pending)"] = time.time() - bought
+    print(f"DcaForeignPosition: pending {MEASURED['DcaForeignPosition (pending)']:.0f} s after the purchase")
+
+
 def test_refused_orders_a_broken_database_the_kill_switch_and_an_open_breaker_alert_while_they_last(
         trading: tuple[BotHarness, Prometheus]) -> None:
     h, prometheus = trading
@@ -79,6 +98,8 @@ def test_refused_orders_a_broken_database_the_kill_switch_and_an_open_breaker_al
     h.simulator.exchange.faults.update({"reject_rate": 1.0, "reject_mode": "http403"})
     rejected = fire(prometheus, {"DcaOrdersRejected": {}}, refused, 60)["DcaOrdersRejected"]
     assert {a["symbol"] for a in rejected} <= {"BTC/USD", "ETH/USD"}
+    wait_for(lambda: prometheus.value("max(dca_circuit_breaker_open) == 1") is not None, 120,
+             "the refusals to open a breaker (before the kill switch stops all orders)", poll=0.5)
 
     broken = time.time()
     database = sqlite3.connect(h.tmp_path / "bot.sqlite3")
