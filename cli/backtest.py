@@ -209,7 +209,7 @@ def _single(args: argparse.Namespace, setups: list[Any], series: list[Any], sour
     report.write_fills_csv(out / "fills.csv", outcomes)
     report.write_equity_csv(out / "equity.csv", outcomes, curve_list)
     if not args.no_chart:
-        chart.draw(out / "chart.png", outcomes, curve_list, book)
+        chart.draw(out / "chart.png", outcomes, curve_list, book, summaries, insight)
     _print_summary(summaries, book.figures(), outcomes, insight)
     written = "result.json, cycles.csv, fills.csv, equity.csv" + ("" if args.no_chart else ", chart.png")
     print(f"\nwritten to {out}/: {written}")
@@ -251,6 +251,11 @@ def _sweep(args: argparse.Namespace, setups: list[Any], series: list[Any], point
     print(f"\n{len(points)} parameter sets{window}, ranked by {args.rank_by} (best first):")
     print(table(["#", *names, *SWEEP_COLUMNS], shown, right=range(len(names) + 1, len(names) + len(SWEEP_COLUMNS) + 1)))
     print(f"\nfull table: {path}")
+    if len(names) == 2 and not args.no_chart:
+        from app.backtest.chart import draw_heatmap
+
+        draw_heatmap(out / "sweep_heatmap.png", rows, names, args.rank_by)
+        print(f"heatmap of {args.rank_by}: {out / 'sweep_heatmap.png'}")
     if windows is not None:
         _validate(args, setups, windows[1], best[:args.top], names, out)
     return 0

@@ -27,8 +27,10 @@ import numpy as np
 
 from app.backtest.runner import RunOutcome
 from dca.backtest.records import CycleRecord, OrderRecord
+from dca.cycle import Cycle, CycleStatus
 from dca.events import CloseReason
 from dca.money import ZERO
+from dca.strategy import take_profit_trigger
 
 DAYS_PER_YEAR = 365
 SECONDS_PER_DAY = 86_400
@@ -95,18 +97,30 @@ class Summary:
 
 
 def curves(outcome: RunOutcome) -> Curves:
-    session, n = outcome.session, len(outcome.series)
-    points = [session.start, *session.log.timeline]
-    marks = np.array([p.bar_index for p in session.log.timeline], dtype=np.int64)
-    which = np.searchsorted(marks, np.arange(n), "right")  # 0 = before the first change (the start)
+    points = [outcome.session.start, *outcome.session.log.timeline]
 
     def column(name: str) -> np.ndarray:
-        values = np.array([float(getattr(p, name)) for p in points], dtype=np.float64)
-        return values[which]
+        return per_bar(outcome, [float(getattr(p, name)) for p in points])
 
     cash, position = column("cash"), column("position")
     equity = cash + position * outcome.series.close
     return Curves(cash, position, column("cycle_quantity"), column("cycle_cost"), equity, column("committed"))
+
+
+def per_bar(outcome: RunOutcome, values: list[float]) -> np.ndarray:
+    """A value per account record (the start, then each timeline point) spread over the bars it held for."""
+    marks = np.array([p.bar_index for p in outcome.session.log.timeline], dtype=np.int64)
+    which = np.searchsorted(marks, np.arange(len(outcome.series)), "right")  # 0 = before the first change
+    return np.array(values, dtype=np.float64)[which]
+
+
+def take_profit_curve(outcome: RunOutcome) -> np.ndarray:
+    """The take-profit trigger per bar (NaN while flat), by the core's own `take_profit_trigger`."""
+    config = outcome.setup.config
+    points = [outcome.session.start, *outcome.session.log.timeline]
+    return per_bar(outcome, [float(take_profit_trigger(config, Cycle(None, CycleStatus.WATCHING, p.cycle_quantity,
+                                                                      p.cycle_cost)))
+                             if p.cycle_quantity > 0 else math.nan for p in points])
 
 
 def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
