@@ -35,8 +35,14 @@ examples:
   supervisor.py backtest --symbols BTC/USD --data csv:bars/btc.csv.gz --params take_profit_percent=1.5
   supervisor.py backtest --symbols BTC/USD,ETH/USD --data 'csv:bars/{symbol}.csv.gz' --start 2025-06-01 \\
       --end 2025-06-30 --sweep safety_order_deviation=0.5:3.0:0.5 take_profit_percent=1,1.5,2
+  supervisor.py backtest --symbols ETH/USD --data csv:binance_ETH_USDT-1m.csv.gz --sweep take_profit_percent=1,2,3 \\
+      --train-until 2025-06-01 --cluster tcp://10.0.0.5:8786
 
-outputs (in --out): result.json, cycles.csv, fills.csv, chart.png; a sweep writes sweep.csv."""
+outputs (in --out): result.json, cycles.csv (the open cycle last), fills.csv, equity.csv (hourly), chart.png;
+a sweep writes sweep.csv and sweep.json (+ sweep_heatmap.png over two parameters, validation.csv with
+--train-until). A bar file is read once and kept beside it as FILE.cache.npz (re-read when it changes).
+Only pairs the venue trades for a dollar account (BTC/USD, ETH/USD, ...) can be backtested: a USDT file's
+prices are traded with --symbols ETH/USD."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:

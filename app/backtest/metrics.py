@@ -98,29 +98,29 @@ class Summary:
 
 def curves(outcome: RunOutcome) -> Curves:
     points = [outcome.session.start, *outcome.session.log.timeline]
+    which = record_of_bar(outcome)
 
     def column(name: str) -> np.ndarray:
-        return per_bar(outcome, [float(getattr(p, name)) for p in points])
+        return np.array([float(getattr(p, name)) for p in points], dtype=np.float64)[which]
 
     cash, position = column("cash"), column("position")
     equity = cash + position * outcome.series.close
     return Curves(cash, position, column("cycle_quantity"), column("cycle_cost"), equity, column("committed"))
 
 
-def per_bar(outcome: RunOutcome, values: list[float]) -> np.ndarray:
-    """A value per account record (the start, then each timeline point) spread over the bars it held for."""
+def record_of_bar(outcome: RunOutcome) -> np.ndarray:
+    """Per bar, the account record in force: 0 = the start, k = the k-th timeline point."""
     marks = np.array([p.bar_index for p in outcome.session.log.timeline], dtype=np.int64)
-    which = np.searchsorted(marks, np.arange(len(outcome.series)), "right")  # 0 = before the first change
-    return np.array(values, dtype=np.float64)[which]
+    return np.searchsorted(marks, np.arange(len(outcome.series)), "right")
 
 
 def take_profit_curve(outcome: RunOutcome) -> np.ndarray:
     """The take-profit trigger per bar (NaN while flat), by the core's own `take_profit_trigger`."""
     config = outcome.setup.config
     points = [outcome.session.start, *outcome.session.log.timeline]
-    return per_bar(outcome, [float(take_profit_trigger(config, Cycle(None, CycleStatus.WATCHING, p.cycle_quantity,
-                                                                      p.cycle_cost)))
-                             if p.cycle_quantity > 0 else math.nan for p in points])
+    levels = [float(take_profit_trigger(config, Cycle(None, CycleStatus.WATCHING, p.cycle_quantity, p.cycle_cost)))
+              if p.cycle_quantity > 0 else math.nan for p in points]
+    return np.array(levels, dtype=np.float64)[record_of_bar(outcome)]
 
 
 def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
