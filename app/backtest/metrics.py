@@ -228,6 +228,8 @@ class Portfolio:
 
 
 def portfolio(outcomes: list[RunOutcome], curve_list: list[Curves]) -> Portfolio:
+    if len(outcomes) == 1:  # one account: its own curve (what the general case computes, without the lookups)
+        return Portfolio(outcomes[0].series.times, curve_list[0].equity, float(outcomes[0].session.start.cash))
     times = union_of_times([o.series.times for o in outcomes])
     total = np.zeros(len(times))
     start = 0.0
