@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -190,10 +190,10 @@ def _load_fast(path: Path, symbol: str) -> BarSeries | None:
     if any(table[raw[name]].null_count for name in REQUIRED):
         return None
     texts = [table[raw[name]] for name in ("open", "high", "low", "close")]
-    ohlc = np.column_stack([compute.cast(text, pa.float64()).to_numpy() for text in texts])
-    long = np.column_stack([compute.utf8_length(text).to_numpy() for text in texts]) > SAFE_TEXT_LENGTH
-    volume = table[raw["volume"]].to_numpy()
-    times = compute.cast(table[raw["timestamp"]], pa.int64()).to_numpy()
+    ohlc = np.column_stack([_numbers(compute.cast(text, pa.float64()), np.float64) for text in texts])
+    long = np.column_stack([_numbers(compute.utf8_length(text), np.int32) for text in texts]) > SAFE_TEXT_LENGTH
+    volume = _numbers(table[raw["volume"]], np.float64)
+    times = _numbers(compute.cast(table[raw["timestamp"]], pa.int64()), np.int64)
     if not _consistent(ohlc, volume) or not _minutes(times):
         return None
     exact = _exact_rows(texts, ohlc, np.flatnonzero(long.any(axis=1)))
@@ -208,6 +208,14 @@ def _load_fast(path: Path, symbol: str) -> BarSeries | None:
         position[order] = np.arange(len(order))
         exact = {int(position[index]): prices for index, prices in exact.items()}
     return BarSeries(symbol, times, ohlc, exact)
+
+
+def _numbers(column: Any, dtype: type) -> np.ndarray:
+    """A pyarrow column without nulls as numpy, straight from its buffers (pyarrow's own `to_numpy`
+    imports pandas, a second's start-up for nothing)."""
+    parts = [np.frombuffer(chunk.buffers()[1], dtype=dtype)[chunk.offset:chunk.offset + len(chunk)]
+             for chunk in column.chunks]
+    return np.concatenate(parts) if parts else np.empty(0, dtype)
 
 
 def _arrow_table(path: Path, raw: dict[str, str], time_type: object) -> object | None:

@@ -94,7 +94,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--assets", type=int, default=20)
     parser.add_argument("--params", choices=list(PARAMS), default="default")
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=next((p / "shared" / "data" for p in ROOT.parents
+                                                           if (p / "shared" / "data").is_dir()), Path("shared/data")))
     args = parser.parse_args()
     started = time.perf_counter()
     years = {coin: chained_year(args.data, coin) for coin in FILES}

@@ -16,7 +16,7 @@ from typing import Any
 
 from cli import inputs
 from cli.common import open_database, settings_from, table
-from cli.errors import EXIT_FAILURE, UsageError
+from cli.errors import EXIT_FAILURE, Unavailable, UsageError
 
 DESCRIPTION = """\
 Replay 1-minute bars through the same strategy code that trades (dca.strategy.decide), with the
@@ -35,8 +35,14 @@ examples:
   supervisor.py backtest --symbols BTC/USD --data csv:bars/btc.csv.gz --params take_profit_percent=1.5
   supervisor.py backtest --symbols BTC/USD,ETH/USD --data 'csv:bars/{symbol}.csv.gz' --start 2025-06-01 \\
       --end 2025-06-30 --sweep safety_order_deviation=0.5:3.0:0.5 take_profit_percent=1,1.5,2
+  supervisor.py backtest --symbols ETH/USD --data csv:binance_ETH_USDT-1m.csv.gz --sweep take_profit_percent=1,2,3 \\
+      --train-until 2025-06-01 --cluster tcp://10.0.0.5:8786
 
-outputs (in --out): result.json, cycles.csv, fills.csv, chart.png; a sweep writes sweep.csv."""
+outputs (in --out): result.json, cycles.csv (the open cycle last), fills.csv, equity.csv (hourly), chart.png;
+a sweep writes sweep.csv and sweep.json (+ sweep_heatmap.png over two parameters, validation.csv with
+--train-until). A bar file is read once and kept beside it as FILE.cache.npz (re-read when it changes).
+Only pairs the venue trades for a dollar account (BTC/USD, ETH/USD, ...) can be backtested: a USDT file's
+prices are traded with --symbols ETH/USD."""
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -68,6 +74,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="sweep: rank the grid on the bars before DATE (YYYY-MM-DD or ISO-8601) and show the --top sets' "
              "results on the bars from DATE on beside their training results (validation.csv)")
     add("--workers", type=int, metavar="N", help="sweep processes (default: one per CPU)")
+    add("--cluster", metavar="tcp://HOST:PORT",
+        help="run the sweep on this Dask distributed scheduler's workers instead of local processes "
+             "(workers must run this project's code; see docs/backtesting.md)")
     add("--top", type=int, default=20, metavar="N", help="sweep rows shown in the terminal (default 20)")
     parser.set_defaults(handler=_backtest)
 
@@ -94,6 +103,8 @@ def _backtest(args: argparse.Namespace) -> int:
         raise UsageError(f"--rank-by: {args.rank_by!r} is not one of {', '.join(_rankings())}")
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers: must be 1 or more")
+    if args.cluster is not None and not (args.sweep and args.cluster.startswith(("tcp://", "tls://"))):
+        raise UsageError(f"--cluster: {args.cluster!r}: expected tcp://HOST:PORT (a Dask scheduler), with --sweep")
     settings = settings_from(args)
     db = open_database(settings) if source.kind == "db" or _database_exists(settings) else None
     setups = _setups(symbols, db, overrides, settings, cash, spread)
@@ -204,7 +215,7 @@ def _single(args: argparse.Namespace, setups: list[Any], series: list[Any], sour
     report.write_fills_csv(out / "fills.csv", outcomes)
     report.write_equity_csv(out / "equity.csv", outcomes, curve_list)
     if not args.no_chart:
-        chart.draw(out / "chart.png", outcomes, curve_list, book)
+        chart.draw(out / "chart.png", outcomes, curve_list, book, summaries, insight)
     _print_summary(summaries, book.figures(), outcomes, insight)
     written = "result.json, cycles.csv, fills.csv, equity.csv" + ("" if args.no_chart else ", chart.png")
     print(f"\nwritten to {out}/: {written}")
@@ -239,12 +250,18 @@ def _sweep(args: argparse.Namespace, setups: list[Any], series: list[Any], point
     rows = _run_grid(args, setups, ranking_bars, points, "sweep" if windows is None else "sweep (training)")
     best = ranked(rows, args.rank_by)
     path = _write_sweep_csv(out / "sweep.csv", best, [*names, *SWEEP_COLUMNS])
+    _write_sweep_json(out / "sweep.json", best, args.rank_by)
     shown = [[rank, *(_shown(c, row[c]) for c in [*names, *SWEEP_COLUMNS])]
              for rank, row in enumerate(best[:args.top], start=1)]
     window = "" if windows is None else f" on the training window (before {args.train_until})"
     print(f"\n{len(points)} parameter sets{window}, ranked by {args.rank_by} (best first):")
     print(table(["#", *names, *SWEEP_COLUMNS], shown, right=range(len(names) + 1, len(names) + len(SWEEP_COLUMNS) + 1)))
     print(f"\nfull table: {path}")
+    if len(names) == 2 and not args.no_chart:
+        from app.backtest.chart import draw_heatmap
+
+        draw_heatmap(out / "sweep_heatmap.png", rows, names, args.rank_by)
+        print(f"heatmap of {args.rank_by}: {out / 'sweep_heatmap.png'}")
     if windows is not None:
         _validate(args, setups, windows[1], best[:args.top], names, out)
     return 0
@@ -272,10 +289,14 @@ def _validate(args: argparse.Namespace, setups: list[Any], bars: list[Any], top:
 
 def _run_grid(args: argparse.Namespace, setups: list[Any], series: list[Any], points: list[dict[str, str]],
               what: str) -> list[dict[str, Any]]:
+    from adapters.dask_cluster import ClusterUnavailable
     from app.backtest.sweep import run_sweep
 
     with _bar(len(points), what) as bar:
-        return run_sweep(setups, series, points, args.workers, on_done=lambda: bar.update(1))
+        try:
+            return run_sweep(setups, series, points, args.workers, on_done=lambda: bar.update(1), cluster=args.cluster)
+        except ClusterUnavailable as error:
+            raise Unavailable(f"--cluster: {error}") from None
 
 
 def _write_sweep_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> Path:
@@ -289,6 +310,14 @@ def _write_sweep_csv(path: Path, rows: list[dict[str, Any]], columns: list[str])
         writer.writerows([rank, *(_cell(row[c], money, exact=True) for c in columns)]
                          for rank, row in enumerate(rows, start=1))
     return path
+
+
+def _write_sweep_json(path: Path, rows: list[dict[str, Any]], rank_by: str) -> None:
+    """Every set's figures, best first (the same file whether the sweep ran locally or on a cluster)."""
+    from app.backtest.report import plain, write_json
+
+    write_json(path, {"ranked_by": rank_by, "sets": [{"rank": rank, **plain(row)} for rank, row in
+                                                     enumerate(rows, start=1)]})
 
 
 def _bare(column: str) -> str:

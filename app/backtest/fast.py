@@ -73,6 +73,24 @@ class QuoteBounds:
         return max(start, limit)
 
 
+_BOUNDS: dict[tuple[int, Decimal, Decimal], tuple[BarSeries, QuoteBounds]] = {}
+BOUNDS_KEPT = 8
+
+
+def bounds_of(series: BarSeries, spread_bps: Decimal, price_increment: Decimal) -> QuoteBounds:
+    """The series' bounds, computed once per (series, spread, increment): every point of a sweep
+    replays the same bars with the same spread, only the parameters differ."""
+    key = (id(series), spread_bps, price_increment)
+    kept = _BOUNDS.get(key)
+    if kept is not None and kept[0] is series:
+        return kept[1]
+    bounds = QuoteBounds.of(series, spread_bps, price_increment)
+    if len(_BOUNDS) >= BOUNDS_KEPT:
+        _BOUNDS.pop(next(iter(_BOUNDS)))
+    _BOUNDS[key] = (series, bounds)
+    return bounds
+
+
 def _levels(found: Triggers) -> list[tuple[str, bool, float]]:
     """(bound array, reached when at or below?, widened level) for every price trigger."""
     levels = []
@@ -98,7 +116,7 @@ class FastStats:
 def replay_fast(session: BacktestSession, series: BarSeries, spread_bps: Decimal,
                 price_increment: Decimal) -> FastStats:
     """`dca.backtest.loop.replay_bars` over `series`, skipping the bars where nothing can happen."""
-    bounds = QuoteBounds.of(series, spread_bps, price_increment)
+    bounds = bounds_of(series, spread_bps, price_increment)
     n, index, replayed = len(series), 0, 0
     while index < n:
         found = session.triggers()

@@ -167,8 +167,9 @@ def hourly_equity(outcome: RunOutcome, curve: Curves) -> list[tuple[str, float, 
         return []
     hours = times // 3600
     ends = np.append(np.flatnonzero(hours[1:] != hours[:-1]), len(hours) - 1)
-    return [(_iso(_time(times, i)) or "", float(outcome.series.close[i]), float(curve.equity[i]), float(curve.cash[i]),
-             float(curve.committed[i])) for i in ends.tolist()]
+    stamps = np.char.add(np.datetime_as_string(times[ends].astype("datetime64[s]")), "Z").tolist()
+    columns = (outcome.series.close[ends], curve.equity[ends], curve.cash[ends], curve.committed[ends])
+    return list(zip(stamps, *(column.tolist() for column in columns), strict=True))
 
 
 def _cycle_brief(cycle: CycleRecord | None) -> dict[str, Any] | None:

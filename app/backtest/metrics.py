@@ -27,8 +27,10 @@ import numpy as np
 
 from app.backtest.runner import RunOutcome
 from dca.backtest.records import CycleRecord, OrderRecord
+from dca.cycle import Cycle, CycleStatus
 from dca.events import CloseReason
 from dca.money import ZERO
+from dca.strategy import take_profit_trigger
 
 DAYS_PER_YEAR = 365
 SECONDS_PER_DAY = 86_400
@@ -95,18 +97,30 @@ class Summary:
 
 
 def curves(outcome: RunOutcome) -> Curves:
-    session, n = outcome.session, len(outcome.series)
-    points = [session.start, *session.log.timeline]
-    marks = np.array([p.bar_index for p in session.log.timeline], dtype=np.int64)
-    which = np.searchsorted(marks, np.arange(n), "right")  # 0 = before the first change (the start)
+    points = [outcome.session.start, *outcome.session.log.timeline]
+    which = record_of_bar(outcome)
 
     def column(name: str) -> np.ndarray:
-        values = np.array([float(getattr(p, name)) for p in points], dtype=np.float64)
-        return values[which]
+        return np.array([float(getattr(p, name)) for p in points], dtype=np.float64)[which]
 
     cash, position = column("cash"), column("position")
     equity = cash + position * outcome.series.close
     return Curves(cash, position, column("cycle_quantity"), column("cycle_cost"), equity, column("committed"))
+
+
+def record_of_bar(outcome: RunOutcome) -> np.ndarray:
+    """Per bar, the account record in force: 0 = the start, k = the k-th timeline point."""
+    marks = np.array([p.bar_index for p in outcome.session.log.timeline], dtype=np.int64)
+    return np.searchsorted(marks, np.arange(len(outcome.series)), "right")
+
+
+def take_profit_curve(outcome: RunOutcome) -> np.ndarray:
+    """The take-profit trigger per bar (NaN while flat), by the core's own `take_profit_trigger`."""
+    config = outcome.setup.config
+    points = [outcome.session.start, *outcome.session.log.timeline]
+    levels = [float(take_profit_trigger(config, Cycle(None, CycleStatus.WATCHING, p.cycle_quantity, p.cycle_cost)))
+              if p.cycle_quantity > 0 else math.nan for p in points]
+    return np.array(levels, dtype=np.float64)[record_of_bar(outcome)]
 
 
 def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
@@ -214,6 +228,8 @@ class Portfolio:
 
 
 def portfolio(outcomes: list[RunOutcome], curve_list: list[Curves]) -> Portfolio:
+    if len(outcomes) == 1:  # one account: its own curve (what the general case computes, without the lookups)
+        return Portfolio(outcomes[0].series.times, curve_list[0].equity, float(outcomes[0].session.start.cash))
     times = union_of_times([o.series.times for o in outcomes])
     total = np.zeros(len(times))
     start = 0.0

@@ -129,8 +129,14 @@ def _run_in_worker(point: dict[str, str]) -> dict[str, Any]:
 
 
 def run_sweep(setups: Sequence[BacktestSetup], series: Sequence[BarSeries], points: list[dict[str, str]],
-              workers: int | None = None, on_done: Callable[[], None] | None = None) -> list[dict[str, Any]]:
-    """Every point's figures, in grid order. `workers=1` runs in this process (no pool)."""
+              workers: int | None = None, on_done: Callable[[], None] | None = None,
+              cluster: str | None = None) -> list[dict[str, Any]]:
+    """Every point's figures, in grid order: on the Dask cluster at `cluster`, else on `workers`
+    local processes (`workers=1` runs in this process, no pool)."""
+    if cluster is not None:
+        from adapters.dask_cluster import run_on_cluster
+
+        return run_on_cluster(cluster, run_point, (list(setups), list(series)), points, on_done)
     workers = max(1, min(workers or os.cpu_count() or 1, len(points)))
     if workers == 1:
         rows = []

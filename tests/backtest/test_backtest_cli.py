@@ -204,3 +204,20 @@ def test_a_sweep_in_a_terminal_shows_a_progress_bar_with_an_eta(tmp_path, bar_fi
     os.close(reader)
     assert done.returncode == 0
     assert b"2/2 sets" in shown and b"ETA" in shown
+
+
+def test_two_symbols_get_one_chart_and_a_two_parameter_sweep_a_heatmap(tmp_path):
+    for symbol, price in (("BTC-USD", 60_000.0), ("ETH-USD", 3000.0)):
+        write_csv(tmp_path / f"{symbol}.csv", random_bars(7, 1440, price=price, volatility=0.002,
+                                                          symbol=symbol.replace("-", "/")))
+    data = f"csv:{tmp_path}/{{symbol}}.csv"
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD,ETH/USD", "--data", data, "--out", "c")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "c" / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    grid = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", data, "--out", "g", "--workers", "1",
+                      "--sweep", "take_profit_percent=0.5,1", "safety_order_deviation=0.5,1,1.5")
+    assert grid.returncode == 0, grid.stderr
+    assert (tmp_path / "g" / "sweep_heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    one = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", data, "--out", "h", "--workers", "1",
+                     "--sweep", "take_profit_percent=0.5,1")
+    assert one.returncode == 0 and not (tmp_path / "h" / "sweep_heatmap.png").exists()  # a heatmap needs two axes

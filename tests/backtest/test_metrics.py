@@ -97,3 +97,14 @@ def test_a_cycle_still_open_at_the_end_reports_its_safety_orders_apart_from_the_
     summary = summarize(run(setup(cooldown_period=86_400), series_of(bars)))
     assert summary.cycles_completed == 0 and summary.max_safety_orders_used == 0
     assert summary.open_cycle_safety_orders == 1 and summary.open_cycle_quantity > 0
+
+
+def test_one_account_is_its_own_portfolio_exactly_as_the_general_sum_would_give():
+    outcome = run(setup(), series_of(random_bars(9, 1500)))
+    curve = curves(outcome)
+    shortcut = portfolio([outcome], [curve])
+    times = outcome.series.times
+    which = np.searchsorted(times, times, "right") - 1
+    general = np.zeros(len(times)) + np.where(which >= 0, curve.equity[np.maximum(which, 0)], 0.0)
+    assert np.array_equal(shortcut.times, times) and np.array_equal(shortcut.equity, general)
+    assert shortcut.starting_cash == float(outcome.session.start.cash)
