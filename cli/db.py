@@ -7,11 +7,12 @@ import argparse
 from typing import TYPE_CHECKING
 
 from cli.common import _database_setting, open_database, settings_from
-from config.settings import ConfigError, Settings
+from config.errors import ConfigError
 
 if TYPE_CHECKING:
     from adapters.db.database import Database
     from adapters.db.seed_schema import Inspection, Step
+    from config.settings import Settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
