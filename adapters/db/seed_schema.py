@@ -139,7 +139,7 @@ def inspect_schema(engine: Engine) -> Inspection:
     if not names:
         return Inspection(SchemaKind.EMPTY)
     if "alembic_version" in names:
-        return Inspection(SchemaKind.OURS)
+        return _alembic_kept(engine)
     ours = revision_columns()
     missing = [t for t in REQUIRED_TABLES if t not in names]
     strangers = sorted(names - set(SEED_COLUMNS) - set(ADDED_TABLES))
@@ -163,6 +163,18 @@ def inspect_schema(engine: Engine) -> Inspection:
         partly = partly or table in ADDED_TABLES or bool(columns - seed)
         tables[table] = columns
     return Inspection(SchemaKind.SEED, tables=tables, partly_converted=partly)
+
+
+def _alembic_kept(engine: Engine) -> Inspection:
+    """Ours only if Alembic records revisions of our chain: another application keeps its tables with
+    Alembic too, and running our migrations there would add our tables to its database."""
+    with engine.connect() as connection:
+        recorded = set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    if strangers := sorted(recorded - migrate.known_revisions()):
+        return Inspection(SchemaKind.UNKNOWN, f"alembic_version records revision {', '.join(strangers)}, which is "
+                                              "not one of this bot's (another application's, or a newer version "
+                                              "of this bot)")
+    return Inspection(SchemaKind.OURS)
 
 
 def column_names(engine: Engine, table: str) -> frozenset[str]:

@@ -132,6 +132,21 @@ def test_other_tables_without_alembic_are_refused(database_url, monkeypatch, cap
     assert "no table dca_cycles, dca_orders; tables trades belong to neither bot" in out
 
 
+def test_another_applications_alembic_database_is_refused_and_left_alone(database_url, monkeypatch, capsys) -> None:
+    engine = seed_engine(database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY)")
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('e3f1a9b2c4d5')")
+        connection.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, name varchar(20))")
+    engine.dispose()
+    before = dump(database_url)
+    for args in (("db", "status"), ("db", "upgrade", "--dry-run"), ("db", "upgrade"), ("status",)):
+        code, out = cli(monkeypatch, capsys, database_url, *args)
+        assert code == 2, out
+        assert "alembic_version records revision e3f1a9b2c4d5, which is not one of this bot's" in out, out
+    assert dump(database_url) == before
+
+
 def test_other_commands_refuse_the_seed_schema_until_it_is_upgraded(database_url, monkeypatch, capsys) -> None:
     seed_database(database_url)
     before = dump(database_url)
