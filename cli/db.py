@@ -14,6 +14,12 @@ if TYPE_CHECKING:
     from adapters.db.seed_schema import Inspection, Step
 
 
+BACKUP_MYSQL = "mysqldump --single-transaction -h HOST -u USER -p DB_NAME > before-upgrade.sql"
+BACKUP_SQLITE = 'sqlite3 FILE ".backup before-upgrade.sqlite3"      (SQLite)'
+UNKNOWN_REFUSED = ("A database that is neither this bot's nor the seed bot's is refused with exit code 2 and never "
+                   "altered.\nSee docs/migrating.md.")
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "db", help="database schema: upgrade, status",
@@ -23,12 +29,28 @@ def register(commands: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="db_action", metavar="ACTION", required=True)
     upgrade = actions.add_parser(
         "upgrade", help="apply every pending migration, or convert the seed bot's schema (safe to repeat)",
-        description="Apply every pending migration. On the seed bot's database, first convert its tables in "
-                    "place (every row kept), then stamp and migrate. Back the database up first.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Apply every pending migration (a second run does nothing).\n\n"
+                    "On the seed bot's database (the cron/watchdog bot this one replaces), first convert its tables "
+                    "in place, keeping every\nasset, cycle, order and bar, then stamp and migrate; its open cycles "
+                    "are taken over at the next `run`. Stop the\nseed bot and back the database up first:\n"
+                    f"  {BACKUP_MYSQL}\n  {BACKUP_SQLITE}\n"
+                    "`--dry-run` (or `db status`) prints the plan for this very database. SQLite converts in one "
+                    "transaction; MariaDB/MySQL\ncommit each table change on its own: if a conversion is "
+                    "interrupted, run it again and it finishes what is left.\n\n"
+                    f"{UNKNOWN_REFUSED}")
     upgrade.add_argument("--dry-run", action="store_true", help="print what would be done; change nothing")
     upgrade.set_defaults(handler=_upgrade)
     status = actions.add_parser(
-        "status", help="show the database URL (password hidden), schema revision and whose books it keeps")
+        "status", help="show the database URL (password hidden), schema revision and whose books it keeps",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Show the database URL (password hidden), its schema revision, whose books it keeps and "
+                    "which of the seed bot's\ncycles were taken over. Changes nothing.\n\n"
+                    "On the seed bot's database it says so, gives the backup command for this very database:\n"
+                    f"  {BACKUP_MYSQL}\n  {BACKUP_SQLITE}\n"
+                    "and lists what `db upgrade` will do.\n\n"
+                    "It ends with exit code 0 when the schema is current, exit code 1 when `db upgrade` has something "
+                    "to do\n(pending migrations, or the seed bot's schema to convert).\n" + UNKNOWN_REFUSED)
     status.set_defaults(handler=_status)
 
 

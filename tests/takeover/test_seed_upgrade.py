@@ -338,3 +338,18 @@ def test_run_exits_2_with_the_remedy_while_the_seed_bot_runs_then_takes_over_onc
     assert started.returncode == 0, started.stderr[-2000:]
     status = supervisor(tmp_path, "db", "status", env=env).stdout
     assert "taken over from the seed bot on " in status and ": cycles 3, 4 " in status
+
+
+@pytest.mark.parametrize("action", ["status", "upgrade"])
+def test_db_help_explains_the_seed_conversion_the_backup_and_the_exit_codes(action, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["db", action, "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "seed bot" in text and "docs/migrating.md" in text
+    assert "mysqldump --single-transaction" in text  # how to back up, before anything is converted
+    assert "exit code 2" in text and "never altered" in text  # an unknown schema
+    if action == "status":
+        assert "exit code 1" in text and "exit code 0" in text
+    else:
+        assert "--dry-run" in text and "run it again" in text  # MariaDB: an interrupted conversion
