@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from adapters.db import migrate
 from adapters.db.database import Database
 from adapters.db.models import DcaAsset, DcaCycle, DcaOrder, HistoricalBar
 from adapters.db.seed_schema import SchemaKind, inspect_schema
+from adapters.db.takeover import TakeoverStore
+from app.takeover import SeedBotActive, guard
 from supervisor import main
 from tests.takeover.seed_db import create_seed_schema, dump, insert, seed_engine
 
@@ -353,3 +355,36 @@ def test_db_help_explains_the_seed_conversion_the_backup_and_the_exit_codes(acti
         assert "exit code 1" in text and "exit code 0" in text
     else:
         assert "--dry-run" in text and "run it again" in text  # MariaDB: an interrupted conversion
+
+
+class _NoOrders:
+    """The exchange's order list, empty: only the books speak for the seed bot here."""
+
+    def orders(self, status: str, after: datetime) -> list[object]:
+        return []
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, text: str, *args: object) -> None:
+        self.lines.append(text.format(*args))
+
+
+def test_settings_changed_after_the_upgrade_are_not_taken_for_the_seed_bot_writing(database_url, monkeypatch,
+                                                                                   capsys) -> None:
+    seed_database(database_url)
+    assert cli(monkeypatch, capsys, database_url, "db", "upgrade")[0] == 0
+    code, out = cli(monkeypatch, capsys, database_url, "assets", "set", "ETH/USD", "take_profit_percent=1.5")
+    assert code == 0, out
+    db = Database(database_url)
+    try:
+        now = datetime.now(UTC)
+        guard(TakeoverStore(db), _NoOrders(), "dca-test1", now, now, None, _Log())  # no SeedBotActive
+        with db.transaction() as session:  # its INSERT of the next cycle, stamped by the server's default
+            session.execute(text("INSERT INTO dca_cycles (asset_id, status) VALUES (2, 'cooldown')"))
+        with pytest.raises(SeedBotActive, match=r"it updated its books at .* UTC, less than 5 minutes ago"):
+            guard(TakeoverStore(db), _NoOrders(), "dca-test1", now, now, None, _Log())
+    finally:
+        db.dispose()
