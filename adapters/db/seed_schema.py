@@ -77,6 +77,9 @@ SERVER_STAMPED: dict[str, tuple[str, ...]] = {
     "dca_orders": ("created_at", "fetched_at", "updated_by_fetch_at"),
     "historical_1min_bars": ("created_at", "updated_at"),
 }
+# a column revision 0001 gives each seed table: a table without it was never converted (or was restored
+# from a backup taken before the conversion, next to this bot's own tables)
+CONVERTED_MARKERS = {"dca_assets": "dust_quantity", "dca_cycles": "cost", "dca_orders": "pk"}
 TERMINAL = ("complete", "error")
 SEED_STATUSES = ("watching", "buying", "selling", "trailing", "cooldown", *TERMINAL)
 TAKEOVER = "takeover"  # dca_meta key: the old bot's open cycles, waiting for (then taken over by) `run`
@@ -174,6 +177,13 @@ def _alembic_kept(engine: Engine) -> Inspection:
         return Inspection(SchemaKind.UNKNOWN, f"alembic_version records revision {', '.join(strangers)}, which is "
                                               "not one of this bot's (another application's, or a newer version "
                                               "of this bot)")
+    names = set(inspect(engine).get_table_names())
+    for table, column in CONVERTED_MARKERS.items():
+        if table in names and column not in column_names(engine, table):
+            return Inspection(SchemaKind.UNKNOWN, f"alembic_version records this bot's revision, but {table} still "
+                                                  f"has the seed bot's shape (no column {column}): was a backup from "
+                                                  "before `db upgrade` restored over the converted database? Restore "
+                                                  "it into an emptied database (docs/migrating.md)")
     return Inspection(SchemaKind.OURS)
 
 

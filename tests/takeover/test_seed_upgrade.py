@@ -16,7 +16,7 @@ from adapters.db.seed_schema import SchemaKind, inspect_schema
 from adapters.db.takeover import TakeoverStore
 from app.takeover import SeedBotActive, guard
 from supervisor import main
-from tests.takeover.seed_db import create_seed_schema, dump, insert, seed_engine
+from tests.takeover.seed_db import create_seed_schema, dump, insert, seed_engine, statements
 
 LIVE_ORDER = "6f1f3a52-9d1c-4c1e-a3c4-1d2b3c4d5e6f"
 FOREIGN_ORDER = "0b9a8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"
@@ -388,3 +388,28 @@ def test_settings_changed_after_the_upgrade_are_not_taken_for_the_seed_bot_writi
             guard(TakeoverStore(db), _NoOrders(), "dca-test1", now, now, None, _Log())
     finally:
         db.dispose()
+
+
+def test_a_pre_upgrade_backup_restored_over_the_converted_database_is_refused_not_read(database_url, monkeypatch,
+                                                                                       capsys) -> None:
+    seed_database(database_url)
+    assert cli(monkeypatch, capsys, database_url, "db", "upgrade")[0] == 0
+    engine = seed_engine(database_url)  # what `mysql dca_bot_db < before-upgrade.sql` does: the seed's
+    with engine.begin() as connection:  # tables dropped and created again; this bot's tables stay
+        if engine.dialect.name != "sqlite":
+            connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
+        for table in ("dca_orders", "dca_cycles", "dca_assets", "historical_1min_bars"):
+            connection.exec_driver_sql(f"DROP TABLE {table}")
+        for statement in statements(engine.dialect.name):
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+    for table, rows in (("dca_assets", ASSETS), ("dca_cycles", CYCLES), ("dca_orders", ORDERS),
+                        ("historical_1min_bars", BARS)):
+        insert(database_url, table, rows)
+    before = dump(database_url)
+    for args in (("db", "status"), ("db", "upgrade"), ("status",), ("report",)):
+        code, out = cli(monkeypatch, capsys, database_url, *args)
+        assert code == 2, out
+        assert "still has the seed bot's shape" in out and "restored over the converted database" in out, out
+        assert "docs/migrating.md" in out
+    assert dump(database_url) == before
