@@ -64,7 +64,8 @@ def _upgrade(args: argparse.Namespace) -> int:
     where = settings.redacted_database_url()
     if found.kind is SchemaKind.SEED:
         if args.dry_run:
-            _print_plan(db, where, found, plan_conversion(db.engine, found), "would")
+            if refusals := _print_plan(db, where, found, plan_conversion(db.engine, found), "would"):
+                raise ConfigError(f"{_database_setting(settings)}: {refusals}")  # as the upgrade itself ends
             return 0
         print(f"{where}: converting {found.describe()}; engine: {_atomicity(db)}")
         try:
@@ -93,7 +94,9 @@ def _status(args: argparse.Namespace) -> int:
 
     found = _known(inspect_schema(db.engine), settings)
     if found.kind is SchemaKind.SEED:
-        _print_plan(db, settings.redacted_database_url(), found, plan_conversion(db.engine, found), "will")
+        if refusals := _print_plan(db, settings.redacted_database_url(), found, plan_conversion(db.engine, found),
+                                   "will"):
+            print(f"But {refusals}")
         return 1
     current, head = migrate.current_revision(db.engine), migrate.head_revision()
     state = "current" if current == head else f"behind: run `supervisor.py db upgrade` to reach {head}"
@@ -122,8 +125,9 @@ def _known(found: Inspection, settings: Settings) -> Inspection:
     return found
 
 
-def _print_plan(db: Database, where: str, found: Inspection, steps: list[Step], verb: str) -> None:
-    from adapters.db.seed_schema import OPTIONAL_TABLES, REQUIRED_TABLES, row_counts
+def _print_plan(db: Database, where: str, found: Inspection, steps: list[Step], verb: str) -> str:
+    """Print what `db upgrade` does; returns why it would refuse to start ("" if it would not)."""
+    from adapters.db.seed_schema import OPTIONAL_TABLES, REQUIRED_TABLES, check_rows, row_counts
 
     seed_tables = [t for t in (*REQUIRED_TABLES, *OPTIONAL_TABLES) if t in found.tables]
     counts = ", ".join(f"{table} {count} rows" for table, count in row_counts(db.engine, seed_tables).items())
@@ -131,6 +135,10 @@ def _print_plan(db: Database, where: str, found: Inspection, steps: list[Step], 
     print(f"{_backup_hint(db)}. Then `supervisor.py db upgrade` {verb}, keeping every row:")
     for step in steps:
         print(f"  - {step.description}")
+    problems = check_rows(db.engine, bars="historical_1min_bars" in found.tables)
+    if not problems:
+        return ""
+    return f"the upgrade refuses to start until these rows are fixed: {'; '.join(problems)}"
 
 
 def _backup_hint(db: Database) -> str:

@@ -462,7 +462,7 @@ def check_rows(engine: Engine, bars: bool = True) -> list[str]:
             orphans = connection.execute(text(f"SELECT c.id FROM {table} c LEFT JOIN dca_assets a "
                                               "ON a.id = c.asset_id WHERE a.id IS NULL ORDER BY c.id")).scalars()
             if ids := list(orphans):
-                problems.append(f"{table} {_ids(ids)} belong to no row of dca_assets")
+                problems.append(f"{table} id {_ids(ids)} belong to no row of dca_assets")
         twice = connection.execute(text(
             "SELECT client_order_id FROM dca_orders GROUP BY client_order_id HAVING COUNT(*) > 1")).scalars()
         if ids := list(twice):

@@ -255,7 +255,23 @@ def test_orphaned_cycles_are_refused_before_anything_changes(database_url, monke
     before = dump(database_url)
     code, out = cli(monkeypatch, capsys, database_url, "db", "upgrade")
     assert code == 2
-    assert "dca_cycles 9 belong to no row of dca_assets" in out
+    assert "dca_cycles id 9 belong to no row of dca_assets" in out
+    assert dump(database_url) == before
+
+
+def test_the_plan_says_which_rows_the_upgrade_would_refuse(database_url, monkeypatch, capsys) -> None:
+    seed_database(database_url)
+    insert(database_url, "dca_cycles", [{"id": 9, "asset_id": 42, "status": "complete"}])
+    before = dump(database_url)
+    code, out = cli(monkeypatch, capsys, database_url, "db", "upgrade", "--dry-run")
+    assert code == 2  # as the upgrade itself would end
+    assert "Then `supervisor.py db upgrade` would, keeping every row:" in out
+    assert "the upgrade refuses to start until these rows are fixed: dca_cycles id 9 belong to no row of " \
+           "dca_assets" in out
+    code, out = cli(monkeypatch, capsys, database_url, "db", "status")
+    assert code == 1
+    assert "the upgrade refuses to start until these rows are fixed: dca_cycles id 9 belong to no row of " \
+           "dca_assets" in out
     assert dump(database_url) == before
 
 
