@@ -55,7 +55,7 @@ def take_over(store: TakeoverStore, broker: Any, namespace: str, venue_now: date
     positions = broker.positions()
     for cycle in cycles:
         held = positions[cycle.symbol].qty if cycle.symbol in positions else ZERO
-        log.info("taking over cycle {} from the seed bot: {}", cycle.id, _take_over_one(store, broker, cycle, held))
+        log.info("cycle {} {}", cycle.id, _take_over_one(store, broker, cycle, held))  # "cycle 4 taken over from …"
     _report_holdings(store, cycles, {symbol: p.qty for symbol, p in positions.items()}, log)
     taken = [cycle.id for cycle in cycles]
     store.finish(taken, wall_now)

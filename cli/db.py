@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from config.settings import Settings
 
 
+BACKUP_MYSQL = "mysqldump --single-transaction -h HOST -u USER -p DB_NAME > before-upgrade.sql"
+BACKUP_SQLITE = 'sqlite3 FILE ".backup before-upgrade.sqlite3"      (SQLite)'
+UNKNOWN_REFUSED = ("A database that is neither this bot's nor the seed bot's is refused with exit code 2 and never "
+                   "altered.\nSee docs/migrating.md.")
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "db", help="database schema: upgrade, status",
@@ -24,12 +30,28 @@ def register(commands: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="db_action", metavar="ACTION", required=True)
     upgrade = actions.add_parser(
         "upgrade", help="apply every pending migration, or convert the seed bot's schema (safe to repeat)",
-        description="Apply every pending migration. On the seed bot's database, first convert its tables in "
-                    "place (every row kept), then stamp and migrate. Back the database up first.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Apply every pending migration (a second run does nothing).\n\n"
+                    "On the seed bot's database (the cron/watchdog bot this one replaces), first convert its tables "
+                    "in place, keeping every\nasset, cycle, order and bar, then stamp and migrate; its open cycles "
+                    "are taken over at the next `run`. Stop the\nseed bot and back the database up first:\n"
+                    f"  {BACKUP_MYSQL}\n  {BACKUP_SQLITE}\n"
+                    "`--dry-run` (or `db status`) prints the plan for this very database. SQLite converts in one "
+                    "transaction; MariaDB/MySQL\ncommit each table change on its own: if a conversion is "
+                    "interrupted, run it again and it finishes what is left.\n\n"
+                    f"{UNKNOWN_REFUSED}")
     upgrade.add_argument("--dry-run", action="store_true", help="print what would be done; change nothing")
     upgrade.set_defaults(handler=_upgrade)
     status = actions.add_parser(
-        "status", help="show the database URL (password hidden), schema revision and whose books it keeps")
+        "status", help="show the database URL (password hidden), schema revision and whose books it keeps",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Show the database URL (password hidden), its schema revision, whose books it keeps and "
+                    "which of the seed bot's\ncycles were taken over. Changes nothing.\n\n"
+                    "On the seed bot's database it says so, gives the backup command for this very database:\n"
+                    f"  {BACKUP_MYSQL}\n  {BACKUP_SQLITE}\n"
+                    "and lists what `db upgrade` will do.\n\n"
+                    "It ends with exit code 0 when the schema is current, exit code 1 when `db upgrade` has something "
+                    "to do\n(pending migrations, or the seed bot's schema to convert).\n" + UNKNOWN_REFUSED)
     status.set_defaults(handler=_status)
 
 
@@ -43,7 +65,8 @@ def _upgrade(args: argparse.Namespace) -> int:
     where = settings.redacted_database_url()
     if found.kind is SchemaKind.SEED:
         if args.dry_run:
-            _print_plan(db, where, found, plan_conversion(db.engine, found), "would")
+            if refusals := _print_plan(db, where, found, plan_conversion(db.engine, found), "would"):
+                raise ConfigError(f"{_database_setting(settings)}: {refusals}")  # as the upgrade itself ends
             return 0
         print(f"{where}: converting {found.describe()}; engine: {_atomicity(db)}")
         try:
@@ -72,7 +95,9 @@ def _status(args: argparse.Namespace) -> int:
 
     found = _known(inspect_schema(db.engine), settings)
     if found.kind is SchemaKind.SEED:
-        _print_plan(db, settings.redacted_database_url(), found, plan_conversion(db.engine, found), "will")
+        if refusals := _print_plan(db, settings.redacted_database_url(), found, plan_conversion(db.engine, found),
+                                   "will"):
+            print(f"But {refusals}")
         return 1
     current, head = migrate.current_revision(db.engine), migrate.head_revision()
     state = "current" if current == head else f"behind: run `supervisor.py db upgrade` to reach {head}"
@@ -101,8 +126,9 @@ def _known(found: Inspection, settings: Settings) -> Inspection:
     return found
 
 
-def _print_plan(db: Database, where: str, found: Inspection, steps: list[Step], verb: str) -> None:
-    from adapters.db.seed_schema import OPTIONAL_TABLES, REQUIRED_TABLES, row_counts
+def _print_plan(db: Database, where: str, found: Inspection, steps: list[Step], verb: str) -> str:
+    """Print what `db upgrade` does; returns why it would refuse to start ("" if it would not)."""
+    from adapters.db.seed_schema import OPTIONAL_TABLES, REQUIRED_TABLES, check_rows, row_counts
 
     seed_tables = [t for t in (*REQUIRED_TABLES, *OPTIONAL_TABLES) if t in found.tables]
     counts = ", ".join(f"{table} {count} rows" for table, count in row_counts(db.engine, seed_tables).items())
@@ -110,6 +136,10 @@ def _print_plan(db: Database, where: str, found: Inspection, steps: list[Step], 
     print(f"{_backup_hint(db)}. Then `supervisor.py db upgrade` {verb}, keeping every row:")
     for step in steps:
         print(f"  - {step.description}")
+    problems = check_rows(db.engine, bars="historical_1min_bars" in found.tables)
+    if not problems:
+        return ""
+    return f"the upgrade refuses to start until these rows are fixed: {'; '.join(problems)}"
 
 
 def _backup_hint(db: Database) -> str:

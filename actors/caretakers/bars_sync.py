@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from actors.caretakers.base import Caretaker
 from actors.runtime import Runtime
-from app.bars import floor_minute, incremental_start, sync_symbol
+from app.bars import DEFAULT_BACKFILL, floor_minute, incremental_start, sync_symbol
 
 
 class BarsSync(Caretaker):
@@ -21,6 +21,13 @@ class BarsSync(Caretaker):
         failures = []
         for asset in rt.assets.enabled():
             start = incremental_start(rt.bars, asset.id, end)
+            if start < (horizon := floor_minute(end - DEFAULT_BACKFILL)):
+                # bars a year old (the seed bot's, fetched for one backtest) would mean a year of minutes
+                # to fetch here, holding this caretaker for hours; the gap is for `bars fetch` to fill
+                self._log.info("{}: the newest stored bar is from {:%Y-%m-%d}; fetching the last {} days only "
+                               "(`supervisor.py bars fetch` fills the gap)", asset.symbol, start,
+                               DEFAULT_BACKFILL.days)
+                start = horizon
             if start >= end:
                 continue
             result = sync_symbol(rt.bar_fetcher, rt.bars, asset.id, asset.symbol, start, end)

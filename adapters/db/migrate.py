@@ -73,6 +73,11 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> frozenset[str]:
+    """Every revision of this bot's migration chain."""
+    return frozenset(script.revision for script in ScriptDirectory.from_config(_config()).walk_revisions())
+
+
 def revision_sql(dialect_url: str, revision: str) -> list[str]:
     """The statements the migrations up to `revision` run on a fresh database of the URL's dialect,
     rendered offline (no connection), without Alembic's own bookkeeping."""

@@ -77,6 +77,9 @@ SERVER_STAMPED: dict[str, tuple[str, ...]] = {
     "dca_orders": ("created_at", "fetched_at", "updated_by_fetch_at"),
     "historical_1min_bars": ("created_at", "updated_at"),
 }
+# a column revision 0001 gives each seed table: a table without it was never converted (or was restored
+# from a backup taken before the conversion, next to this bot's own tables)
+CONVERTED_MARKERS = {"dca_assets": "dust_quantity", "dca_cycles": "cost", "dca_orders": "pk"}
 TERMINAL = ("complete", "error")
 SEED_STATUSES = ("watching", "buying", "selling", "trailing", "cooldown", *TERMINAL)
 TAKEOVER = "takeover"  # dca_meta key: the old bot's open cycles, waiting for (then taken over by) `run`
@@ -139,7 +142,7 @@ def inspect_schema(engine: Engine) -> Inspection:
     if not names:
         return Inspection(SchemaKind.EMPTY)
     if "alembic_version" in names:
-        return Inspection(SchemaKind.OURS)
+        return _alembic_kept(engine)
     ours = revision_columns()
     missing = [t for t in REQUIRED_TABLES if t not in names]
     strangers = sorted(names - set(SEED_COLUMNS) - set(ADDED_TABLES))
@@ -163,6 +166,25 @@ def inspect_schema(engine: Engine) -> Inspection:
         partly = partly or table in ADDED_TABLES or bool(columns - seed)
         tables[table] = columns
     return Inspection(SchemaKind.SEED, tables=tables, partly_converted=partly)
+
+
+def _alembic_kept(engine: Engine) -> Inspection:
+    """Ours only if Alembic records revisions of our chain: another application keeps its tables with
+    Alembic too, and running our migrations there would add our tables to its database."""
+    with engine.connect() as connection:
+        recorded = set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    if strangers := sorted(recorded - migrate.known_revisions()):
+        return Inspection(SchemaKind.UNKNOWN, f"alembic_version records revision {', '.join(strangers)}, which is "
+                                              "not one of this bot's (another application's, or a newer version "
+                                              "of this bot)")
+    names = set(inspect(engine).get_table_names())
+    for table, column in CONVERTED_MARKERS.items():
+        if table in names and column not in column_names(engine, table):
+            return Inspection(SchemaKind.UNKNOWN, f"alembic_version records this bot's revision, but {table} still "
+                                                  f"has the seed bot's shape (no column {column}): was a backup from "
+                                                  "before `db upgrade` restored over the converted database? Restore "
+                                                  "it into an emptied database (docs/migrating.md)")
+    return Inspection(SchemaKind.OURS)
 
 
 def column_names(engine: Engine, table: str) -> frozenset[str]:
@@ -440,7 +462,7 @@ def check_rows(engine: Engine, bars: bool = True) -> list[str]:
             orphans = connection.execute(text(f"SELECT c.id FROM {table} c LEFT JOIN dca_assets a "
                                               "ON a.id = c.asset_id WHERE a.id IS NULL ORDER BY c.id")).scalars()
             if ids := list(orphans):
-                problems.append(f"{table} {_ids(ids)} belong to no row of dca_assets")
+                problems.append(f"{table} id {_ids(ids)} belong to no row of dca_assets")
         twice = connection.execute(text(
             "SELECT client_order_id FROM dca_orders GROUP BY client_order_id HAVING COUNT(*) > 1")).scalars()
         if ids := list(twice):

@@ -77,12 +77,11 @@ class TakeoverStore:
             return bool(mirrored or tracked)
 
     def last_written(self) -> datetime | None:
-        """The newest bookkeeping time the seed bot left on its cycles and assets."""
+        """The newest bookkeeping time the seed bot left on its cycles. Every trade of the seed bot writes
+        a cycle; its asset rows are left out because this bot's `assets` commands, which a user may well
+        run between `db upgrade` and the first `run`, stamp them too."""
         with self._db.transaction() as session:
-            stamps = [session.execute(select(func.max(column))).scalar()
-                      for column in (DcaCycle.updated_at, DcaAsset.updated_at)]
-            present = [stamp for stamp in stamps if stamp is not None]
-            return max(present) if present else None
+            return session.execute(select(func.max(DcaCycle.updated_at))).scalar()
 
     def attach(self, cycle: SeedCycle, order: ExchangeOrder, kind: OrderKind, position_before: Decimal | None,
                note: str) -> None:

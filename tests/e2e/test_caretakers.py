@@ -11,7 +11,9 @@ from adapters.db.bars import BarStore
 from adapters.db.models import DcaOrder
 from adapters.sim.orders import OrderRequest
 from dca.cycle import CycleStatus
-from tests.e2e.harness import QUICK, BotHarness, wait_for
+from dca.market import Bar
+from dca.params import AssetParams, with_overrides
+from tests.e2e.harness import QUICK, SCRIPT_START, BotHarness, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -84,6 +86,27 @@ def test_bars_sync_keeps_history_current_for_enabled_assets(tmp_path, sqlite_url
         wait_for(lambda: harness.tick(1) or store.count(asset.id) >= 30 * 1440 - 5, 60, "30 days of bars")
         latest = store.latest_time(asset.id)
         assert harness.exchange.clock.now() - latest < timedelta(minutes=5)
+
+
+def test_bars_sync_catches_up_at_most_the_backfill_after_old_bars(tmp_path, sqlite_url):
+    """A database whose newest bar is a year old (the seed bot fetched bars for one backtest, then
+    never again) gets the last 30 days, not a year of minutes that would hold the caretaker for hours."""
+    old = SCRIPT_START - timedelta(days=365)
+
+    def prepare(harness):
+        harness.db.upgrade()
+        AssetRepository(harness.db).add(["BTC/USD"], with_overrides(AssetParams(), QUICK), enabled=True)
+        asset = AssetRepository(harness.db).get("BTC/USD")
+        BarStore(harness.db).upsert(asset.id, [Bar("BTC/USD", old, *[Decimal(100)] * 4, Decimal(1))])
+
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual", keep_bars=True,
+                    prepare=prepare) as harness:
+        store = BarStore(harness.db)
+        asset = AssetRepository(harness.db).get("BTC/USD")
+        wait_for(lambda: harness.tick(1) or store.count(asset.id) >= 30 * 1440 - 5, 60, "30 days of bars")
+        month_ago = harness.exchange.clock.now() - timedelta(days=31)
+        assert store.count(asset.id, old + timedelta(minutes=1), month_ago) == 0
+        assert harness.exchange.clock.now() - store.latest_time(asset.id) < timedelta(minutes=5)
 
 
 def _janitor_runs(harness):

@@ -7,14 +7,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from adapters.db import migrate
 from adapters.db.database import Database
 from adapters.db.models import DcaAsset, DcaCycle, DcaOrder, HistoricalBar
 from adapters.db.seed_schema import SchemaKind, inspect_schema
+from adapters.db.takeover import TakeoverStore
+from app.takeover import SeedBotActive, guard
 from supervisor import main
-from tests.takeover.seed_db import create_seed_schema, dump, insert, seed_engine
+from tests.takeover.seed_db import create_seed_schema, dump, insert, seed_engine, statements
 
 LIVE_ORDER = "6f1f3a52-9d1c-4c1e-a3c4-1d2b3c4d5e6f"
 FOREIGN_ORDER = "0b9a8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d"
@@ -132,6 +134,21 @@ def test_other_tables_without_alembic_are_refused(database_url, monkeypatch, cap
     assert "no table dca_cycles, dca_orders; tables trades belong to neither bot" in out
 
 
+def test_another_applications_alembic_database_is_refused_and_left_alone(database_url, monkeypatch, capsys) -> None:
+    engine = seed_engine(database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY)")
+        connection.exec_driver_sql("INSERT INTO alembic_version VALUES ('e3f1a9b2c4d5')")
+        connection.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, name varchar(20))")
+    engine.dispose()
+    before = dump(database_url)
+    for args in (("db", "status"), ("db", "upgrade", "--dry-run"), ("db", "upgrade"), ("status",)):
+        code, out = cli(monkeypatch, capsys, database_url, *args)
+        assert code == 2, out
+        assert "alembic_version records revision e3f1a9b2c4d5, which is not one of this bot's" in out, out
+    assert dump(database_url) == before
+
+
 def test_other_commands_refuse_the_seed_schema_until_it_is_upgraded(database_url, monkeypatch, capsys) -> None:
     seed_database(database_url)
     before = dump(database_url)
@@ -238,7 +255,23 @@ def test_orphaned_cycles_are_refused_before_anything_changes(database_url, monke
     before = dump(database_url)
     code, out = cli(monkeypatch, capsys, database_url, "db", "upgrade")
     assert code == 2
-    assert "dca_cycles 9 belong to no row of dca_assets" in out
+    assert "dca_cycles id 9 belong to no row of dca_assets" in out
+    assert dump(database_url) == before
+
+
+def test_the_plan_says_which_rows_the_upgrade_would_refuse(database_url, monkeypatch, capsys) -> None:
+    seed_database(database_url)
+    insert(database_url, "dca_cycles", [{"id": 9, "asset_id": 42, "status": "complete"}])
+    before = dump(database_url)
+    code, out = cli(monkeypatch, capsys, database_url, "db", "upgrade", "--dry-run")
+    assert code == 2  # as the upgrade itself would end
+    assert "Then `supervisor.py db upgrade` would, keeping every row:" in out
+    assert "the upgrade refuses to start until these rows are fixed: dca_cycles id 9 belong to no row of " \
+           "dca_assets" in out
+    code, out = cli(monkeypatch, capsys, database_url, "db", "status")
+    assert code == 1
+    assert "the upgrade refuses to start until these rows are fixed: dca_cycles id 9 belong to no row of " \
+           "dca_assets" in out
     assert dump(database_url) == before
 
 
@@ -323,3 +356,76 @@ def test_run_exits_2_with_the_remedy_while_the_seed_bot_runs_then_takes_over_onc
     assert started.returncode == 0, started.stderr[-2000:]
     status = supervisor(tmp_path, "db", "status", env=env).stdout
     assert "taken over from the seed bot on " in status and ": cycles 3, 4 " in status
+
+
+@pytest.mark.parametrize("action", ["status", "upgrade"])
+def test_db_help_explains_the_seed_conversion_the_backup_and_the_exit_codes(action, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["db", action, "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "seed bot" in text and "docs/migrating.md" in text
+    assert "mysqldump --single-transaction" in text  # how to back up, before anything is converted
+    assert "exit code 2" in text and "never altered" in text  # an unknown schema
+    if action == "status":
+        assert "exit code 1" in text and "exit code 0" in text
+    else:
+        assert "--dry-run" in text and "run it again" in text  # MariaDB: an interrupted conversion
+
+
+class _NoOrders:
+    """The exchange's order list, empty: only the books speak for the seed bot here."""
+
+    def orders(self, status: str, after: datetime) -> list[object]:
+        return []
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, text: str, *args: object) -> None:
+        self.lines.append(text.format(*args))
+
+
+def test_settings_changed_after_the_upgrade_are_not_taken_for_the_seed_bot_writing(database_url, monkeypatch,
+                                                                                   capsys) -> None:
+    seed_database(database_url)
+    assert cli(monkeypatch, capsys, database_url, "db", "upgrade")[0] == 0
+    code, out = cli(monkeypatch, capsys, database_url, "assets", "set", "ETH/USD", "take_profit_percent=1.5")
+    assert code == 0, out
+    db = Database(database_url)
+    try:
+        now = datetime.now(UTC)
+        guard(TakeoverStore(db), _NoOrders(), "dca-test1", now, now, None, _Log())  # no SeedBotActive
+        with db.transaction() as session:  # its INSERT of the next cycle, stamped by the server's default
+            session.execute(text("INSERT INTO dca_cycles (asset_id, status) VALUES (2, 'cooldown')"))
+        with pytest.raises(SeedBotActive, match=r"it updated its books at .* UTC, less than 5 minutes ago"):
+            guard(TakeoverStore(db), _NoOrders(), "dca-test1", now, now, None, _Log())
+    finally:
+        db.dispose()
+
+
+def test_a_pre_upgrade_backup_restored_over_the_converted_database_is_refused_not_read(database_url, monkeypatch,
+                                                                                       capsys) -> None:
+    seed_database(database_url)
+    assert cli(monkeypatch, capsys, database_url, "db", "upgrade")[0] == 0
+    engine = seed_engine(database_url)  # what `mysql dca_bot_db < before-upgrade.sql` does: the seed's
+    with engine.begin() as connection:  # tables dropped and created again; this bot's tables stay
+        if engine.dialect.name != "sqlite":
+            connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
+        for table in ("dca_orders", "dca_cycles", "dca_assets", "historical_1min_bars"):
+            connection.exec_driver_sql(f"DROP TABLE {table}")
+        for statement in statements(engine.dialect.name):
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+    for table, rows in (("dca_assets", ASSETS), ("dca_cycles", CYCLES), ("dca_orders", ORDERS),
+                        ("historical_1min_bars", BARS)):
+        insert(database_url, table, rows)
+    before = dump(database_url)
+    for args in (("db", "status"), ("db", "upgrade"), ("status",), ("report",)):
+        code, out = cli(monkeypatch, capsys, database_url, *args)
+        assert code == 2, out
+        assert "still has the seed bot's shape" in out and "restored over the converted database" in out, out
+        assert "docs/migrating.md" in out
+    assert dump(database_url) == before
