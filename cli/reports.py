@@ -50,7 +50,8 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps({"assets": as_json_ready(rows), "kill_switch": as_json_ready(halted),
                           "cash": as_json_ready(funds.cash if funds else None),
                           "buying_power": as_json_ready(funds.buying_power if funds else None),
-                          "supervisor_running": meta.supervisor_running(), "source": note}, indent=2))
+                          "supervisor_running": meta.supervisor_running(), "source": note,
+                          "refused_pairs": as_json_ready(meta.get("refused_pairs") or {})}, indent=2))
         return 0
     if not rows:
         print("no assets configured; add some with: supervisor.py assets add BTC/USD --enabled")
@@ -65,6 +66,9 @@ def _status(args: argparse.Namespace) -> int:
     if funds is not None:
         print(f"account: cash {_n(funds.cash, 2)}, buying power for crypto {_n(funds.buying_power, 2)} "
               "(non_marginable_buying_power: what the bot's buys draw on)")
+    refused = meta.get("refused_pairs")
+    for symbol, why in (refused.items() if isinstance(refused, dict) else ()):
+        print(f"{symbol}: enabled, but the venue does not trade it ({why.replace('_', ' ')}): not started")
     foreign = [r for r in rows if r.foreign_quantity]
     for row in foreign:
         print(f"{row.symbol}: {_n(row.foreign_quantity)} on the exchange is not the bot's; it is never sold or "

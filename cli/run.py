@@ -58,7 +58,7 @@ def _run(settings: Any, args: argparse.Namespace) -> int:
 
     from adapters.db.meta import MetaStore
     from app.books import SIM_STATE_FILE, claim_books
-    from app.bot import Bot, VenueError, books_owner, open_venue, seed_demo_assets
+    from app.bot import Bot, VenueError, account_refusal, books_owner, open_venue, seed_demo_assets
     from config.settings import ConfigError, TradingMode
 
     log = logger.bind(actor="supervisor")
@@ -69,6 +69,12 @@ def _run(settings: Any, args: argparse.Namespace) -> int:
         venue = open_venue(settings, db, args.speed)
     except VenueError as error:
         raise UsageError(str(error)) from None
+    refusal = account_refusal(venue)
+    if refusal is not None:
+        venue.close()
+        if new_sim_state:
+            sim_state.unlink(missing_ok=True)
+        raise UsageError(refusal)
     try:
         claim_books(MetaStore(db), books_owner(settings, venue), settings)
     except ConfigError:
