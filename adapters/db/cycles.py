@@ -298,5 +298,6 @@ def _live_order(row: DcaOrder) -> LiveOrder:
         order_type=OrderType(row.type), qty=row.qty or ZERO, limit_price=row.limit_price,
         created_at=row.decided_at or row.created_at, exchange_id=row.id, filled_qty=row.applied_filled_qty,
         filled_notional=row.applied_notional, fee=row.applied_fee, position_before=row.position_before,
-        cancel_requested_at=row.cancel_requested_at, fee_source=FeeSource(row.fee_source),
+        cancel_requested_at=row.cancel_requested_at,
+        fee_source=FeeSource(row.fee_source) if row.applied_filled_qty else FeeSource.ESTIMATE,  # see _write_order
     )
