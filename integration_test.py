@@ -12,7 +12,8 @@ coins that were in the account before are left alone (and one scenario checks ex
 Scenarios (the seed's phases, adapted): account and market data; a far-away limit buy appears, then
 is cancelled; the bot's base order fills and its books match the account (fees in coin included),
 with no duplicate order; the order janitor cancels an orphaned order of ours but never a foreign one;
-the kill switch stops new orders.
+the kill switch stops new orders; then (the bot stopped and cleaned up) `supervisor.py probe` measures the
+venue's unknowns with orders of its own and prints its findings and the matching simulator quirks.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class Run:
                 self._scenario(scenario)
         finally:
             self._clean_up()
+        self._scenario(self.probe_measures_the_venue)  # alone on the account: the bot has stopped
         print("all scenarios passed" if not self.failures else f"{self.failures} scenario(s) FAILED")
         return 1 if self.failures else 0
 
@@ -171,6 +173,16 @@ class Run:
         time.sleep(5)
         assert len(self.broker.orders(status="all", limit=500)) == count, "an order was placed while halted"
 
+    def probe_measures_the_venue(self) -> None:
+        from adapters.alpaca.probe import ProbeLimits, VenueProbe
+        from cli.probe import target_from_environment
+
+        waits = {"fee_wait": 5.0, "lag_wait": 10.0} if os.environ.get("ALPACA_SIM_URL") else {}
+        findings = VenueProbe(target_from_environment(), ProbeLimits(symbol=SYMBOL, **waits)).run()
+        print(findings.table())
+        print(f"quirks that make the simulator match: {findings.quirk_arguments()}")
+        assert not findings.leftovers, "; ".join(findings.leftovers)
+
     # --- helpers ----------------------------------------------------------------------------------
 
     def _far_limit_buy(self, client_order_id: str):  # type: ignore[no-untyped-def]
@@ -209,8 +221,10 @@ class Run:
             from dca.commands import SubmitOrder
             from dca.cycle import OrderKind, OrderType, Side
 
-            self.broker.submit(SubmitOrder(f"it-cleanup-{int(datetime.now(UTC).timestamp())}", SYMBOL, Side.SELL,
-                                           OrderType.MARKET, qty, None, OrderKind.TAKE_PROFIT))
+            sold = self.broker.submit(SubmitOrder(f"it-cleanup-{int(datetime.now(UTC).timestamp())}", SYMBOL,
+                                                  Side.SELL, OrderType.MARKET, qty, None, OrderKind.TAKE_PROFIT))
+            _eventually(lambda: not self.broker.order_by_client_id(sold.client_order_id).is_open,
+                        "the clean-up sell to finish", timeout=120)
             print(f"cleaned up: sold the {qty} {SYMBOL.split('/')[0]} the test bought")
 
 

@@ -12,7 +12,7 @@ import sys
 
 from cli import COMMANDS
 from cli.errors import EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE, Unavailable, UsageError
-from config.settings import ConfigError
+from config.errors import ConfigError
 
 DESCRIPTION = """\
 An actor-based dollar-cost-averaging bot for Alpaca crypto.

@@ -38,6 +38,7 @@ from actors.messages import (
 )
 from actors.runtime import Runtime, asset_actor_name
 from actors.supervision import ChildSpec, ExitReason, Restart, SupervisedActor
+from actors.trading_gate import TradingStopped
 from adapters.alpaca.broker import (
     BelowMinimum,
     BrokerUnavailable,
@@ -68,6 +69,7 @@ from dca.exchange import sellable_for_bot
 from dca.fees import fee_from_position
 from dca.market import Quote
 from dca.money import ZERO
+from dca.notices import breaker_opened, cycle_ended, order_filled
 from dca.order_reports import event_for
 from dca.params import AssetConfig
 from dca.risk import GLOBAL, Veto, buy_cost, committed_capital, reserved_by_buy, vet
@@ -128,6 +130,8 @@ class AssetActor(SupervisedActor):
             self._check_live_order(RECOVERING)
         self._refresh_triggers()
         self._arm_deadlines()
+        self._rt.metrics.asset_started(record.symbol)
+        self._rt.metrics.actors_started([asset_actor_name(record.symbol)])
         self._rt.metrics.realized_profit.labels(record.symbol).set(float(self._rt.cycles.realized_total(record.id)))
         self._rt.scheduler.every(self._rt.clock_seconds(self._rt.intervals.housekeeping), self.actor_ref,
                                  Housekeeping())
@@ -349,6 +353,9 @@ class AssetActor(SupervisedActor):
                                   command.client_order_id, error)
         try:
             order = self._rt.broker.submit(command)
+        except TradingStopped as stopped:  # its row stays `submitting`: the next start finds it was never sent
+            self._log.info("{} not sent: {}", command.client_order_id, stopped)
+            return
         except DuplicateClientOrderId:
             self._log.info("{} already exists on the exchange; reading it back", command.client_order_id)
             self._check_live_order("duplicate client_order_id")
@@ -407,6 +414,7 @@ class AssetActor(SupervisedActor):
         risk = self._rt.risk
         for scope in risk.record_order_result(self._symbol, succeeded, self._rt.clock.now()):
             self._rt.metrics.circuit_open.labels(scope).set(1)
+            self._rt.notifier.post(breaker_opened(scope, risk.limits.breaker_cooldown))
             if scope == GLOBAL:
                 self._log.error("circuit breaker opened for all assets: order failures of several assets ({} just "
                                 "now) add up to {} with no success anywhere; no orders for {}", self._symbol,
@@ -426,6 +434,8 @@ class AssetActor(SupervisedActor):
                 exchange_id = found.id
             self._rt.broker.cancel(exchange_id)
             self._log.info("cancel requested for {} ({})", command.client_order_id, command.reason)
+        except TradingStopped as stopped:
+            self._log.info("cancel of {} not sent: {}", command.client_order_id, stopped)
         except (NotFound, OrderRejected) as error:  # already filled, canceled or gone: read its final state
             self._log.info("cancel of {} refused ({}); reading it back", command.client_order_id, error)
             self._check_live_order("cancel refused")
@@ -594,6 +604,7 @@ class AssetActor(SupervisedActor):
                 else:
                     metrics.orders_canceled.labels(symbol, new.side.value,
                                                    self._cancel_label(new, reason, _event_time(event, self._rt))).inc()
+        self._notify(decision, event)
         if decision.completed is not None:
             metrics.cycles_completed.labels(symbol, decision.completed.status.value).inc()
             metrics.realized_profit.labels(symbol).inc(float(decision.completed.realized_pnl))
@@ -601,6 +612,14 @@ class AssetActor(SupervisedActor):
                                        decision.completed.realized_pnl)
         if decision.durable:
             self._publish_metrics()
+
+    def _notify(self, decision: Decision, event: Event) -> None:
+        finished, notifier = decision.finished_order, self._rt.notifier
+        if finished is not None and finished.filled_qty > 0 and not isinstance(event, OrderClosed | OrderNotFound):
+            cycle = decision.completed if finished.side is Side.SELL and decision.completed else decision.state.cycle
+            notifier.post(order_filled(self._symbol, cycle, finished))
+        if decision.completed is not None:
+            notifier.post(cycle_ended(self._symbol, decision.completed))
 
     def _cancel_label(self, order: LiveOrder, reason: CloseReason, at: datetime) -> str:
         """Why an order ended unfilled, as a metric label. An order past its limit is a stale buy or

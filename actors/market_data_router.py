@@ -61,7 +61,7 @@ class MarketDataRouter(SupervisedActor):
     def terminate(self, reason: ExitReason) -> None:
         if self._stream is not None:
             self._stream.stop()
-        self._rt.metrics.stream_connected.labels(STREAM).set(0)
+        self._rt.stream_state(STREAM, connected=False)
 
     def on_receive(self, message: Any) -> None:
         match message:
@@ -76,10 +76,10 @@ class MarketDataRouter(SupervisedActor):
                 self._connections += 1
                 if self._connections > 1:
                     self._rt.metrics.stream_reconnects.labels(STREAM).inc()
-                self._rt.metrics.stream_connected.labels(STREAM).set(1)
+                self._rt.stream_state(STREAM, connected=True)
                 self._log.info("market data connected ({} symbols)", len(self._subscribed))
             case StreamDisconnected():
-                self._rt.metrics.stream_connected.labels(STREAM).set(0)
+                self._rt.stream_state(STREAM, connected=False)
                 self._log.warning("market data disconnected; alpaca-py reconnects with backoff")
             case StreamCheck():
                 if self._stream is not None and not self._stream.alive:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from actors.clock import Clock
+from actors.health import Health
+from actors.notifier import NotifierHandle
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
 from actors.scheduler import Scheduler
@@ -78,11 +80,19 @@ class Runtime:
     bar_fetcher: Any = None  # adapters.alpaca.history.BarFetcher
     shadow: Any = None  # adapters.dryrun.ShadowExchange in a dry run: takes the orders, emits the trade updates
     intervals: Intervals = field(default_factory=Intervals)
+    # client_order_id -> asset id of the live orders taken over from the seed bot (ids not ours)
+    taken_over_orders: dict[str, int] = field(default_factory=dict)
     asset_directory: ChildDirectory = field(default_factory=ChildDirectory)
     root_directory: ChildDirectory = field(default_factory=ChildDirectory)
+    notifier: NotifierHandle = field(default_factory=NotifierHandle)  # trade notifications (off without URLs)
+    health: Health = field(default_factory=Health)  # liveness and readiness (/healthz, /readyz)
     _rules_cache: dict[str, ExchangeRules] = field(default_factory=dict)
     _rules_lock: threading.Lock = field(default_factory=threading.Lock)
     _pair_problems: dict[str, str | None] = field(default_factory=dict)
+
+    def stream_state(self, stream: str, connected: bool) -> None:
+        self.metrics.stream_connected.labels(stream).set(1 if connected else 0)
+        self.health.stream(stream, connected)
 
     def publish_quote(self, quote: Any) -> None:
         """A live quote: the shadow exchange (dry run) matches against it first, then the assets see it."""

@@ -33,6 +33,7 @@ import itertools
 import logging
 import math
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from types import TracebackType
@@ -126,6 +127,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self.delivery_errors = 0
+        self._last_turn = time.monotonic()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -278,9 +280,15 @@ class Scheduler:
         heapq.heapify(self._heap)
         self._cancelled_in_heap = 0
 
+    def idle_seconds(self) -> float:
+        """Real seconds since the loop last turned (the liveness check: it turns at least every
+        `max_wait_s` while a timer is set)."""
+        return time.monotonic() - self._last_turn
+
     def _run(self) -> None:
         while True:
             with self._wakeup:
+                self._last_turn = time.monotonic()
                 if self._stopped:
                     return
                 try:

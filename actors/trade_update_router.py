@@ -61,7 +61,7 @@ class TradeUpdateRouter(SupervisedActor):
     def terminate(self, reason: ExitReason) -> None:
         if self._stream is not None:
             self._stream.stop()
-        self._rt.metrics.stream_connected.labels(STREAM).set(0)
+        self._rt.stream_state(STREAM, connected=False)
 
     def on_receive(self, message: Any) -> None:
         match message:
@@ -71,11 +71,11 @@ class TradeUpdateRouter(SupervisedActor):
                 self._connections += 1
                 if self._connections > 1:
                     self._rt.metrics.stream_reconnects.labels(STREAM).inc()
-                self._rt.metrics.stream_connected.labels(STREAM).set(1)
+                self._rt.stream_state(STREAM, connected=True)
                 self._log.info("trade updates connected; asking every asset to read its live order back")
                 self._catch_up()
             case StreamDisconnected():
-                self._rt.metrics.stream_connected.labels(STREAM).set(0)
+                self._rt.stream_state(STREAM, connected=False)
                 self._log.warning("trade updates disconnected; alpaca-py reconnects with backoff")
             case StreamCheck():
                 if self._stream is not None and not self._stream.alive:
@@ -84,14 +84,17 @@ class TradeUpdateRouter(SupervisedActor):
     def _route(self, update: TradeUpdate) -> None:
         self._rt.orders.record(update.order)
         ref = parse_client_order_id(update.order.client_order_id)
-        if ref is None or ref.namespace != self._rt.rules.namespace:
+        ours = ref is not None and ref.namespace == self._rt.rules.namespace
+        asset_id = ref.asset_id if ref is not None and ours else self._rt.taken_over_orders.get(
+            update.order.client_order_id)  # a live order taken over from the seed bot
+        if asset_id is None:
             self._rt.metrics.foreign_orders.inc()
             self._log.debug("foreign order {} ({}): not ours, ignored", update.order.client_order_id, update.event)
             return
         # the update's position_qty is left out: whether it is net of the fee is unverified, so the
         # asset actor reads the position itself (by BTCUSD) to learn a buy's coin fee
         event = event_for(update.order, update.time)
-        symbol = self._symbol_of(ref.asset_id)
+        symbol = self._symbol_of(asset_id)
         if event is None or symbol is None:
             return
         if not self._rt.asset_directory.handle(asset_actor_name(symbol)).tell(OrderReport(event, update.order)):

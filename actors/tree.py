@@ -26,7 +26,9 @@ from actors.caretakers.order_history_sync import OrderHistorySync
 from actors.caretakers.order_janitor import OrderJanitor
 from actors.caretakers.reconciler import Reconciler
 from actors.caretakers.risk_keeper import RiskKeeper
+from actors.health import Health
 from actors.market_data_router import MarketDataRouter
+from actors.notifier import NotifierHandle
 from actors.runtime import Runtime
 from actors.supervision import (
     Backoff,
@@ -39,6 +41,7 @@ from actors.supervision import (
     supervisor_spec,
 )
 from actors.trade_update_router import TradeUpdateRouter
+from dca.notices import asset_given_up
 
 CARETAKERS = (RiskKeeper, OrderJanitor, CooldownKeeper, Reconciler, FeeKeeper, AssetWatcher, OrderHistorySync,
               BarsSync)
@@ -48,8 +51,10 @@ TRADE_UPDATE_ROUTER = "trade_update_router"
 class RestartCounter(SupervisionListener):
     """Restarts by actor, for Prometheus and the log."""
 
-    def __init__(self, metrics: Any) -> None:
+    def __init__(self, metrics: Any, notifier: NotifierHandle, health: Health) -> None:
         self._metrics = metrics
+        self._notifier = notifier
+        self._health = health
 
     def on_child_restarted(self, supervisor_name: str, child_name: str, reason: ExitReason) -> None:
         self._metrics.actor_restarts.labels(child_name).inc()
@@ -57,11 +62,14 @@ class RestartCounter(SupervisionListener):
 
     def on_gave_up(self, supervisor_name: str, reason: str) -> None:
         logger.bind(actor=supervisor_name).critical("gave up: {}", reason)
+        self._health.gave_up(supervisor_name)
+        if supervisor_name == ASSET_SUPERVISOR:
+            self._notifier.post(asset_given_up("the asset actors", reason))
 
 
 def start_tree(runtime: Runtime, on_give_up: Callable[[str], None]) -> Any:
     """Start the whole tree; returns the root supervisor's ref."""
-    scheduler, listener = runtime.scheduler, RestartCounter(runtime.metrics)
+    scheduler, listener = runtime.scheduler, RestartCounter(runtime.metrics, runtime.notifier, runtime.health)
     scale = runtime.clock_seconds  # intensity and backoff are meant in real seconds
     backoff = Backoff(initial_s=scale(0.5), max_s=scale(30), reset_after_s=scale(60))
     root_intensity = RestartIntensity(max_restarts=5, within_s=scale(60))
@@ -83,6 +91,7 @@ def start_tree(runtime: Runtime, on_give_up: Callable[[str], None]) -> Any:
         ChildSpec(TRADE_UPDATE_ROUTER, TradeUpdateRouter, args=(runtime,), shutdown_timeout_s=15.0),
         ChildSpec(MARKET_DATA_ROUTER, MarketDataRouter, args=(runtime,), shutdown_timeout_s=15.0),
     ]
+    runtime.metrics.actors_started([*(spec.name for spec in specs), *(spec.name for spec in caretakers)])
     return Supervisor.start("root", specs, scheduler=scheduler, directory=runtime.root_directory,
                             intensity=root_intensity, backoff=backoff, listener=listener, on_give_up=on_give_up,
                             liveness_check_s=scale(5))

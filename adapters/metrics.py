@@ -10,18 +10,47 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-from prometheus_client.exposition import generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from adapters.web import Response, Route, WebServer
+
 STATUSES = ("watching", "buying", "selling", "trailing", "cooldown")
+
+# Every label value a panel or an alert reads, so that each series exists at 0 from start-up: a panel
+# then shows 0 rather than "No data", and the first event already counts in increase(). A new label
+# value belongs here too (tests/observability checks the lists against the code that sets them).
+ORDER_KINDS = (("buy", "base"), ("buy", "safety"), ("sell", "take_profit"))  # (side, kind)
+SIDES = ("buy", "sell")
+REJECT_REASONS = ("insufficient_balance", "below_minimum", "time_in_force", "exchange", "other")
+CANCEL_REASONS = (("buy", "stale_buy"), ("sell", "stuck_sell"),
+                  *((side, reason) for side in SIDES for reason in ("canceled", "expired", "orphan")))
+VETO_GATES = ("kill_switch", "circuit_breaker", "daily_loss_limit", "max_open_cycles", "capital_budget",
+              "asset_cap", "cash")
+OUTCOMES = ("complete", "error")
+STREAMS = ("market_data", "trade_updates")
+DISCREPANCY_KINDS = ("missed_order_update", "holding_missing", "holding_corrected", "foreign_position",
+                     "exchange_id_taken")
+UNAVAILABLE = "BrokerUnavailable"  # the broker's error kind for 5xx, 429, timeouts and connection errors
+DATABASE_ERRORS = ("OperationalError", "IntegrityError", "InterfaceError", "DatabaseError")  # SQLAlchemy's
 LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0)
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class BookTotals:
+    """What the books say about one asset over its whole life."""
+
+    symbol: str
+    realized: Decimal  # realized profit of all its cycles
+    cycles: dict[str, int]  # ended cycles by outcome (complete, error)
 
 
 class Metrics:
@@ -65,9 +94,10 @@ class Metrics:
                                   ["symbol", "status"], registry=r)
         self.cycle_status_since = Gauge("dca_cycle_status_since_timestamp_seconds",
                                         "Wall-clock time the current cycle entered its status", ["symbol"], registry=r)
-        self.cycles_completed = Counter("dca_cycles_completed", "Cycles ended, by outcome (complete, error)",
+        self.cycles_completed = Counter("dca_cycles_completed",
+                                        "Cycles ended, by outcome (complete, error), over the books' whole life",
                                         ["symbol", "outcome"], registry=r)
-        self.realized_profit = Gauge("dca_realized_profit", "Realized profit of completed cycles since start",
+        self.realized_profit = Gauge("dca_realized_profit", "Realized profit of all the asset's cycles, from the books",
                                      ["symbol"], registry=r)
         self.position_quantity = Gauge("dca_position_quantity", "Coin the current cycle holds", ["symbol"],
                                        registry=r)
@@ -116,6 +146,10 @@ class Metrics:
                                         ["endpoint"], buckets=REQUEST_BUCKETS, registry=r)
         self.broker_errors = Counter("dca_broker_errors", "Exchange REST calls that failed", ["endpoint", "kind"],
                                      registry=r)
+        self.broker_reachable = Gauge("dca_broker_reachable",
+                                      "0 while the newest exchange REST call failed with a 5xx, 429, timeout or "
+                                      "connection error; 1 otherwise", registry=r)
+        self.broker_reachable.set(1)  # nothing has failed yet
         self.database_errors = Counter("dca_database_errors", "Database transactions that failed, by error class",
                                        ["error"], registry=r)
         self.account_cash = Gauge("dca_account_cash", "Cash in the exchange account", registry=r)
@@ -130,10 +164,68 @@ class Metrics:
                                           registry=r)
         self.daily_realized_profit = Gauge("dca_daily_realized_profit", "Realized profit since 00:00 UTC",
                                            registry=r)
+        # trade notifications (actors/notifier.py)
+        self.notifications_sent = Counter("dca_notifications_sent", "Notices every NOTIFY_URLS service accepted",
+                                          ["kind"], registry=r)
+        self.notifications_dropped = Counter("dca_notifications_dropped",
+                                             "Notices not sent: queue full, over the rate limit, or notifier stopped",
+                                             ["reason"], registry=r)
+        self.notifications_failed = Counter("dca_notifications_failed",
+                                            "Notices a service refused after every retry", registry=r)
         self.up_since = Gauge("dca_start_timestamp_seconds", "When the supervisor started", registry=r)
         self.up_since.set(time.time())
         self._status: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._create_global_series()
+
+    # --- series that exist from start-up -----------------------------------------------------------
+
+    def _create_global_series(self) -> None:
+        for stream in STREAMS:
+            self.stream_reconnects.labels(stream)
+            self.malformed_messages.labels(stream)
+        for kind in DISCREPANCY_KINDS:
+            self.discrepancies.labels(kind)
+        for error in DATABASE_ERRORS:
+            self.database_errors.labels(error)
+
+    def asset_started(self, symbol: str) -> None:
+        """Every per-asset counter at 0 (a no-op for the ones that already count)."""
+        self.quotes.labels(symbol)
+        self.quotes_conflated.labels(symbol)
+        for side, kind in ORDER_KINDS:
+            self.orders_submitted.labels(symbol, side, kind)
+        for side in SIDES:
+            self.fills.labels(symbol, side)
+            for reason in REJECT_REASONS:
+                self.orders_rejected.labels(symbol, side, reason)
+        for side, reason in CANCEL_REASONS:
+            self.orders_canceled.labels(symbol, side, reason)
+        for gate in VETO_GATES:
+            self.orders_vetoed.labels(symbol, gate)
+        for outcome in OUTCOMES:
+            self.cycles_completed.labels(symbol, outcome)
+        self.realized_profit.labels(symbol)
+
+    def actors_started(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.actor_restarts.labels(name)
+
+    def notifier_started(self, kinds: Iterable[str], drop_reasons: Iterable[str]) -> None:
+        for kind in kinds:
+            self.notifications_sent.labels(kind)
+        for reason in drop_reasons:
+            self.notifications_dropped.labels(reason)
+
+    def load_books(self, totals: Iterable[BookTotals]) -> None:
+        """Lifetime figures from the books, for every asset the database knows (enabled or not): they
+        survive disabling an asset and restarting the process. Called once, before the first scrape;
+        the asset actors add each completed cycle afterwards."""
+        for book in totals:
+            self.asset_started(book.symbol)
+            self.realized_profit.labels(book.symbol).set(float(book.realized))
+            for outcome, count in book.cycles.items():
+                self.cycles_completed.labels(book.symbol, outcome).inc(count)
 
     # --- helpers used by actors ------------------------------------------------------------------
 
@@ -191,16 +283,19 @@ class Metrics:
 
     def broker_request(self, endpoint: str, seconds: float, error: str | None) -> None:
         self.broker_latency.labels(endpoint).observe(seconds)
+        self.broker_reachable.set(0 if error == UNAVAILABLE else 1)
         if error is not None:
             self.broker_errors.labels(endpoint, error).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
-    def serve(self, host: str, port: int) -> int:
-        """Serve /metrics on host:port from a background thread; returns the bound port."""
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        return int(server.server_port)
+    def serve(self, host: str, port: int, routes: Mapping[str, Route] | None = None) -> WebServer:
+        """Serve /metrics (and `routes`) on host:port from a background thread."""
+        def metrics() -> Response:
+            return Response(200, CONTENT_TYPE_LATEST, self.exposition())
+
+        return WebServer(host, port, {"/metrics": metrics, **(routes or {})})
 
 
 def _remove(metric: Gauge, *labels: str) -> None:

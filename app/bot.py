@@ -7,18 +7,20 @@ tests build the same `Bot` around a simulator they control. One wiring, two driv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from loguru import logger
 
 from actors.clock import Clock, SystemClock
+from actors.notifier import NotifierHandle, start_notifier
 from actors.process_exit import ProcessExit
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
 from actors.runtime import Intervals, Runtime, TradingRules
 from actors.scheduler import Scheduler
+from actors.trading_gate import GatedBroker, TradingGate
 from adapters.alpaca.broker import AlpacaBroker, BrokerError, Endpoints
 from adapters.alpaca.history import BarFetcher
 from adapters.db.assets import AssetRepository
@@ -28,11 +30,14 @@ from adapters.db.database import Database
 from adapters.db.meta import MetaStore
 from adapters.db.orders import OrderMirror
 from adapters.db.requests import RequestStore
-from adapters.metrics import Metrics
+from adapters.metrics import BookTotals, Metrics
 from app.books import SIM_STATE_FILE, BooksOwner
+from app.ownership import OwnerLease, claim_book, claimant, hold_lease
+from app.rules import fee_schedule, order_timing
 from config.settings import LIVE_URL, PAPER_URL, Settings, TradingMode
+from dca.notices import NoticeKind
 from dca.order_ids import make_namespace
-from dca.params import AssetParams, FeeSchedule, OrderTiming, with_overrides
+from dca.params import AssetParams, with_overrides
 from dca.risk import RiskLimits
 
 DEMO_ASSETS: dict[str, dict[str, Any]] = {
@@ -73,10 +78,11 @@ class Venue:
             self.simulator.stop()
 
 
-def open_venue(settings: Settings, db: Database, speed: Decimal | None = None) -> Venue:
+def open_venue(settings: Settings, db: Database, speed: Decimal | None = None,
+               sim_quirks: dict[str, str] | None = None) -> Venue:
     mode = settings.trading_mode
     if mode is TradingMode.EMBEDDED_SIM:
-        return embedded_simulator(settings, db, speed)
+        return embedded_simulator(settings, db, speed, **({"quirks": sim_quirks} if sim_quirks else {}))
     key = settings.apca_api_key_id.get_secret_value() if settings.apca_api_key_id else None
     secret = settings.apca_api_secret_key.get_secret_value() if settings.apca_api_secret_key else None
     if mode is TradingMode.EXTERNAL_SIM:
@@ -162,6 +168,13 @@ def seed_demo_assets(db: Database, settings: Settings) -> list[str]:
     return list(DEMO_ASSETS)
 
 
+def open_notify_channels(settings: Settings) -> list[Any]:
+    """One channel per NOTIFY_URLS entry; adapters.notify.BadNotifyUrl names a bad one by position."""
+    from adapters.notify import open_channels
+
+    return open_channels(settings.notify_urls.get_secret_value()) if settings.notify_urls else []
+
+
 def intervals_from(settings: Settings) -> Intervals:
     return Intervals(
         order_janitor=settings.order_janitor_interval_seconds,
@@ -182,11 +195,8 @@ def risk_limits(settings: Settings) -> RiskLimits:
 
 
 def trading_rules(settings: Settings, namespace: str) -> TradingRules:
-    timing = OrderTiming(retry_after_failure=timedelta(seconds=settings.order_cooldown_seconds),
-                         stale_buy_after=timedelta(minutes=float(settings.stale_order_threshold_minutes)),
-                         stuck_sell_after=timedelta(seconds=settings.stuck_market_sell_timeout_seconds))
-    return TradingRules(namespace, FeeSchedule(settings.fee_maker_bps, settings.fee_taker_bps), timing,
-                        settings.min_order_notional, settings.buy_margin_percent, settings.rules_refresh_seconds)
+    return TradingRules(namespace, fee_schedule(settings), order_timing(settings), settings.min_order_notional,
+                        settings.buy_margin_percent, settings.rules_refresh_seconds)
 
 
 @dataclass
@@ -200,18 +210,42 @@ class Bot:
     metrics: Metrics = field(default_factory=Metrics)
     intervals: Intervals | None = None
     exit: ProcessExit = field(default_factory=ProcessExit)
+    gate: TradingGate = field(default_factory=TradingGate)  # closed when the exit is requested or the book lost
+    lease: OwnerLease | None = None  # `run` claims it before the venue opens; otherwise start() claims it
     runtime: Runtime | None = None
     root: Any = None
     metrics_port: int | None = None
+    web: Any = None  # adapters.web.WebServer: /metrics, /healthz, /readyz, the status page
     keep_bars: bool = True  # BarsSync fills historical_1min_bars (tests that do not need it switch it off)
+    notify_channels: list[Any] | None = None  # adapters.notify.Channel per NOTIFY_URLS entry (opened in start())
+    notifier: NotifierHandle = field(default_factory=NotifierHandle)
+    notify_options: dict[str, Any] = field(default_factory=dict)  # tests: shorter retry delays
+
+    def __post_init__(self) -> None:
+        self.exit.on_request(lambda _code, reason: self.gate.close(reason))
 
     def start(self, serve_metrics: bool = True) -> Bot:
+        if self.lease is None:  # refuses (BookOwned) if another process holds the book
+            from adapters.db.lease import LeaseStore
+
+            self.lease = claim_book(LeaseStore(self.db.url), claimant("run"), self.settings.owner_lease_seconds,
+                                    wait=False)
+            assert self.lease is not None
+            hold_lease(self.lease, self.exit)
         self.db.now = self.venue.clock.now
         self.db.on_error = lambda kind: self.metrics.database_errors.labels(kind).inc()
         self.metrics.trading_mode.labels(self.venue.mode.value).set(1)
+        self.metrics.load_books(BookTotals(symbol, realized, ended)
+                                for symbol, realized, ended in CycleStore(self.db).lifetime_totals())
         if serve_metrics:
-            self.metrics_port = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port)
+            from app.status_page import routes
+
+            pages = routes(self.db, lambda: self.runtime, self.venue.mode.value, self.settings.dry_run)
+            self.web = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port, pages)
+            self.metrics_port = self.web.port
+        self.notifier = self._notifier()
         self.runtime = self._runtime()
+        self._take_over_seed_cycles(self.runtime)
         try:
             self.runtime.prefetch_exchange_rules()
             self.runtime.prefetch_pair_problems([a.symbol for a in self.runtime.assets.enabled()])
@@ -225,6 +259,34 @@ class Bot:
         self.root = start_tree(self.runtime, on_give_up=self.exit.give_up)
         return self
 
+    def _take_over_seed_cycles(self, runtime: Runtime) -> None:
+        """The seed bot's open cycles, once, after `db upgrade` converted its database (app/takeover.py);
+        then the live orders taken over are routed to their cycles although their ids are not ours."""
+        from adapters.db.takeover import TakeoverStore
+        from app.takeover import take_over
+
+        store = TakeoverStore(self.db)
+        log = logger.bind(actor="takeover")
+        if self.settings.dry_run:  # the seed bot's orders live on the real venue, not in the shadow exchange
+            if store.pending():
+                log.warning("the seed bot's open cycles are taken over at the first run that is not a dry run")
+        else:
+            try:
+                take_over(store, runtime.broker, runtime.rules.namespace, self.venue.clock.now(), datetime.now(UTC),
+                          self.settings.seed_bot_dir, log)
+            except Exception:
+                runtime.scheduler.stop()
+                raise
+        runtime.taken_over_orders.update(store.foreign_live_orders(runtime.rules.namespace))
+
+    def _notifier(self) -> NotifierHandle:
+        settings = self.settings
+        channels = self.notify_channels
+        if channels is None:
+            channels = open_notify_channels(settings)
+        return start_notifier(channels, self.metrics, [NoticeKind(k) for k in settings.notify_switched_off()],
+                              settings.notify_rate_per_minute, settings.secret_values(), **self.notify_options)
+
     def _shadow_exchange(self, venue_broker: AlpacaBroker) -> Any:
         from adapters.dryrun import ShadowExchange
 
@@ -235,24 +297,32 @@ class Bot:
                               clock=self.venue.clock.now, state_file=settings.data_dir / "dry-run-exchange.json")
 
     def stop(self, timeout: float = 60.0) -> None:
-        """Streams first, then caretakers, then asset actors; open exchange orders stay as they are."""
+        """No new order requests, then streams, caretakers and asset actors; open exchange orders stay as
+        they are. The book is released last, once nothing of this process can trade any more."""
         import pykka
 
+        log = logger.bind(actor="supervisor")
+        self.gate.close("the supervisor is stopping")
+        if not self.gate.drain(min(5.0, timeout)):
+            log.warning("an order request was still on the wire when stopping; the next start reads it back")
         if self.root is not None:
             try:
                 self.root.stop(timeout=timeout)
             except pykka.Timeout:
-                logger.bind(actor="supervisor").error("the actor tree did not stop within {} s", timeout)
-            pykka.ActorRegistry.stop_all(timeout=10)
+                log.error("the actor tree did not stop within {} s", timeout)
+            pykka.ActorRegistry.stop_all(timeout=min(5.0, timeout))
             self.root = None
-            try:
-                MetaStore(self.db).stopped()
-            except Exception as error:  # the database is down: the heartbeat ages out within seconds instead
-                logger.bind(actor="supervisor").warning("could not clear the heartbeat: {}", error)
+        if self.lease is not None:
+            self.lease.stop(release=True)
+            self.lease = None
+        self.notifier.stop()
         if self.runtime is not None:
             self.runtime.scheduler.stop()
             if self.runtime.shadow is not None:
                 self.runtime.shadow.save()
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
         self.venue.close()
         self.db.dispose()
 
@@ -269,7 +339,8 @@ class Bot:
         id_taken = metrics.discrepancies.labels("exchange_id_taken").inc  # an exchange repeating order ids
         return Runtime(
             rules=trading_rules(settings, namespace), clock=venue.clock, scheduler=Scheduler(venue.clock).start(),
-            broker=shadow or broker, shadow=shadow, assets=assets, cycles=CycleStore(self.db, id_taken),
+            broker=GatedBroker(shadow or broker, self.gate), shadow=shadow, assets=assets,
+            cycles=CycleStore(self.db, id_taken),
             orders=OrderMirror(self.db, namespace, id_taken),
             bars=BarStore(self.db), metrics=metrics, board=board, stream_endpoints=venue.endpoints,
             key_id=venue.key_id, secret_key=venue.secret_key,
@@ -277,5 +348,5 @@ class Bot:
             if self.keep_bars and settings.bars_sync_interval_seconds > 0 else None,
             intervals=self.intervals or intervals_from(settings), risk=RiskBoard(risk_limits(settings)),
             meta=MetaStore(self.db), requests=RequestStore(self.db), kill_switch_env=settings.kill_switch,
-            kill_switch_file=settings.kill_switch_path,
+            kill_switch_file=settings.kill_switch_path, notifier=self.notifier,
         )

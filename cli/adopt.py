@@ -5,7 +5,8 @@ makes them the asset's current cycle, with these assumptions: the coins cost the
 entry price each (or --price), their purchase fees are unknown and left out, safety orders are
 measured from that price as if it were the last fill, and no safety order has been used yet. Only a
 flat cycle with no live order can adopt (the asset must be configured). A running supervisor does it
-through the asset's own actor; otherwise it is done here directly.
+through the asset's own actor; otherwise it is done here directly, holding the book meanwhile (a
+supervisor starting then waits for it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import argparse
 from decimal import Decimal, InvalidOperation
 
 from cli.common import open_database, settings_from
-from cli.errors import EXIT_FAILURE, UsageError
+from cli.errors import EXIT_FAILURE, Unavailable, UsageError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -37,19 +38,23 @@ def _adopt(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     db = open_database(settings)
     from adapters.db.assets import AssetRepository
-    from adapters.db.meta import MetaStore
+    from adapters.db.lease import LeaseStore
     from adapters.db.requests import RequestStore
+    from app.ownership import BookOwned, book_held_briefly
 
     if AssetRepository(db).get(symbol) is None:
         raise UsageError(f"symbol: {symbol} is not configured (add it with `assets add {symbol}`)")
-    if MetaStore(db).supervisor_running():
-        requests = RequestStore(db)
+    try:
+        with book_held_briefly(LeaseStore(db.url), "adopt"):  # no supervisor trades while we write
+            result = _adopt_here(settings, db, symbol, quantity, price)
+        print(result)
+    except BookOwned as owned:
+        if owned.holder.holder != "run":
+            raise Unavailable(str(owned)) from None
+        requests = RequestStore(db)  # the owner's asset actor is the one writer of the cycle
         request = requests.submit("adopt", symbol, {"quantity": quantity, "price": price})
         result = requests.wait(request, timeout=60)
         print(result or "the running supervisor has not answered yet; it will carry the request out")
-    else:
-        result = _adopt_here(settings, db, symbol, quantity, price)
-        print(result)
     return EXIT_FAILURE if result and "refused" in result else 0
 
 

@@ -1,7 +1,8 @@
 """`supervisor.py backtest`: replay 1-minute bars through the bot's own strategy code.
 
-Heavy imports (numpy, pandas, matplotlib, the simulator) happen inside the handler so `--help`
-stays instant.
+Heavy imports (numpy, pyarrow, matplotlib, the simulator, a database) happen inside the handler and
+only on the paths that need them, so `--help` stays instant and a backtest of a bar file loads
+neither SQLAlchemy nor alpaca-py.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     add("--rank-by", default="total_pnl", metavar="METRIC",
         help="sweep ranking: total_pnl (default), realized_pnl, return_on_capital, sharpe, sortino, "
              "cycles_completed, max_drawdown, fees")
+    add("--train-until", metavar="DATE",
+        help="sweep: rank the grid on the bars before DATE (YYYY-MM-DD or ISO-8601) and show the --top sets' "
+             "results on the bars from DATE on beside their training results (validation.csv)")
     add("--workers", type=int, metavar="N", help="sweep processes (default: one per CPU)")
     add("--top", type=int, default=20, metavar="N", help="sweep rows shown in the terminal (default 20)")
     parser.set_defaults(handler=_backtest)
@@ -73,8 +77,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _backtest(args: argparse.Namespace) -> int:
     symbols = inputs.symbols(args.symbols)
-    from app.backtest.inputs import DataSource, InputError
+    from app.backtest.inputs import DataSource, InputError, untradable
 
+    refused = [problem for problem in map(untradable, symbols) if problem is not None]
+    if refused:
+        raise UsageError("--symbols: " + "; ".join(refused))
     try:
         source = DataSource.parse(args.data, symbols)
     except InputError as error:
@@ -88,17 +95,48 @@ def _backtest(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers: must be 1 or more")
     settings = settings_from(args)
-    db = open_database(settings)
+    db = open_database(settings) if source.kind == "db" or _database_exists(settings) else None
     setups = _setups(symbols, db, overrides, settings, cash, spread)
     points = _sweep_points(args.sweep, setups)
+    split = inputs.moment(args.train_until, "--train-until") if args.train_until else None
+    if split is not None and points is None:
+        raise UsageError("--train-until: only with --sweep (it splits the bars into a ranking and a validation window)")
     series = _load(source, symbols, start, end, db)
     if series is None:
         return EXIT_FAILURE
+    windows = _windows(series, split) if split is not None else None
     out = Path(args.out) if args.out else _default_out(symbols, series)
     out.mkdir(parents=True, exist_ok=True)
     if points is not None:
-        return _sweep(args, setups, series, points, out)
+        return _sweep(args, setups, series, points, out, windows)
     return _single(args, setups, series, source, out)
+
+
+def _windows(series: list[Any], split: Any) -> tuple[list[Any], list[Any]]:
+    """(training, validation) bars of every symbol; each window must hold bars of each symbol."""
+    train = [s.between(None, split) for s in series]
+    test = [s.between(split, None) for s in series]
+    for before, after in zip(train, test, strict=True):
+        if len(before) == 0 or len(after) == 0:
+            empty = "before" if len(before) == 0 else "from"
+            raise UsageError(f"--train-until: {before.symbol} has no bars {empty} {split.isoformat()} "
+                             f"(its bars: {_span_of(before, after)})")
+    return train, test
+
+
+def _span_of(before: Any, after: Any) -> str:
+    whole = [s for s in (before, after) if len(s)]
+    return f"{whole[0].time(0).isoformat()} to {whole[-1].time(len(whole[-1]) - 1).isoformat()}"
+
+
+def _database_exists(settings: Any) -> bool:
+    """Is there a database that may configure the pairs? A SQLite file that is not there configures
+    nothing, and a backtest of a bar file then neither creates it nor loads SQLAlchemy."""
+    url = settings.sqlalchemy_url()
+    scheme, _, rest = url.partition("://")
+    if not scheme.startswith("sqlite"):
+        return True
+    return bool(rest.lstrip("/")) and Path(rest[1:]).exists()
 
 
 def _setups(symbols: list[str], db: Any, overrides: dict[str, str], settings: Any, cash: Decimal,
@@ -149,6 +187,7 @@ def _load(source: Any, symbols: list[str], start: Any, end: Any, db: Any) -> lis
 def _single(args: argparse.Namespace, setups: list[Any], series: list[Any], source: Any, out: Path) -> int:
     from app.backtest import chart, report
     from app.backtest.compare import differences
+    from app.backtest.insights import insights
     from app.backtest.metrics import curves, portfolio, summarize
     from app.backtest.runner import run
 
@@ -156,16 +195,19 @@ def _single(args: argparse.Namespace, setups: list[Any], series: list[Any], sour
                 for setup, bars in _progress(list(zip(setups, series, strict=True)), "backtesting")]
     curve_list = [curves(o) for o in outcomes]
     summaries = [summarize(o, c) for o, c in zip(outcomes, curve_list, strict=True)]
+    insight = [insights(o, c, s) for o, c, s in zip(outcomes, curve_list, summaries, strict=True)]
     book = portfolio(outcomes, curve_list)
     assumptions = report.Assumptions(source.describe(), not args.reference, setups[0].cash)
-    result = report.result_json(list(zip(summaries, outcomes, strict=True)), assumptions, book.figures())
+    result = report.result_json(list(zip(summaries, outcomes, strict=True)), assumptions, book.figures(), insight)
     report.write_json(out / "result.json", result)
-    report.write_cycles_csv(out / "cycles.csv", outcomes)
+    report.write_cycles_csv(out / "cycles.csv", outcomes, [more["open_cycle"] for more in insight])
     report.write_fills_csv(out / "fills.csv", outcomes)
+    report.write_equity_csv(out / "equity.csv", outcomes, curve_list)
     if not args.no_chart:
         chart.draw(out / "chart.png", outcomes, curve_list, book)
-    _print_summary(summaries, book.figures(), outcomes)
-    print(f"\nwritten to {out}/: result.json, cycles.csv, fills.csv" + ("" if args.no_chart else ", chart.png"))
+    _print_summary(summaries, book.figures(), outcomes, insight)
+    written = "result.json, cycles.csv, fills.csv, equity.csv" + ("" if args.no_chart else ", chart.png")
+    print(f"\nwritten to {out}/: {written}")
     if args.verify:
         return _verify(outcomes, not args.reference, differences)
     return 0
@@ -189,40 +231,84 @@ def _verify(outcomes: list[Any], was_fast: bool, differences: Any) -> int:
 
 
 def _sweep(args: argparse.Namespace, setups: list[Any], series: list[Any], points: list[dict[str, str]],
-           out: Path) -> int:
+           out: Path, windows: tuple[list[Any], list[Any]] | None) -> int:
+    from app.backtest.sweep import ranked
+
+    names = list(points[0])
+    ranking_bars = windows[0] if windows is not None else series
+    rows = _run_grid(args, setups, ranking_bars, points, "sweep" if windows is None else "sweep (training)")
+    best = ranked(rows, args.rank_by)
+    path = _write_sweep_csv(out / "sweep.csv", best, [*names, *SWEEP_COLUMNS])
+    shown = [[rank, *(_shown(c, row[c]) for c in [*names, *SWEEP_COLUMNS])]
+             for rank, row in enumerate(best[:args.top], start=1)]
+    window = "" if windows is None else f" on the training window (before {args.train_until})"
+    print(f"\n{len(points)} parameter sets{window}, ranked by {args.rank_by} (best first):")
+    print(table(["#", *names, *SWEEP_COLUMNS], shown, right=range(len(names) + 1, len(names) + len(SWEEP_COLUMNS) + 1)))
+    print(f"\nfull table: {path}")
+    if windows is not None:
+        _validate(args, setups, windows[1], best[:args.top], names, out)
+    return 0
+
+
+SWEEP_COLUMNS = ["total_pnl", "realized_pnl", "unrealized_pnl", "fees", "cycles_completed", "return_on_capital",
+                 "max_drawdown", "sharpe", "sortino", "max_committed", "time_in_market"]
+VALIDATION_COLUMNS = ["total_pnl", "return_on_capital", "max_drawdown", "cycles_completed", "sharpe"]
+
+
+def _validate(args: argparse.Namespace, setups: list[Any], bars: list[Any], top: list[dict[str, Any]],
+              names: list[str], out: Path) -> None:
+    """The best sets of the training window, run on the bars after it: do they hold up?"""
+    points = [{name: row[name] for name in names} for row in top]
+    later = _run_grid(args, setups, bars, points, "validation")
+    rows = [{**{name: row[name] for name in names}, **{f"train_{c}": row[c] for c in VALIDATION_COLUMNS},
+             **{f"test_{c}": after[c] for c in VALIDATION_COLUMNS}} for row, after in zip(top, later, strict=True)]
+    columns = [*names, *(f"{window}_{c}" for c in VALIDATION_COLUMNS for window in ("train", "test"))]
+    path = _write_sweep_csv(out / "validation.csv", rows, columns)
+    shown = [[rank, *(_shown(_bare(c), row[c]) for c in columns)] for rank, row in enumerate(rows, start=1)]
+    print(f"\nthe top {len(rows)} on the validation window (from {args.train_until}), beside their training results:")
+    print(table(["#", *columns], shown, right=range(len(names) + 1, len(columns) + 1)))
+    print(f"\nvalidation table: {path}")
+
+
+def _run_grid(args: argparse.Namespace, setups: list[Any], series: list[Any], points: list[dict[str, str]],
+              what: str) -> list[dict[str, Any]]:
+    from app.backtest.sweep import run_sweep
+
+    with _bar(len(points), what) as bar:
+        return run_sweep(setups, series, points, args.workers, on_done=lambda: bar.update(1))
+
+
+def _write_sweep_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> Path:
     import csv
 
     from app.backtest.report import money
-    from app.backtest.sweep import ranked, run_sweep
 
-    names = list(points[0])
-    with _bar(len(points), "sweep") as bar:
-        rows = run_sweep(setups, series, points, args.workers, on_done=lambda: bar.update(1))
-    best = ranked(rows, args.rank_by)
-    columns = [*names, "total_pnl", "realized_pnl", "unrealized_pnl", "fees", "cycles_completed",
-               "return_on_capital", "max_drawdown", "sharpe", "sortino", "max_committed", "time_in_market"]
-    path = out / "sweep.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["rank", *columns])
         writer.writerows([rank, *(_cell(row[c], money, exact=True) for c in columns)]
-                         for rank, row in enumerate(best, start=1))
-    shown = [[rank, *(_shown(c, row[c]) for c in columns)] for rank, row in enumerate(best[:args.top], start=1)]
-    print(f"\n{len(points)} parameter sets, ranked by {args.rank_by} (best first):")
-    print(table(["#", *columns], shown, right=range(len(names) + 1, len(columns) + 1)))
-    print(f"\nfull table: {path}")
-    return 0
+                         for rank, row in enumerate(rows, start=1))
+    return path
+
+
+def _bare(column: str) -> str:
+    for prefix in ("train_", "test_"):
+        if column.startswith(prefix):
+            return column[len(prefix):]
+    return column
 
 
 # --- terminal output -----------------------------------------------------------------------------
 
 
-def _print_summary(summaries: Sequence[Any], combined: dict[str, Any], outcomes: Sequence[Any]) -> None:
+def _print_summary(summaries: Sequence[Any], combined: dict[str, Any], outcomes: Sequence[Any],
+                   insight: Sequence[dict[str, Any]]) -> None:
     from app.backtest.report import money
 
-    headers = ["symbol", "bars", "replayed", "cycles", "won", "realized", "unrealized", "fees", "max committed",
-               "return on capital", "max drawdown", "sharpe", "sortino", "in market", "loop s"]
-    rows = [[s.symbol, s.bars, s.bars_replayed, s.cycles_completed, _percent(s.win_rate) if s.cycles_completed else "-",
+    headers = ["symbol", "bars", "replayed", "cycles", "rejected", "won", "realized", "unrealized", "fees",
+               "max committed", "return on capital", "max drawdown", "sharpe", "sortino", "in market", "loop s"]
+    rows = [[s.symbol, s.bars, s.bars_replayed, s.cycles_completed, s.orders_rejected,
+             _percent(s.win_rate) if s.cycles_completed else "-",
              _usd(s.realized_pnl, money),
              _usd(s.unrealized_pnl, money), _usd(s.fees, money), _usd(s.max_committed, money),
              _percent(s.return_on_capital), _percent(s.max_drawdown), _ratio(s.sharpe), _ratio(s.sortino),
@@ -232,8 +318,71 @@ def _print_summary(summaries: Sequence[Any], combined: dict[str, Any], outcomes:
     if len(summaries) > 1:
         print(f"all symbols: max drawdown {_percent(combined['max_drawdown'])}, sharpe {_ratio(combined['sharpe'])}, "
               f"sortino {_ratio(combined['sortino'])} (one equity curve, accounts added up)")
-    for outcome in outcomes:
+    for summary in summaries:
+        _print_rejections(summary)
+    for outcome, summary, more in zip(outcomes, summaries, insight, strict=True):
         _print_cycles(outcome)
+        _print_insight(summary, more)
+
+
+def _print_insight(s: Any, more: dict[str, Any]) -> None:
+    from app.backtest.report import money
+
+    hold = more["buy_and_hold"]
+    if not hold:
+        return
+    print(f"\n{s.symbol} against buy-and-hold of the same {_usd(s.starting_cash, money)} USD over the same bars:")
+    print(f"  strategy      total P/L {_usd(s.total_pnl, money):>12} ({_percent(float(s.total_pnl / s.starting_cash))}"
+          f" of the cash), account max drawdown {_drawdown(more['account_drawdown'])}")
+    print(f"  buy-and-hold  total P/L {_usd(hold['pnl'], money):>12} ({_percent(hold['return'])}), "
+          f"max drawdown {_drawdown(hold['max_drawdown'])}")
+    print(f"  the cycles' own drawdown, of the capital they deployed: {_drawdown(more['strategy_drawdown'])}")
+    still = more["open_cycle"]
+    if still is not None:
+        print(f"  open cycle #{still['cycle']} ({still['status']}): {still['quantity']} coin at average cost "
+              f"{_usd(still['average_price'], money)}, {still['safety_orders']} safety orders, unrealized "
+              f"{_usd(still['unrealized_pnl'], money)} ({_percent(still['unrealized_pnl_percent'])})")
+    else:
+        print("  no cycle open at the end")
+    worst, longest = more["worst_cycle"], more["longest_cycle"]
+    print(f"  safety orders filled in all: {more['safety_orders_total']}" + (
+        f"; worst cycle #{worst['cycle']} {_percent(worst['pnl_percent'])}" if worst else "") + (
+        f"; longest cycle #{longest['cycle']} {_seconds(longest['duration_seconds'])}" if longest else ""))
+    fees = more["fees_split"]
+    print("  fees (USD): " + ", ".join(f"{name.replace('_', ' ')} {_usd(fee, money)}" for name, fee in fees.items()))
+    slip = more["take_profit_slippage"]
+    if slip["sells"]:
+        side = "below" if slip["mean"] >= 0 else "above"
+        print(f"  take-profit fills: {slip['sells']} sells, on average {_percent(abs(slip['mean']))} {side} their "
+              f"trigger (the furthest below: {_percent(slip['worst'])})")
+    rows = [[m["month"], m["cycles_completed"], _usd(m["realized_pnl"], money), _usd(m["fees"], money),
+             f"{m['end_equity']:,.2f}", _percent(m["return"])] for m in more["monthly"]]
+    print()
+    print(table(["month", "cycles", "realized", "fees", "equity at end", "return"], rows, right=range(1, 6)))
+
+
+def _drawdown(found: Any) -> str:
+    if found.peak_at is None:
+        return "none"
+    recovered = f"recovered {_when(found.recovered_at)}" if found.recovered_at is not None else "not recovered"
+    return (f"{_percent(found.fraction)} ({found.value:,.2f} USD), peak {_when(found.peak_at)}, trough "
+            f"{_when(found.trough_at)}, {recovered}, {_seconds(found.duration.total_seconds())}")
+
+
+def _seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes = int(seconds // 60)
+    return f"{minutes // 1440}d {minutes % 1440 // 60:02d}h{minutes % 60:02d}"
+
+
+def _print_rejections(summary: Any) -> None:
+    first = summary.first_rejection
+    if first is None:
+        return
+    print(f"\n{summary.symbol}: WARNING: the exchange refused {summary.orders_rejected} orders; the first, "
+          f"{first.kind.value} {first.side.value} at {_when(first.decided_at)}: {first.message or '(no reason)'}. "
+          "Each refusal doubled the wait before the next try (up to 1 h).")
 
 
 def _print_cycles(outcome: Any, limit: int = 15) -> None:
@@ -364,4 +513,6 @@ def _progress(items: list[Any], what: str) -> Any:
 def _bar(total: int, what: str) -> Any:
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=what, unit="run", disable=not sys.stderr.isatty())
+    return tqdm(total=total, desc=what, unit="set", disable=not sys.stderr.isatty(),
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} sets [{elapsed}, ETA {remaining}, "
+                           "{rate_fmt}]")

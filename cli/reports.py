@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from cli.common import open_database, settings_from, table
+from cli.common import book_owner, open_database, settings_from, table
 from cli.errors import EXIT_FAILURE, UsageError
 
 
@@ -31,6 +31,7 @@ def _status(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     db = open_database(settings)
     from adapters.db.meta import KILL_SWITCH, MetaStore
+    from adapters.db.seed_schema import TAKEOVER
     from app.market_view import open_market_view
     from app.reports import as_json_ready, status
 
@@ -46,11 +47,15 @@ def _status(args: argparse.Namespace) -> int:
         note = f"prices and positions from {view.source}" if view else "no prices or positions (nothing to read)"
     meta = MetaStore(db)
     halted = meta.get(KILL_SWITCH)
+    owner = book_owner(db)
     if args.json:
         print(json.dumps({"assets": as_json_ready(rows), "kill_switch": as_json_ready(halted),
                           "cash": as_json_ready(funds.cash if funds else None),
                           "buying_power": as_json_ready(funds.buying_power if funds else None),
-                          "supervisor_running": meta.supervisor_running(), "source": note,
+                          "supervisor_running": owner is not None,
+                          "owner": None if owner is None else {"command": owner.holder, "host": owner.host,
+                                                               "pid": owner.pid, "since": owner.started_at.isoformat()},
+                          "source": note, "seed_takeover": meta.get(TAKEOVER),
                           "refused_pairs": as_json_ready(meta.get("refused_pairs") or {})}, indent=2))
         return 0
     if not rows:
@@ -61,7 +66,7 @@ def _status(args: argparse.Namespace) -> int:
                 [[r.symbol, "yes" if r.enabled else "no", r.cycle_id, r.status, _n(r.quantity), _n(r.average_price, 2),
                   _n(r.last_bid), _n(r.unrealized_pnl, 2), _n(r.committed, 2), r.safety_orders,
                   _n(r.foreign_quantity), r.live_order] for r in rows], right=(2, 4, 5, 6, 7, 8, 10)))
-    print(f"\n{note}; supervisor {'running' if meta.supervisor_running() else 'not running'}"
+    print(f"\n{note}; {'owned by ' + owner.describe() if owner else 'no supervisor running'}"
           + (f"; KILL SWITCH ENGAGED ({halted.get('reason') or 'halt'})" if isinstance(halted, dict) else ""))
     if funds is not None:
         print(f"account: cash {_n(funds.cash, 2)}, buying power for crypto {_n(funds.buying_power, 2)} "
@@ -69,6 +74,10 @@ def _status(args: argparse.Namespace) -> int:
     refused = meta.get("refused_pairs")
     for symbol, why in (refused.items() if isinstance(refused, dict) else ()):
         print(f"{symbol}: enabled, but the venue does not trade it ({why.replace('_', ' ')}): not started")
+    from app.takeover import takeover_note
+
+    if taken := takeover_note(meta):
+        print(taken)
     foreign = [r for r in rows if r.foreign_quantity]
     for row in foreign:
         print(f"{row.symbol}: {_n(row.foreign_quantity)} on the exchange is not the bot's; it is never sold or "

@@ -1,8 +1,9 @@
 """`python supervisor.py [run]`: start the supervisor and wait.
 
-Exits 0 after SIGINT/SIGTERM or `--duration`, 70 when the root supervisor gives up (so systemd
-restarts the process), 1 when the database cannot be opened (restarted too: the server may be starting),
-2 for bad configuration or someone else's books. Open exchange orders are left as they are on exit:
+Exits 0 after SIGINT/SIGTERM or `--duration` (within 10 s, whatever signals follow), 70 when the root
+supervisor gives up and 75 when this process lost the book's lease (so systemd restarts the process), 1
+when the database cannot be opened (restarted too: the server may be starting), 2 for bad configuration,
+someone else's books, or a book another live supervisor owns. Open exchange orders are left as they are on exit:
 the next start reads each one back before doing anything else.
 """
 
@@ -14,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from cli.common import open_database, settings_from
-from cli.errors import UsageError
+from cli.errors import Unavailable, UsageError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -25,9 +26,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--speed", type=Decimal, metavar="N",
                         help="simulator only: simulated seconds per real second (default SIM_SPEED, 60)")
+    parser.add_argument("--sim-quirk", type=_quirk, action="append", default=[], metavar="NAME[=VALUE]",
+                        help="simulator only: make the embedded venue behave another plausible way (repeatable; "
+                             "the list is in `supervisor.py sim --help` and docs/venue-quirks.md)")
     parser.add_argument("--duration", type=float, metavar="SECONDS",
                         help="stop cleanly after this many real seconds (default: run until Ctrl-C)")
     parser.set_defaults(handler=run)
+
+
+def _quirk(text: str) -> tuple[str, str]:
+    from adapters.sim.quirks import parse_quirk_arg  # pure Python: --help stays instant
+
+    try:
+        return parse_quirk_arg(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.speed is not None and settings.trading_mode is not TradingMode.EMBEDDED_SIM:
         raise UsageError("--speed: only the embedded simulator's speed can be set (no Alpaca keys are set)")
+    if args.sim_quirk and settings.trading_mode is not TradingMode.EMBEDDED_SIM:
+        raise UsageError("--sim-quirk: only the embedded simulator has quirks (no Alpaca keys may be set)")
     if args.speed is not None and args.speed <= 0:
         raise UsageError("--speed: must be greater than 0")
     if args.duration is not None and args.duration <= 0:
@@ -54,19 +69,73 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(settings: Any, args: argparse.Namespace) -> int:
+    from actors.process_exit import ProcessExit
+
+    exit = ProcessExit()
+    exit.catch_signals()  # from here on no signal raises in this thread; the process ends within the grace
+    db = open_database(settings)
+    lease = _claim_book(settings, db, exit)
+    if lease is None:  # a signal while waiting for the book
+        return exit.code or 0
+    try:
+        bot = _start(settings, args, db, exit, lease)
+    except BaseException:
+        lease.stop(release=True)
+        raise
+    from loguru import logger
+
+    log = logger.bind(actor="supervisor")
+    code = exit.wait_for_exit()
+    log.info("stopping ({}): no new orders; streams first, then caretakers, then the asset actors",
+             exit.reason or "signal")
+    bot.stop(timeout=max(1.0, exit.grace_s - 3))
+    log.info("stopped with exit code {}; open exchange orders were left as they are", code)
+    return code
+
+
+def _claim_book(settings: Any, db: Any, exit: Any) -> Any:
+    """The book's lease (see app/ownership.py), or None if a signal came while waiting for it."""
+    from adapters.db.lease import LeaseStore, LeaseUnavailable
+    from app.ownership import BookOwned, claim_book, claimant, hold_lease
+
+    try:
+        lease = claim_book(LeaseStore(db.url), claimant("run"), settings.owner_lease_seconds,
+                           give_up=lambda: exit.requested)
+    except BookOwned as owned:
+        raise UsageError(str(owned)) from None
+    except LeaseUnavailable as error:
+        raise Unavailable(f"cannot claim the book in {settings.redacted_database_url()}: {error}") from None
+    if lease is not None:
+        hold_lease(lease, exit)
+        exit.on_hard_exit(lambda: lease.store.release(lease.who.token))  # the gate closed with the exit request
+    return lease
+
+
+def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: Any) -> Any:
     from loguru import logger
 
     from adapters.db.meta import MetaStore
+    from adapters.notify import BadNotifyUrl
     from app.books import SIM_STATE_FILE, claim_books
-    from app.bot import Bot, VenueError, account_refusal, books_owner, open_venue, seed_demo_assets
+    from app.bot import (
+        Bot,
+        VenueError,
+        account_refusal,
+        books_owner,
+        open_notify_channels,
+        open_venue,
+        seed_demo_assets,
+    )
     from config.settings import ConfigError, TradingMode
 
-    log = logger.bind(actor="supervisor")
-    db = open_database(settings)
+    try:
+        channels = open_notify_channels(settings)
+    except BadNotifyUrl as error:
+        raise UsageError(str(error)) from None
     sim_state = settings.data_dir / SIM_STATE_FILE
     new_sim_state = settings.trading_mode is TradingMode.EMBEDDED_SIM and not sim_state.exists()
     try:
-        venue = open_venue(settings, db, args.speed)
+        venue = open_venue(settings, db, args.speed, sim_quirks=dict(args.sim_quirk))
     except VenueError as error:
         raise UsageError(str(error)) from None
     refusal = account_refusal(venue)
@@ -83,23 +152,22 @@ def _run(settings: Any, args: argparse.Namespace) -> int:
             sim_state.unlink(missing_ok=True)
         raise
     seeded = seed_demo_assets(db, settings)
-    bot = Bot(settings, db, venue)
+    bot = Bot(settings, db, venue, exit=exit, lease=lease, notify_channels=channels)
     try:
         bot.start()
+    except ConfigError:  # e.g. the seed bot still running (app/takeover.py): nothing has traded
+        bot.stop()
+        raise
     except OSError as error:  # the metrics port is taken
         bot.stop()
         raise UsageError(f"METRICS_PORT: cannot listen on {settings.metrics_host}:{settings.metrics_port} "
                          f"({error})") from None
-    _banner(log, settings, bot, seeded)
+    _banner(logger.bind(actor="supervisor"), settings, bot, seeded)
     if args.duration:
-        timer = threading.Timer(args.duration, bot.exit.request, args=(0, f"--duration {args.duration:g}s elapsed"))
+        timer = threading.Timer(args.duration, exit.request, args=(0, f"--duration {args.duration:g}s elapsed"))
         timer.daemon = True
         timer.start()
-    code = bot.exit.wait_for_exit()
-    log.info("stopping ({}): streams first, then caretakers, then the asset actors", bot.exit.reason or "signal")
-    bot.stop()
-    log.info("stopped with exit code {}; open exchange orders were left as they are", code)
-    return code
+    return bot
 
 
 def _banner(log: Any, settings: Any, bot: Any, seeded: list[str]) -> None:

@@ -51,7 +51,8 @@ example:
 QUIRKS_HEADING = """venue quirks (--quirk NAME[=VALUE], repeatable; fixed for the run; see docs/venue-quirks.md):"""
 
 
-def _positive_decimal(text: str) -> Decimal:
+def positive_decimal(text: str) -> Decimal:
+    """argparse type: a finite number > 0 (also used by `probe`)."""
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -140,13 +141,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add(
         "--speed",
-        type=_positive_decimal,
+        type=positive_decimal,
         default=Decimal(60),
         help="simulated seconds per real second (default 60: an hour a minute)",
     )
     add(
         "--tick",
-        type=_positive_decimal,
+        type=positive_decimal,
         default=Decimal(1),
         help="simulated seconds between two quotes of a pair (default 1)",
     )

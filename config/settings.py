@@ -17,16 +17,14 @@ from urllib.parse import quote_plus, urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.errors import ConfigError
+
 PAPER_URL = "https://paper-api.alpaca.markets"
 LIVE_URL = "https://api.alpaca.markets"
 ALPACA_DOMAIN = "alpaca.markets"
 # SQLAlchemy URL schemes with a driver this project installs and tests (sqlite is the stdlib's)
 DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "mysql+pymysql", "mariadb+pymysql")
 DATABASE_URL_EXAMPLE = "mysql+pymysql://user:password@host:3306/dca_bot_db or sqlite:///data/dca.sqlite3"
-
-
-class ConfigError(Exception):
-    """Bad configuration: the message names every bad field and never contains a secret."""
 
 
 class TradingMode(enum.StrEnum):
@@ -58,6 +56,9 @@ class Settings(BaseSettings):
     db_name: str = "dca_bot_db"
     db_port: int = Field(3306, ge=1, le=65535)
     data_dir: Path = Path("data")
+    owner_lease_seconds: int = Field(30, ge=6, le=600, description="a dead owner's book passes on after this")
+    seed_bot_dir: Path | None = Field(None, description="the seed bot's project folder: before taking over its "
+                                                        "cycles, its main_app.pid must not name a running process")
 
     # --- Orders and exchange rules ----------------------------------------------------------------
     order_cooldown_seconds: int = Field(5, ge=0, description="wait after a failed or rejected order")
@@ -103,8 +104,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    # --- Trade notifications (apprise URLs; see docs/operations.md#trade-notifications) -------------
+    notify_urls: SecretStr | None = Field(None, description="apprise URLs, separated by commas or spaces")
+    notify_off: str = Field("", description="notice kinds not to send, separated by commas")
+    notify_rate_per_minute: int = Field(20, gt=0)
+
     @field_validator("apca_api_key_id", "apca_api_secret_key", "db_password", "database_url", "daily_loss_limit",
-                     "capital_budget", "asset_capital_cap", "max_open_cycles", mode="before")
+                     "capital_budget", "asset_capital_cap", "max_open_cycles", "seed_bot_dir", "notify_urls",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return _blank_to_none(value)
@@ -163,6 +170,20 @@ class Settings(BaseSettings):
         if not parts.path.lstrip("/"):
             raise ValueError(f"names no database; use {DATABASE_URL_EXAMPLE}")
         return SecretStr(url)
+
+    @field_validator("notify_off")
+    @classmethod
+    def _notice_kinds(cls, value: str) -> str:
+        from dca.notices import NoticeKind
+
+        kinds = {kind.value for kind in NoticeKind}
+        unknown = [part for part in re.split(r"[\s,]+", value.strip()) if part and part not in kinds]
+        if unknown:
+            raise ValueError(f"unknown notice kind(s) {', '.join(unknown)}; known: {', '.join(sorted(kinds))}")
+        return value
+
+    def notify_switched_off(self) -> list[str]:
+        return [part for part in re.split(r"[\s,]+", self.notify_off.strip()) if part]
 
     @field_validator("order_prefix")
     @classmethod
@@ -229,8 +250,11 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log redactor."""
-        return [s.get_secret_value() for s in (self.apca_api_secret_key, self.db_password, self.database_url,
-                                                 self.apca_api_key_id) if s is not None]
+        found = [s.get_secret_value() for s in (self.apca_api_secret_key, self.db_password, self.database_url,
+                                                  self.apca_api_key_id, self.notify_urls) if s is not None]
+        if self.notify_urls is not None:  # each URL holds a token: blank any one quoted alone
+            found += [url for url in re.split(r"[\s,]+", self.notify_urls.get_secret_value()) if url]
+        return found
 
     def redacted_database_url(self) -> str:
         return redact_url(self.sqlalchemy_url())

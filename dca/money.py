@@ -71,3 +71,8 @@ def basis_points(value: Decimal, bps: Decimal) -> Decimal:
 def cents(value: Decimal) -> Decimal:
     """Cash rounded to the cent, for display and for notional orders (Alpaca allows 2 decimals)."""
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def plain(value: Decimal | None) -> str:
+    """A decimal for people: no exponent, no trailing zeros ("-" for none)."""
+    return "-" if value is None else f"{value.normalize():f}"

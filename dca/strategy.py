@@ -245,6 +245,11 @@ def _take_profit_trigger(config: AssetConfig, cycle: Cycle) -> Decimal:
     return percent_above(cycle.average_price, config.params.take_profit_percent)
 
 
+def take_profit_trigger(config: AssetConfig, cycle: Cycle) -> Decimal:
+    """The bid at which the cycle takes profit (the floor of a trailing take-profit); reports use it."""
+    return _take_profit_trigger(config, cycle)
+
+
 def _trailing_stop(config: AssetConfig, cycle: Cycle) -> Decimal | None:
     deviation = config.params.ttp_deviation_percent
     if cycle.peak_price is None or deviation is None:

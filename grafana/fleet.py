@@ -5,6 +5,8 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 
 from grafana.panels import (
+    COIN,
+    COUNT,
     CYCLE_STATES,
     GREEN,
     MONEY,
@@ -66,7 +68,9 @@ def build() -> Dashboard:
             hidden=["Value #A"],
             renames={"symbol": "Asset", "status": "Status", "Value #B": "Quantity",
                      "Value #C": "Cost", "Value #D": "Unrealized P/L", "Value #E": "Realized P/L",
-                     "Value #F": "Safety orders"}, height=9))
+                     "Value #F": "Safety orders"},
+            units={"Quantity": COIN, "Cost": MONEY, "Unrealized P/L": MONEY, "Realized P/L": MONEY,
+                   "Safety orders": COUNT}, height=9))
         .with_row(row("Orders"))
         .with_panel(chart("Orders submitted",
                           query("sum by (side, kind) (increase(dca_orders_submitted_total[$__interval]))",
@@ -101,5 +105,6 @@ def build() -> Dashboard:
         .with_panel(table_panel("Firing alerts", instant('ALERTS{alertstate="firing"}', table_format=True),
                                 description="From Prometheus's ALERTS series: see docs/operations.md for what "
                                             "each alert means.", width=16, height=6,
-                                renames={"alertname": "Alert", "severity": "Severity", "instance": "Instance"}))
+                                renames={"alertname": "Alert", "severity": "Severity", "instance": "Instance"},
+                                hidden=["Value", "__name__", "alertstate", "job"]))
     )

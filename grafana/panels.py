@@ -7,11 +7,19 @@ complete, so they are unique by construction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from grafana_foundation_sdk.builders import bargauge, stat, statetimeline, table, timeseries
 from grafana_foundation_sdk.builders.common import ReduceDataOptions, StackingConfig
-from grafana_foundation_sdk.builders.dashboard import Dashboard, DashboardLink, Row, ThresholdsConfig
+from grafana_foundation_sdk.builders.dashboard import (
+    Dashboard,
+    DashboardLink,
+    DatasourceVariable,
+    QueryVariable,
+    Row,
+    ThresholdsConfig,
+)
 from grafana_foundation_sdk.builders.prometheus import Dataquery
 from grafana_foundation_sdk.models.common import (
     BigValueColorMode,
@@ -27,18 +35,28 @@ from grafana_foundation_sdk.models.dashboard import (
     DashboardLinkType,
     DataSourceRef,
     DataTransformerConfig,
+    DynamicConfigValue,
     Threshold,
     ThresholdsMode,
     ValueMap,
     ValueMappingResult,
+    VariableOption,
+    VariableRefresh,
+    VariableSort,
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from adapters.metrics import STATUSES
 
 DATASOURCE_UID = "dca-prometheus"  # provisioned by grafana/provisioning/datasources/dca-prometheus.yml
-DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+DATASOURCE_VARIABLE = "datasource"  # every dashboard picks its Prometheus with this variable
+DATASOURCE = DataSourceRef(type_val="prometheus", uid="${" + DATASOURCE_VARIABLE + "}")
+# One supervisor (one account) at a time: several scraped by one Prometheus are never summed together.
+INSTANCE = 'instance="$instance"'
+_SELECTOR = re.compile(r"\b(dca_\w+|process_\w+|ALERTS|up)\b(?:\{([^}]*)\})?")
 MONEY = "currencyUSD"  # the demo and most pairs quote in USD
+COUNT = "short"  # how many (orders, cycles, restarts): plain numbers with k/M suffixes
+COIN = "none"  # a coin quantity: as many decimals as it has, no suffix
 GREEN, ORANGE, RED, BLUE, GREY, PURPLE = "green", "orange", "red", "blue", "text", "purple"
 STATUS_COLOURS = {"watching": BLUE, "buying": ORANGE, "selling": PURPLE, "trailing": GREEN, "cooldown": GREY}
 CYCLE_STATES = {code: (status, STATUS_COLOURS[status]) for code, status in enumerate(STATUSES, start=1)}
@@ -52,14 +70,23 @@ def cycle_state(selector: str = "") -> str:
     return f"max without (status) (\n  {arms}\n)"
 
 
+def scoped(expr: str) -> str:
+    """`expr` with every series selector narrowed to the dashboard's $instance."""
+    def narrow(match: re.Match[str]) -> str:
+        inner = match.group(2)
+        return f"{match.group(1)}{{{INSTANCE}{', ' + inner if inner else ''}}}"
+
+    return _SELECTOR.sub(narrow, expr)
+
+
 def query(expr: str, legend: str = "__auto") -> Dataquery:
     """A range query: one value per step of the chart."""
-    return Dataquery().expr(expr).legend_format(legend).range().datasource(DATASOURCE)
+    return Dataquery().expr(scoped(expr)).legend_format(legend).range().datasource(DATASOURCE)
 
 
 def instant(expr: str, legend: str = "__auto", table_format: bool = False) -> Dataquery:
     """An instant query: the current value, for stats, gauges and tables."""
-    q = Dataquery().expr(expr).legend_format(legend).instant().datasource(DATASOURCE)
+    q = Dataquery().expr(scoped(expr)).legend_format(legend).instant().datasource(DATASOURCE)
     return q.format(PromQueryFormat.TABLE) if table_format else q
 
 
@@ -129,10 +156,14 @@ def bar_gauge_panel(title: str, q: Dataquery, unit: str, steps: Sequence[tuple[f
 
 
 def table_panel(title: str, *queries: Dataquery, description: str = "", width: int = 24, height: int = 8,
-                renames: dict[str, str] | None = None, hidden: Sequence[str] = ()) -> table.Panel:
-    """Instant table queries merged on their common labels, with columns renamed or hidden."""
+                renames: dict[str, str] | None = None, hidden: Sequence[str] = (),
+                units: dict[str, str] | None = None) -> table.Panel:
+    """Instant table queries merged on their common labels, with columns renamed or hidden, and the
+    unit of each number column (by its shown name)."""
     panel = (table.Panel().title(title).description(description).datasource(DATASOURCE)
              .span(width).height(height))
+    for column, unit in (units or {}).items():
+        panel = panel.override_by_name(column, [DynamicConfigValue(id_val="unit", value=unit)])
     for q in queries:
         panel = panel.with_target(q)
     panel = panel.with_transformation(DataTransformerConfig(id_val="merge", options={}))
@@ -143,9 +174,24 @@ def table_panel(title: str, *queries: Dataquery, description: str = "", width: i
     return panel
 
 
+def datasource_variable() -> DatasourceVariable:
+    return (DatasourceVariable(DATASOURCE_VARIABLE).label("Data source").type("prometheus")
+            .current(VariableOption(selected=True, text="DCA Prometheus", value=DATASOURCE_UID)))
+
+
+def instance_variable() -> QueryVariable:
+    """One supervisor (one Alpaca account) at a time."""
+    return (QueryVariable("instance").label("Supervisor").datasource(DATASOURCE)
+            .query("label_values(dca_start_timestamp_seconds, instance)")
+            .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED).sort(VariableSort.ALPHABETICAL_ASC)
+            .multi(False).include_all(False))
+
+
 def new_dashboard(uid: str, title: str, description: str) -> Dashboard:
-    """The settings every DCA dashboard shares, with links to the other two."""
+    """The settings every DCA dashboard shares: the data source and supervisor variables, and links
+    to the other two (keeping the variables)."""
     return (Dashboard(title).uid(uid).description(description).tags(["dca"]).refresh("30s")
             .time("now-6h", "now").timezone("browser").tooltip(DashboardCursorSync.CROSSHAIR)
+            .with_variable(datasource_variable()).with_variable(instance_variable())
             .link(DashboardLink("DCA dashboards").type(DashboardLinkType.DASHBOARDS).tags(["dca"])
-                  .as_dropdown(False).include_vars(False).keep_time(True)))
+                  .as_dropdown(False).include_vars(True).keep_time(True)))

@@ -24,6 +24,7 @@ from datetime import timedelta
 from actors.caretakers.base import Caretaker
 from actors.messages import CheckOrder
 from actors.runtime import Runtime
+from actors.trading_gate import TradingStopped
 from adapters.alpaca.broker import BrokerError
 from dca.order_ids import is_ours
 
@@ -67,6 +68,8 @@ class OrderJanitor(Caretaker):
     def _cancel(self, exchange_id: str, client_id: str, symbol: str, side: str, reason: str, age: timedelta) -> None:
         try:
             self._rt.broker.cancel(exchange_id)
+        except TradingStopped:
+            return  # stopping, or the book has another owner now: its orders are not ours to touch
         except BrokerError as error:
             self._log.warning("could not cancel {} {} ({}): {}", reason, client_id, _age(age), error)
             return

@@ -49,6 +49,7 @@ class Reconciler(Caretaker):
         for symbol, position in positions.items():
             if symbol not in traded:
                 self._report_foreign(symbol, position.qty)
+        rt.health.reconciled()
 
     def _check(self, stored: StoredCycle, held: Decimal, expected: Decimal) -> None:
         """Have the cycle's actor repair it; a cycle whose actor is not running (a disabled asset)

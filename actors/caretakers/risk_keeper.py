@@ -17,6 +17,7 @@ from typing import Any
 from actors.caretakers.base import Caretaker
 from actors.runtime import Runtime
 from adapters.db.meta import KILL_SWITCH
+from dca.notices import kill_switch_engaged
 from dca.risk import GLOBAL
 
 
@@ -28,7 +29,6 @@ class RiskKeeper(Caretaker):
 
     def run_once(self) -> None:
         refresh_risk(self._rt, self._log)
-        self._rt.meta.beat()  # `supervisor.py adopt` and friends look for a running supervisor
 
 
 def refresh_risk(rt: Runtime, log: Any) -> None:
@@ -40,6 +40,7 @@ def refresh_risk(rt: Runtime, log: Any) -> None:
             log.warning("kill switch released: orders may be placed again")
         else:
             log.critical("KILL SWITCH ENGAGED ({}): no new orders from now on; open orders left alone", reason)
+            rt.notifier.post(kill_switch_engaged(reason))
     rt.metrics.kill_switch.set(1 if reason else 0)
     now = rt.clock.now()
     midnight = datetime.combine(now.date(), time(0), now.tzinfo)

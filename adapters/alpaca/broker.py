@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
+from uuid import UUID
 
 import requests
 from alpaca.common.exceptions import APIError
@@ -138,6 +139,18 @@ class AlpacaBroker:
         try:
             model = self._call("get_order_by_client_id",
                                lambda: self._trading.get_order_by_client_id(client_order_id))
+        except NotFound:
+            return None
+        return order_from_model(model)
+
+    def order_by_id(self, exchange_id: str) -> ExchangeOrder | None:
+        """An order by the exchange's id (None if unknown, or not a UUID as Alpaca's ids are)."""
+        try:
+            UUID(exchange_id)
+        except ValueError:
+            return None
+        try:
+            model = self._call("get_order_by_id", lambda: self._trading.get_order_by_id(exchange_id))
         except NotFound:
             return None
         return order_from_model(model)

@@ -46,9 +46,15 @@ CONNECTION_LIMIT_TEXT = "connection limit exceeded"
 
 
 class _ObservedDataStream(_Observed, CryptoDataStream):
-    """Also reports Alpaca's 406 "connection limit exceeded" (one market-data socket per account):
-    alpaca-py 0.44 raises it from `_auth` as a ValueError that `_run_forever` logs and retries for ever,
-    so without this hook the bot would wait for quotes that never come. Reported once per episode: an
+    """alpaca-py 0.44 can lose a subscription made while it connects: `_subscribe` sends only when
+    `_running`, and `_run_forever` builds its subscribe message before it sets `_running`. A symbol
+    added in between gets a handler but never reaches the venue, so its asset hears no quotes until
+    the next reconnect. Here every change of the handlers happens on the stream's event loop, and
+    the connect-time subscribe is sent again until it covers every handler.
+
+    It also reports Alpaca's 406 "connection limit exceeded" (one market-data socket per account):
+    alpaca-py raises it from `_auth` as a ValueError that `_run_forever` logs and retries for ever, so
+    without this hook the bot would wait for quotes that never come. Reported once per episode: an
     episode ends when a connection is authenticated."""
 
     _on_connection_limit: Callback
@@ -63,6 +69,31 @@ class _ObservedDataStream(_Observed, CryptoDataStream):
                 self._on_connection_limit()
             raise
         self._limited = False
+
+    def _subscribe(self, handler: Callable[..., Any], symbols: tuple[str, ...], handlers: dict[str, Any]) -> None:
+        loop = self._loop
+        if loop is None or not loop.is_running():  # not started: the first subscribe message takes it
+            super()._subscribe(handler, symbols, handlers)
+            return
+        asyncio.run_coroutine_threadsafe(self._subscribe_on_loop(handler, symbols, handlers), loop).result()
+
+    async def _subscribe_on_loop(self, handler: Callable[..., Any], symbols: tuple[str, ...],
+                                 handlers: dict[str, Any]) -> None:
+        self._ensure_coroutine(handler)
+        for symbol in symbols:
+            handlers[symbol] = handler
+        if self._running:
+            await super()._send_subscribe_msg()
+
+    async def _send_subscribe_msg(self) -> None:
+        while True:
+            sent = self._subscribed_symbols()
+            await super()._send_subscribe_msg()
+            if self._subscribed_symbols() == sent:  # nothing was added while the message was on its way
+                return
+
+    def _subscribed_symbols(self) -> frozenset[tuple[str, str]]:
+        return frozenset((channel, symbol) for channel, handlers in self._handlers.items() for symbol in handlers)
 
 
 class _ObservedTradingStream(_Observed, TradingStream):

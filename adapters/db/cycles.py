@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.db.database import Database
@@ -92,6 +92,21 @@ class CycleStore:
         with self._db.transaction() as session:
             values = session.execute(select(DcaCycle.realized_pnl).where(DcaCycle.asset_id == asset_id)).scalars()
             return sum(values, ZERO)
+
+    def lifetime_totals(self) -> list[tuple[str, Decimal, dict[str, int]]]:
+        """(symbol, realized profit, ended cycles by outcome) of every asset the books know."""
+        terminal = [s.value for s in CycleStatus if s.is_terminal]
+        with self._db.transaction() as session:
+            query = (select(DcaAsset.asset_symbol, DcaCycle.status, func.count(), func.sum(DcaCycle.realized_pnl))
+                     .join(DcaCycle, DcaCycle.asset_id == DcaAsset.id, isouter=True)
+                     .group_by(DcaAsset.asset_symbol, DcaCycle.status))
+            totals: dict[str, tuple[Decimal, dict[str, int]]] = {}
+            for symbol, status, count, realized in session.execute(query):
+                total, ended = totals.setdefault(symbol, (ZERO, {}))
+                if status in terminal:
+                    ended[status] = int(count)
+                totals[symbol] = (total + Decimal(realized or 0), ended)
+            return [(symbol, total, ended) for symbol, (total, ended) in sorted(totals.items())]
 
     def realized_since(self, moment: datetime) -> Decimal:
         """Realized profit of the cycles completed (or ended in error) at or after `moment`."""

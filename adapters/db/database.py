@@ -82,7 +82,9 @@ class DatabaseUnreachable(Exception):
 
 
 def open_checked(url: str, *, upgrade: bool = True) -> Database:
-    """A `Database` that has answered once (migrated to the current schema unless told otherwise)."""
+    """A `Database` that has answered once (migrated to the current schema unless told otherwise).
+    A database holding another schema raises `migrate.ForeignSchema` (the seed bot's is converted only
+    by `supervisor.py db upgrade`, after a backup)."""
     try:
         db = Database(url)
         if upgrade:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from adapters.db.database import Database
 from adapters.db.models import DcaMeta
 
 KILL_SWITCH = "kill_switch"
-HEARTBEAT = "heartbeat"
 
 
 class MetaStore:
@@ -38,17 +36,3 @@ class MetaStore:
                 return False
             session.delete(row)
             return True
-
-    def beat(self) -> None:
-        """A running supervisor says so (wall-clock time: the reader compares with its own clock)."""
-        self.set(HEARTBEAT, datetime.now(UTC).isoformat())
-
-    def stopped(self) -> None:
-        """A supervisor that stops cleanly says so at once, rather than letting its heartbeat age out."""
-        self.delete(HEARTBEAT)
-
-    def supervisor_running(self, within_seconds: float = 15.0) -> bool:
-        stamp = self.get(HEARTBEAT)
-        if not isinstance(stamp, str):
-            return False
-        return (datetime.now(UTC) - datetime.fromisoformat(stamp)).total_seconds() < within_seconds

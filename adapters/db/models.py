@@ -224,3 +224,20 @@ class DcaRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     result: Mapped[str | None] = mapped_column(Text)
+
+
+class DcaOwnerLease(Base):
+    """Added: who owns the book (one row). A supervisor renews its lease by heartbeat; another process
+    may take it only once it has expired, by compare-and-set on `token` (adapters/db/lease.py)."""
+
+    __tablename__ = "dca_owner_lease"
+    __table_args__ = (MYSQL_TABLE,)
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[str | None] = mapped_column(String(64))  # NULL: released
+    holder: Mapped[str] = mapped_column(String(32), nullable=False)  # the command: run, adopt
+    host: Mapped[str] = mapped_column(String(255), nullable=False)
+    pid: Mapped[int] = mapped_column(Integer, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)

@@ -46,6 +46,13 @@ def warn_exchange_id_taken(exchange_id: str, client_order_id: str, holder: str) 
                    exchange_id, client_order_id, holder, client_order_id)
 
 
+def copy_exchange_fields(row: DcaOrder, order: ExchangeOrder) -> None:
+    """The exchange's view of an order onto its mirror row (everything but the ids and our links)."""
+    for name in _MIRRORED:
+        setattr(row, name, getattr(order, name))
+    row.order_type = order.type
+
+
 class OrderMirror:
     def __init__(self, db: Database, namespace: str, on_id_taken: Callable[[], None] | None = None) -> None:
         self._db = db
@@ -79,9 +86,7 @@ class OrderMirror:
                 session.add(row)
             if holder is None:
                 row.id = order.id
-            for name in _MIRRORED:
-                setattr(row, name, getattr(order, name))
-            row.order_type = order.type
+            copy_exchange_fields(row, order)
             row.updated_by_fetch_at = now
         if holder is not None:
             warn_exchange_id_taken(order.id, order.client_order_id, holder)
@@ -108,6 +113,16 @@ class OrderMirror:
                      "status": row.status, "filled_qty": row.applied_filled_qty,
                      "filled_avg_price": row.filled_avg_price, "fee": row.applied_fee, "decided_at": row.decided_at,
                      "filled_at": row.filled_at, "canceled_at": row.canceled_at} for row in rows.scalars()]
+
+    def recent_fills(self, limit: int) -> list[dict[str, Any]]:
+        """The bot's newest filled orders, newest first (the status page)."""
+        with self._db.transaction() as session:
+            query = (select(DcaOrder).where(DcaOrder.cycle_id.is_not(None), DcaOrder.filled_at.is_not(None))
+                     .order_by(DcaOrder.filled_at.desc(), DcaOrder.pk.desc()).limit(limit))
+            rows = session.execute(query)
+            return [{"symbol": row.symbol, "cycle_id": row.cycle_id, "kind": row.order_kind, "side": row.side,
+                     "qty": row.applied_filled_qty, "price": row.filled_avg_price, "filled_at": row.filled_at}
+                    for row in rows.scalars()]
 
     def known_client_ids(self, client_order_ids: Iterable[str]) -> set[str]:
         ids = list(client_order_ids)

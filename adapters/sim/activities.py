@@ -75,10 +75,10 @@ def _fee(execution: Execution, quirks: Quirks) -> Activity:
 
 
 def activities_of(executions: Iterable[Execution], quirks: Quirks) -> list[Activity]:
-    """Every activity the executions imply, posted or not yet, ordered by posting time then id."""
+    """Every activity the executions imply, posted or not yet, in posting order."""
     found: list[Activity] = []
     for execution in executions:
         found.append(_fill(execution))
         if execution.fee != 0:
             found.append(_fee(execution, quirks))
-    return sorted(found, key=lambda activity: (activity.posted_at, activity.id))
+    return sorted(found, key=lambda activity: activity.posted_at)  # stable: a fill before its fee

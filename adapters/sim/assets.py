@@ -72,6 +72,12 @@ _KNOWN: dict[str, tuple[str, str, str, float, str, float]] = {
 }
 
 
+def listed_usd_pairs() -> list[str]:
+    """The US-dollar pairs with real increments and spreads in this catalog (the ones Alpaca lists);
+    any other symbol's figures are generated from its name."""
+    return [f"{base}/USD" for base in _KNOWN]
+
+
 def canonical_symbol(symbol: str) -> str:
     """`BTC/USD` from `BTC/USD`, `btcusd` or `BTCUSD`; raises ValueError for anything else."""
     text = symbol.strip().upper()

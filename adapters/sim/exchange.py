@@ -78,6 +78,12 @@ def apply_quirks_to_rules(rules: ExchangeRules, given: dict[str, str], quirks: Q
         rules.fee_rounding = quirks.fee_rounding
     if "min_notional_on_sells" in named:
         rules.min_notional_on_sells = True
+    if quirks.min_order_size_usd is not None:
+        rules.min_order_usd = quirks.min_order_size_usd
+    if "off_grid_prices" in named:
+        rules.price_increment_policy = quirks.off_grid_prices
+    if "post_status" in named:
+        rules.accepted_status = quirks.post_status
     if "duplicate_id_status" in named:
         rules.duplicate_id_status = quirks.duplicate_id_status
     if quirks.buying_power_below_cash is not None:
@@ -142,6 +148,8 @@ class Exchange:
         if saved is not None:
             self._restore(saved)
         self.shown = ShownPositions(self.engine.ledger, float(self.quirks.position_lag))
+        self._activities: list[Activity] = []  # derived from engine.executions[:_activities_from]
+        self._activities_from = 0
         self._prime()
 
     # ------------------------------------------------------------------ setup
@@ -358,8 +366,13 @@ class Exchange:
         """Account activities posted by now (FILL, and CFEE/FEE per execution), oldest first."""
         with self.lock:
             now = self.clock.now()
-            found = activities_of(self.engine.executions, self.quirks)
-            return [a for a in found if a.posted_at <= now and (types is None or a.activity_type in types)]
+            executions = self.engine.executions
+            if len(executions) != self._activities_from:  # executions only grow: derive the new ones' activities
+                fresh = activities_of(executions[self._activities_from:], self.quirks)
+                self._activities = sorted(self._activities + fresh, key=lambda activity: activity.posted_at)
+                self._activities_from = len(executions)
+            return [a for a in self._activities
+                    if a.posted_at <= now and (types is None or a.activity_type in types)]
 
     def mark_price(self, symbol: str) -> Decimal:
         """The mid of the current quote: what positions are valued at."""
@@ -432,8 +445,15 @@ class Exchange:
 
     def pause(self) -> None:
         """Real-time pacing: stop the market (no quotes, so no fills) while the clock runs on.
-        Tests freeze the exchange this way to compare it with the bot's books."""
+        Tests freeze the exchange this way to compare it with the bot's books. Pending cancels (the
+        pending_events quirk) still complete: the pacer ends them while the market is paused."""
         self._paused = True
+        self.finish_pending_cancels()
+
+    def finish_pending_cancels(self) -> list[TradeEvent]:
+        """End every pending cancel now (a paused market has no next quote to wait for)."""
+        with self.lock:
+            return self._emit(self.engine.finish_cancels(self.clock.now()))
 
     def resume(self) -> None:
         """Carry on; the market bridges the paused stretch in one step (see `MarketFeed.quotes_until`)."""

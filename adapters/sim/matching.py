@@ -146,6 +146,16 @@ class MatchingEngine:
             return [self._orders[order_id] for order_id in ids]
         return [order for order in self._orders.values() if order.is_open]
 
+    def min_order_size(self, symbol: str) -> Decimal:
+        """The pair's minimum quantity: the asset's, or `rules.min_order_usd` of the coin at the current mid
+        (the min_order_size_usd quirk: Alpaca's minimum moves with the price)."""
+        spec = self.catalog.get(symbol)
+        quote = self._last_quote.get(spec.symbol)
+        usd = self.rules.min_order_usd
+        if usd is None or quote is None:
+            return spec.min_order_size
+        return round_up(usd * 2 / (quote.bid + quote.ask), spec.min_trade_increment)
+
     def last_quote(self, symbol: str) -> Quote | None:
         return self._last_quote.get(self.catalog.get(symbol).symbol)
 
@@ -167,8 +177,8 @@ class MatchingEngine:
         target_qty = qty
         if notional is not None and order_type is not OrderType.MARKET:
             target_qty = round_down(notional / limit_price, spec.min_trade_increment)  # type: ignore[operator]
-            if target_qty < spec.min_order_size:
-                raise forbidden(f"qty must be >= {_text(spec.min_order_size)}")
+            if target_qty < self.min_order_size(spec.symbol):
+                raise forbidden(f"qty must be >= {_text(self.min_order_size(spec.symbol))}")
         reserve_price, reserved = self._reservation(spec, side, order_type, target_qty, notional, estimate)
         self._sequence += 1
         order = Order(
@@ -209,6 +219,11 @@ class MatchingEngine:
             order = self._store(replace(order, status=OrderStatus.PENDING_CANCEL, updated_at=now))
             return [TradeEvent("pending_cancel", order, now, self.ledger.position_qty(order.symbol))]
         return [self._close(order, OrderStatus.CANCELED, now, "canceled by client")]
+
+    def finish_cancels(self, now: datetime) -> list[TradeEvent]:
+        """Cancel every order whose cancel is pending now, without waiting for its pair's next quote."""
+        pending = [order for order in self.open_orders() if order.status is OrderStatus.PENDING_CANCEL]
+        return [self._close(order, OrderStatus.CANCELED, now, "canceled by client") for order in pending]
 
     def cancel_all(self, now: datetime, deferred: bool = False) -> list[TradeEvent]:
         events: list[TradeEvent] = []
@@ -299,8 +314,8 @@ class MatchingEngine:
         if request.qty <= 0:
             raise invalid("qty must be > 0")
         qty = round_down(request.qty, spec.min_trade_increment)  # the live venue truncates silently
-        if qty < spec.min_order_size:
-            raise forbidden(f"qty must be >= {_text(spec.min_order_size)}")
+        if qty < self.min_order_size(spec.symbol):
+            raise forbidden(f"qty must be >= {_text(self.min_order_size(spec.symbol))}")
         return qty, None
 
     def _validate_prices(

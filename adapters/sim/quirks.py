@@ -23,6 +23,7 @@ ACCOUNT_STATUSES = (
 DUPLICATE_ID_STATUSES = (400, 403, 409, 422)
 FEE_ROUNDINGS = ("up", "half_even", "exact")
 USD_FEE_ACTIVITIES = ("CFEE", "FEE")
+POST_STATUSES = ("pending_new", "accepted", "new")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,12 @@ class Quirks:
     data_connection_limit: int = 1  # concurrent market-data WebSockets per key; 0 = no limit
     fee_rounding: str = "up"
     usd_fee_activity: str = "CFEE"
+    post_status: str = "pending_new"
+    no_exponent: bool = False
+    legacy_symbols: bool = False
+    min_order_size_usd: Decimal | None = None
+    off_grid_prices: str = "reject"
+    no_position_qty: bool = False
 
 
 def _flag(name: str, value: str) -> bool:
@@ -120,6 +127,13 @@ QUIRKS: dict[str, tuple[Callable[[str, str], object], str, str]] = {
     "fee_rounding": (_choice(FEE_ROUNDINGS), "=up|half_even|exact",
                      "per-execution fee rounding (default up: coin 1e-9, USD cent)"),
     "usd_fee_activity": (_choice(USD_FEE_ACTIVITIES), "=CFEE|FEE", "activity type of USD fees on sells"),
+    "post_status": (_choice(POST_STATUSES), "=pending_new|accepted|new", "the status in the answer to POST /v2/orders"),
+    "no_exponent": (_flag, "", "qty/notional/prices in exponent notation (9.1e-05) are refused with 422"),
+    "legacy_symbols": (_flag, "", "orders and trade updates name the pair BTCUSD, not BTC/USD"),
+    "no_position_qty": (_flag, "", "fill updates carry no position_qty"),
+    "min_order_size_usd": (_decimal, "=USD", "an asset's min_order_size is USD of the coin at the current price"),
+    "off_grid_prices": (_choice(("reject", "round")), "=reject|round",
+                        "a price off price_increment is refused 422 (default) or rounded to it"),
 }
 
 

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from adapters.sim.accounting import Position
 from adapters.sim.activities import KNOWN_TYPES
-from adapters.sim.assets import canonical_symbol
+from adapters.sim.assets import AssetSpec, canonical_symbol
 from adapters.sim.bars import (
     MAX_LIMIT,
     BadRequest,
@@ -185,11 +185,27 @@ def _bool_param(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1", "yes")
 
 
-def _parse_order_request(text: str) -> OrderRequest:
+class _Exponent(Exception):
+    """A JSON number written with an exponent (the no_exponent quirk)."""
+
+
+def _plain_number(text: str) -> Decimal:
+    if "e" in text.lower():
+        raise _Exponent(text)
+    return Decimal(text)
+
+
+def _parse_order_request(text: str, refuse_exponent: bool = False) -> OrderRequest:
     try:
-        body = json.loads(text or "{}", parse_float=Decimal)
+        body = json.loads(text or "{}", parse_float=_plain_number if refuse_exponent else Decimal)
     except ValueError:
         raise invalid("request body format is invalid") from None
+    except _Exponent as error:
+        raise invalid(f"invalid number {error}: exponent notation is not accepted") from None
+    if refuse_exponent:
+        for name in ("qty", "notional", "limit_price", "stop_price"):
+            if isinstance(body.get(name), str) and "e" in body[name].lower():
+                raise invalid(f"invalid {name}: exponent notation is not accepted")
     if not isinstance(body, dict):
         raise invalid("request body format is invalid")
     for name in ("symbol", "side", "type", "time_in_force"):
@@ -229,6 +245,9 @@ def _time_param(request: web.Request, name: str) -> datetime | None:
 class TradingRoutes:
     def __init__(self, exchange: Exchange) -> None:
         self.exchange = exchange
+
+    def _order(self, order: Order) -> dict[str, Any]:
+        return order_json(order, self.exchange.quirks.legacy_symbols)
 
     def add_to(self, router: web.UrlDispatcher) -> None:
         router.add_get("/v2/account", self.account)
@@ -335,7 +354,7 @@ class TradingRoutes:
             except ValueError:
                 raise invalid("invalid qty or percentage") from None
             order = self.exchange.close_position(request.match_info["symbol"], qty=amount, percentage=share)
-            return _json(order_json(order))
+            return _json(self._order(order))
 
     async def close_all_positions(self, request: web.Request) -> web.Response:
         results = []
@@ -346,7 +365,7 @@ class TradingRoutes:
                 spec = self.exchange.catalog.get(position.symbol)
                 try:
                     order = self.exchange.close_position(spec.compact_symbol)
-                    results.append({"symbol": spec.compact_symbol, "status": 200, "body": order_json(order)})
+                    results.append({"symbol": spec.compact_symbol, "status": 200, "body": self._order(order)})
                 except ExchangeError as error:
                     results.append(
                         {"symbol": spec.compact_symbol, "status": error.status, "body": error.body()}
@@ -354,8 +373,8 @@ class TradingRoutes:
         return _json(results, 207)
 
     async def submit_order(self, request: web.Request) -> web.Response:
-        order_request = _parse_order_request(await request.text())
-        return _json(order_json(self.exchange.submit_order(order_request)))
+        order_request = _parse_order_request(await request.text(), self.exchange.quirks.no_exponent)
+        return _json(self._order(self.exchange.submit_order(order_request)))
 
     async def list_orders(self, request: web.Request) -> web.Response:
         query = request.query
@@ -384,16 +403,16 @@ class TradingRoutes:
             order for order in self.exchange.orders() if _matches(order, status, after, until, side, symbols)
         ]
         orders.sort(key=lambda order: (order.submitted_at, order.sequence), reverse=direction == "desc")
-        return _json([order_json(order) for order in orders[:limit]])
+        return _json([self._order(order) for order in orders[:limit]])
 
     async def order(self, request: web.Request) -> web.Response:
-        return _json(order_json(self.exchange.order(request.match_info["order_id"])))
+        return _json(self._order(self.exchange.order(request.match_info["order_id"])))
 
     async def order_by_client_id(self, request: web.Request) -> web.Response:
         client_order_id = request.query.get("client_order_id")
         if not client_order_id:
             raise invalid("client_order_id is required")
-        return _json(order_json(self.exchange.order_by_client_id(client_order_id)))
+        return _json(self._order(self.exchange.order_by_client_id(client_order_id)))
 
     async def cancel_order(self, request: web.Request) -> web.Response:
         self.exchange.cancel_order(request.match_info["order_id"])
@@ -402,7 +421,7 @@ class TradingRoutes:
     async def cancel_all_orders(self, request: web.Request) -> web.Response:
         canceled = self.exchange.cancel_all_orders()
         return _json(
-            [{"id": str(order.id), "status": 200, "body": order_json(order)} for order in canceled], 207
+            [{"id": str(order.id), "status": 200, "body": self._order(order)} for order in canceled], 207
         )
 
     async def replace_order(self, request: web.Request) -> web.Response:
@@ -416,13 +435,18 @@ class TradingRoutes:
         asset_class = request.query.get("asset_class")
         if (status and status != "active") or (asset_class and asset_class != "crypto"):
             return _json([])
-        return _json([asset_json(spec) for spec in self.exchange.catalog])
+        with self.exchange.lock:
+            return _json([self._asset(spec) for spec in self.exchange.catalog])
 
     async def asset(self, request: web.Request) -> web.Response:
         spec = self.exchange.catalog.find(request.match_info["symbol"])
         if spec is None:
             raise NotFound("asset not found")
-        return _json(asset_json(spec))
+        with self.exchange.lock:
+            return _json(self._asset(spec))
+
+    def _asset(self, spec: AssetSpec) -> dict[str, Any]:
+        return asset_json(spec, self.exchange.engine.min_order_size(spec.symbol))
 
 
 def _matches(
@@ -660,6 +684,7 @@ class AdminRoutes:
                     "paused": exchange.paused,
                     "orders": len(exchange.orders()),
                     "stats": dict(exchange.stats),
+                    "quirks": dict(exchange.config.quirks),
                 }
             )
 

@@ -28,6 +28,7 @@ class ExchangeRules:
     min_notional_on_sells: bool = False  # the floor is for buys; sells need only min_order_size
     duplicate_id_status: int = 422  # HTTP status of "client_order_id must be unique"
     buying_power_holdback: Decimal = Decimal(0)  # non_marginable_buying_power this far below free cash
+    min_order_usd: Decimal | None = None  # min_order_size follows the price: this many USD of the coin
     accepted_status: str = "pending_new"  # status in the POST response: "pending_new" or "accepted"
     max_client_order_id_length: int = 128
 

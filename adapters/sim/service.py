@@ -179,6 +179,8 @@ class SimulatorService:
             try:
                 if not exchange.paused:
                     exchange.run_until(exchange.clock.now())
+                elif exchange.quirks.pending_events:
+                    exchange.finish_pending_cancels()
             except Exception:  # keep the market alive; the error is a bug to see in the log
                 log.exception("market tick failed")
             await asyncio.sleep(min(max(exchange.time_until_next_tick(), 0.001), PACER_MAX_SLEEP))

@@ -338,7 +338,8 @@ class TradeStreamHub:
         held: bytes | None = None
         while True:
             event = await self._outbox.get()
-            frame = _json_bytes(trade_update_json(event))
+            quirks = self.exchange.quirks
+            frame = _json_bytes(trade_update_json(event, quirks.legacy_symbols, not quirks.no_position_qty))
             if faults.trade_update_delay_ms:
                 await asyncio.sleep(faults.trade_update_delay_ms / 1000)
             if faults.chance(faults.trade_update_drop_rate):

@@ -40,7 +40,8 @@ def display(value: Decimal) -> str:
     return dec(value.quantize(DISPLAY_QUANTUM, ROUND_HALF_EVEN))  # type: ignore[return-value]
 
 
-def order_json(order: Order) -> dict[str, Any]:
+def order_json(order: Order, legacy_symbol: bool = False) -> dict[str, Any]:
+    """`legacy_symbol` (quirk legacy_symbols): the pair as `BTCUSD`, as older docs show it."""
     return {
         "id": str(order.id),
         "client_order_id": order.client_order_id,
@@ -56,7 +57,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "replaced_by": None,
         "replaces": None,
         "asset_id": str(order.asset_id),
-        "symbol": order.symbol,
+        "symbol": order.symbol.replace("/", "") if legacy_symbol else order.symbol,
         "asset_class": "crypto",
         "notional": dec(order.notional),
         "qty": dec(order.qty),
@@ -158,7 +159,7 @@ def account_json(
     }
 
 
-def asset_json(spec: AssetSpec) -> dict[str, Any]:
+def asset_json(spec: AssetSpec, min_order_size: Decimal | None = None) -> dict[str, Any]:
     return {
         "id": str(spec.id),
         "class": "crypto",
@@ -173,24 +174,22 @@ def asset_json(spec: AssetSpec) -> dict[str, Any]:
         "easy_to_borrow": False,
         "fractionable": True,
         "attributes": [],
-        "min_order_size": dec(spec.min_order_size),
+        "min_order_size": dec(min_order_size if min_order_size is not None else spec.min_order_size),
         "min_trade_increment": dec(spec.min_trade_increment),
         "price_increment": dec(spec.price_increment),
     }
 
 
-def trade_update_json(event: TradeEvent) -> dict[str, Any]:
+def trade_update_json(event: TradeEvent, legacy_symbol: bool = False, position_qty: bool = True) -> dict[str, Any]:
+    """`position_qty=False` (quirk no_position_qty): fills carry no position_qty (it is optional)."""
     data: dict[str, Any] = {
         "event": event.event,
         "timestamp": rfc3339(event.timestamp),
-        "order": order_json(event.order),
+        "order": order_json(event.order, legacy_symbol),
     }
     if event.execution is not None:
         execution = event.execution
-        data.update(
-            execution_id=str(execution.id),
-            price=dec(execution.price),
-            qty=dec(execution.qty),
-            position_qty=dec(event.position_qty),
-        )
+        data.update(execution_id=str(execution.id), price=dec(execution.price), qty=dec(execution.qty))
+        if position_qty:
+            data["position_qty"] = dec(event.position_qty)
     return {"stream": "trade_updates", "data": data}

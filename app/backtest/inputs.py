@@ -7,7 +7,7 @@
   `--params` overrides, validated by the same `dca.params.with_overrides` as `assets set`.
 * Exchange rules: increments and minimum order size from the simulator's asset catalog (the values
   the live bot reads from the simulator), the $10 minimum notional, fees and order timeouts from the
-  settings, exactly as the live bot gets them (`app.bot.trading_rules`).
+  settings, exactly as the live bot gets them (`app.rules`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from adapters.sim.assets import make_asset
+from adapters.sim.assets import listed_usd_pairs, make_asset
 from app.backtest.runner import BacktestSetup
 from app.backtest.series import BarSeries
 from app.backtest.venue import rules_of
@@ -58,6 +58,23 @@ class DataSource:
         return "db (historical_1min_bars)" if self.kind == "db" else f"csv:{self.path}"
 
 
+def untradable(symbol: str) -> str | None:
+    """Why the venue cannot trade `symbol` for a US-dollar account, with what to do instead; None if it can.
+
+    A backtest account holds US dollars, as an Alpaca crypto account does, so a pair quoted in
+    anything else (ETH/USDT, the name of Binance's data) cannot be paid for: every buy would be
+    refused. A pair outside the catalog would trade with made-up increments, minimums and spread."""
+    if symbol in listed_usd_pairs():
+        return None
+    base, _, quote = symbol.partition("/")
+    if quote != "USD" and f"{base}/USD" in listed_usd_pairs():
+        return (f"{symbol} cannot be traded: the account holds US dollars (as on Alpaca), not {quote}. "
+                f"To trade the file's prices as {base}/USD, use --symbols {base}/USD (for a file per symbol "
+                f"name it with {{base}}, e.g. --data 'csv:bars/binance_{{base}}_{quote}-1m.csv.gz')")
+    return (f"{symbol} is not a pair the exchange lists (its increments, minimums and spread would be made up); "
+            f"listed: {', '.join(listed_usd_pairs())}")
+
+
 def load_series(source: DataSource, symbol: str, start: datetime | None, end: datetime | None,
                 db: Any = None) -> BarSeries:
     """The symbol's bars with start ≤ time < end. Raises InputError (bad file) or LookupError (no data)."""
@@ -93,21 +110,22 @@ def _from_database(db: Any, symbol: str, start: datetime | None, end: datetime |
 
 def configured_params(db: Any, symbol: str) -> tuple[AssetParams, bool]:
     """The asset's parameters from dca_assets, or the defaults when it is not configured."""
+    if db is None:  # no database: nothing is configured
+        return AssetParams(), False
     from adapters.db.assets import AssetRepository
 
-    asset = AssetRepository(db).get(symbol) if db is not None else None
+    asset = AssetRepository(db).get(symbol)
     return (asset.params, True) if asset is not None else (AssetParams(), False)
 
 
 def setup_for(symbol: str, params: AssetParams, overrides: dict[str, Any], settings: Any, cash: Decimal,
               spread_bps: Decimal | None) -> BacktestSetup:
     """The run of one symbol. `InvalidParams` (naming each bad field) if the overrides are bad."""
-    from app.bot import trading_rules
+    from app.rules import fee_schedule, order_timing
 
     spec = make_asset(symbol)
-    rules = trading_rules(settings, NAMESPACE)
     config = AssetConfig(1, symbol, NAMESPACE, with_overrides(params, overrides),
-                         rules_of(spec, rules.min_notional), rules.fees, rules.timing)
+                         rules_of(spec, settings.min_order_notional), fee_schedule(settings), order_timing(settings))
     return BacktestSetup(config, spec, cash, spec.spread_bps if spread_bps is None else spread_bps)
 
 

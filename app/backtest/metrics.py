@@ -26,7 +26,8 @@ from decimal import Decimal
 import numpy as np
 
 from app.backtest.runner import RunOutcome
-from dca.backtest.records import CycleRecord
+from dca.backtest.records import CycleRecord, OrderRecord
+from dca.events import CloseReason
 from dca.money import ZERO
 
 DAYS_PER_YEAR = 365
@@ -42,6 +43,7 @@ class Curves:
     cycle_quantity: np.ndarray
     cycle_cost: np.ndarray
     equity: np.ndarray
+    committed: np.ndarray  # capital tied up by the strategy: the cycle's cost plus a live buy's unfilled part
 
     @property
     def average_cost(self) -> np.ndarray:
@@ -77,6 +79,8 @@ class Summary:
     open_cycle_quantity: Decimal
     open_cycle_safety_orders: int
     open_orders: int
+    orders_rejected: int  # refused by the exchange at submission (insufficient cash, below a minimum, ...)
+    first_rejection: OrderRecord | None
     seconds: float
 
     @property
@@ -102,7 +106,7 @@ def curves(outcome: RunOutcome) -> Curves:
 
     cash, position = column("cash"), column("position")
     equity = cash + position * outcome.series.close
-    return Curves(cash, position, column("cycle_quantity"), column("cycle_cost"), equity)
+    return Curves(cash, position, column("cycle_quantity"), column("cycle_cost"), equity, column("committed"))
 
 
 def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
@@ -113,6 +117,7 @@ def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
     cycle = state.cycle
     unrealized = cycle.quantity * last_close - cycle.cost if last_close is not None and cycle.quantity else ZERO
     complete = [c for c in log.cycles if c.status.value == "complete"]
+    rejected = [o for o in log.orders if o.outcome == CloseReason.REJECTED.value]
     realized = sum((c.realized_pnl for c in log.cycles), ZERO)
     committed = max((p.committed for p in [session.start, *log.timeline]), default=ZERO)
     final_point = log.timeline[-1] if log.timeline else session.start
@@ -134,6 +139,7 @@ def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
         losing_cycles=sum(1 for c in complete if c.realized_pnl <= 0),
         open_cycle_quantity=cycle.quantity, open_cycle_safety_orders=cycle.safety_orders,
         open_orders=1 if cycle.order is not None else 0,
+        orders_rejected=len(rejected), first_rejection=rejected[0] if rejected else None,
         seconds=outcome.seconds,
     )
 
@@ -180,6 +186,17 @@ def _average_duration(cycles: list[CycleRecord]) -> timedelta | None:
 
 
 
+def union_of_times(all_times: list[np.ndarray]) -> np.ndarray:
+    """Every bar time of the symbols, ascending. Each array is already sorted and unique, so one
+    symbol's times (or several identical ones) are the union as they are: no sort of the year."""
+    if not all_times:
+        return np.empty(0, np.int64)
+    first = all_times[0]
+    if all(len(t) == len(first) and np.array_equal(t, first) for t in all_times[1:]):
+        return first
+    return np.unique(np.concatenate(all_times))
+
+
 @dataclass(frozen=True)
 class Portfolio:
     """Several symbols' accounts added up on the union of their bar times (each account's equity
@@ -197,7 +214,7 @@ class Portfolio:
 
 
 def portfolio(outcomes: list[RunOutcome], curve_list: list[Curves]) -> Portfolio:
-    times = np.unique(np.concatenate([o.series.times for o in outcomes])) if outcomes else np.empty(0, np.int64)
+    times = union_of_times([o.series.times for o in outcomes])
     total = np.zeros(len(times))
     start = 0.0
     for outcome, curve in zip(outcomes, curve_list, strict=True):

@@ -15,9 +15,10 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
-from app.backtest.metrics import Summary
+from app.backtest.insights import Drawdown, fill_liquidity, hourly_equity, pnl_percent, take_profit_triggers
+from app.backtest.metrics import Curves, Summary
 from app.backtest.runner import RunOutcome
-from dca.backtest.records import CycleRecord
+from dca.backtest.records import CycleRecord, OrderRecord
 from dca.money import ZERO
 
 MONEY_PLACES = Decimal("1e-10")
@@ -44,8 +45,9 @@ def money(value: Decimal | None) -> str | None:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def summary_json(summary: Summary, outcome: RunOutcome) -> dict[str, Any]:
+def summary_json(summary: Summary, outcome: RunOutcome, insight: dict[str, Any] | None = None) -> dict[str, Any]:
     setup, config = outcome.setup, outcome.setup.config
+    triggers = take_profit_triggers(outcome)
     return {
         "symbol": summary.symbol,
         "first_bar": _time(summary.first_bar), "last_bar": _time(summary.last_bar),
@@ -64,6 +66,7 @@ def summary_json(summary: Summary, outcome: RunOutcome) -> dict[str, Any]:
         "win_rate": summary.win_rate,
         "open_cycle_quantity": money(summary.open_cycle_quantity),
         "open_cycle_safety_orders": summary.open_cycle_safety_orders, "open_orders": summary.open_orders,
+        "orders_rejected": summary.orders_rejected, "first_rejection": _rejection(summary.first_rejection),
         "params": {name: _plain(value) for name, value in vars_of(config.params).items()},
         "exchange": {"min_order_size": _plain(config.rules.min_order_size),
                      "min_trade_increment": _plain(config.rules.min_trade_increment),
@@ -74,11 +77,25 @@ def summary_json(summary: Summary, outcome: RunOutcome) -> dict[str, Any]:
         "timing": {"stale_buy_after_seconds": config.timing.stale_buy_after.total_seconds(),
                    "stuck_sell_after_seconds": config.timing.stuck_sell_after.total_seconds(),
                    "retry_after_failure_seconds": config.timing.retry_after_failure.total_seconds()},
-        "cycles": [cycle_json(c) for c in outcome.session.log.cycles],
+        **plain(insight or {}),
+        "cycles": [cycle_json(c, triggers.get(c.cycle_id)) for c in outcome.session.log.cycles],
     }
 
 
-def cycle_json(cycle: CycleRecord) -> dict[str, Any]:
+def plain(value: Any) -> Any:
+    """JSON-ready: money as decimal strings, times as ISO-8601, drawdowns as objects."""
+    if isinstance(value, Decimal):
+        return money(value)
+    if isinstance(value, Drawdown):
+        return value.json()
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def cycle_json(cycle: CycleRecord, take_profit_trigger: Decimal | None = None) -> dict[str, Any]:
     return {
         "cycle": cycle.cycle_id, "status": cycle.status.value, "started_at": _time(cycle.started_at),
         "completed_at": _time(cycle.completed_at), "duration_seconds": _seconds(_duration(cycle)),
@@ -86,13 +103,15 @@ def cycle_json(cycle: CycleRecord) -> dict[str, Any]:
         "sold_qty": money(cycle.sold_qty), "average_price": money(cycle.average_price),
         "sell_price": money(cycle.sell_price), "cost": money(cycle.cost),
         "proceeds": money(cycle.sell_notional - cycle.sell_fees), "fees": money(cycle.fees_value),
-        "realized_pnl": money(cycle.realized_pnl),
+        "realized_pnl": money(cycle.realized_pnl), "pnl_percent": pnl_percent(cycle),
+        "take_profit_trigger": money(take_profit_trigger), "unrealized_pnl": None,
     }
 
 
 def result_json(pairs: Sequence[tuple[Summary, RunOutcome]], assumptions: Assumptions,
-                combined: dict[str, Any]) -> dict[str, Any]:
+                combined: dict[str, Any], insight: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
     summaries = [summary for summary, _ in pairs]
+    extra = list(insight) if insight is not None else [None] * len(pairs)
     return {
         "symbols": [s.symbol for s in summaries],
         "cycles_completed": sum(s.cycles_completed for s in summaries),
@@ -101,36 +120,69 @@ def result_json(pairs: Sequence[tuple[Summary, RunOutcome]], assumptions: Assump
         "total_pnl": money(sum((s.total_pnl for s in summaries), ZERO)),
         "fees": money(sum((s.fees for s in summaries), ZERO)),
         "bars_processed": sum(s.bars for s in summaries),
+        "orders_rejected": sum(s.orders_rejected for s in summaries),
         **combined,
         "assumptions": {"data": assumptions.data, "fast_path": assumptions.fast_path,
                         "starting_cash_per_symbol": money(assumptions.starting_cash), "accounts": assumptions.accounts,
                         "quote_path": assumptions.quote_path, "fills": assumptions.fills,
                         "sharpe_sortino": "daily returns (UTC days), risk-free 0, annualised by sqrt(365)"},
-        "per_symbol": {summary.symbol: summary_json(summary, outcome) for summary, outcome in pairs},
+        "per_symbol": {summary.symbol: summary_json(summary, outcome, more)
+                       for (summary, outcome), more in zip(pairs, extra, strict=True)},
     }
+
+
+def _rejection(order: OrderRecord | None) -> dict[str, Any] | None:
+    if order is None:
+        return None
+    return {"time": _time(order.decided_at), "kind": order.kind.value, "side": order.side.value,
+            "qty": money(order.qty), "limit_price": money(order.limit_price), "message": order.message}
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def write_cycles_csv(path: Path, outcomes: Sequence[RunOutcome]) -> None:
-    rows = [{"symbol": o.setup.symbol, **cycle_json(c)} for o in outcomes for c in o.session.log.cycles]
+def write_cycles_csv(path: Path, outcomes: Sequence[RunOutcome], open_cycles: Sequence[dict[str, Any] | None] = (),
+                     ) -> None:
+    """Every completed cycle, then the cycle still open at the end (status `open (<state>)`)."""
+    rows = []
+    for index, outcome in enumerate(outcomes):
+        triggers = take_profit_triggers(outcome)
+        rows += [{"symbol": outcome.setup.symbol, **cycle_json(c, triggers.get(c.cycle_id))}
+                 for c in outcome.session.log.cycles]
+        still = open_cycles[index] if index < len(open_cycles) else None
+        if still is not None:
+            rows.append({"symbol": outcome.setup.symbol, "cycle": still["cycle"], "status": f"open ({still['status']})",
+                         "started_at": still["started_at"], "safety_orders": still["safety_orders"],
+                         "bought_qty": money(still["quantity"]), "average_price": money(still["average_price"]),
+                         "cost": money(still["cost"]), "unrealized_pnl": money(still["unrealized_pnl"]),
+                         "pnl_percent": still["unrealized_pnl_percent"]})
     _write_csv(path, ["symbol", *cycle_json_fields()], rows)
 
 
 def write_fills_csv(path: Path, outcomes: Sequence[RunOutcome]) -> None:
-    fields = ["symbol", "time", "cycle", "kind", "side", "qty", "price", "fee", "fee_value", "client_order_id"]
+    fields = ["symbol", "time", "cycle", "kind", "side", "liquidity", "qty", "price", "fee", "fee_value",
+              "client_order_id"]
     rows = [{"symbol": o.setup.symbol, "time": _time(f.time), "cycle": f.cycle_id, "kind": f.kind.value,
-             "side": f.side.value, "qty": money(f.qty), "price": money(f.price), "fee": money(f.fee),
+             "side": f.side.value, "liquidity": who, "qty": money(f.qty), "price": money(f.price), "fee": money(f.fee),
              "fee_value": money(f.fee_value), "client_order_id": f.client_order_id}
-            for o in outcomes for f in o.session.log.fills]
+            for o in outcomes for f, who in zip(o.session.log.fills, fill_liquidity(o), strict=True)]
     _write_csv(path, fields, rows)
+
+
+def write_equity_csv(path: Path, outcomes: Sequence[RunOutcome], curve_list: Sequence[Curves]) -> None:
+    """The account at each UTC hour's last bar (a year of minutes would be half a million rows)."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["symbol", "time", "close", "equity", "cash", "committed"])
+        for outcome, curve in zip(outcomes, curve_list, strict=True):
+            writer.writerows((outcome.setup.symbol, *row) for row in hourly_equity(outcome, curve))
 
 
 def cycle_json_fields() -> list[str]:
     return ["cycle", "status", "started_at", "completed_at", "duration_seconds", "safety_orders", "bought_qty",
-            "sold_qty", "average_price", "sell_price", "cost", "proceeds", "fees", "realized_pnl"]
+            "sold_qty", "average_price", "sell_price", "cost", "proceeds", "fees", "realized_pnl", "pnl_percent",
+            "take_profit_trigger", "unrealized_pnl"]
 
 
 def _write_csv(path: Path, fields: list[str], rows: list[dict[str, Any]]) -> None:

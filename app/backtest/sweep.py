@@ -12,7 +12,6 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -140,6 +139,8 @@ def run_sweep(setups: Sequence[BacktestSetup], series: Sequence[BarSeries], poin
             if on_done is not None:
                 on_done()
         return rows
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     results: dict[int, dict[str, Any]] = {}
     with ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(list(setups), list(series))) as pool:
         futures = {pool.submit(_run_in_worker, point): index for index, point in enumerate(points)}

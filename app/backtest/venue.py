@@ -54,6 +54,13 @@ class EngineVenue:
     def holdings(self, symbol: str) -> Holdings:
         return Holdings(self.engine.cash, self.engine.position_qty(symbol))
 
+    def liquidity(self) -> dict[str, list[str]]:
+        """client_order_id → maker or taker, for each of its fills in order (the fee rate it paid)."""
+        found: dict[str, list[str]] = {}
+        for execution in self.engine.executions:
+            found.setdefault(execution.client_order_id, []).append(execution.liquidity.value)
+        return found
+
 
 def _events(trade_events: list[TradeEvent]) -> list[Event]:
     return [event for event in map(_event, trade_events) if event is not None]

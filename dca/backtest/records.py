@@ -32,6 +32,7 @@ class OrderRecord:
     average_price: Decimal | None = None
     fee: Decimal = ZERO  # in the asset received: the coin for a buy, the quote currency for a sell
     message: str = ""
+    trigger: Decimal | None = None  # a take-profit's trigger bid when it was decided (its fill may land below)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,12 @@ commands, exactly as `actors/asset_actor.py` does live, with bar time instead of
   clock only moves in quote steps);
 * then the strategy decides on the quote. An order it places is matched from the next quote on.
 
+A refused order (`OrderClosed` rejected at submission) makes the core wait `retry_after_failure`
+before it tries again. In a backtest the account is the symbol's alone and nothing but this cycle's
+own fills changes it, so a buy refused for cash or a minimum is refused again on every retry: the
+session backs off instead, doubling the wait with each consecutive refusal up to
+`MAX_REJECTION_BACKOFF` (an accepted order starts the count over). Every refusal stays in the log.
+
 Nothing is decided here: the session only records what the core decided and what the exchange did.
 """
 
@@ -16,18 +22,20 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from dca.backtest.records import AccountPoint, BacktestLog, CycleRecord, FillRecord, OrderRecord
 from dca.backtest.venue import BacktestVenue
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
-from dca.cycle import AssetState, Cycle, LiveOrder, Side, new_cycle
-from dca.events import Event, OrderClosed, Tick
+from dca.cycle import AssetState, Cycle, LiveOrder, OrderKind, Side, new_cycle
+from dca.events import CloseReason, Event, OrderAccepted, OrderClosed, Tick
 from dca.market import Quote
 from dca.money import ZERO
 from dca.params import AssetConfig
-from dca.strategy import Decision, Triggers, decide, triggers
+from dca.strategy import Decision, Triggers, decide, take_profit_trigger, triggers
+
+MAX_REJECTION_BACKOFF = timedelta(hours=1)
 
 
 class BacktestSession:
@@ -45,6 +53,7 @@ class BacktestSession:
         self._order_rows: dict[str, int] = {}  # client_order_id → index in log.orders
         self._cycle_started: dict[int, datetime] = {}
         self._cycle_fees: dict[int, Decimal] = {}
+        self._refusals = 0  # consecutive orders refused at submission
         self.start = self._account(-1, None)  # the account before the first bar (not in the timeline)
 
     # --- driving ---------------------------------------------------------------------------------
@@ -57,6 +66,10 @@ class BacktestSession:
             self.apply(Tick(quote.time))
         self.apply(quote)
         self.quotes += 1
+
+    def cycle_started_at(self, cycle_id: int | None) -> datetime | None:
+        """When the open cycle's first order was decided (completed cycles carry it in their record)."""
+        return self._cycle_started.get(cycle_id) if cycle_id is not None else None
 
     def triggers(self) -> Triggers:
         """Where the next quote may act (see `dca.strategy.triggers`); the fast path skips the rest."""
@@ -80,7 +93,7 @@ class BacktestSession:
     def apply(self, event: Event) -> Decision:
         before = self.state
         decision = decide(self.config, before, event)
-        self.state = self._stored(decision.state)
+        self.state = self._backed_off(self._stored(decision.state), event)
         self._record(before, decision, event)
         for command in decision.commands:
             self._execute(command, event.time)
@@ -94,6 +107,17 @@ class BacktestSession:
         cycle = state.cycle.evolve(id=self._next_cycle_id)
         self._next_cycle_id += 1
         return state.evolve(cycle=cycle)
+
+    def _backed_off(self, state: AssetState, event: Event) -> AssetState:
+        """After the n-th consecutive refusal the retry waits 2^(n-1) × `retry_after_failure`."""
+        if isinstance(event, OrderAccepted):
+            self._refusals = 0
+        retry_at = state.cycle.retry_at
+        if not (isinstance(event, OrderClosed) and event.reason is CloseReason.REJECTED) or retry_at is None:
+            return state
+        self._refusals += 1
+        wait = self.config.timing.retry_after_failure * 2 ** min(self._refusals - 1, 30)
+        return state.evolve(cycle=state.cycle.evolve(retry_at=event.time + min(wait, MAX_REJECTION_BACKOFF)))
 
     def _execute(self, command: Command, now: datetime) -> None:
         match command:
@@ -128,8 +152,10 @@ class BacktestSession:
         assert cycle_id is not None
         self._cycle_started.setdefault(cycle_id, now)
         self._order_rows[command.client_order_id] = len(self.log.orders)
+        trigger = take_profit_trigger(self.config, self.state.cycle) if command.kind is OrderKind.TAKE_PROFIT else None
         self.log.orders.append(OrderRecord(command.client_order_id, cycle_id, command.kind, command.side,
-                                           command.order_type, command.qty, command.limit_price, now))
+                                           command.order_type, command.qty, command.limit_price, now,
+                                           trigger=trigger))
 
     def _fill(self, cycle: Cycle, old: LiveOrder, new: LiveOrder, time: datetime) -> None:
         qty = new.filled_qty - old.filled_qty

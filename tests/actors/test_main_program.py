@@ -58,7 +58,9 @@ MAIN_PROGRAM = textwrap.dedent(
     pykka.ActorRegistry.stop_all(timeout=30)
     scheduler.stop()
     print(process_exit.reason)
-    print("threads left:", [t.name for t in threading.enumerate() if t is not threading.main_thread()])
+    # the exit watcher stays: it ends the process should anything hang from here on
+    print("threads left:", [t.name for t in threading.enumerate()
+                            if t is not threading.main_thread() and t.name != "exit-watcher"])
     sys.exit(code)
     """
 )

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
+from decimal import Decimal
 
 import pytest
 
+from app.backtest.inputs import setup_for
 from app.backtest.metrics import summarize
+from app.backtest.report import money
 from app.backtest.runner import run
 from app.backtest.sweep import run_point
+from config.settings import load_settings
+from dca.params import AssetParams
 from tests.backtest.helpers import random_bars, series_of, setup, write_csv
-from tests.cli.helpers import supervisor
+from tests.cli.helpers import ROOT, supervisor
 
 REQUIRED_KEYS = ("cycles_completed", "realized_pnl", "fees", "max_drawdown", "sharpe", "bars_processed")
 
@@ -36,7 +43,7 @@ def test_a_backtest_writes_its_result_chart_and_tables_and_verifies_the_fast_pat
     assert len(btc["cycles"]) == result["cycles_completed"]
     assert (tmp_path / "out" / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with (tmp_path / "out" / "cycles.csv").open() as handle:
-        assert len(list(csv.DictReader(handle))) == result["cycles_completed"]
+        assert sum(row["status"] == "complete" for row in csv.DictReader(handle)) == result["cycles_completed"]
     assert "fast path and reference loop identical" in done.stdout
     assert "realized" in done.stdout and "completed cycles" in done.stdout
 
@@ -85,6 +92,30 @@ def test_bad_symbols_and_files_are_named(tmp_path, bar_file):
     assert done.returncode == 2 and "broken.csv:3: column high" in done.stderr
 
 
+@pytest.mark.parametrize(("symbol", "hint"), [
+    ("ETH/USDT", "--symbols ETH/USD"),  # the name of Binance's data: the account holds dollars
+    ("FOO/USD", "not a pair the exchange lists"),
+])
+def test_a_pair_the_venue_cannot_trade_is_refused_before_anything_runs(tmp_path, bar_file, symbol, hint):
+    done = supervisor(tmp_path, "backtest", "--symbols", f"BTC/USD,{symbol}", "--data", f"csv:{tmp_path}/{{base}}.csv",
+                      "--out", "o")
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert symbol in done.stderr and hint in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_refused_orders_are_counted_shown_and_written(tmp_path, bar_file):
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "o",
+                      "--no-chart", "--cash", "5")
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "o" / "result.json").read_text())
+    btc = result["per_symbol"]["BTC/USD"]
+    assert result["orders_rejected"] == btc["orders_rejected"] > 0
+    assert "insufficient balance" in btc["first_rejection"]["message"]
+    assert f"the exchange refused {btc['orders_rejected']} orders" in done.stdout
+    assert btc["bars_replayed"] < 3 * 1440 / 10  # backing off: not every bar replayed while refused
+
+
 def test_no_stored_bars_is_a_clear_failure(tmp_path):
     done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--start", "2024-01-01", "--end", "2024-01-02")
     assert done.returncode == 1 and "no bars" in done.stderr and "bars fetch" in done.stderr
@@ -113,3 +144,63 @@ def test_a_sweep_point_reports_what_a_single_run_of_those_parameters_does():
     single = summarize(run(base.with_params(point), series))
     assert (row["realized_pnl"], row["cycles_completed"], row["fees"]) == (
         single.realized_pnl, single.cycles_completed, single.fees)
+
+
+def test_train_until_ranks_on_the_earlier_bars_and_shows_the_top_sets_on_the_later_ones(tmp_path, bar_file):
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "v",
+                      "--sweep", "take_profit_percent=0.3,0.6,1", "--train-until", "2025-03-03", "--top", "2",
+                      "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "v" / "sweep.csv").open() as handle:
+        ranked = list(csv.DictReader(handle))
+    with (tmp_path / "v" / "validation.csv").open() as handle:
+        checked = list(csv.DictReader(handle))
+    assert len(ranked) == 3 and len(checked) == 2
+    assert [r["take_profit_percent"] for r in checked] == [r["take_profit_percent"] for r in ranked[:2]]
+    assert [r["train_total_pnl"] for r in checked] == [r["total_pnl"] for r in ranked[:2]]
+    bars = random_bars(3, 3 * 1440, price=60_000.0, volatility=0.001)
+    train, test = series_of(bars[:2 * 1440]), series_of(bars[2 * 1440:])
+    base = setup_for("BTC/USD", AssetParams(), {}, load_settings(env_file=None), Decimal(10_000), None)  # as the CLI
+    for row in checked:
+        point = {"take_profit_percent": row["take_profit_percent"]}
+        assert row["train_total_pnl"] == money(run_point([base], [train], point)["total_pnl"])
+        assert row["test_total_pnl"] == money(run_point([base], [test], point)["total_pnl"])
+    assert "on the validation window" in done.stdout
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--train-until", "2025-03-03"], "only with --sweep"),
+    (["--sweep", "take_profit_percent=1,2", "--train-until", "2030-01-01"], "no bars from"),
+    (["--sweep", "take_profit_percent=1,2", "--train-until", "2020-01-01"], "no bars before"),
+])
+def test_a_training_window_that_cannot_work_is_refused(tmp_path, bar_file, args, named):
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "w", *args)
+    assert done.returncode == 2 and named in done.stderr and "--train-until" in done.stderr
+    assert not (tmp_path / "w").exists()
+
+
+def test_a_sweep_in_a_terminal_shows_a_progress_bar_with_an_eta(tmp_path, bar_file):
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    reader, writer = pty.openpty()
+    fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # a terminal 120 columns wide
+    done = subprocess.run([sys.executable, str(ROOT / "supervisor.py"), "backtest", "--symbols", "BTC/USD",
+                           "--data", f"csv:{bar_file}", "--out", "p", "--sweep", "take_profit_percent=0.5,1",
+                           "--workers", "1"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=writer, timeout=120)
+    os.close(writer)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(reader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(reader)
+    assert done.returncode == 0
+    assert b"2/2 sets" in shown and b"ETA" in shown

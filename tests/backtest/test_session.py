@@ -117,6 +117,25 @@ def test_a_rejected_order_waits_out_the_retry_delay_in_bar_time():
     assert session.venue.holdings(SYMBOL).cash == Decimal(15)
 
 
+def test_consecutive_refusals_double_the_wait_up_to_an_hour_and_an_accepted_order_starts_over():
+    session = new_session(setup(cash="15", timing=OrderTiming(retry_after_failure=timedelta(seconds=15))))
+    replay_quotes(session, [quote("100.00", "100.05", s) for s in range(0, 6 * 3600, 15)])
+    tries = [o.decided_at for o in session.log.orders]
+    assert all(o.outcome == "rejected" for o in session.log.orders)
+    waits = [(b - a).total_seconds() for a, b in itertools.pairwise(tries)]
+    assert waits[:8] == [15, 30, 60, 120, 240, 480, 960, 1920]
+    assert set(waits[9:]) == {3600}  # capped: a cash-starved cycle tries about once an hour
+    session.venue.engine.ledger.cash = Decimal(100_000)  # the account can pay again (cash added)
+    last = tries[-1]
+    replay_quotes(session, [quote("100.00", "100.05", (last - T0).total_seconds() + 3600 + s) for s in (0, 15)])
+    assert session.log.orders[-1].outcome == "filled"
+    session.venue.engine.ledger.cash = Decimal(0)
+    replay_quotes(session, [quote("98.00", "98.05", 7 * 3600 + s) for s in (0, 15, 30, 45)])
+    safety = session.log.orders[-3:]
+    assert [(o.kind, o.outcome) for o in safety] == [(OrderKind.SAFETY, "rejected")] * 3
+    assert [o.decided_at for o in safety] == [at(7 * 3600), at(7 * 3600 + 15), at(7 * 3600 + 45)]  # 15 s, 30 s again
+
+
 def test_bars_become_four_quotes_and_the_account_is_recorded_only_when_it_changes():
     session = new_session(setup())
     bars = [Bar(SYMBOL, T0 + timedelta(minutes=i), Decimal(100), Decimal("100.5"), Decimal("99.5"), Decimal(100))

@@ -32,4 +32,5 @@ def test_it_refuses_the_live_endpoint():
 def test_every_scenario_passes_against_the_simulator():
     result = _run("--simulator")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("PASS") == 5 and "all scenarios passed" in result.stdout
+    assert result.stdout.count("PASS") == 6 and "all scenarios passed" in result.stdout
+    assert "quirks that make the simulator match: (none: the simulator's defaults match)" in result.stdout

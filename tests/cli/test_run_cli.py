@@ -102,3 +102,21 @@ def test_a_fresh_simulator_on_a_kept_database_is_refused_with_a_way_out_instead_
     state.write_bytes(saved)  # the way out it names: put the state file back
     restored = supervisor(tmp_path, "--duration", "3", "--speed", "600", env=QUIET, timeout=90)
     assert restored.returncode == 0, restored.stderr[-2000:]
+
+
+def test_sim_quirks_reach_the_embedded_simulator_and_a_bad_one_exits_2(tmp_path):
+    from decimal import ROUND_CEILING, Decimal
+
+    from adapters.sim.state_store import load_state
+
+    bad = supervisor(tmp_path, "--sim-quirk", "nope", "--duration", "3", env=QUIET)
+    assert bad.returncode == 2 and "--sim-quirk" in bad.stderr and "unknown quirk 'nope'" in bad.stderr
+    result = supervisor(tmp_path, "--sim-quirk", "fee_tier=40/60", "--sim-quirk", "fees_eod", "--duration", "6",
+                        "--speed", "600", env=QUIET, timeout=90)
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = load_state(tmp_path / "data" / "simulator-state.json")
+    buys = [e for e in state["engine"]["executions"] if e.side == "buy"]
+    assert buys  # the demo assets bought, and the venue charged its own rates: 0.4 % maker, 0.6 % taker
+    for execution in buys:
+        rate = Decimal("0.004") if execution.liquidity == "maker" else Decimal("0.006")
+        assert execution.fee == (execution.qty * rate).quantize(Decimal("1e-9"), ROUND_CEILING)

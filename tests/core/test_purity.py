@@ -8,7 +8,7 @@ import pytest
 CORE = Path(__file__).resolve().parents[2] / "dca"
 FORBIDDEN_MODULES = {
     "os", "sys", "io", "socket", "threading", "asyncio", "subprocess", "time", "random", "logging", "pathlib",
-    "requests", "aiohttp", "sqlalchemy", "alpaca", "pykka", "loguru", "prometheus_client", "numpy", "pandas",
+    "requests", "aiohttp", "sqlalchemy", "alpaca", "pykka", "loguru", "prometheus_client", "numpy", "pandas", "apprise",
     "adapters", "actors", "config", "cli",
 }
 FORBIDDEN_CALLS = {"now", "utcnow", "today", "time", "open", "print", "float", "sleep"}

@@ -207,8 +207,9 @@ def test_grafana_gets_our_dashboards_and_the_datasource_they_name() -> None:
     (ours,), (theirs,) = repo_source["datasources"], compose_source["datasources"]
     assert {**theirs, "url": None} == {**ours, "url": None}
     assert theirs["url"] == "http://prometheus:9090"
-    used = {match for path in dashboards.glob("*.json") for match in re.findall(r'"uid":\s*"(dca-prometheus)"',
-                                                                                path.read_text())}
+    # the dashboards' $datasource variable defaults to it
+    used = {match for path in dashboards.glob("*.json")
+            for match in re.findall(r'"value":\s*"(dca-prometheus)"', path.read_text())}
     assert used == {theirs["uid"]}
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -60,10 +61,14 @@ class BotHarness:
     pacing: str = "realtime"  # "manual": the test scripts every quote with `quote()`
     disabled: frozenset[str] = frozenset()  # assets configured but switched off
     keep_bars: bool = False
+    serve: bool = False  # the web server (/metrics, /healthz, /readyz, the status page) on a free port
     starting_cash: Decimal = Decimal(100_000)
     faults: dict[str, Any] = field(default_factory=dict)
     quirks: dict[str, str] = field(default_factory=dict)  # the simulator's venue variants (adapters/sim/quirks.py)
     settings_overrides: dict[str, Any] = field(default_factory=dict)
+    # instead of a fresh schema with `assets` configured: builds the database itself (the simulator is
+    # running, the bot not yet); `assets` then only lists the simulator's pairs
+    prepare: Callable[[BotHarness], None] | None = None
     simulator: SimulatorService | None = None
     bot: Bot | None = None
     db: Database | None = None
@@ -73,10 +78,11 @@ class BotHarness:
     def __enter__(self) -> BotHarness:
         self.tmp_path.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.database_url)
-        self.db.upgrade()
-        repo = AssetRepository(self.db)
-        for symbol, values in self.assets.items():
-            repo.add([symbol], with_overrides(AssetParams(), values), enabled=symbol not in self.disabled)
+        if self.prepare is None:
+            self.db.upgrade()
+            repo = AssetRepository(self.db)
+            for symbol, values in self.assets.items():
+                repo.add([symbol], with_overrides(AssetParams(), values), enabled=symbol not in self.disabled)
         self.simulator = SimulatorService(SimConfig(
             symbols=list(self.assets), speed=self.speed, seed=self.seed, port=0, rate_limit_per_minute=0,
             faults=dict(self.faults), quirks=dict(self.quirks), state_file=self.tmp_path / "sim-state.json",
@@ -84,6 +90,8 @@ class BotHarness:
             starting_cash=self.starting_cash,
             start=SCRIPT_START if self.pacing == "manual" else None))
         self.simulator.start()
+        if self.prepare is not None:
+            self.prepare(self)
         self.start_bot()
         return self
 
@@ -95,7 +103,7 @@ class BotHarness:
         self.bot = Bot(settings, Database(self.database_url), simulator_venue(self.simulator),
                        intervals=FAST_INTERVALS, keep_bars=self.keep_bars)
         self.bot.venue.simulator = None  # the harness owns the simulator; stopping the bot leaves it running
-        self.bot.start(serve_metrics=False)
+        self.bot.start(serve_metrics=self.serve)
         runtime = self.bot.runtime
         assert runtime is not None
         enabled = [s for s in self.assets if s not in self.disabled]

@@ -45,7 +45,8 @@ def _env(database_url: str, tmp: Path, **extra: str) -> dict[str, str]:
     return {**clean, **KEYS, "DATABASE_URL": database_url, "LOG_DIR": str(tmp / "logs"), "METRICS_PORT": "0",
             "STALE_ORDER_THRESHOLD_MINUTES": "60", "ORDER_JANITOR_INTERVAL_SECONDS": "2",
             "RECONCILER_INTERVAL_SECONDS": "3", "ASSET_WATCHER_INTERVAL_SECONDS": "1",
-            "COOLDOWN_KEEPER_INTERVAL_SECONDS": "2", "BARS_SYNC_INTERVAL_SECONDS": "0", **extra}
+            "COOLDOWN_KEEPER_INTERVAL_SECONDS": "2", "BARS_SYNC_INTERVAL_SECONDS": "0",
+            "OWNER_LEASE_SECONDS": "6", **extra}  # the restart takes the killed one's book over within 6 s
 
 
 def _supervisor(*args: str, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:

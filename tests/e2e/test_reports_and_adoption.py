@@ -1,11 +1,13 @@
 """`status`, `report`, `cycle` and `adopt`, as a user runs them, on books the real tree wrote."""
 
 import json
+import os
 from decimal import Decimal
 
 import pytest
 
 from adapters.sim.orders import OrderRequest
+from cli.common import book_owner
 from dca.cycle import CycleStatus
 from tests.cli.helpers import supervisor
 from tests.e2e.harness import QUICK, BotHarness, wait_for
@@ -83,7 +85,7 @@ def test_foreign_coins_are_reported_then_adopted_by_the_running_supervisor(tmp_p
         env = _cli_env(harness, sqlite_url)
         status = supervisor(tmp_path, "status", env=env).stdout
         assert "is not the bot's; it is never sold" in status
-        wait_for(lambda: harness.tick(1) or harness.bot.runtime.meta.supervisor_running(), 20, "the heartbeat")
+        assert book_owner(harness.db).pid == os.getpid()  # the harness's bot holds the book
         result = _while_time_passes(harness, tmp_path, env, "adopt", "BTC/USD")
         assert result.returncode == 0 and "adopted 0.4987" in result.stdout, result.stdout + result.stderr
         cycle, entry = harness.state("BTC/USD").cycle, harness.exchange.position("BTCUSD").avg_entry_price
@@ -102,12 +104,7 @@ def test_adoption_without_a_running_supervisor_is_done_directly(tmp_path, sqlite
         harness.stop_bot()
         harness.bot = None
         env = _cli_env(harness, sqlite_url)
-        with harness.db.transaction() as session:  # the heartbeat of the stopped supervisor has gone stale
-            from adapters.db.models import DcaMeta
-
-            beat = session.get(DcaMeta, "heartbeat")
-            if beat is not None:
-                session.delete(beat)
+        assert book_owner(harness.db) is None  # a clean stop hands the book back at once
         result = supervisor(tmp_path, "adopt", "BTC/USD", "--quantity", "0.1", "--price", "99", env=env)
         assert result.returncode == 0 and "adopted 0.1 at 99" in result.stdout, result.stdout + result.stderr
         bad = supervisor(tmp_path, "adopt", "BTC/USD", "--quantity", "-1", env=env)

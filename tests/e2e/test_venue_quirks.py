@@ -33,7 +33,8 @@ ALL_AT_ONCE = {
     "gross_position_qty": "", "position_lag": "0.3", "fees_eod": "", "fee_tier": "40/60",
     "buying_power_below_cash": "", "margin_account": "", "pending_events": "", "ratelimit_headers": "",
     "min_notional_on_sells": "", "duplicate_id_status": "409", "fee_rounding": "half_even",
-    "usd_fee_activity": "FEE",
+    "usd_fee_activity": "FEE", "post_status": "accepted", "no_exponent": "", "legacy_symbols": "",
+    "no_position_qty": "", "min_order_size_usd": "1", "off_grid_prices": "round",
 }
 # Known limit (see the report of issue 10): a lagging position next to foreign coins of the same pair,
 # a fee tier other than configured and fees posted only at the end of the day leave a buy's fee unknown

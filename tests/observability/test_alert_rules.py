@@ -79,10 +79,10 @@ def test_prometheus_scrapes_the_supervisor_on_its_default_port_and_loads_every_r
     assert loaded == set(RULES)
 
 
-def test_the_alertmanager_example_is_valid_and_routes_to_email_and_a_webhook() -> None:
+def test_the_alertmanager_example_is_valid_and_routes_to_telegram_email_and_a_webhook() -> None:
     result = run_tool("amtool", "check-config", "alertmanager.yml")
     assert result.code == 0, result.output
-    expected = {"critical": "webhook,email", "warning": "email", "info": "webhook"}
+    expected = {"critical": "telegram,email", "warning": "email", "info": "webhook"}
     for severity, receivers in expected.items():
         routed = run_tool("amtool", "config", "routes", "test", "--config.file=alertmanager.yml",
                           f"severity={severity}", "alertname=DcaExample")

@@ -98,11 +98,62 @@ def datasource_refs(node: Any) -> list[dict[str, Any]]:
     return []
 
 
-def test_every_datasource_uid_the_dashboards_use_is_provisioned() -> None:
+def test_every_query_uses_the_datasource_variable_whose_default_is_provisioned() -> None:
     provisioned = {(ds["uid"], ds["type"]) for path in (PROVISIONING_DIR / "datasources").glob("*.yml")
                    for ds in yaml.safe_load(path.read_text())["datasources"]}
-    used = {(ref["uid"], ref["type"]) for d in DASHBOARDS.values() for ref in datasource_refs(d)}
-    assert used and used <= provisioned
+    for uid, dashboard in DASHBOARDS.items():
+        assert {(ref["uid"], ref["type"]) for ref in datasource_refs(dashboard)} == {("${datasource}", "prometheus")}
+        [variable] = [v for v in dashboard["templating"]["list"] if v["type"] == "datasource"]
+        assert variable["name"] == "datasource" and variable["query"] == "prometheus", uid
+        assert (variable["current"]["value"], "prometheus") in provisioned
+
+
+@pytest.mark.parametrize("uid", sorted(DASHBOARDS))
+def test_every_series_is_narrowed_to_one_supervisor(uid: str) -> None:
+    """Several supervisors on one Prometheus are shown one at a time, never summed together."""
+    [instance] = [v for v in DASHBOARDS[uid]["templating"]["list"] if v["name"] == "instance"]
+    assert not instance["multi"] and not instance["includeAll"]
+    for target in targets({uid: DASHBOARDS[uid]}):
+        expr = substitute(target.expr, {**MACROS, "symbol": "BTC/USD", "instance": "bot:10588"})
+        selectors = _selectors(promql_parser.parse(expr))
+        assert selectors and all('instance="bot:10588"' in str(node) for node in selectors), target.where
+
+
+def _selectors(node: Any) -> list[Any]:
+    if isinstance(node, promql_parser.VectorSelector):
+        return [node]
+    found = []
+    for name in ("expr", "lhs", "rhs", "args", "vector_selector", "param"):
+        child = getattr(node, name, None)
+        for item in child if isinstance(child, list) else [child]:
+            if item is not None and not isinstance(item, str | int | float):
+                found += _selectors(item)
+    return found
+
+
+@pytest.mark.parametrize("uid", sorted(DASHBOARDS))
+def test_every_number_a_panel_shows_has_a_unit(uid: str) -> None:
+    for panel in panels(DASHBOARDS[uid]):
+        if panel["type"] in ("stat", "timeseries", "bargauge"):
+            assert panel["fieldConfig"]["defaults"].get("unit"), panel["title"]
+        if panel["type"] == "table":
+            organize = next((t["options"] for t in panel.get("transformations", []) if t["id"] == "organize"), {})
+            renamed, hidden = organize.get("renameByName", {}), organize.get("excludeByName", {})
+            numbers = {shown for column, shown in renamed.items()
+                       if column.startswith("Value") and not hidden.get(column)}
+            with_unit = {o["matcher"]["options"] for o in panel.get("fieldConfig", {}).get("overrides", [])
+                         if any(p["id"] == "unit" for p in o["properties"])}
+            assert numbers <= with_unit, panel["title"]
+
+
+def test_the_asset_dashboard_offers_all_assets_at_once_and_marks_fills_and_completed_cycles() -> None:
+    asset = DASHBOARDS["dca-asset"]
+    [symbol] = [v for v in asset["templating"]["list"] if v["name"] == "symbol"]
+    assert symbol["multi"] and symbol["includeAll"]
+    marks = {a["name"]: a["expr"] for a in asset["annotations"]["list"]}
+    assert set(marks) == {"Fills", "Completed cycles"}
+    for expr in marks.values():
+        promql_parser.parse(substitute(expr, {**MACROS, "symbol": "BTC/USD", "instance": "bot:10588"}))
 
 
 def test_the_dashboard_provider_loads_json_files_from_one_folder() -> None:
@@ -118,8 +169,9 @@ def test_every_variable_a_query_uses_is_defined(uid: str) -> None:
     defined = {v["name"] for v in dashboard.get("templating", {}).get("list", [])}
     used = {name for t in targets({uid: dashboard}) for name in variables_used(t.expr)}
     assert used <= defined
+    assert "instance" in used
     if uid == "dca-asset":
-        assert used == {"symbol"}
+        assert used == {"symbol", "instance"}
 
 
 def test_every_panel_has_a_query_and_every_query_parses_as_promql() -> None:
@@ -128,6 +180,6 @@ def test_every_panel_has_a_query_and_every_query_parses_as_promql() -> None:
     for target in everything:
         assert target.expr, target.where
         try:
-            promql_parser.parse(substitute(target.expr, {**MACROS, "symbol": "BTC/USD"}))
+            promql_parser.parse(substitute(target.expr, {**MACROS, "symbol": "BTC/USD", "instance": "bot:10588"}))
         except ValueError as error:
             pytest.fail(f"{target.where}: {error}")

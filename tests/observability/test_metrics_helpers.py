@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import math
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from adapters.metrics import Metrics
+from adapters.metrics import REJECT_REASONS, VETO_GATES, BookTotals, Metrics
 from dca.market import Quote
+from tests.observability.tools import ROOT
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 
@@ -62,3 +64,33 @@ def test_forgetting_an_asset_drops_its_quote_series_so_no_quotes_alert_stays_qui
               "dca_cycle_status")
     left = [key for key in samples(metrics) if 'symbol="SOL/USD"' in key and key.startswith(gauges)]
     assert left == []
+
+
+def _string_arguments(path: str, call: str) -> set[str]:
+    """The first string argument of every `call(...)` and the strings `return`ed by `_reject_reason`."""
+    tree = ast.parse((ROOT / path).read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == call and node.args \
+                and isinstance(node.args[0], ast.Constant):
+            found.add(node.args[0].value)
+        if isinstance(node, ast.FunctionDef) and node.name == call:
+            found |= {n.value for ret in ast.walk(node) if isinstance(ret, ast.Return)
+                      for n in ast.walk(ret) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return found
+
+
+def test_every_label_value_the_code_can_set_is_created_at_zero() -> None:
+    assert _string_arguments("dca/risk.py", "Veto") == set(VETO_GATES)
+    assert _string_arguments("actors/asset_actor.py", "_reject_reason") == set(REJECT_REASONS)
+
+
+def test_a_started_asset_has_every_counter_at_zero_and_the_books_set_its_lifetime_figures() -> None:
+    metrics = Metrics()
+    metrics.load_books([BookTotals("DOGE/USD", Decimal("1.77"), {"complete": 3})])
+    exposed = samples(metrics)
+    assert exposed['dca_realized_profit{symbol="DOGE/USD"}'] == 1.77
+    assert exposed['dca_cycles_completed_total{outcome="complete",symbol="DOGE/USD"}'] == 3
+    assert exposed['dca_cycles_completed_total{outcome="error",symbol="DOGE/USD"}'] == 0
+    assert exposed['dca_orders_vetoed_total{gate="cash",symbol="DOGE/USD"}'] == 0
+    assert exposed['dca_orders_canceled_total{reason="stale_buy",side="buy",symbol="DOGE/USD"}'] == 0

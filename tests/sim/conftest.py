@@ -59,3 +59,20 @@ def data_connections(service: SimulatorService) -> int:
 def trade_listeners(service: SimulatorService) -> int:
     assert service.trade_hub is not None
     return len(service.trade_hub.connections)
+
+
+def listen_to_trade_updates(service: SimulatorService, raw_data: bool = False) -> tuple[list[Any], StreamThread]:
+    """An alpaca-py TradingStream listening in a thread: (the updates it received, its runner to stop)."""
+    from alpaca.trading.stream import TradingStream
+
+    updates: list[Any] = []
+
+    async def handler(update: Any) -> None:
+        updates.append(update)
+
+    stream = TradingStream(service.key_id, service.secret_key, url_override=service.urls.trading_stream,
+                           raw_data=raw_data)
+    stream.subscribe_trade_updates(handler)
+    runner = StreamThread(stream, service).start()
+    wait_for(lambda: trade_listeners(service) == 1)
+    return updates, runner

@@ -229,6 +229,9 @@ def test_cli_help_explains_every_option() -> None:
         "--cash",
         "ws_close_every",
         "reject_mode",
+        "--quirk",
+        "gross_position_qty",
+        "usd_fee_activity",
     ):
         assert option in result.stdout
 
@@ -240,6 +243,8 @@ def test_cli_help_explains_every_option() -> None:
         (("--port", "70000"), "--port"),
         (("--symbols", "BTC USD"), "--symbols"),
         (("--fault", "nope=1"), "--fault"),
+        (("--quirk", "nope"), "--quirk"),
+        (("--quirk", "position_lag=soon"), "position_lag"),
         (("--replay", "x.csv"), "--replay"),
     ],
 )

@@ -20,7 +20,7 @@ from websockets.sync.client import connect
 
 from adapters.sim.service import SimulatorService
 from dca.market import Quote
-from tests.sim.conftest import StreamThread, data_connections, make_service, trade_listeners
+from tests.sim.conftest import StreamThread, data_connections, listen_to_trade_updates, make_service, trade_listeners
 from tests.waiting import wait_for
 
 
@@ -193,11 +193,7 @@ def test_second_connection_with_the_same_key_gets_406(sim: SimulatorService) -> 
 
 
 def test_trade_updates_parse_into_trade_update_models(sim: SimulatorService) -> None:
-    updates, handler = collector()
-    stream = TradingStream(sim.key_id, sim.secret_key, url_override=sim.urls.trading_stream)
-    stream.subscribe_trade_updates(handler)
-    runner = StreamThread(stream, sim).start()
-    wait_for(lambda: trade_listeners(sim) == 1)
+    updates, runner = listen_to_trade_updates(sim)
     client = trading(sim)
     order = client.submit_order(buy(client_order_id="tu-1"))
     sim.exchange.push_quote(Quote("BTC/USD", D("60000"), D("60005"), sim.clock.now() + timedelta(seconds=1)))
@@ -220,11 +216,7 @@ def test_trade_updates_parse_into_trade_update_models(sim: SimulatorService) -> 
 
 
 def test_partial_fill_and_expired_updates_parse(sim: SimulatorService) -> None:
-    updates, handler = collector()
-    stream = TradingStream(sim.key_id, sim.secret_key, url_override=sim.urls.trading_stream)
-    stream.subscribe_trade_updates(handler)
-    runner = StreamThread(stream, sim).start()
-    wait_for(lambda: trade_listeners(sim) == 1)
+    updates, runner = listen_to_trade_updates(sim)
     sim.exchange.faults.set("partial_fill_rate", 1)
     order = trading(sim).submit_order(buy(qty=0.01))
     sim.exchange.advance("BTC/USD")

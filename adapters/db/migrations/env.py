@@ -30,4 +30,16 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         context.run_migrations()
 
 
-run_migrations_online()
+def run_migrations_offline() -> None:
+    """The SQL a revision range would run, for a dialect, without a database (`alembic upgrade --sql`;
+    adapters/db/seed_schema.py reads revision 0001's tables this way)."""
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
+                      render_as_batch=True, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,83 @@
+"""What a trader is told about the bot's deals (pure: the notifier actor sends them).
+
+A notice carries figures the books already hold (symbol, cycle, quantities, prices, P/L) and never a
+key, a URL or an order id beyond the cycle number, so that whatever service relays it learns nothing
+that could be used against the account.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from dca.cycle import Cycle, LiveOrder, OrderKind
+
+
+class NoticeKind(enum.StrEnum):
+    CYCLE_STARTED = "cycle_started"  # the base order filled: the cycle holds coin
+    SAFETY_FILLED = "safety_filled"
+    TAKE_PROFIT = "take_profit"  # the take-profit (or trailing) sale filled
+    CYCLE_COMPLETED = "cycle_completed"  # with its realized P/L
+    KILL_SWITCH = "kill_switch"
+    BREAKER_OPEN = "breaker_open"
+    ASSET_STOPPED = "asset_stopped"  # an asset ended a cycle in error, or its actor was given up on
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    kind: NoticeKind
+    title: str
+    body: str
+    warning: bool = False  # sent as a warning where the service distinguishes (colour, priority)
+
+
+def _n(value: Decimal | None, places: int = 8) -> str:
+    if value is None:
+        return "-"
+    text = f"{value.quantize(Decimal(1).scaleb(-places)).normalize():f}"
+    return text
+
+
+def order_filled(symbol: str, cycle: Cycle, order: LiveOrder) -> Notice | None:
+    """The notice for an order that ended filled, or None for a kind nobody is told about."""
+    price = _n(order.average_price, 6)
+    if order.kind is OrderKind.BASE:
+        return Notice(NoticeKind.CYCLE_STARTED, f"{symbol}: cycle {cycle.id} started",
+                      f"Bought {_n(order.filled_qty)} {symbol} at {price} ({_n(order.filled_notional, 2)}).")
+    if order.kind is OrderKind.SAFETY:
+        return Notice(NoticeKind.SAFETY_FILLED, f"{symbol}: safety order {cycle.safety_orders} filled",
+                      f"Cycle {cycle.id} bought {_n(order.filled_qty)} at {price}; it now holds "
+                      f"{_n(cycle.quantity)} at an average cost of {_n(cycle.average_price, 6)}.")
+    if order.kind is OrderKind.TAKE_PROFIT:
+        return Notice(NoticeKind.TAKE_PROFIT, f"{symbol}: take-profit sale filled",
+                      f"Cycle {cycle.id} sold {_n(order.filled_qty)} at {price} ({_n(order.filled_notional, 2)}).")
+    return None
+
+
+def cycle_ended(symbol: str, cycle: Cycle) -> Notice:
+    if cycle.status.value == "error":
+        return Notice(NoticeKind.ASSET_STOPPED, f"{symbol}: cycle {cycle.id} ended in error",
+                      "The exchange no longer holds the position this cycle bought; see `supervisor.py cycle "
+                      f"{cycle.id}`.", warning=True)
+    return Notice(NoticeKind.CYCLE_COMPLETED, f"{symbol}: cycle {cycle.id} completed, P/L {_n(cycle.realized_pnl, 2)}",
+                  f"Realized {_n(cycle.realized_pnl, 2)} on a cost of {_n(cycle.cost, 2)} "
+                  f"with {cycle.safety_orders} safety order(s).")
+
+
+def kill_switch_engaged(reason: str) -> Notice:
+    return Notice(NoticeKind.KILL_SWITCH, "Kill switch engaged",
+                  f"{reason}: no new orders and no cancels until it is released.", warning=True)
+
+
+def breaker_opened(scope: str, cooldown: timedelta) -> Notice:
+    which = "every asset" if scope == "global" else scope
+    return Notice(NoticeKind.BREAKER_OPEN, f"Circuit breaker open for {which}",
+                  f"Orders failed too often in a row: none for {which} for {cooldown // timedelta(seconds=1)} s.",
+                  warning=True)
+
+
+def asset_given_up(name: str, reason: str) -> Notice:
+    return Notice(NoticeKind.ASSET_STOPPED, f"{name} stopped", f"Its supervisor gave up on it: {reason}.",
+                  warning=True)
