@@ -31,6 +31,7 @@ from actors.messages import (
     OrderReport,
     ParamsChanged,
     QuoteReady,
+    RecheckFee,
     Snapshot,
     Subscribe,
     TimerTick,
@@ -65,6 +66,7 @@ from dca.events import (
     Tick,
 )
 from dca.exchange import sellable_for_bot
+from dca.fees import fee_from_position
 from dca.market import Quote
 from dca.money import ZERO
 from dca.notices import breaker_opened, cycle_ended, order_filled
@@ -81,6 +83,7 @@ LOOKUP_RETRY_SECONDS = 5.0  # after an unknown submit outcome, look the order up
 # A shortfall of the venue's position is believed once two readings this far apart (real seconds) agree:
 # positions can lag fills by seconds.
 SHORTFALL_CONFIRM_SECONDS = 2.0
+FEE_RECHECK_SECONDS, FEE_RECHECK_FOR = 1.0, 10.0  # a lagging position is read again this often, this long
 MARKET_DATA_ROUTER = "market_data_router"
 RECOVERING, RECONNECTED, RECONCILING = "recovering after a restart", "stream reconnected", "reconciler"
 MISSED_UPDATE_REASONS = (RECOVERING, RECONNECTED, RECONCILING)  # a change found then is an update we missed
@@ -106,6 +109,8 @@ class AssetActor(SupervisedActor):
         self._peak_dirty = False
         self._noted: dict[str, float] = {}
         self._rules_read_at = time.monotonic()
+        self._fee_pending: tuple[str, Decimal, Decimal] | None = None  # (buy, filled, position before): recheck
+        self._fee_pending_since = 0.0
         self._shortfall_seen: tuple[Decimal, Decimal, float] | None = None  # (venue, expected, when) unconfirmed
         self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, buying power) too small
         self._log = logger
@@ -166,6 +171,8 @@ class AssetActor(SupervisedActor):
                 self._check_holdings(quantity, expected)
             case FeeLearned(client_order_id=client_order_id, fee=fee):
                 self._confirm_fee(client_order_id, fee)
+            case RecheckFee(client_order_id=client_order_id):
+                self._recheck_fee(client_order_id)
             case ParamsChanged(record=record):
                 self._config = self._config_for(record)
                 self._refresh_triggers()
@@ -205,7 +212,7 @@ class AssetActor(SupervisedActor):
         assert self._config is not None and self._state is not None
         before = self._state
         decision = decide(self._config, before, event)
-        if decision.state is before and not decision.commands:
+        if decision.state is before and not decision.commands and decision.confirmed_fee is None:
             self._note(decision.notes)
             return decision
         check = SellCheck.GO if venue_checked else self._check_before_selling(before, decision)
@@ -228,6 +235,7 @@ class AssetActor(SupervisedActor):
         self._refresh_triggers()
         self._post_exposure()
         self._record_outcome(before, decision, event)
+        self._watch_buy_fee(before, decision)
         for command in decision.commands:
             self._execute(command)
         return decision
@@ -241,6 +249,9 @@ class AssetActor(SupervisedActor):
         sell = next((c for c in decision.commands if isinstance(c, SubmitOrder) and c.side is Side.SELL), None)
         if sell is None or before.cycle.order is not None:  # a resubmission keeps its stored size
             return SellCheck.GO
+        if self._fee_pending is not None:
+            self._note(("a buy's fee is not known yet: selling once the position shows it",))
+            return SellCheck.WAIT
         try:
             position = self._rt.broker.position(self._symbol)
         except BrokerUnavailable as error:  # the venue's answer to the sell itself settles it
@@ -393,6 +404,8 @@ class AssetActor(SupervisedActor):
             self._log.warning("could not read {}'s rules again after {} ({})", self._symbol, why, error)
             return
         self._rules_read_at = time.monotonic()
+        self._fee_pending: tuple[str, Decimal, Decimal] | None = None  # (buy, filled, position before): recheck
+        self._fee_pending_since = 0.0
         if rules != self._config.rules:
             self._log.info("{}'s rules read again after {}: {}", self._symbol, why, rules)
             self._config = replace(self._config, rules=rules)
@@ -482,6 +495,41 @@ class AssetActor(SupervisedActor):
             return f"refused: {error}"
         decision = self._apply(PositionAdopted(qty, cost, self._rt.clock.now()))
         return decision.notes[-1] if decision.notes else "nothing to do"
+
+    def _watch_buy_fee(self, before: AssetState, decision: Decision) -> None:
+        """A buy that ended with its fee only estimated (the position did not show the fill yet): read
+        the position again shortly; until then the cycle does not sell (it may hold less than it thinks)."""
+        order = decision.finished_order
+        if (order is None or order.side is not Side.BUY or order.filled_qty == 0 or order.position_before is None
+                or order.fee_source is FeeSource.VENUE):
+            return
+        self._fee_pending = (order.client_order_id, order.filled_qty, order.position_before)
+        self._fee_pending_since = time.monotonic()
+        self._rt.scheduler.call_later(self._rt.clock_seconds(FEE_RECHECK_SECONDS), self.actor_ref,
+                                      RecheckFee(order.client_order_id))
+
+    def _recheck_fee(self, client_order_id: str) -> None:
+        assert self._state is not None and self._config is not None
+        pending = self._fee_pending
+        if pending is None or pending[0] != client_order_id:
+            return
+        if self._state.cycle.order is not None:  # another order moved the position meanwhile: the venue's
+            self._fee_pending = None             # fee activities will settle it
+            return
+        try:
+            position = self._rt.broker.position_qty(self._symbol)
+        except BrokerUnavailable:
+            position = None
+        fees = self._config.fees
+        fee = None if position is None else fee_from_position(pending[1], pending[2], position,
+                                                              max(fees.taker_bps, fees.maker_bps))
+        if fee is None and time.monotonic() - self._fee_pending_since < FEE_RECHECK_FOR:
+            self._rt.scheduler.call_later(self._rt.clock_seconds(FEE_RECHECK_SECONDS), self.actor_ref,
+                                          RecheckFee(client_order_id))
+            return
+        self._fee_pending = None
+        if fee is not None:
+            self._confirm_fee(client_order_id, fee)
 
     def _confirm_fee(self, client_order_id: str, fee: Decimal) -> None:
         """The venue's fee for a finished order replaces the books' estimate, once (the stored order

@@ -36,6 +36,15 @@ class MarketDataRouter(SupervisedActor):
         self._connections = 0
         self._log = logger.bind(actor="market-data-router")
 
+    def _connection_limit(self) -> None:
+        """On the stream's thread, once per episode: another consumer holds the account's one
+        market-data connection, and alpaca-py retries without end."""
+        self._rt.metrics.connection_limit.inc()
+        self._log.error("the market-data stream was refused: 406 connection limit exceeded. Alpaca allows one "
+                        "market-data connection per account and another program (a second bot, a notebook, a "
+                        "charting tool) is using these API keys; no quotes arrive and nothing is traded until it "
+                        "stops or uses other keys. Retrying.")
+
     def init(self) -> None:
         rt, me = self._rt, self.actor_ref
         self._stream = QuoteStream(
@@ -43,6 +52,7 @@ class MarketDataRouter(SupervisedActor):
             on_connected=lambda: tell_quietly(me, StreamConnected()),
             on_disconnected=lambda: tell_quietly(me, StreamDisconnected()),
             on_error=lambda kind, error: self._malformed(kind, error),
+            on_connection_limit=self._connection_limit,
         )
         self._subscribe(rt.board.symbols())
         self._stream.start()

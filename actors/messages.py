@@ -62,6 +62,13 @@ class FeeLearned:
 
 
 @dataclass(frozen=True, slots=True)
+class RecheckFee:
+    """Read the position again for a buy whose first reading did not show its fill (positions lag)."""
+
+    client_order_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParamsChanged:
     """The asset's row in dca_assets changed; take the new parameters without a restart."""
 

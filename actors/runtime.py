@@ -91,6 +91,7 @@ class Runtime:
     health: Health = field(default_factory=Health)  # liveness and readiness (/healthz, /readyz)
     _rules_cache: dict[str, ExchangeRules] = field(default_factory=dict)
     _rules_lock: threading.Lock = field(default_factory=threading.Lock)
+    _pair_problems: dict[str, str | None] = field(default_factory=dict)
 
     def stream_state(self, stream: str, connected: bool) -> None:
         self.metrics.stream_connected.labels(stream).set(1 if connected else 0)
@@ -137,6 +138,22 @@ class Runtime:
         margin = self.rules.buy_margin_percent
         with self._rules_lock:
             self._rules_cache.update({s: replace(r, buy_margin_percent=margin) for s, r in rules.items()})
+
+    def prefetch_pair_problems(self, symbols: list[str]) -> None:
+        """Whether the venue trades each of `symbols`, in one request."""
+        problems = self.broker.pair_problems(symbols)
+        with self._rules_lock:
+            self._pair_problems.update({symbol: problems.get(symbol) for symbol in symbols})
+
+    def pair_problem(self, symbol: str) -> str | None:
+        """Why the venue cannot trade `symbol` (see `AlpacaBroker.pair_problems`), or None."""
+        with self._rules_lock:
+            if symbol in self._pair_problems:
+                return self._pair_problems[symbol]
+        problem = self.broker.pair_problems([symbol]).get(symbol)
+        with self._rules_lock:
+            self._pair_problems[symbol] = problem
+        return problem
 
     def asset_handle(self, symbol: str) -> Any:
         return self.asset_directory.handle(asset_actor_name(symbol))

@@ -77,7 +77,9 @@ def start_tree(runtime: Runtime, on_give_up: Callable[[str], None]) -> Any:
     asset_intensity = RestartIntensity(max_restarts=50, within_s=scale(60))
 
     def asset_children() -> list[ChildSpec]:
-        return [asset_spec(record, runtime) for record in runtime.assets.enabled()]
+        # a pair the venue does not trade gets no actor (the asset watcher reports it)
+        return [asset_spec(record, runtime) for record in runtime.assets.enabled()
+                if runtime.pair_problem(record.symbol) is None]
 
     caretakers = [ChildSpec(cls.name, cls, args=(runtime,)) for cls in CARETAKERS]
     specs = [

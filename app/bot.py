@@ -157,6 +157,22 @@ def books_owner(settings: Settings, venue: Venue) -> BooksOwner:
     return BooksOwner(venue.mode.value, account, settings.dry_run)
 
 
+def account_refusal(venue: Venue) -> str | None:
+    """Why the venue's account cannot trade crypto (its status or `crypto_status` is not ACTIVE), or
+    None. An account that cannot be read is left to the rest of the start-up to report."""
+    try:
+        account = AlpacaBroker(venue.key_id, venue.secret_key, venue.endpoints).account()
+    except BrokerError:
+        return None
+    if account.status.upper() != "ACTIVE":
+        return (f"the Alpaca account's status is {account.status}, not ACTIVE: it cannot trade; see the account "
+                "in Alpaca's dashboard")
+    if account.crypto_status.upper() != "ACTIVE":
+        return (f"the Alpaca account's crypto_status is {account.crypto_status}, not ACTIVE: Alpaca refuses crypto "
+                "orders on it; enable crypto trading for the account in Alpaca's dashboard")
+    return None
+
+
 def seed_demo_assets(db: Database, settings: Settings) -> list[str]:
     """On a fresh database in simulator mode, a few demo assets so cycles show up within minutes."""
     repo = AssetRepository(db)
@@ -247,6 +263,7 @@ class Bot:
         self._take_over_seed_cycles(self.runtime)
         try:
             self.runtime.prefetch_exchange_rules()
+            self.runtime.prefetch_pair_problems([a.symbol for a in self.runtime.assets.enabled()])
         except Exception as error:  # each asset actor then reads its own pair's rules
             logger.bind(actor="supervisor").warning("could not read the pairs' rules in one request: {}", error)
         from actors.caretakers.risk_keeper import refresh_risk

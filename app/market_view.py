@@ -106,6 +106,26 @@ def open_market_view(settings: Settings, db: Database) -> MarketView | None:
         symbols = list(dict.fromkeys([a.symbol for a in AssetRepository(db).all()] + list(SIM_PAIRS)))
         return SavedSimulatorView(Exchange(SimConfig(symbols=symbols, state_file=state)),
                                   f"the embedded simulator's saved state ({state})")
+    broker = venue_broker(settings)
+    broker.remember_symbols([a.symbol for a in AssetRepository(db).all()])
+    return VenueView(broker, settings.trading_mode.value)
+
+
+def venue_pair_problems(settings: Settings, symbols: list[str]) -> dict[str, str] | None:
+    """Why the venue cannot trade each of `symbols` (pairs it can are left out), or None when it cannot
+    be asked. The embedded simulator trades any USD-quoted pair and nothing else."""
+    if settings.trading_mode is TradingMode.EMBEDDED_SIM:
+        return {symbol: "not_usd_quoted" for symbol in symbols if not symbol.endswith("/USD")}
+    from adapters.alpaca.broker import BrokerError
+
+    try:
+        return venue_broker(settings).pair_problems(symbols)
+    except BrokerError:
+        return None
+
+
+def venue_broker(settings: Settings) -> Any:
+    """A REST client of the configured venue (Alpaca or an external simulator; not the embedded one)."""
     from adapters.alpaca.broker import AlpacaBroker, Endpoints
 
     key = settings.apca_api_key_id.get_secret_value() if settings.apca_api_key_id else ""
@@ -116,6 +136,4 @@ def open_market_view(settings: Settings, db: Database) -> MarketView | None:
         trading = None if settings.apca_api_base_url in (PAPER_URL, LIVE_URL) else settings.apca_api_base_url
         endpoints = Endpoints(trading, settings.apca_data_url, None, None,
                               paper=settings.trading_mode is not TradingMode.LIVE)
-    broker = AlpacaBroker(key, secret, endpoints)
-    broker.remember_symbols([a.symbol for a in AssetRepository(db).all()])
-    return VenueView(broker, settings.trading_mode.value)
+    return AlpacaBroker(key, secret, endpoints)

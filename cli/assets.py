@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import fields
 from decimal import Decimal
+from typing import Any
 
 from cli.common import open_database, settings_from, table
 from cli.errors import EXIT_FAILURE, UsageError
@@ -98,7 +100,9 @@ def _add(args: argparse.Namespace) -> int:
     params = _params_from(args)
     from adapters.db.assets import AssetRepository
 
-    repo = AssetRepository(open_database(settings_from(args)))
+    settings = settings_from(args)
+    _refuse_untradable(settings, symbols)
+    repo = AssetRepository(open_database(settings))
     try:
         added, existing = repo.add(symbols, params, args.enabled)
     except InvalidParams as error:
@@ -109,6 +113,21 @@ def _add(args: argparse.Namespace) -> int:
     for symbol in existing:
         print(f"skipped {symbol}: already configured (change it with `assets set {symbol} NAME=VALUE`)")
     return EXIT_FAILURE if existing else 0
+
+
+def _refuse_untradable(settings: Any, symbols: list[str]) -> None:
+    """A pair the venue does not trade is refused before anything is written (it would only produce
+    rejected orders); when the venue cannot be asked, the supervisor checks again when it starts."""
+    from app.market_view import venue_pair_problems
+
+    problems = venue_pair_problems(settings, symbols)
+    if problems is None:
+        print("warning: the venue could not be asked whether it trades these pairs; the supervisor checks "
+              "when it starts", file=sys.stderr)
+        return
+    if problems:
+        raise UsageError("; ".join(f"{symbol}: the venue does not trade it ({why.replace('_', ' ')})"
+                                   for symbol, why in problems.items()))
 
 
 def _list(args: argparse.Namespace) -> int:

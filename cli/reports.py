@@ -60,7 +60,8 @@ def _status(args: argparse.Namespace) -> int:
                                                                "pid": owner.pid, "since": owner.started_at.isoformat()},
                           "foreign_open_orders": as_json_ready(foreign.open_orders),
                           "foreign_coins": as_json_ready(foreign.coins), "source": note,
-                          "seed_takeover": meta.get(TAKEOVER)}, indent=2))
+                          "seed_takeover": meta.get(TAKEOVER),
+                          "refused_pairs": as_json_ready(meta.get("refused_pairs") or {})}, indent=2))
         return 0
     if not rows:
         print("no assets configured; add some with: supervisor.py assets add BTC/USD --enabled")
@@ -76,6 +77,9 @@ def _status(args: argparse.Namespace) -> int:
     if funds is not None:
         print(f"account: cash {_n(funds.cash, 2)}, buying power for crypto {_n(funds.buying_power, 2)} "
               "(non_marginable_buying_power: what the bot's buys draw on)")
+    refused = meta.get("refused_pairs")
+    for symbol, why in (refused.items() if isinstance(refused, dict) else ()):
+        print(f"{symbol}: enabled, but the venue does not trade it ({why.replace('_', ' ')}): not started")
     from app.takeover import takeover_note
 
     if taken := takeover_note(meta):

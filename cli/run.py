@@ -134,7 +134,15 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
 
     from adapters.db.meta import MetaStore
     from app.books import SIM_STATE_FILE, claim_books
-    from app.bot import Bot, VenueError, VenueUnreachable, books_owner, open_venue, seed_demo_assets
+    from app.bot import (
+        Bot,
+        VenueError,
+        VenueUnreachable,
+        account_refusal,
+        books_owner,
+        open_venue,
+        seed_demo_assets,
+    )
     from config.settings import ConfigError, TradingMode
 
     sim_state = settings.data_dir / SIM_STATE_FILE
@@ -145,6 +153,12 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
         raise Unavailable(str(error)) from None
     except VenueError as error:
         raise UsageError(str(error)) from None
+    refusal = account_refusal(venue)
+    if refusal is not None:
+        venue.close()
+        if new_sim_state:
+            sim_state.unlink(missing_ok=True)
+        raise UsageError(refusal)
     try:
         claim_books(MetaStore(db), books_owner(settings, venue), settings)
     except ConfigError:

@@ -27,6 +27,7 @@ USD_FEE_QUANTUM = Decimal("0.01")
 # A position-inferred coin fee above this many times the highest configured rate is not a fee but a
 # position that did not show the fill yet (positions can lag) or moved for another reason.
 PLAUSIBLE_FEE_FACTOR = 2
+PLAUSIBLE_FEE_FLOOR_BPS = Decimal(100)  # the venue may charge another tier than configured: up to 1 % is a fee
 
 
 def execution_fee(side: Side, qty: Decimal, notional: Decimal, bps: Decimal) -> Decimal:
@@ -41,7 +42,7 @@ def fee_from_position(filled_qty: Decimal, before: Decimal, after: Decimal, high
     nothing: a zero fee while fees are charged (the position may be gross, or not updated), a
     negative one, or one too large to be a fee (a lagging position, coins moved meanwhile)."""
     inferred = filled_qty - (after - before)
-    bound = basis_points(filled_qty, PLAUSIBLE_FEE_FACTOR * highest_bps)
+    bound = basis_points(filled_qty, max(PLAUSIBLE_FEE_FACTOR * highest_bps, PLAUSIBLE_FEE_FLOOR_BPS))
     if inferred < 0 or inferred > bound or (inferred == 0 and highest_bps > 0):
         return None
     return inferred

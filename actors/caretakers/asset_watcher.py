@@ -18,6 +18,7 @@ from actors.runtime import ASSET_PREFIX, Runtime, asset_actor_name
 from dca.params import AssetParams
 
 ASSET_SUPERVISOR = "assets"
+REFUSED_PAIRS = "refused_pairs"  # dca_meta key: enabled pairs the venue does not trade, and why
 
 
 class AssetWatcher(Caretaker):
@@ -26,6 +27,12 @@ class AssetWatcher(Caretaker):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime, runtime.intervals.asset_watcher)
         self._params: dict[str, AssetParams] = {}
+        self._refused_pairs: dict[str, str] = {}
+
+    def init(self) -> None:
+        super().init()
+        if self._rt.meta is not None:  # what this start refuses is said again below
+            self._rt.meta.set(REFUSED_PAIRS, {})
 
     def run_once(self) -> None:
         rt = self._rt
@@ -35,6 +42,8 @@ class AssetWatcher(Caretaker):
         running = {name.removeprefix(ASSET_PREFIX) for name in rt.asset_directory.names()}
         for record in rt.assets.all():
             if record.enabled and record.symbol not in running:
+                if self._refused(record.symbol):
+                    continue
                 if supervisor.start_child(asset_spec(record, rt)).get(timeout=30):
                     self._log.info("{} enabled: started its actor", record.symbol)
             elif not record.enabled and record.symbol in running:
@@ -44,6 +53,22 @@ class AssetWatcher(Caretaker):
                 self._log.info("{}: parameters changed; the running actor takes them now", record.symbol)
             self._params[record.symbol] = record.params
         self._handle_requests()
+
+    def _refused(self, symbol: str) -> bool:
+        """An enabled pair the venue does not trade (unlisted, not tradable, not USD-quoted) gets no actor:
+        it would only produce rejected orders. Logged once, shown by `status`, and a gauge says so."""
+        problem = self._rt.pair_problem(symbol)
+        if problem is None:
+            return False
+        if symbol not in self._refused_pairs:
+            self._refused_pairs[symbol] = problem
+            self._rt.metrics.pairs_refused.labels(symbol, problem).set(1)
+            self._log.error("{} is enabled but the venue does not trade it ({}): its actor is not started; "
+                            "disable it with `supervisor.py assets disable {}`", symbol, problem.replace("_", " "),
+                            symbol)
+            if self._rt.meta is not None:
+                self._rt.meta.set(REFUSED_PAIRS, dict(self._refused_pairs))
+        return True
 
     def _handle_requests(self) -> None:
         """Commands the CLI left for the running supervisor, carried out by the asset's own actor."""

@@ -91,6 +91,7 @@ class Account:
     equity: Decimal
     status: str
     number: str = ""  # Alpaca's account_number: which account the books belong to
+    crypto_status: str = "ACTIVE"  # not ACTIVE: Alpaca refuses crypto orders on the account
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,9 +234,27 @@ class AlpacaBroker:
 
     def account(self) -> Account:
         model = self._call("get_account", self._trading.get_account)
+        crypto = model.crypto_status
         return Account(Decimal(str(model.cash or 0)), Decimal(str(model.non_marginable_buying_power or 0)),
                        Decimal(str(model.equity or 0)), str(getattr(model.status, "value", model.status)),
-                       str(model.account_number or ""))
+                       str(model.account_number or ""),
+                       "ACTIVE" if crypto is None else str(getattr(crypto, "value", crypto)))
+
+    def pair_problems(self, symbols: list[str]) -> dict[str, str]:
+        """Why each of `symbols` cannot be traded (`not_listed`, `not_tradable`, `not_usd_quoted`); the
+        pairs that can are left out. One read of every crypto asset."""
+        request = GetAssetsRequest(asset_class=AssetClass.CRYPTO)
+        assets = {a.symbol: a for a in self._call("get_all_assets", lambda: self._trading.get_all_assets(request))}
+        problems = {}
+        for symbol in symbols:
+            asset = assets.get(symbol)
+            if not symbol.endswith("/USD"):
+                problems[symbol] = "not_usd_quoted"
+            elif asset is None:
+                problems[symbol] = "not_listed"
+            elif not asset.tradable or str(getattr(asset.status, "value", asset.status)).lower() != "active":
+                problems[symbol] = "not_tradable"
+        return problems
 
     def rules(self, symbol: str, min_notional: Decimal) -> ExchangeRules:
         return _rules(self._call("get_asset", lambda: self._trading.get_asset(symbol)), min_notional)

@@ -42,12 +42,33 @@ class _Observed:
             self._on_disconnected()
 
 
+CONNECTION_LIMIT_TEXT = "connection limit exceeded"
+
+
 class _ObservedDataStream(_Observed, CryptoDataStream):
     """alpaca-py 0.44 can lose a subscription made while it connects: `_subscribe` sends only when
     `_running`, and `_run_forever` builds its subscribe message before it sets `_running`. A symbol
     added in between gets a handler but never reaches the venue, so its asset hears no quotes until
     the next reconnect. Here every change of the handlers happens on the stream's event loop, and
-    the connect-time subscribe is sent again until it covers every handler."""
+    the connect-time subscribe is sent again until it covers every handler.
+
+    It also reports Alpaca's 406 "connection limit exceeded" (one market-data socket per account):
+    alpaca-py raises it from `_auth` as a ValueError that `_run_forever` logs and retries for ever, so
+    without this hook the bot would wait for quotes that never come. Reported once per episode: an
+    episode ends when a connection is authenticated."""
+
+    _on_connection_limit: Callback
+    _limited = False
+
+    async def _auth(self) -> None:
+        try:
+            await super()._auth()
+        except ValueError as error:
+            if CONNECTION_LIMIT_TEXT in str(error) and not self._limited:
+                self._limited = True
+                self._on_connection_limit()
+            raise
+        self._limited = False
 
     def _subscribe(self, handler: Callable[..., Any], symbols: tuple[str, ...], handlers: dict[str, Any]) -> None:
         loop = self._loop
@@ -125,9 +146,11 @@ class QuoteStream(_StreamThread):
     """Crypto quotes for a changing set of symbols; `on_quote` runs on the stream's thread."""
 
     def __init__(self, key_id: str, secret_key: str, url: str | None, on_quote: Callable[[Quote], None],
-                 on_connected: Callback, on_disconnected: Callback, on_error: ErrorCallback) -> None:
+                 on_connected: Callback, on_disconnected: Callback, on_error: ErrorCallback,
+                 on_connection_limit: Callback = lambda: None) -> None:
         stream = _ObservedDataStream(key_id, secret_key, raw_data=True, url_override=url)
         stream._on_connected, stream._on_disconnected = on_connected, on_disconnected
+        stream._on_connection_limit = on_connection_limit
         self._on_quote, self._on_error = on_quote, on_error
         super().__init__("quote-stream", stream)
 

@@ -191,8 +191,8 @@ class CycleStore:
         """Finished orders of the bot with fills whose fee is still an estimate, oldest first."""
         with self._db.transaction() as session:
             query = (select(DcaOrder, DcaAsset.asset_symbol).join(DcaAsset, DcaAsset.id == DcaOrder.dca_asset_id)
-                     .where(DcaOrder.fee_source == FeeSource.ESTIMATE.value, DcaOrder.applied_filled_qty > 0,
-                            DcaOrder.id.is_not(None), DcaOrder.status.in_(FINISHED_ORDER_STATUSES))
+                     .where(DcaOrder.fee_source == FeeSource.ESTIMATE.value, DcaOrder.id.is_not(None),
+                            DcaOrder.status.in_(FINISHED_ORDER_STATUSES))
                      .order_by(DcaOrder.created_at).limit(limit))
             return [OrderFee(row.client_order_id, row.id, row.cycle_id, Side(row.side or "buy"), row.applied_fee,
                              FeeSource(row.fee_source), row.applied_filled_qty, symbol, row.created_at)
@@ -244,7 +244,7 @@ class CycleStore:
                 self._on_id_taken()
         row.applied_filled_qty, row.applied_notional, row.applied_fee = (
             order.filled_qty, order.filled_notional, order.fee)
-        row.fee_source = order.fee_source.value
+        row.fee_source = (order.fee_source if order.filled_qty else FeeSource.VENUE).value  # no fill, no fee
         row.position_before = order.position_before
         row.cancel_requested_at = order.cancel_requested_at
         return row
@@ -315,5 +315,6 @@ def _live_order(row: DcaOrder) -> LiveOrder:
         order_type=OrderType(row.type), qty=row.qty or ZERO, limit_price=row.limit_price,
         created_at=row.decided_at or row.created_at, exchange_id=row.id, filled_qty=row.applied_filled_qty,
         filled_notional=row.applied_notional, fee=row.applied_fee, position_before=row.position_before,
-        cancel_requested_at=row.cancel_requested_at, fee_source=FeeSource(row.fee_source),
+        cancel_requested_at=row.cancel_requested_at,
+        fee_source=FeeSource(row.fee_source) if row.applied_filled_qty else FeeSource.ESTIMATE,  # see _write_order
     )

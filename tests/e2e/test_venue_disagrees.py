@@ -36,3 +36,17 @@ def test_a_manual_partial_sell_mid_cycle_still_exits_cleanly_without_refused_sel
         assert shortfalls == 1 and all(s.value == 0 for s in rejected if s.name.endswith("_total"))
         assert not harness.problems()
         harness.settle_and_check()
+
+
+def test_an_enabled_pair_the_venue_does_not_trade_gets_no_actor_and_is_reported(tmp_path, sqlite_url):
+    from adapters.db.assets import AssetRepository
+    from dca.params import AssetParams
+
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual") as harness:
+        AssetRepository(harness.db).add(["XRP/USDD"], AssetParams(), enabled=True)
+        runtime = harness.bot.runtime
+        refused = runtime.metrics.pairs_refused.labels("XRP/USDD", "not_usd_quoted")
+        wait_for(lambda: harness.tick(1) or refused._value.get() == 1, 20, "the watcher to refuse the pair")
+        assert not runtime.asset_handle("XRP/USDD").is_alive()
+        assert runtime.meta.get("refused_pairs") == {"XRP/USDD": "not_usd_quoted"}
+        harness.settle_and_check()
