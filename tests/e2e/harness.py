@@ -119,6 +119,10 @@ class BotHarness:
         if self.bot is not None:
             self.bot.stop(timeout=30)
             self.bot = None
+            hub = self.simulator.data_hub if self.simulator is not None else None
+            if hub is not None:  # like Alpaca, the simulator takes one market-data socket per key: a restarted
+                # bot would be refused (406) until the old socket is gone, then wait out alpaca-py's backoff
+                wait_for(lambda: not list(hub.connections), 30, "the simulator to drop the old market-data socket")
 
     def __exit__(self, kind: object, *exc: object) -> None:
         if kind is not None:  # a failing scenario: say what both sides looked like
