@@ -125,6 +125,7 @@ td:first-child,th:first-child{text-align:left}.up{color:#127a12}.down{color:#b32
 SIGNED = {"unrealized P/L", "realized P/L", "return %"}  # coloured: green above zero, red below
 MONEY = {"unrealized P/L", "realized P/L", "fees"}  # to the cent, with the currency
 PRICES = {"avg cost", "bid", "price"}  # with the currency
+PERCENT = {"return %"}  # two decimals
 
 
 def _cell(value: Any, header: str, currency: str) -> str:
@@ -137,8 +138,10 @@ def _cell(value: Any, header: str, currency: str) -> str:
 
 
 def _labelled(value: Any, header: str, currency: str) -> str:
-    if not (isinstance(value, str) and _is_number(value)) or header not in MONEY | PRICES:
+    if not (isinstance(value, str) and _is_number(value)) or header not in MONEY | PRICES | PERCENT:
         return _short(value)
+    if header in PERCENT:
+        return f"{Decimal(value).quantize(Decimal('0.01')):f}"
     figure = f"{Decimal(value).quantize(Decimal('0.01')):f}" if header in MONEY else _short(value)
     return f"{figure} {currency}".rstrip()
 

@@ -12,7 +12,7 @@ def page_data() -> dict:
              "average_price": "111479.9353838950267004091461", "last_bid": "111316",
              "unrealized_pnl": "-0.0735242", "committed": "49.99819362", "safety_orders": "0/5", "live_order": "",
              "foreign_quantity": None}
-    total = {"cycles": 2, "errors": 0, "realized_pnl": "1.7712345", "fees": "0.4", "return_percent": "0.9"}
+    total = {"cycles": 2, "errors": 0, "realized_pnl": "1.7712345", "fees": "0.4", "return_percent": "0.450898"}
     fill = {"symbol": "BTC/USD", "cycle_id": 1, "kind": "base", "side": "buy", "qty": "0.00044962",
             "price": "111201", "filled_at": "2026-12-06T01:39:57+00:00"}
     return {"generated_at": "2026-12-06T01:48:21.779306+00:00", "mode": "embedded-simulator", "assets": [asset],
@@ -34,3 +34,7 @@ def test_money_shows_cents_and_its_currency_and_prices_their_currency() -> None:
 def test_times_say_they_are_utc() -> None:
     page = render(page_data())
     assert "2026-12-06 01:48:21 UTC" in page and "filled at (UTC)" in page
+
+
+def test_returns_show_two_decimals() -> None:
+    assert "0.45" in cells(render(page_data())) and "0.450898" not in render(page_data())
