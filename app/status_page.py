@@ -21,6 +21,7 @@ from adapters.db.database import Database
 from adapters.db.orders import OrderMirror
 from adapters.web import Response, Route
 from app.reports import as_json_ready, profit_report, status
+from dca.money import cents, readable
 
 REFRESH_SECONDS = 10
 RECENT_FILLS = 15
@@ -141,8 +142,8 @@ def _labelled(value: Any, header: str, currency: str) -> str:
     if not (isinstance(value, str) and _is_number(value)) or header not in MONEY | PRICES | PERCENT:
         return _short(value)
     if header in PERCENT:
-        return f"{Decimal(value).quantize(Decimal('0.01')):f}"
-    figure = f"{Decimal(value).quantize(Decimal('0.01')):f}" if header in MONEY else _short(value)
+        return f"{cents(Decimal(value)):f}"
+    figure = f"{cents(Decimal(value)):f}" if header in MONEY else _short(value)
     return f"{figure} {currency}".rstrip()
 
 
@@ -163,9 +164,7 @@ def _is_number(text: str) -> bool:
 def _short(value: Any) -> str:
     """Prices and quantities to a readable precision (the JSON keeps every digit)."""
     if isinstance(value, str) and _is_number(value) and "." in value:
-        number = Decimal(value)
-        places = 2 if abs(number) >= 100 else 6
-        return f"{number.quantize(Decimal(1).scaleb(-places)).normalize():f}"
+        return readable(Decimal(value))
     if isinstance(value, str) and "T" in value and value[:4].isdigit():
         return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)

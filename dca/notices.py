@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from dca.cycle import Cycle, LiveOrder, OrderKind
+from dca.money import cents, readable
 
 
 class NoticeKind(enum.StrEnum):
@@ -40,11 +41,15 @@ def _n(value: Decimal | None, places: int = 8) -> str:
     return text
 
 
+def _price(value: Decimal | None) -> str:
+    return "-" if value is None else readable(value)
+
+
 def _money(value: Decimal | None, currency: str, signed: bool = False) -> str:
     """Cents and the currency: '1.20 USD' (never '1.2'), '+1.20 USD' for a P/L."""
     if value is None:
         return "-"
-    return f"{value.quantize(Decimal('0.01')):{'+' if signed else ''}f} {currency}"
+    return f"{cents(value):{'+' if signed else ''}f} {currency}"
 
 
 def _coins(symbol: str) -> tuple[str, str]:
@@ -56,7 +61,7 @@ def _coins(symbol: str) -> tuple[str, str]:
 def order_filled(symbol: str, cycle: Cycle, order: LiveOrder) -> Notice | None:
     """The notice for an order that ended filled, or None for a kind nobody is told about."""
     coin, currency = _coins(symbol)
-    price = f"{_n(order.average_price, 6)} {currency}"
+    price = f"{_price(order.average_price)} {currency}"
     qty, notional = f"{_n(order.filled_qty)} {coin}", _money(order.filled_notional, currency)
     if order.kind is OrderKind.BASE:
         return Notice(NoticeKind.CYCLE_STARTED, f"{symbol}: cycle {cycle.id} started",
@@ -64,7 +69,7 @@ def order_filled(symbol: str, cycle: Cycle, order: LiveOrder) -> Notice | None:
     if order.kind is OrderKind.SAFETY:
         return Notice(NoticeKind.SAFETY_FILLED, f"{symbol}: safety order {cycle.safety_orders} filled",
                       f"Cycle {cycle.id} bought {qty} at {price}; it now holds "
-                      f"{_n(cycle.quantity)} {coin} at an average cost of {_n(cycle.average_price, 6)} {currency}.")
+                      f"{_n(cycle.quantity)} {coin} at an average cost of {_price(cycle.average_price)} {currency}.")
     if order.kind is OrderKind.TAKE_PROFIT:
         return Notice(NoticeKind.TAKE_PROFIT, f"{symbol}: take-profit sale filled",
                       f"Cycle {cycle.id} sold {qty} at {price} ({notional}).")

@@ -54,3 +54,13 @@ def test_every_amount_names_its_coin_or_currency_and_money_shows_cents() -> None
     assert sale.body == "Cycle 7 sold 0.002 BTC at 100500 USD (201.00 USD)."
     assert done.title == "ETH/USD: cycle 7 completed, P/L +1.20 USD"
     assert done.body == "Realized +1.20 USD on a cost of 200.00 USD with 1 safety order(s)."
+
+
+def test_prices_are_rounded_like_a_trader_reads_them() -> None:
+    holding = Cycle(10, CycleStatus.WATCHING, quantity=Decimal("0.00088049"), cost=Decimal("99.986"),
+                    safety_orders=1)
+    safety = order_filled("BTC/USD", holding, filled(OrderKind.SAFETY, Side.BUY, "0.0004425", "49.985"))
+    assert "average cost of 113557.22 USD" in safety.body and "at 112960.45 USD" in safety.body
+    cheap = Cycle(2, CycleStatus.WATCHING, quantity=Decimal("1000"), cost=Decimal("123.4567891"), safety_orders=1)
+    assert "average cost of 0.123457 USD" in order_filled("DOGE/USD", cheap, filled(
+        OrderKind.SAFETY, Side.BUY, "1", "0.1")).body
