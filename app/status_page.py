@@ -21,6 +21,7 @@ from adapters.db.database import Database
 from adapters.db.orders import OrderMirror
 from adapters.web import Response, Route
 from app.reports import as_json_ready, profit_report, status
+from dca.money import cents, readable
 
 REFRESH_SECONDS = 10
 RECENT_FILLS = 15
@@ -123,15 +124,33 @@ td:first-child,th:first-child{text-align:left}.up{color:#127a12}.down{color:#b32
 
 
 SIGNED = {"unrealized P/L", "realized P/L", "return %"}  # coloured: green above zero, red below
+MONEY = {"unrealized P/L", "realized P/L", "fees"}  # to the cent, with the currency
+PRICES = {"avg cost", "bid", "price"}  # with the currency
+PERCENT = {"return %"}  # two decimals
 
 
-def _cell(value: Any, signed: bool) -> str:
+def _cell(value: Any, header: str, currency: str) -> str:
     if value is None or value == "":
         return '<td class="muted">-</td>'
     css = ""
-    if signed and isinstance(value, str) and _is_number(value):
+    if header in SIGNED and isinstance(value, str) and _is_number(value):
         css = ' class="down"' if Decimal(value) < 0 else (' class="up"' if Decimal(value) > 0 else "")
-    return f"<td{css}>{html.escape(_short(value))}</td>"
+    return f"<td{css}>{html.escape(_labelled(value, header, currency))}</td>"
+
+
+def _labelled(value: Any, header: str, currency: str) -> str:
+    if not (isinstance(value, str) and _is_number(value)) or header not in MONEY | PRICES | PERCENT:
+        return _short(value)
+    if header in PERCENT:
+        return f"{cents(Decimal(value)):f}"
+    figure = f"{cents(Decimal(value)):f}" if header in MONEY else _short(value)
+    return f"{figure} {currency}".rstrip()
+
+
+def _currency(symbols: list[str]) -> str:
+    """The quote currency of these pairs ('USD' for BTC/USD), or '' when they are quoted in several."""
+    found = {symbol.partition("/")[2] for symbol in symbols}
+    return found.pop() if len(found) == 1 else ""
 
 
 def _is_number(text: str) -> bool:
@@ -143,22 +162,21 @@ def _is_number(text: str) -> bool:
 
 
 def _short(value: Any) -> str:
-    """Money and prices to a readable precision (the JSON keeps every digit)."""
+    """Prices and quantities to a readable precision (the JSON keeps every digit)."""
     if isinstance(value, str) and _is_number(value) and "." in value:
-        number = Decimal(value)
-        places = 2 if abs(number) >= 100 else 6
-        return f"{number.quantize(Decimal(1).scaleb(-places)).normalize():f}"
+        return readable(Decimal(value))
     if isinstance(value, str) and "T" in value and value[:4].isdigit():
         return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 
-def _table(headers: list[str], rows: list[list[Any]], empty: str) -> str:
+def _table(headers: list[str], rows: list[list[Any]], empty: str, currencies: list[str]) -> str:
+    """`currencies[i]` labels row i's money and prices."""
     if not rows:
         return f'<p class="muted">{html.escape(empty)}</p>'
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(_cell(v, h in SIGNED) for h, v in zip(headers, row, strict=True)) + "</tr>"
-                   for row in rows)
+    body = "".join("<tr>" + "".join(_cell(v, h, currency) for h, v in zip(headers, row, strict=True)) + "</tr>"
+                   for row, currency in zip(rows, currencies, strict=True))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -180,18 +198,22 @@ def _sections(data: dict[str, Any]) -> str:
               for a in data["assets"]]
     profit = [[symbol, row["cycles"], row["errors"], row["realized_pnl"], row["fees"], row["return_percent"]]
               for symbol, row in data["profit"]["by_asset"].items()]
+    profit_currencies = [_currency([symbol]) for symbol in data["profit"]["by_asset"]]
+    profit_currencies.append(_currency([*data["profit"]["by_asset"], *(a["symbol"] for a in data["assets"])]))
     total = data["profit"]["total"]
     profit.append(["all", total["cycles"], total["errors"], total["realized_pnl"], total["fees"],
                    total["return_percent"]])
     fills = [[f["symbol"], f["cycle_id"], f["kind"], f["side"], f["qty"], f["price"], f["filled_at"]]
              for f in data["recent_fills"]]
+    asset_currencies = [_currency([a["symbol"]]) for a in data["assets"]]
+    fill_currencies = [_currency([f["symbol"]]) for f in data["recent_fills"]]
     return (f'<p class="muted" id="generated">{html.escape(data["mode"])} · updated '
-            f'{html.escape(_short(data["generated_at"]))} · refreshes every {REFRESH_SECONDS} s · '
+            f'{html.escape(_short(data["generated_at"]))} UTC · refreshes every {REFRESH_SECONDS} s · '
             f'<a href="/api/status">JSON</a></p>{banner}'
             "<h2>Assets</h2>" + _table(["asset", "on", "cycle", "state", "quantity", "avg cost", "bid",
                                         "unrealized P/L", "safety orders", "live order"], assets,
-                                       "no assets configured") +
+                                       "no assets configured", asset_currencies) +
             "<h2>Completed cycles</h2>" + _table(["asset", "cycles", "errors", "realized P/L", "fees", "return %"],
-                                                 profit, "") +
-            "<h2>Recent fills</h2>" + _table(["asset", "cycle", "kind", "side", "quantity", "price", "filled at"],
-                                             fills, "no fills yet"))
+                                                 profit, "", profit_currencies) +
+            "<h2>Recent fills</h2>" + _table(["asset", "cycle", "kind", "side", "quantity", "price", "filled at (UTC)"],
+                                             fills, "no fills yet", fill_currencies))

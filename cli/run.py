@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--speed: must be greater than 0")
     if args.duration is not None and args.duration <= 0:
         raise UsageError("--duration: must be greater than 0 seconds")
+    channels = _notify_channels(settings)  # a bad NOTIFY_URLS entry stops the start before anything is written
     from adapters.logging import LogFileInUse, configure_logging, shutdown_logging
 
     try:
@@ -70,15 +71,14 @@ def run(args: argparse.Namespace) -> int:
     except LogFileInUse as error:
         raise UsageError(f"LOG_DIR: {error}") from None
     try:
-        return _run(settings, args)
+        return _run(settings, args, channels)
     finally:
         shutdown_logging()
 
 
-def _run(settings: Any, args: argparse.Namespace) -> int:
+def _run(settings: Any, args: argparse.Namespace, channels: list[Any]) -> int:
     from actors.process_exit import ProcessExit
 
-    channels = _notify_channels(settings)  # a bad NOTIFY_URLS entry stops the start before anything is written
     exit = ProcessExit()
     exit.catch_signals()  # from here on no signal raises in this thread; the process ends within the grace
     db = open_database(settings)

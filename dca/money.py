@@ -76,3 +76,9 @@ def cents(value: Decimal) -> Decimal:
 def plain(value: Decimal | None) -> str:
     """A decimal for people: no exponent, no trailing zeros ("-" for none)."""
     return "-" if value is None else f"{value.normalize():f}"
+
+
+def readable(value: Decimal) -> str:
+    """A price or quantity for people: cents from 100 up, six decimals below (a coin at 0.1234 needs them)."""
+    places = 2 if abs(value) >= 100 else 6
+    return plain(value.quantize(Decimal(1).scaleb(-places)))

@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from dca.cycle import Cycle, LiveOrder, OrderKind
+from dca.money import cents, readable
 
 
 class NoticeKind(enum.StrEnum):
@@ -40,19 +41,38 @@ def _n(value: Decimal | None, places: int = 8) -> str:
     return text
 
 
+def _price(value: Decimal | None) -> str:
+    return "-" if value is None else readable(value)
+
+
+def _money(value: Decimal | None, currency: str, signed: bool = False) -> str:
+    """Cents and the currency: '1.20 USD' (never '1.2'), '+1.20 USD' for a P/L."""
+    if value is None:
+        return "-"
+    return f"{cents(value):{'+' if signed else ''}f} {currency}"
+
+
+def _coins(symbol: str) -> tuple[str, str]:
+    """('BTC', 'USD') for 'BTC/USD': quantities are labelled with the coin, prices with the currency."""
+    coin, _, currency = symbol.partition("/")
+    return coin, currency or "USD"
+
+
 def order_filled(symbol: str, cycle: Cycle, order: LiveOrder) -> Notice | None:
     """The notice for an order that ended filled, or None for a kind nobody is told about."""
-    price = _n(order.average_price, 6)
+    coin, currency = _coins(symbol)
+    price = f"{_price(order.average_price)} {currency}"
+    qty, notional = f"{_n(order.filled_qty)} {coin}", _money(order.filled_notional, currency)
     if order.kind is OrderKind.BASE:
         return Notice(NoticeKind.CYCLE_STARTED, f"{symbol}: cycle {cycle.id} started",
-                      f"Bought {_n(order.filled_qty)} {symbol} at {price} ({_n(order.filled_notional, 2)}).")
+                      f"Bought {qty} at {price} ({notional}).")
     if order.kind is OrderKind.SAFETY:
         return Notice(NoticeKind.SAFETY_FILLED, f"{symbol}: safety order {cycle.safety_orders} filled",
-                      f"Cycle {cycle.id} bought {_n(order.filled_qty)} at {price}; it now holds "
-                      f"{_n(cycle.quantity)} at an average cost of {_n(cycle.average_price, 6)}.")
+                      f"Cycle {cycle.id} bought {qty} at {price}; it now holds "
+                      f"{_n(cycle.quantity)} {coin} at an average cost of {_price(cycle.average_price)} {currency}.")
     if order.kind is OrderKind.TAKE_PROFIT:
         return Notice(NoticeKind.TAKE_PROFIT, f"{symbol}: take-profit sale filled",
-                      f"Cycle {cycle.id} sold {_n(order.filled_qty)} at {price} ({_n(order.filled_notional, 2)}).")
+                      f"Cycle {cycle.id} sold {qty} at {price} ({notional}).")
     return None
 
 
@@ -61,8 +81,10 @@ def cycle_ended(symbol: str, cycle: Cycle) -> Notice:
         return Notice(NoticeKind.ASSET_STOPPED, f"{symbol}: cycle {cycle.id} ended in error",
                       "The exchange no longer holds the position this cycle bought; see `supervisor.py cycle "
                       f"{cycle.id}`.", warning=True)
-    return Notice(NoticeKind.CYCLE_COMPLETED, f"{symbol}: cycle {cycle.id} completed, P/L {_n(cycle.realized_pnl, 2)}",
-                  f"Realized {_n(cycle.realized_pnl, 2)} on a cost of {_n(cycle.cost, 2)} "
+    currency = _coins(symbol)[1]
+    pnl = _money(cycle.realized_pnl, currency, signed=True)
+    return Notice(NoticeKind.CYCLE_COMPLETED, f"{symbol}: cycle {cycle.id} completed, P/L {pnl}",
+                  f"Realized {pnl} on a cost of {_money(cycle.cost, currency)} "
                   f"with {cycle.safety_orders} safety order(s).")
 
 

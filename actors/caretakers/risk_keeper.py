@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -63,5 +63,15 @@ def kill_switch_reason(from_settings: bool, path: Path, stored: object) -> str |
         note = path.read_text(errors="replace").strip()[:200]
         return f"file {path}" + (f": {note}" if note else "")
     if isinstance(stored, dict):
-        return f"halted{(': ' + str(stored['reason'])) if stored.get('reason') else ''} at {stored.get('since')}"
+        since = _to_the_second(stored.get("since"))
+        return f"halted{(': ' + str(stored['reason'])) if stored.get('reason') else ''} at {since}"
     return None
+
+
+def _to_the_second(since: object) -> object:
+    """'2026-12-06 01:44:49 UTC' for the stored time (users read it on the status page and their phone)."""
+    try:
+        moment = since if isinstance(since, datetime) else datetime.fromisoformat(str(since))
+    except ValueError:
+        return since
+    return (moment.astimezone(UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M:%S UTC")

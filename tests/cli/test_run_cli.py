@@ -193,3 +193,11 @@ def test_sim_quirks_reach_the_embedded_simulator_and_a_bad_one_exits_2(tmp_path)
     for execution in buys:
         rate = Decimal("0.004") if execution.liquidity == "maker" else Decimal("0.006")
         assert execution.fee == (execution.qty * rate).quantize(Decimal("1e-9"), ROUND_CEILING)
+
+
+def test_a_notify_url_apprise_does_not_understand_is_named_and_nothing_is_written(tmp_path):
+    result = supervisor(tmp_path, "run", env=QUIET | {"NOTIFY_URLS": "json://127.0.0.1:9/ok nosuchscheme://tok-123",
+                                                      "LOG_DIR": str(tmp_path / "logs")})
+    assert result.returncode == 2
+    assert "NOTIFY_URLS: entry 2 is not a URL apprise understands" in result.stderr and "tok-123" not in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == []

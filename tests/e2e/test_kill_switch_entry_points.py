@@ -2,8 +2,11 @@
 kill-switch file), against the real tree: from then on no new order reaches the exchange, and
 releasing it the same way lets the cycle carry on."""
 
+from datetime import UTC, datetime
+
 import pytest
 
+from actors.caretakers.risk_keeper import kill_switch_reason
 from tests.cli.helpers import supervisor
 from tests.e2e.harness import QUICK, BotHarness, wait_for
 
@@ -76,3 +79,10 @@ def test_the_kill_switch_file_halts_a_running_supervisor_until_it_is_deleted(tmp
         switch.unlink()
         _seen(harness, engaged=False)
         _trades_again(harness)
+
+
+@pytest.mark.parametrize("since", [datetime(2026, 12, 6, 1, 44, 49, 363438, tzinfo=UTC),
+                                   "2026-12-06T01:44:49.363438+00:00"])
+def test_the_halt_reason_users_read_gives_the_time_to_the_second_in_utc(tmp_path, since):
+    reason = kill_switch_reason(False, tmp_path / "no-kill-file", {"reason": "going on holiday", "since": since})
+    assert reason == "halted: going on holiday at 2026-12-06 01:44:49 UTC"

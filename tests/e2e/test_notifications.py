@@ -24,7 +24,7 @@ def test_a_completed_cycle_is_announced_from_its_start_to_its_profit(tmp_path, s
         assert f"BTC/USD: cycle {first['id']} started" in titles
         assert "BTC/USD: take-profit sale filled" in titles
         pnl = next(t for t in titles if t.startswith(completed)).removeprefix(completed)
-        assert Decimal(pnl) == first["realized_pnl"].quantize(Decimal("0.01"))
+        assert pnl == f"{first['realized_pnl'].quantize(Decimal('0.01')):+f} USD"
         assert titles.index(f"BTC/USD: cycle {first['id']} started") < titles.index(completed + pnl)
         text = str(receiver.messages)
         assert not any(secret in text for secret in secrets)
