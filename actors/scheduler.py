@@ -281,8 +281,11 @@ class Scheduler:
         self._cancelled_in_heap = 0
 
     def idle_seconds(self) -> float:
-        """Real seconds since the loop last turned (the liveness check: it turns at least every
-        `max_wait_s` while a timer is set)."""
+        """Real seconds the loop has owed a turn (the liveness check). It turns at least every
+        `max_wait_s` while a timer is set and sleeps until notified while none is, so with no timer
+        set a quiet loop is not a frozen one: 0. A stopped loop is idle from its last turn."""
+        if not self._heap and not self._stopped:
+            return 0.0
         return time.monotonic() - self._last_turn
 
     def _run(self) -> None:

@@ -45,7 +45,8 @@ class BoardView:
 def liveness(runtime: Runtime | None) -> Verdict:
     if runtime is None:
         return Verdict(False, ("starting",))
-    return runtime.health.liveness(runtime.scheduler.idle_seconds(), ASSET_SUPERVISOR)
+    idle_s = max(runtime.scheduler.idle_seconds(), runtime.real_time_scheduler.idle_seconds())
+    return runtime.health.liveness(idle_s, ASSET_SUPERVISOR)
 
 
 def readiness(runtime: Runtime | None) -> Verdict:

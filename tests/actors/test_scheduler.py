@@ -316,3 +316,19 @@ def test_a_hand_driven_clock_fires_timers_when_moved_and_woken() -> None:
         clock.advance(1)
         scheduler.wake()
         recorder.wait_count("got", 1, timeout=5)
+
+
+def test_a_loop_with_no_timer_set_is_quiet_not_frozen(clock: FastClock) -> None:
+    """It sleeps until a timer is set; liveness (`idle_seconds`) must not read that as a freeze."""
+    scheduler = Scheduler(clock, max_wait_s=0.05).start()
+    try:
+        time.sleep(0.3)
+        assert scheduler.idle_seconds() == 0.0
+        recorder = Recorder()
+        scheduler.call_later(3600, FlakyTarget(recorder), "later")
+        time.sleep(0.3)  # a timer is set: the loop turns every max_wait_s
+        assert scheduler.idle_seconds() < 5  # (far below the 30 s that reads as frozen)
+    finally:
+        scheduler.stop()
+    time.sleep(0.2)
+    assert scheduler.idle_seconds() >= 0.2  # stopped: idle from its last turn
