@@ -62,12 +62,12 @@ class AssetWatcher(Caretaker):
             return False
         if symbol not in self._refused_pairs:
             self._refused_pairs[symbol] = problem
+            if self._rt.meta is not None:  # stored before the gauge says so: `status` agrees with the metric
+                self._rt.meta.set(REFUSED_PAIRS, dict(self._refused_pairs))
             self._rt.metrics.pairs_refused.labels(symbol, problem).set(1)
             self._log.error("{} is enabled but the venue does not trade it ({}): its actor is not started; "
                             "disable it with `supervisor.py assets disable {}`", symbol, problem.replace("_", " "),
                             symbol)
-            if self._rt.meta is not None:
-                self._rt.meta.set(REFUSED_PAIRS, dict(self._refused_pairs))
         return True
 
     def _handle_requests(self) -> None:

@@ -36,13 +36,13 @@ def refresh_risk(rt: Runtime, log: Any) -> None:
     """Read the kill switch and today's realized profit into the risk board, and set the gauges.
     The Bot calls it once before the tree starts, so the gates are right from the first quote."""
     reason = kill_switch_reason(rt.kill_switch_env, rt.kill_switch_file, rt.meta.get(KILL_SWITCH))
+    rt.metrics.kill_switch.set(1 if reason else 0)  # before the gate: whoever sees the gate also sees the gauge
     if rt.risk.set_kill_switch(reason):
         if reason is None:
             log.warning("kill switch released: orders may be placed again")
         else:
             log.critical("KILL SWITCH ENGAGED ({}): no new orders from now on; open orders left alone", reason)
             rt.notifier.post(kill_switch_engaged(reason))
-    rt.metrics.kill_switch.set(1 if reason else 0)
     now = rt.clock.now()
     midnight = datetime.combine(now.date(), time(0), now.tzinfo)
     realized = rt.cycles.realized_since(midnight)
