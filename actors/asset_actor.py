@@ -66,7 +66,7 @@ from dca.events import (
     Tick,
 )
 from dca.exchange import sellable_for_bot
-from dca.fees import fee_from_position
+from dca.fees import EstimatedBuyFee, certainly_ours, fee_from_position
 from dca.market import Quote
 from dca.money import ZERO
 from dca.notices import breaker_opened, cycle_ended, order_filled
@@ -270,8 +270,28 @@ class AssetActor(SupervisedActor):
             return SellCheck.AGAIN
         sellable = sellable_for_bot(position, held)
         if sellable >= sell.qty:
-            return SellCheck.GO
+            return self._hold_back_unconfirmed_fees(before, sell, total)
         self._sellable_short(sellable, "coins held back by other orders")
+        return SellCheck.AGAIN
+
+    def _hold_back_unconfirmed_fees(self, before: AssetState, sell: SubmitOrder, venue_qty: Decimal) -> SellCheck:
+        """With foreign coins on the pair, a buy fee still estimated may hide that some of what the
+        bot counts is theirs: the sell is capped at what is certainly the bot's; the rest waits for
+        the venue's fee (which settles it as dust). Buys of ended cycles count too: their dust is in
+        what the bot counts."""
+        assert self._config is not None
+        if venue_qty <= before.held_quantity:
+            return SellCheck.GO
+        unconfirmed = [EstimatedBuyFee(order.filled_qty, order.fee) for order in self._rt.cycles.estimated_fees()
+                       if order.symbol == self._symbol and order.side is Side.BUY and order.filled_qty > 0]
+        fees = self._config.fees
+        certain = certainly_ours(before.held_quantity, unconfirmed, max(fees.taker_bps, fees.maker_bps))
+        if certain >= sell.qty:
+            return SellCheck.GO
+        self._log.info("a buy fee is still an estimate and the pair holds foreign coins: selling only the {} "
+                       "certainly the bot's of the {} it counts, the rest once the venue posts the fee",
+                       certain, before.held_quantity)
+        self._apply(SellableChecked(certain, self._rt.clock.now()))
         return SellCheck.AGAIN
 
     def _shortfall_confirmed(self, venue_qty: Decimal, expected: Decimal) -> bool:

@@ -37,12 +37,39 @@ def execution_fee(side: Side, qty: Decimal, notional: Decimal, bps: Decimal) -> 
     return round_up(basis_points(notional, bps), USD_FEE_QUANTUM)
 
 
+def largest_plausible_fee(filled_qty: Decimal, highest_bps: Decimal) -> Decimal:
+    """The largest coin fee the venue may have taken on a buy of `filled_qty`: anything above this is
+    not read as a fee (see `fee_from_position`), whatever tier the venue really charges."""
+    return round_up(_plausible_fee_bound(filled_qty, highest_bps), COIN_FEE_QUANTUM)
+
+
+def _plausible_fee_bound(filled_qty: Decimal, highest_bps: Decimal) -> Decimal:
+    return basis_points(filled_qty, max(PLAUSIBLE_FEE_FACTOR * highest_bps, PLAUSIBLE_FEE_FLOOR_BPS))
+
+
+@dataclass(frozen=True, slots=True)
+class EstimatedBuyFee:
+    """A finished buy of the pair whose coin fee is still the configured-rate estimate."""
+
+    filled_qty: Decimal
+    estimated: Decimal
+
+
+def certainly_ours(held: Decimal, unconfirmed: Sequence[EstimatedBuyFee], highest_bps: Decimal) -> Decimal:
+    """What the bot holds for certain while buy fees are only estimated: `held` less, for each such
+    buy, how much more than its estimate the venue may have taken. With foreign coins on the pair the
+    venue cannot tell them apart, so a sell above this could take some of them; what is held back
+    stays with the bot until the venue's fee settles it."""
+    doubt = sum((max(largest_plausible_fee(b.filled_qty, highest_bps) - b.estimated, ZERO) for b in unconfirmed), ZERO)
+    return max(held - doubt, ZERO)
+
+
 def fee_from_position(filled_qty: Decimal, before: Decimal, after: Decimal, highest_bps: Decimal) -> Decimal | None:
     """A buy's coin fee from the position before and after it, or None when the reading proves
     nothing: a zero fee while fees are charged (the position may be gross, or not updated), a
     negative one, or one too large to be a fee (a lagging position, coins moved meanwhile)."""
     inferred = filled_qty - (after - before)
-    bound = basis_points(filled_qty, max(PLAUSIBLE_FEE_FACTOR * highest_bps, PLAUSIBLE_FEE_FLOOR_BPS))
+    bound = _plausible_fee_bound(filled_qty, highest_bps)
     if inferred < 0 or inferred > bound or (inferred == 0 and highest_bps > 0):
         return None
     return inferred
@@ -96,3 +123,13 @@ def corrected_cycle(cycle: Cycle, side: Side, estimated: Decimal, confirmed: Dec
     if side is Side.BUY:
         return cycle.evolve(quantity=cycle.quantity - change, buy_fees=cycle.buy_fees + change)
     return cycle.evolve(sell_fees=cycle.sell_fees + change, realized_pnl=cycle.realized_pnl - change)
+
+
+def ended_cycle_sold_cost(sold_cost: Decimal, coins_counted: Decimal, change: Decimal) -> Decimal:
+    """The cost of what an ended cycle sold once a buy's coin fee turns out `change` larger than
+    counted: the coins sold carried cost in proportion to the coins the cycle really got, so their
+    share grows as those shrink. (Coins it held back meanwhile stay with the bot as dust.)"""
+    really = coins_counted - change
+    if coins_counted <= 0 or really <= 0:
+        return sold_cost
+    return sold_cost * coins_counted / really

@@ -21,6 +21,7 @@ from adapters.db.orders import NEVER_SENT, SUBMITTING, exchange_id_holder, warn_
 from dca.assets import AssetRecord
 from dca.cycle import AssetState, Cycle, CycleStatus, FeeSource, LiveOrder, OrderKind, OrderType, Side
 from dca.events import FeeConfirmed
+from dca.fees import ended_cycle_sold_cost
 from dca.money import ZERO
 from dca.strategy import Decision
 
@@ -171,11 +172,17 @@ class CycleStore:
         row = session.execute(select(DcaOrder).where(DcaOrder.client_order_id == confirmed.client_order_id)
                               ).scalar_one()
         row.applied_fee, row.fee_source = confirmed.confirmed, FeeSource.VENUE.value
-        if not confirmed.in_current_cycle and confirmed.side is Side.SELL and row.cycle_id is not None:
-            cycle = session.get(DcaCycle, row.cycle_id)
-            assert cycle is not None
-            change = confirmed.confirmed - confirmed.estimated
+        if confirmed.in_current_cycle or row.cycle_id is None:
+            return
+        cycle = session.get(DcaCycle, row.cycle_id)
+        assert cycle is not None
+        change = confirmed.confirmed - confirmed.estimated
+        if confirmed.side is Side.SELL:
             cycle.sell_fees, cycle.realized_pnl = cycle.sell_fees + change, cycle.realized_pnl - change
+        elif cycle.status == CycleStatus.COMPLETE.value:  # the coins sold carried a larger share of the cost
+            sold_cost = ended_cycle_sold_cost(cycle.cost, cycle.bought_qty - cycle.buy_fees, change)
+            cycle.realized_pnl -= sold_cost - cycle.cost
+            cycle.cost, cycle.buy_fees = sold_cost, cycle.buy_fees + change
 
     def order_fee(self, client_order_id: str) -> OrderFee | None:
         """What the books hold for an order's fee, and whether the venue confirmed it."""

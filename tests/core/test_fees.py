@@ -9,15 +9,19 @@ from dca.cycle import Cycle, CycleStatus, Side
 from dca.fees import (
     COIN_FEE_QUANTUM,
     USD_FEE_QUANTUM,
+    EstimatedBuyFee,
     Execution,
     FeeRecord,
+    certainly_ours,
     corrected_cycle,
+    ended_cycle_sold_cost,
     execution_fee,
     fee_from_position,
     venue_fee,
 )
 
 D = Decimal
+ZERO_NOTIONAL = D(0)
 quantities = st.decimals(min_value=D("0.000000001"), max_value=10**8, places=9)
 prices = st.decimals(min_value=D("0.000000001"), max_value=10**6, places=9)
 rates = st.decimals(min_value=0, max_value=100, places=2)
@@ -99,3 +103,36 @@ def test_a_confirmed_fee_corrects_the_current_cycle_once_and_an_ended_cycles_buy
     live = with_order(state)
     assert decide(config(), live, FeeConfirmed(live.cycle.order.client_order_id, Side.BUY, D(0), D(1), True,
                                                at(1))).state is live
+
+
+@given(filled=quantities, configured=rates, charged=st.decimals(min_value=0, max_value=100, places=2),
+       foreign=quantities)
+def test_a_sell_capped_at_what_is_certainly_ours_never_takes_foreign_coins(filled, configured, charged, foreign):
+    """A buy's fee is only estimated (configured rate) while the venue charges any plausible tier: the
+    capped sell fits in what the bot really got, so the foreign coins on the pair stay whole."""
+    estimated = execution_fee(Side.BUY, filled, ZERO_NOTIONAL, configured)
+    really_charged = execution_fee(Side.BUY, filled, ZERO_NOTIONAL, charged)
+    if really_charged > max(2 * configured, D(100)) * filled / 10_000:
+        return  # more than a plausible fee: a position reading would not have taken it for one either
+    counted = filled - estimated
+    sell = certainly_ours(counted, [EstimatedBuyFee(filled, estimated)], configured)
+    really_ours = filled - really_charged
+    assert ZERO_NOTIONAL <= sell <= really_ours
+    venue = really_ours + foreign
+    assert venue - sell >= foreign
+    # what was held back is settled by the venue's fee: the books' rest equals what is left for the bot
+    assert counted - sell - (really_charged - estimated) == really_ours - sell
+
+
+def test_nothing_is_held_back_when_every_buy_fee_is_confirmed():
+    assert certainly_ours(D("1.5"), [], D(25)) == D("1.5")
+
+
+@given(cost=st.decimals(min_value=1, max_value=10**6, places=2), coins=quantities,
+       share=st.decimals(min_value=D("0.01"), max_value=1, places=2),
+       change=st.decimals(min_value=0, max_value=D("0.01"), places=4))
+def test_an_ended_cycles_sold_coins_carry_their_share_of_the_cost_of_the_coins_really_got(cost, coins, share, change):
+    fee_change = coins * change
+    sold_cost = cost * share
+    corrected = ended_cycle_sold_cost(sold_cost, coins, fee_change)
+    assert abs(corrected * (coins - fee_change) - sold_cost * coins) <= D("1e-20") * cost * coins  # cost per coin
