@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from dca.cycle import Cycle, LiveOrder, OrderKind
-from dca.money import cents, readable
+from dca.money import cents, plain, readable
 
 
 class NoticeKind(enum.StrEnum):
@@ -35,10 +35,7 @@ class Notice:
 
 
 def _n(value: Decimal | None, places: int = 8) -> str:
-    if value is None:
-        return "-"
-    text = f"{value.quantize(Decimal(1).scaleb(-places)).normalize():f}"
-    return text
+    return plain(None if value is None else value.quantize(Decimal(1).scaleb(-places)))
 
 
 def _price(value: Decimal | None) -> str:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
@@ -51,7 +51,7 @@ from dca.events import (
 )
 from dca.fees import corrected_cycle, execution_fee, fee_from_position
 from dca.market import Quote
-from dca.money import ZERO, percent_above, percent_below, round_down, round_up
+from dca.money import ZERO, percent_above, percent_below, round_down, round_nearest, round_up
 from dca.order_ids import client_order_id
 from dca.params import AssetConfig
 
@@ -639,7 +639,7 @@ def _labelled(value: Decimal | None, increment: Decimal, currency: str) -> str:
     if value is None:
         return "-"
     if increment > 0:
-        value = (value / increment).to_integral_value(ROUND_HALF_EVEN) * increment
+        value = round_nearest(value, increment)
     return f"{_show(value)} {currency}"
 
 
