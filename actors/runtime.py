@@ -13,13 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from actors.clock import Clock
 from actors.health import Health
 from actors.notifier import NotifierHandle
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
-from actors.scheduler import Scheduler
 from actors.supervision import ChildDirectory
+from actors.supervision.clock import Clock
+from actors.supervision.scheduler import Scheduler
 from dca.params import ExchangeRules, FeeSchedule, OrderTiming
 from dca.risk import RiskLimits
 

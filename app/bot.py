@@ -13,13 +13,13 @@ from typing import Any
 
 from loguru import logger
 
-from actors.clock import Clock, SystemClock
 from actors.notifier import NotifierHandle, start_notifier
-from actors.process_exit import ProcessExit
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
 from actors.runtime import Intervals, Runtime, TradingRules
-from actors.scheduler import Scheduler
+from actors.supervision.clock import Clock, SystemClock
+from actors.supervision.process_exit import ProcessExit
+from actors.supervision.scheduler import Scheduler
 from actors.trading_gate import GatedBroker, TradingGate
 from adapters.alpaca.broker import AlpacaBroker, BrokerError, BrokerUnavailable, Endpoints
 from adapters.alpaca.history import BarFetcher

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from actors.clock import SystemClock, describe_delay
+from actors.supervision.clock import SystemClock, describe_delay
 from actors.messages import CheckHoldings
 from tests.e2e.harness import QUICK, BotHarness, wait_for
 

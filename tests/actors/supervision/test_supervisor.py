@@ -11,7 +11,6 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.scheduler import Scheduler
 from actors.supervision import (
     EXIT_GAVE_UP,
     Backoff,
@@ -25,9 +24,10 @@ from actors.supervision import (
     Supervisor,
     supervisor_spec,
 )
-from tests.actors.conftest import TEST_CLOCK_SPEED
-from tests.actors.helpers import InitFailures, RecordingListener, Worker
-from tests.actors.recorder import WAIT_S, Recorder
+from actors.supervision.scheduler import Scheduler
+from tests.actors.supervision.conftest import TEST_CLOCK_SPEED
+from tests.actors.supervision.helpers import InitFailures, RecordingListener, Worker
+from tests.actors.supervision.recorder import WAIT_S, Recorder
 
 GENEROUS = RestartIntensity(max_restarts=100, within_s=3600)
 
