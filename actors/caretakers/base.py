@@ -11,12 +11,15 @@ from loguru import logger
 from actors.messages import RunCaretaker
 from actors.runtime import Runtime
 from actors.supervision import SupervisedActor
+from actors.supervision.clock import describe_delay
 
-FIRST_RUN_AFTER_SECONDS = 1.0
+FIRST_RUN_AFTER_SECONDS = 1.0  # real seconds after the start (sooner if the interval is shorter)
 
 
 class Caretaker(SupervisedActor, abc.ABC):
-    """Subclasses set `name`, `interval` (real seconds) and implement `run_once`. A run that raises
+    """Subclasses set `name`, `interval` and implement `run_once`. The interval is in seconds on the
+    venue's clock, like every interval a user sets, unless the caretaker is safety work
+    (`on_wall_clock`): then it is real seconds on the wall clock. A run that raises
     is logged and counted as a failure; the caretaker carries on (restarting it would not help,
     and the `caretaker failing` alert watches the counter)."""
 
@@ -31,12 +34,15 @@ class Caretaker(SupervisedActor, abc.ABC):
 
     def init(self) -> None:
         self._rt.metrics.caretaker_started(self.name, self._interval)
+        rt = self._rt
         if self.on_wall_clock:
-            scheduler, scale = self._rt.real_time_scheduler, self._rt.real_time_seconds
+            scheduler, interval_s = rt.real_time_scheduler, rt.real_time_seconds(self._interval)
+            first_delay_s = rt.real_time_seconds(FIRST_RUN_AFTER_SECONDS)
         else:
-            scheduler, scale = self._rt.scheduler, self._rt.clock_seconds
-        scheduler.every(scale(self._interval), self.actor_ref, RunCaretaker(),
-                        first_delay_s=scale(FIRST_RUN_AFTER_SECONDS))
+            scheduler, interval_s = rt.scheduler, self._interval
+            first_delay_s = min(interval_s, rt.clock_seconds(FIRST_RUN_AFTER_SECONDS))
+        scheduler.every(interval_s, self.actor_ref, RunCaretaker(), first_delay_s=first_delay_s)
+        self._log.debug("runs every {}", describe_delay(interval_s, scheduler.clock))
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, RunCaretaker):
