@@ -22,6 +22,7 @@ from actors.supervision.clock import Clock
 from actors.supervision.scheduler import Scheduler
 from dca.params import ExchangeRules, FeeSchedule, OrderTiming
 from dca.risk import RiskLimits
+from ports.meta import MetaStore
 from ports.streams import StreamFactory
 
 ASSET_PREFIX = "asset:"
@@ -79,7 +80,7 @@ class Runtime:
     board: QuoteBoard
     streams: StreamFactory  # opens the venue's WebSockets; the keys stay inside it
     risk: RiskBoard = field(default_factory=lambda: RiskBoard(RiskLimits()))
-    meta: Any = None  # adapters.db.meta.MetaStore
+    meta: MetaStore | None = None
     requests: Any = None  # adapters.db.requests.RequestStore
     kill_switch_env: bool = False
     kill_switch_file: Path = Path("data/KILL_SWITCH")

@@ -109,8 +109,9 @@ class BotHarness:
                                  log_dir=self.tmp_path / "logs", metrics_port=0,
                                  stale_order_threshold_minutes=Decimal(60), **self.settings_overrides)
         assert self.simulator is not None
-        self.bot = Bot(settings, Database(self.database_url), simulator_venue(self.simulator),
-                       intervals=self.intervals or on_the_venue_clock(FAST_INTERVALS, self.clock_speed), keep_bars=self.keep_bars)
+        intervals = self.intervals or on_the_venue_clock(FAST_INTERVALS, self.clock_speed)
+        self.bot = Bot(settings, Database(self.database_url), simulator_venue(self.simulator), intervals=intervals,
+                       keep_bars=self.keep_bars)
         self.bot.venue.simulator = None  # the harness owns the simulator; stopping the bot leaves it running
         self.bot.start(serve_metrics=self.serve)
         runtime = self.bot.runtime
