@@ -33,7 +33,6 @@ class Caretaker(SupervisedActor, abc.ABC):
         self._log = logger.bind(actor=self.name)
 
     def init(self) -> None:
-        self._rt.metrics.caretaker_started(self.name, self._interval)
         rt = self._rt
         if self.on_wall_clock:
             scheduler, interval_s = rt.real_time_scheduler, rt.real_time_seconds(self._interval)
@@ -42,6 +41,9 @@ class Caretaker(SupervisedActor, abc.ABC):
             scheduler, interval_s = rt.scheduler, self._interval
             first_delay_s = min(interval_s, rt.clock_seconds(FIRST_RUN_AFTER_SECONDS))
         scheduler.every(interval_s, self.actor_ref, RunCaretaker(), first_delay_s=first_delay_s)
+        # in real seconds: the stale-caretaker alert compares it with the wall clock
+        speed = scheduler.clock.speed
+        rt.metrics.caretaker_started(self.name, interval_s / speed if speed > 0 else interval_s)
         self._log.debug("runs every {}", describe_delay(interval_s, scheduler.clock))
 
     def on_receive(self, message: Any) -> Any:

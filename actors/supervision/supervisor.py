@@ -5,8 +5,9 @@ its `Restart` type says: PERMANENT always, TRANSIENT after an abnormal exit, TEM
 child that will not be restarted is forgotten, so its name can be started again.
 
 * Backoff: the n-th consecutive restart of a child waits `Backoff.delay_s(n)` clock seconds. The
-  wait is a timer on the shared `Scheduler` that tells the supervisor `_RestartDue`; the supervisor
-  thread never sleeps and keeps handling other children meanwhile.
+  wait is a timer on the restart scheduler (`restart_scheduler`, by default `scheduler`) that tells
+  the supervisor `_RestartDue`; the supervisor thread never sleeps and keeps handling other children
+  meanwhile. Intensity is counted on the same clock.
 * Intensity: more than `RestartIntensity.max_restarts` restarts within `within_s`, across all
   children, and the supervisor gives up: it stops every child (reverse start order), dies with an
   abnormal reason, and so escalates to its own supervisor, which treats that as a crash of a child.
