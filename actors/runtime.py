@@ -89,9 +89,9 @@ class Runtime:
     intervals: Intervals = field(default_factory=Intervals)
     # client_order_id -> asset id of the live orders taken over from the seed bot (ids not ours)
     taken_over_orders: dict[str, int] = field(default_factory=dict)
-    # Real time, whatever the venue's clock does: safety work (the risk keeper and its kill switch, supervision's
-    # liveness checks, the streams' liveness) runs here, so a simulator that pauses, restarts or runs fast never
-    # freezes or rushes it. Restart backoff and intensity run on `scheduler`, like every interval a user sets.
+    # Real time, whatever the venue's clock does: safety work (the risk keeper and its kill switch, liveness
+    # checks, the restarts of everything but the asset actors) runs here, so a simulator that pauses, restarts
+    # or runs fast never freezes or rushes it. The asset actors' restart backoff runs on `scheduler`.
     wall_scheduler: Scheduler | None = None
     asset_directory: ChildDirectory = field(default_factory=ChildDirectory)
     root_directory: ChildDirectory = field(default_factory=ChildDirectory)

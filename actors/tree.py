@@ -71,14 +71,18 @@ class RestartCounter(SupervisionListener):
 def start_tree(runtime: Runtime, on_give_up: Callable[[str], None]) -> Any:
     """Start the whole tree; returns the root supervisor's ref."""
     listener = RestartCounter(runtime.metrics, runtime.notifier, runtime.health)
-    # Two time bases (docs/operations.md, "Time bases"): restart backoff and intensity are seconds on the
-    # venue's clock, like every other interval a user sets, so an accelerated simulator scales them with the
-    # rest; the liveness check is safety work on the wall clock, so a stalled venue clock does not hide a
-    # child that died silently.
-    timing = {"scheduler": runtime.real_time_scheduler, "restart_scheduler": runtime.scheduler,
-              "liveness_check_s": runtime.real_time_seconds(LIVENESS_CHECK_SECONDS), "listener": listener}
-    backoff = Backoff(initial_s=0.5, max_s=30, reset_after_s=60)
-    root_intensity = RestartIntensity(max_restarts=5, within_s=60)
+    # Two time bases (docs/operations.md, "Time bases"). The asset actors trade on the venue: their restart
+    # backoff and intensity are seconds on the venue's clock, like every interval a user sets, so an
+    # accelerated simulator scales them with the rest. Safety work stays on the wall clock, so a stalled venue
+    # clock freezes none of it: every liveness check, and the restarts of the caretakers (the risk keeper and
+    # its kill switch among them), the stream routers and the supervisors themselves.
+    wall = {"scheduler": runtime.real_time_scheduler, "listener": listener,
+            "liveness_check_s": runtime.real_time_seconds(LIVENESS_CHECK_SECONDS)}
+    venue = {**wall, "restart_scheduler": runtime.scheduler}
+    wall_backoff = Backoff(initial_s=runtime.real_time_seconds(0.5), max_s=runtime.real_time_seconds(30),
+                           reset_after_s=runtime.real_time_seconds(60))
+    venue_backoff = Backoff(initial_s=0.5, max_s=30, reset_after_s=60)
+    root_intensity = RestartIntensity(max_restarts=5, within_s=runtime.real_time_seconds(60))
     # many independent assets: one flapping asset is slowed by its backoff, not escalated at once
     asset_intensity = RestartIntensity(max_restarts=50, within_s=60)
 
@@ -90,12 +94,12 @@ def start_tree(runtime: Runtime, on_give_up: Callable[[str], None]) -> Any:
     caretakers = [ChildSpec(cls.name, cls, args=(runtime,)) for cls in CARETAKERS]
     specs = [
         supervisor_spec(ASSET_SUPERVISOR, asset_children, directory=runtime.asset_directory,
-                        intensity=asset_intensity, backoff=backoff, **timing),
+                        intensity=asset_intensity, backoff=venue_backoff, **venue),
         supervisor_spec("caretakers", caretakers, directory=ChildDirectory(), intensity=root_intensity,
-                        backoff=backoff, **timing),
+                        backoff=wall_backoff, **wall),
         ChildSpec(TRADE_UPDATE_ROUTER, TradeUpdateRouter, args=(runtime,), shutdown_timeout_s=15.0),
         ChildSpec(MARKET_DATA_ROUTER, MarketDataRouter, args=(runtime,), shutdown_timeout_s=15.0),
     ]
     runtime.metrics.actors_started([*(spec.name for spec in specs), *(spec.name for spec in caretakers)])
     return Supervisor.start("root", specs, directory=runtime.root_directory, intensity=root_intensity,
-                            backoff=backoff, on_give_up=on_give_up, **timing)
+                            backoff=wall_backoff, on_give_up=on_give_up, **wall)

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+import pykka
 import pytest
 from loguru import logger
 
 from actors.caretakers.asset_watcher import ASSET_SUPERVISOR
+from actors.caretakers.risk_keeper import RiskKeeper
 from actors.messages import CheckHoldings
 from actors.supervision.clock import SystemClock, describe_delay
 from tests.e2e.harness import FAST_INTERVALS, QUICK, BotHarness, on_the_venue_clock, wait_for
@@ -42,6 +44,22 @@ def test_the_kill_switch_file_is_noticed_while_the_venue_clock_stands_still(tmp_
         assert runtime.clock.now() == before
         runtime.kill_switch_file.unlink()
         wait_for(lambda: runtime.risk.kill_switch is None, 20, "the release")
+
+
+def test_a_crashed_risk_keeper_is_restarted_and_acts_while_the_venue_clock_stands_still(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual") as harness:
+        runtime = harness.bot.runtime
+        (keeper,) = pykka.ActorRegistry.get_by_class(RiskKeeper)
+        keeper.proxy().crash(RuntimeError("injected")).get(timeout=10)
+
+        def successor() -> bool:
+            return [ref.actor_urn for ref in pykka.ActorRegistry.get_by_class(RiskKeeper)] not in ([],
+                                                                                                 [keeper.actor_urn])
+
+        wait_for(successor, 20, "the risk keeper's restart on the wall clock")
+        runtime.kill_switch_file.parent.mkdir(parents=True, exist_ok=True)
+        runtime.kill_switch_file.write_text("operator: stop")
+        wait_for(lambda: runtime.risk.kill_switch is not None, 20, "the new risk keeper's run")
 
 
 def test_a_crashed_actor_waits_out_its_backoff_on_the_venue_clock_while_liveness_checks_go_on(tmp_path, sqlite_url):
