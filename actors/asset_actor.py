@@ -38,6 +38,7 @@ from actors.messages import (
 )
 from actors.runtime import Runtime, asset_actor_name
 from actors.supervision import ChildSpec, ExitReason, Restart, SupervisedActor
+from actors.supervision.clock import describe_delay
 from actors.trading_gate import TradingStopped
 from adapters.alpaca.broker import (
     BelowMinimum,
@@ -433,16 +434,17 @@ class AssetActor(SupervisedActor):
 
     def _order_result(self, succeeded: bool) -> None:
         risk = self._rt.risk
+        cooldown = describe_delay(risk.limits.breaker_cooldown.total_seconds(), self._rt.clock)
         for scope in risk.record_order_result(self._symbol, succeeded, self._rt.clock.now()):
             self._rt.metrics.circuit_open.labels(scope).set(1)
             self._rt.notifier.post(breaker_opened(scope, risk.limits.breaker_cooldown))
             if scope == GLOBAL:
                 self._log.error("circuit breaker opened for all assets: order failures of several assets ({} just "
                                 "now) add up to {} with no success anywhere; no orders for {}", self._symbol,
-                                risk.limits.global_threshold, risk.limits.breaker_cooldown)
+                                risk.limits.global_threshold, cooldown)
             else:
                 self._log.error("circuit breaker opened for {} after {} consecutive order failures; no orders "
-                                "for it for {}", scope, risk.limits.failure_threshold, risk.limits.breaker_cooldown)
+                                "for it for {}", scope, risk.limits.failure_threshold, cooldown)
 
     def _cancel(self, command: CancelOrder) -> None:
         exchange_id = command.exchange_id

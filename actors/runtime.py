@@ -13,15 +13,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from actors.clock import Clock
 from actors.health import Health
 from actors.notifier import NotifierHandle
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
-from actors.scheduler import Scheduler
 from actors.supervision import ChildDirectory
+from actors.supervision.clock import Clock
+from actors.supervision.scheduler import Scheduler
 from dca.params import ExchangeRules, FeeSchedule, OrderTiming
 from dca.risk import RiskLimits
+from ports.meta import MetaStore
+from ports.streams import StreamFactory
 
 ASSET_PREFIX = "asset:"
 
@@ -44,17 +46,24 @@ class TradingRules:
 
 @dataclass(frozen=True, slots=True)
 class Intervals:
-    """Caretaker periods in real seconds."""
+    """How often things run. The caretakers' periods are set by the user and, like every interval a user
+    sets (cooldowns, stale-order thresholds, the breaker's cooldown), are seconds on the venue's clock
+    (`Runtime.scheduler`): the wall clock on a real venue, so under an accelerated simulator they all
+    scale together. `risk_keeper` and `stream_check` are safety work: real seconds on the wall clock
+    (`Runtime.real_time_scheduler`), so a paused or restarting simulator never freezes them.
+    `housekeeping` is the asset actors' own beat, in real seconds (see docs/operations.md, "Time bases")."""
 
+    # on the venue's clock
     order_janitor: float = 60
     cooldown_keeper: float = 60
     reconciler: float = 300
     asset_watcher: float = 30
     order_history_sync: float = 900
     bars_sync: float = 3600
+    # real seconds
     housekeeping: float = 5
-    stream_check: float = 5
-    risk_keeper: float = 2
+    stream_check: float = 5  # on the wall clock
+    risk_keeper: float = 2  # on the wall clock
 
 
 @dataclass
@@ -69,11 +78,9 @@ class Runtime:
     bars: Any  # adapters.db.bars.BarStore
     metrics: Any  # adapters.metrics.Metrics
     board: QuoteBoard
-    stream_endpoints: Any  # adapters.alpaca.broker.Endpoints, plus key_id/secret_key below
-    key_id: str
-    secret_key: str
+    streams: StreamFactory  # opens the venue's WebSockets; the keys stay inside it
     risk: RiskBoard = field(default_factory=lambda: RiskBoard(RiskLimits()))
-    meta: Any = None  # adapters.db.meta.MetaStore
+    meta: MetaStore | None = None
     requests: Any = None  # adapters.db.requests.RequestStore
     kill_switch_env: bool = False
     kill_switch_file: Path = Path("data/KILL_SWITCH")
@@ -82,8 +89,9 @@ class Runtime:
     intervals: Intervals = field(default_factory=Intervals)
     # client_order_id -> asset id of the live orders taken over from the seed bot (ids not ours)
     taken_over_orders: dict[str, int] = field(default_factory=dict)
-    # Real time, whatever the venue's clock does: supervision (restart backoff, intensity) and the safety
-    # caretakers run here, so a simulator that pauses, restarts or runs fast never freezes or rushes them.
+    # Real time, whatever the venue's clock does: safety work (the risk keeper and its kill switch, liveness
+    # checks, the restarts of everything but the asset actors) runs here, so a simulator that pauses, restarts
+    # or runs fast never freezes or rushes it. The asset actors' restart backoff runs on `scheduler`.
     wall_scheduler: Scheduler | None = None
     asset_directory: ChildDirectory = field(default_factory=ChildDirectory)
     root_directory: ChildDirectory = field(default_factory=ChildDirectory)

@@ -13,16 +13,17 @@ from typing import Any
 
 from loguru import logger
 
-from actors.clock import Clock, SystemClock
 from actors.notifier import NotifierHandle, start_notifier
-from actors.process_exit import ProcessExit
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
 from actors.runtime import Intervals, Runtime, TradingRules
-from actors.scheduler import Scheduler
+from actors.supervision.clock import Clock, SystemClock
+from actors.supervision.process_exit import ProcessExit
+from actors.supervision.scheduler import Scheduler
 from actors.trading_gate import GatedBroker, TradingGate
 from adapters.alpaca.broker import AlpacaBroker, BrokerError, BrokerUnavailable, Endpoints
 from adapters.alpaca.history import BarFetcher
+from adapters.alpaca.streams import AlpacaStreams
 from adapters.db.assets import AssetRepository
 from adapters.db.bars import BarStore
 from adapters.db.cycles import CycleStore
@@ -39,6 +40,7 @@ from dca.notices import NoticeKind
 from dca.order_ids import make_namespace
 from dca.params import AssetParams, with_overrides
 from dca.risk import RiskLimits
+from ports.streams import StreamFactory
 
 DEMO_ASSETS: dict[str, dict[str, Any]] = {
     # Parameters that complete cycles within minutes at the default simulator speed (60×); see README.
@@ -343,6 +345,16 @@ class Bot:
         self.venue.close()
         self.db.dispose()
 
+    def _streams(self, shadow: Any) -> StreamFactory:
+        endpoints = self.venue.endpoints
+        streams: StreamFactory = AlpacaStreams(self.venue.key_id, self.venue.secret_key, endpoints.data_stream,
+                                               endpoints.trading_stream, endpoints.paper)
+        if shadow is None:
+            return streams
+        from adapters.dryrun import DryRunStreams  # the dry run's shadow exchange takes the trade updates
+
+        return DryRunStreams(streams, shadow)
+
     def _runtime(self) -> Runtime:
         settings, venue, metrics = self.settings, self.venue, self.metrics
         namespace = make_namespace(settings.order_prefix, self.db.installation_tag())
@@ -359,8 +371,7 @@ class Bot:
             broker=GatedBroker(shadow or broker, self.gate), shadow=shadow, assets=assets,
             cycles=CycleStore(self.db, id_taken),
             orders=OrderMirror(self.db, namespace, id_taken),
-            bars=BarStore(self.db), metrics=metrics, board=board, stream_endpoints=venue.endpoints,
-            key_id=venue.key_id, secret_key=venue.secret_key,
+            bars=BarStore(self.db), metrics=metrics, board=board, streams=self._streams(shadow),
             bar_fetcher=BarFetcher(venue.key_id, venue.secret_key, venue.endpoints.data)
             if self.keep_bars and settings.bars_sync_interval_seconds > 0 else None,
             intervals=self.intervals or intervals_from(settings), risk=RiskBoard(risk_limits(settings)),

@@ -32,7 +32,7 @@ from typing import Any
 
 from loguru import logger
 
-from actors.process_exit import ProcessExit
+from actors.supervision.process_exit import ProcessExit
 from adapters.db.lease import Claimant, Holder, LeaseStore, LeaseUnavailable
 
 EXIT_LEASE_LOST = 75  # EX_TEMPFAIL: another process may own the book now; a restart waits for the lease

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(settings: Any, args: argparse.Namespace, channels: list[Any]) -> int:
-    from actors.process_exit import ProcessExit
+    from actors.supervision.process_exit import ProcessExit
 
     exit = ProcessExit()
     exit.catch_signals()  # from here on no signal raises in this thread; the process ends within the grace

@@ -46,7 +46,12 @@ def describe_delay(clock_s: float, clock: Clock) -> str:
     when the clock runs faster or slower than real time ("8 s (952 s simulated)")."""
     speed = clock.speed
     if speed == 1:
-        return f"{clock_s:.3g} s"
+        return f"{_seconds(clock_s)} s"
     if speed <= 0:
-        return f"{clock_s:.3g} s simulated (whenever the simulated clock gets there)"
-    return f"{clock_s / speed:.3g} s ({clock_s:.3g} s simulated)"
+        return f"{_seconds(clock_s)} s simulated (whenever the simulated clock gets there)"
+    return f"{_seconds(clock_s / speed)} s ({_seconds(clock_s)} s simulated)"
+
+
+def _seconds(value: float) -> str:
+    """Three significant digits, never in exponent form: 0.5, 8, 952, 3600."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"

@@ -25,7 +25,6 @@ it has already replaced. Ask-path failures count as crashes only in methods deco
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,9 +33,10 @@ from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pykka
+from loguru import logger as _loguru
 from pykka import ActorDeadError, ActorRef, ActorRegistry
 
-logger = logging.getLogger(__name__)
+logger = _loguru.bind(actor="supervision")
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class SupervisedActor(pykka.ThreadingActor):
         try:
             self.init()
         except BaseException as error:
-            logger.exception("%s failed in init()", self)
+            logger.exception("{} failed in init()", self)
             self._die_now(ExitReason.init_failed(error), run_terminate=False)
             if not isinstance(error, Exception):
                 # pykka lets a BaseException from on_start end the thread while the actor still
@@ -184,7 +184,7 @@ class SupervisedActor(pykka.ThreadingActor):
         The current message finishes; queued asks then get `ActorDeadError` and queued tells are
         dropped, exactly as after a tell-path crash. Used by `@crash_on_error`.
         """
-        logger.error("%s crashed: %r", self, error, exc_info=error)
+        logger.opt(exception=error).error("{} crashed: {!r}", self, error)
         self._die_now(ExitReason.crashed(error))
 
     def _die_now(self, reason: ExitReason, *, run_terminate: bool = True) -> None:
@@ -204,7 +204,7 @@ class SupervisedActor(pykka.ThreadingActor):
             try:
                 self.terminate(reason)
             except Exception as error:
-                logger.exception("%s failed in terminate()", self)
+                logger.exception("{} failed in terminate()", self)
                 if reason.normal:
                     reason = ExitReason.abnormal(f"terminate failed: {error!r}", error)
         self._report_exit(reason)
@@ -218,11 +218,11 @@ class SupervisedActor(pykka.ThreadingActor):
             link.supervisor.tell(ChildExited(link.child_name, self.actor_urn, reason))
         except ActorDeadError:
             # The supervisor is gone (it is stopping us, or it died); nobody is left to restart us.
-            logger.debug("%s exited (%s) after its supervisor", self, reason)
+            logger.debug("{} exited ({}) after its supervisor", self, reason)
 
     def _on_exit_without_supervisor(self, reason: ExitReason) -> None:
         """Extension point for the root supervisor, which has nobody to report to."""
-        logger.debug("Unsupervised %s exited: %s", self, reason)
+        logger.debug("Unsupervised {} exited: {}", self, reason)
 
 
 ActorT = TypeVar("ActorT", bound=SupervisedActor)

@@ -8,17 +8,17 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.scheduler import Scheduler
-from actors.supervised_actor import (
+from actors.supervision.scheduler import Scheduler
+from actors.supervision.supervised_actor import (
     ChildExited,
     SupervisedActor,
     SupervisionLink,
     crash_on_error,
     link_next_actor,
 )
-from actors.supervisor import Supervisor
-from tests.actors.helpers import InitFailures, Worker
-from tests.actors.recorder import WAIT_S, Recorder
+from actors.supervision.supervisor import Supervisor
+from tests.actors.supervision.helpers import InitFailures, Worker
+from tests.actors.supervision.recorder import WAIT_S, Recorder
 
 
 class ReportCollector(pykka.ThreadingActor):

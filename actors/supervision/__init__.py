@@ -2,15 +2,15 @@
 
     from actors.supervision import ChildSpec, Restart, SupervisedActor, Supervisor, ...
 
-See actors/README.md for the failure model and how the main program uses `ProcessExit`.
+See actors/supervision/README.md for the failure model and how the main program uses `ProcessExit`.
 """
 
-from actors.child_directory import ChildDirectory, ChildHandle
-from actors.child_spec import ActorFactory, ChildSpec, Restart
-from actors.process_exit import EXIT_GAVE_UP, ProcessExit
-from actors.restart_limits import Backoff, RestartIntensity
-from actors.supervised_actor import ChildExited, ExitReason, SupervisedActor, crash_on_error
-from actors.supervisor import (
+from actors.supervision.child_directory import ChildDirectory, ChildHandle
+from actors.supervision.child_spec import ActorFactory, ChildSpec, Restart
+from actors.supervision.process_exit import EXIT_GAVE_UP, ProcessExit
+from actors.supervision.restart_limits import Backoff, RestartIntensity
+from actors.supervision.supervised_actor import ChildExited, ExitReason, SupervisedActor, crash_on_error
+from actors.supervision.supervisor import (
     ChildStatus,
     RestartIntensityExceeded,
     SupervisionListener,

@@ -10,7 +10,7 @@ from typing import Any
 import pykka
 from pykka import ActorRef
 
-from actors.supervised_actor import ExitReason
+from actors.supervision.supervised_actor import ExitReason
 
 
 class Restart(StrEnum):

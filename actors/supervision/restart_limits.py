@@ -1,7 +1,7 @@
 """How often a supervisor may restart children (intensity) and how long it waits first (backoff).
 
-Both are measured in clock seconds on the supervisor's scheduler clock, so they speed up with an
-accelerated simulation clock exactly like every other timer.
+Both are measured in clock seconds on the clock of the supervisor's restart scheduler, so they speed
+up with an accelerated simulation clock exactly like every other timer on it.
 """
 
 from __future__ import annotations

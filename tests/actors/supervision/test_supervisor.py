@@ -11,7 +11,6 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.scheduler import Scheduler
 from actors.supervision import (
     EXIT_GAVE_UP,
     Backoff,
@@ -25,9 +24,11 @@ from actors.supervision import (
     Supervisor,
     supervisor_spec,
 )
-from tests.actors.conftest import TEST_CLOCK_SPEED
-from tests.actors.helpers import InitFailures, RecordingListener, Worker
-from tests.actors.recorder import WAIT_S, Recorder
+from actors.supervision.scheduler import Scheduler
+from tests.actors.supervision.clocks import HandClock
+from tests.actors.supervision.conftest import TEST_CLOCK_SPEED
+from tests.actors.supervision.helpers import InitFailures, RecordingListener, Worker
+from tests.actors.supervision.recorder import WAIT_S, Recorder
 
 GENEROUS = RestartIntensity(max_restarts=100, within_s=3600)
 
@@ -395,6 +396,36 @@ def test_a_child_that_dies_without_reporting_is_restarted_by_the_liveness_check(
 
     restarted = recorder.wait_count("restarted", 1)
     assert restarted[0][3].description == "died without reporting its exit"
+
+
+def test_restarts_wait_on_the_restart_schedulers_clock_while_liveness_checks_run_on_the_other(
+    scheduler: Scheduler, recorder: Recorder
+) -> None:
+    hand = HandClock()
+    restarts = Scheduler(hand, max_wait_s=0.05).start()
+    try:
+        tree = Tree(scheduler, recorder, [worker(recorder, "a"), worker(recorder, "b")], restart_scheduler=restarts,
+                    backoff=Backoff(initial_s=5, reset_after_s=3600), liveness_check_s=1)
+        recorder.wait_count("init", 2)
+
+        tree.directory.handle("a").tell("crash")
+        recorder.wait_count("exited", 1)
+        tree.children()  # the restart is scheduled by now
+        assert restarts.pending_count(tree.ref) == 1  # on the hand clock, which stands still
+        tree.directory.handle("b").tell(("vanish",))  # meanwhile the liveness check, on the running clock, goes on
+        recorder.wait_count("exited", 2)
+        tree.children()
+        assert restarts.pending_count(tree.ref) == 2
+        assert recorder.of_kind("restarted") == []
+        assert not tree.directory.handle("a").is_alive() and not tree.directory.handle("b").is_alive()
+
+        hand.advance(5)  # the backoff passes on the restart scheduler's clock
+        restarts.wake()
+        recorder.wait_count("restarted", 2)
+        assert sorted(r[2] for r in recorder.of_kind("restarted")) == ["a", "b"]
+    finally:
+        pykka.ActorRegistry.stop_all(timeout=10)
+        restarts.stop()
 
 
 def test_a_slow_terminate_is_not_mistaken_for_a_silent_death(

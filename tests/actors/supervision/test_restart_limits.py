@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.restart_limits import RestartWindow
 from actors.supervision import Backoff, ExitReason, Restart, RestartIntensity
+from actors.supervision.restart_limits import RestartWindow
 
 NORMAL = ExitReason.stopped()
 CRASH = ExitReason.crashed(RuntimeError("boom"))

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pykka
 import pytest
 
-from actors.scheduler import Scheduler
-from tests.actors.clocks import FastClock
-from tests.actors.recorder import Recorder
+from actors.supervision.scheduler import Scheduler
+from tests.actors.supervision.clocks import FastClock
+from tests.actors.supervision.recorder import Recorder
 
 TEST_CLOCK_SPEED = 100.0  # 100 clock seconds per real second: the default 0.5 s backoff is 5 ms
 

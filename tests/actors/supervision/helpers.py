@@ -8,7 +8,7 @@ from typing import Any
 from pykka import ActorRegistry
 
 from actors.supervision import ExitReason, SupervisedActor, SupervisionListener
-from tests.actors.recorder import WAIT_S, Recorder
+from tests.actors.supervision.recorder import WAIT_S, Recorder
 
 
 class InitFailures:

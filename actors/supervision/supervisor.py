@@ -5,14 +5,15 @@ its `Restart` type says: PERMANENT always, TRANSIENT after an abnormal exit, TEM
 child that will not be restarted is forgotten, so its name can be started again.
 
 * Backoff: the n-th consecutive restart of a child waits `Backoff.delay_s(n)` clock seconds. The
-  wait is a timer on the shared `Scheduler` that tells the supervisor `_RestartDue`; the supervisor
-  thread never sleeps and keeps handling other children meanwhile.
+  wait is a timer on the restart scheduler (`restart_scheduler`, by default `scheduler`) that tells
+  the supervisor `_RestartDue`; the supervisor thread never sleeps and keeps handling other children
+  meanwhile. Intensity is counted on the same clock.
 * Intensity: more than `RestartIntensity.max_restarts` restarts within `within_s`, across all
   children, and the supervisor gives up: it stops every child (reverse start order), dies with an
   abnormal reason, and so escalates to its own supervisor, which treats that as a crash of a child.
 * Root: a supervisor nobody supervises calls `on_give_up(reason)` whenever it ends, for whatever
   reason (gave up, crashed, stopped, or taken down by `ActorRegistry.stop_all()`). Wire it to
-  `ProcessExit.give_up` and let the main thread exit non-zero (see actors/README.md).
+  `ProcessExit.give_up` and let the main thread exit non-zero (see actors/supervision/README.md).
 * Liveness backstop: every `liveness_check_s` the supervisor checks `ref.is_alive()`. A child seen
   dead on two checks in a row without having begun its exit report is treated as crashed.
 * Stale reports: every report names the child and its actor URN; a report from an incarnation the
@@ -25,29 +26,33 @@ Public methods `start_child`, `stop_child` and `which_children` are meant to be 
 proxy (`ref.proxy().start_child(spec).get()`): an exception there goes back to the caller and does
 not count as a crash of the supervisor.
 
-Logging: stdlib `logging`, logger "actors.supervisor". Every exit, restart and give-up is logged
-with the supervisor name, child name and reason.
+Logging: loguru, bound to `actor=<supervisor name>`. Every exit, restart and give-up is logged with the
+supervisor name, child name and reason.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pykka
+from loguru import logger
 from pykka import ActorRef
 
-from actors.child_directory import ChildDirectory
-from actors.child_spec import ChildSpec, Restart
-from actors.clock import describe_delay
-from actors.restart_limits import Backoff, RestartIntensity, RestartWindow
-from actors.scheduler import Scheduler, TimerHandle
-from actors.supervised_actor import ChildExited, ExitReason, SupervisedActor, SupervisionLink, link_next_actor
-
-logger = logging.getLogger(__name__)
+from actors.supervision.child_directory import ChildDirectory
+from actors.supervision.child_spec import ChildSpec, Restart
+from actors.supervision.clock import Clock, describe_delay
+from actors.supervision.restart_limits import Backoff, RestartIntensity, RestartWindow
+from actors.supervision.scheduler import Scheduler, TimerHandle
+from actors.supervision.supervised_actor import (
+    ChildExited,
+    ExitReason,
+    SupervisedActor,
+    SupervisionLink,
+    link_next_actor,
+)
 
 
 class SupervisionListener:
@@ -114,7 +119,10 @@ class Supervisor(SupervisedActor):
         children: the static children, in start order, or a zero-argument callable returning them.
             The callable runs in every incarnation's `init`, so a restarted supervisor can rebuild
             a dynamic child set (e.g. one actor per enabled asset) from the database.
-        scheduler: the shared Scheduler; its clock is the time base of backoff and intensity.
+        scheduler: the Scheduler of the liveness check (and, without `restart_scheduler`, of restarts).
+        restart_scheduler: the Scheduler whose clock measures backoff and intensity (default:
+            `scheduler`). Give the liveness check the wall clock and restarts the venue's clock, and a
+            frozen venue clock holds restarts back while a silent death is still noticed.
         directory: where the current child refs are published (default: a new one per incarnation).
         intensity, backoff: restart limits (see restart_limits.py for defaults).
         listener: observability hooks.
@@ -129,6 +137,7 @@ class Supervisor(SupervisedActor):
         children: ChildSpecs = (),
         *,
         scheduler: Scheduler,
+        restart_scheduler: Scheduler | None = None,
         directory: ChildDirectory | None = None,
         intensity: RestartIntensity | None = None,
         backoff: Backoff | None = None,
@@ -141,6 +150,8 @@ class Supervisor(SupervisedActor):
         self.directory = directory if directory is not None else ChildDirectory()
         self._child_specs = children
         self._scheduler = scheduler
+        self._restart_scheduler = restart_scheduler or scheduler
+        self._log = logger.bind(actor=name)
         self._restart_window = RestartWindow(intensity or RestartIntensity())
         self._backoff = backoff or Backoff()
         self._listener = listener or SupervisionListener()
@@ -153,10 +164,8 @@ class Supervisor(SupervisedActor):
     # ------------------------------------------------------------------ lifecycle
 
     def init(self) -> None:
-        if not self._scheduler.running:
-            logger.warning(
-                "Supervisor %s: its scheduler is not running; delayed restarts will wait", self.name
-            )
+        if not self._restart_scheduler.running:
+            self._log.warning("Supervisor {}: its scheduler is not running; delayed restarts will wait", self.name)
         self.directory.clear()
         specs = self._child_specs() if callable(self._child_specs) else self._child_specs
         for spec in specs:
@@ -173,6 +182,7 @@ class Supervisor(SupervisedActor):
     def terminate(self, reason: ExitReason) -> None:
         self._stop_all_children()
         self._scheduler.cancel_all_for(self.actor_ref)
+        self._restart_scheduler.cancel_all_for(self.actor_ref)
 
     def on_receive(self, message: Any) -> Any:
         match message:
@@ -200,7 +210,7 @@ class Supervisor(SupervisedActor):
         if error is not None:
             del self._children[spec.name]
             raise error
-        logger.info("Supervisor %s started child %s", self.name, spec.name)
+        self._log.info("Supervisor {} started child {}", self.name, spec.name)
         return True
 
     def stop_child(self, name: str) -> bool:
@@ -209,7 +219,7 @@ class Supervisor(SupervisedActor):
         if child is None:
             return False
         self._stop_incarnation(child)
-        logger.info("Supervisor %s stopped child %s", self.name, name)
+        self._log.info("Supervisor {} stopped child {}", self.name, name)
         return True
 
     def which_children(self) -> list[ChildStatus]:
@@ -238,7 +248,7 @@ class Supervisor(SupervisedActor):
                 raise TypeError(f"the factory of child {name!r} must start and return a SupervisedActor")
         except Exception as error:
             self.directory.withdraw(name)
-            logger.exception("Supervisor %s could not start child %s", self.name, name)
+            self._log.exception("Supervisor {} could not start child {}", self.name, name)
             return error
         child.ref, child.link, child.seen_dead = ref, link, False
         return None
@@ -248,7 +258,7 @@ class Supervisor(SupervisedActor):
         try:
             ref.stop(block=True, timeout=spec.shutdown_timeout_s)
         except pykka.Timeout:
-            logger.error("Supervisor %s: stray actor %s did not stop in time", self.name, ref)
+            self._log.error("Supervisor {}: stray actor {} did not stop in time", self.name, ref)
 
     def _start_or_handle_failure(self, child: _Child) -> bool:
         error = self._start_incarnation(child)
@@ -262,7 +272,7 @@ class Supervisor(SupervisedActor):
     def _on_child_exited(self, report: ChildExited) -> None:
         child = self._children.get(report.child_name)
         if child is None or child.ref is None or child.ref.actor_urn != report.actor_urn:
-            logger.debug("Supervisor %s ignores a stale exit report: %s", self.name, report)
+            self._log.debug("Supervisor {} ignores a stale exit report: {}", self.name, report)
             return
         self._on_child_down(child, report.reason)
 
@@ -270,10 +280,10 @@ class Supervisor(SupervisedActor):
         """The single place that decides what happens after a child ended."""
         name = child.spec.name
         self._forget_incarnation(child)
-        log = logger.info if reason.normal else logger.error
         # the error rides along without its traceback (the actor logged that): a log sink can then tell
         # an outage that crashes every actor (one line per episode) from a bug
-        log("Supervisor %s: child %s exited: %s", self.name, name, reason, exc_info=_summary(reason))
+        self._log.opt(exception=_summary(reason)).log("INFO" if reason.normal else "ERROR",
+                                                      "Supervisor {}: child {} exited: {}", self.name, name, reason)
         self._listener_call(self._listener.on_child_exited, name, reason)
 
         if not child.spec.restart.restarts_after(reason):
@@ -294,11 +304,11 @@ class Supervisor(SupervisedActor):
         if delay_s <= 0:
             self._restart(child, reason)
             return
-        logger.warning("Supervisor %s restarts child %s in %s", self.name, name,
-                       describe_delay(delay_s, self._scheduler.clock), exc_info=_summary(reason))
+        self._log.opt(exception=_summary(reason)).warning(
+            "Supervisor {} restarts child {} in {}", self.name, name, describe_delay(delay_s, self._restart_clock))
         child.restart_token = next(self._restart_tokens)
         child.restart_reason = reason
-        child.pending_restart = self._scheduler.call_later(
+        child.pending_restart = self._restart_scheduler.call_later(
             delay_s, self.actor_ref, _RestartDue(name, child.restart_token)
         )
 
@@ -315,19 +325,16 @@ class Supervisor(SupervisedActor):
             return
         child.restarts += 1
         assert child.ref is not None
-        logger.warning(
-            "Supervisor %s restarted child %s as %s (previous exit: %s)",
-            self.name,
-            child.spec.name,
-            child.ref.actor_urn,
-            reason,
-        )
+        self._log.warning("Supervisor {} restarted child {} as {} (previous exit: {})",
+                          self.name, child.spec.name, child.ref.actor_urn, reason)
         self._listener_call(self._listener.on_child_restarted, child.spec.name, reason)
 
     def _forget_incarnation(self, child: _Child) -> None:
         self.directory.withdraw(child.spec.name)
         if child.ref is not None:
             self._scheduler.cancel_all_for(child.ref)  # its timers must not outlive it
+            if self._restart_scheduler is not self._scheduler:
+                self._restart_scheduler.cancel_all_for(child.ref)
         child.ref = child.link = None
         child.seen_dead = False
 
@@ -348,7 +355,7 @@ class Supervisor(SupervisedActor):
 
     def _give_up(self, reason: str) -> None:
         self._gave_up = True
-        logger.critical("Supervisor %s gives up: %s", self.name, reason)
+        self._log.critical("Supervisor {} gives up: {}", self.name, reason)
         self._listener_call(self._listener.on_gave_up, reason)
         self._stop_all_children()
         self._die_now(ExitReason.abnormal(f"gave up: {reason}", RestartIntensityExceeded(reason)))
@@ -370,32 +377,33 @@ class Supervisor(SupervisedActor):
         try:
             ref.stop(block=True, timeout=child.spec.shutdown_timeout_s)
         except pykka.Timeout:
-            logger.error(
-                "Supervisor %s: child %s did not stop within %ss; abandoning it",
-                self.name,
-                child.spec.name,
-                child.spec.shutdown_timeout_s,
-            )
+            self._log.error("Supervisor {}: child {} did not stop within {}s; abandoning it",
+                            self.name, child.spec.name, child.spec.shutdown_timeout_s)
 
     def _on_exit_without_supervisor(self, reason: ExitReason) -> None:
         if self._on_give_up is None:
-            logger.info("Unsupervised supervisor %s exited: %s", self.name, reason)
+            self._log.info("Unsupervised supervisor {} exited: {}", self.name, reason)
             return
         try:
             self._on_give_up(f"root supervisor {self.name!r} exited: {reason}")
         except Exception:
-            logger.exception("on_give_up of supervisor %s failed", self.name)
+            self._log.exception("on_give_up of supervisor {} failed", self.name)
 
     # ------------------------------------------------------------------ helpers
 
+    @property
+    def _restart_clock(self) -> Clock:
+        return self._restart_scheduler.clock
+
     def _now_s(self) -> float:
-        return self._scheduler.clock.now().timestamp()
+        """Now on the clock that measures backoff and intensity."""
+        return self._restart_clock.now().timestamp()
 
     def _listener_call(self, hook: Callable[..., None], *args: Any) -> None:
         try:
             hook(self.name, *args)
         except Exception:
-            logger.exception("Supervision listener %s failed", getattr(hook, "__name__", hook))
+            self._log.exception("Supervision listener {} failed", getattr(hook, "__name__", hook))
 
 
 def supervisor_spec(
@@ -403,6 +411,7 @@ def supervisor_spec(
     children: ChildSpecs = (),
     *,
     scheduler: Scheduler,
+    restart_scheduler: Scheduler | None = None,
     directory: ChildDirectory | None = None,
     intensity: RestartIntensity | None = None,
     backoff: Backoff | None = None,
@@ -419,6 +428,7 @@ def supervisor_spec(
             "name": name,
             "children": children,
             "scheduler": scheduler,
+            "restart_scheduler": restart_scheduler,
             "directory": directory,
             "intensity": intensity,
             "backoff": backoff,

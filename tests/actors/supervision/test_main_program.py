@@ -1,4 +1,4 @@
-"""The whole contract end to end, in a child interpreter, wired as actors/README.md tells the main
+"""The whole contract end to end, in a child interpreter, wired as actors/supervision/README.md tells the main
 program to wire it: timers on an accelerated clock drive an actor that keeps crashing, its
 supervisor gives up, the root gives up, and the process exits non-zero with every thread done."""
 
@@ -9,14 +9,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 MAIN_PROGRAM = textwrap.dedent(
     """
     import sys, threading
     import pykka
-    from actors.scheduler import Scheduler
-    from tests.actors.clocks import FastClock
+    from actors.supervision.scheduler import Scheduler
+    from tests.actors.supervision.clocks import FastClock
     from actors.supervision import (
         Backoff, ChildDirectory, ChildSpec, ProcessExit, RestartIntensity, SupervisedActor,
         Supervisor, supervisor_spec,

@@ -10,10 +10,10 @@ from typing import Any
 import pykka
 import pytest
 
-from actors.clock import Clock
-from actors.scheduler import Scheduler
-from tests.actors.clocks import FastClock, HandClock
-from tests.actors.recorder import WAIT_S, Recorder
+from actors.supervision.clock import Clock
+from actors.supervision.scheduler import Scheduler
+from tests.actors.supervision.clocks import FastClock, HandClock
+from tests.actors.supervision.recorder import WAIT_S, Recorder
 
 
 class Inbox(pykka.ThreadingActor):

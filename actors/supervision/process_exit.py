@@ -18,7 +18,6 @@ hooks run (each bounded) and `os._exit(code)` ends it, whatever threads are left
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -26,12 +25,14 @@ import threading
 import time
 from collections.abc import Callable
 
+from loguru import logger as _loguru
+
 EXIT_GAVE_UP = 70  # EX_SOFTWARE (sysexits.h): the supervision tree gave up; let systemd restart us
 DEFAULT_GRACE_S = 8.0  # from the first exit request to the hard exit (the promise to operators is 10 s)
 HOOK_TIMEOUT_S = 0.5  # each hard-exit hook gets this long
 _WATCH_S = 0.02
 
-logger = logging.getLogger(__name__)
+logger = _loguru.bind(actor="process")
 
 
 class ProcessExit:
@@ -59,7 +60,7 @@ class ProcessExit:
             try:
                 listener(code, reason)
             except Exception:
-                logger.exception("exit listener %r failed", listener)
+                logger.exception("exit listener {!r} failed", listener)
         return True
 
     def on_request(self, listener: Callable[[int, str], None]) -> None:
@@ -98,7 +99,7 @@ class ProcessExit:
                 name = signal.Signals(self._signals[seen]).name
                 seen += 1
                 if not self.request(0, f"stopped by {name}"):
-                    logger.warning("%s received: already stopping (%s); the process ends within %.0f s at the "
+                    logger.warning("{} received: already stopping ({}); the process ends within {:.0f} s at the "
                                    "latest", name, self._reason, self.grace_s)
             if deadline is None and self._requested.is_set():
                 deadline = time.monotonic() + self.grace_s

@@ -5,7 +5,7 @@ one daemon thread keeps every timer in a heap ordered by deadline and `tell()`s 
 it falls due.
 
 Time base. Delays, intervals and deadlines are in *clock seconds* on the scheduler's `Clock`
-(see `actors.clock`). The thread sleeps `(deadline - clock.now()) / clock.speed` real seconds,
+(see `actors.supervision.clock`). The thread sleeps `(deadline - clock.now()) / clock.speed` real seconds,
 capped at `max_wait_s` so that a clock whose speed changes or which jumps is re-read at least that
 often. On the simulator's `AcceleratedClock` at speed 60, `call_later(120, ...)` fires after about
 2 real seconds. A clock with speed 0 (the simulator's `ManualClock`) is re-read every `max_wait_s`;
@@ -22,15 +22,13 @@ Cancellation. After `TimerHandle.cancel()` returns, the scheduler makes no furth
 that timer. A message delivered just before may still be waiting in the actor's inbox, so an actor
 that re-arms a timer should tolerate one late tick (for example by putting a token in the message).
 
-Logging uses the stdlib `logging` module, like pykka itself (route it into loguru with an
-intercept handler if the application logs through loguru).
+Logging goes through loguru like the rest of the bot (bound to `actor=scheduler`).
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import logging
 import math
 import threading
 import time
@@ -39,11 +37,12 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from loguru import logger as _loguru
 from pykka import ActorDeadError
 
-from actors.clock import Clock, SystemClock
+from actors.supervision.clock import Clock, SystemClock
 
-logger = logging.getLogger(__name__)
+logger = _loguru.bind(actor="scheduler")
 
 # Rebuild the heap when this many cancelled timers are waiting in it and they are the majority.
 _COMPACT_THRESHOLD = 1024
@@ -238,7 +237,7 @@ class Scheduler:
         with self._wakeup:
             if self._stopped:
                 # During shutdown a late restart or re-arm is expected; it must not raise.
-                logger.warning("Scheduler is stopped; not scheduling %r", timer)
+                logger.warning("Scheduler is stopped; not scheduling {!r}", timer)
                 timer._active = False
                 return timer
             self._timers_by_target.setdefault(_key_of(timer.target), set()).add(timer)
@@ -336,10 +335,10 @@ class Scheduler:
             target.tell(timer.message)
         except ActorDeadError:
             dropped = self.cancel_all_for(target)
-            logger.debug("Target %s is dead; dropped its %d timer(s)", target, dropped)
+            logger.debug("Target {} is dead; dropped its {} timer(s)", target, dropped)
         except Exception:
             self.delivery_errors += 1
-            logger.exception("Delivering %r to %s failed; the timer stays scheduled", timer.message, target)
+            logger.exception("Delivering {!r} to {} failed; the timer stays scheduled", timer.message, target)
 
     @staticmethod
     def _next_deadline(timer: TimerHandle, now_s: float) -> float:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from actors.clock import Clock, SystemClock
-from tests.actors.clocks import FastClock, HandClock
+from actors.supervision.clock import Clock, SystemClock
+from tests.actors.supervision.clocks import FastClock, HandClock
 
 
 def test_system_clock_is_aware_utc_at_speed_one() -> None:

@@ -8,9 +8,9 @@ import textwrap
 import threading
 from pathlib import Path
 
-from actors.process_exit import EXIT_GAVE_UP, ProcessExit
+from actors.supervision.process_exit import EXIT_GAVE_UP, ProcessExit
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_first_exit_request_wins() -> None:
@@ -42,7 +42,7 @@ def test_wait_returns_false_on_timeout_and_true_once_requested() -> None:
 
 def run_main_program(body: str) -> subprocess.CompletedProcess[str]:
     # Signals are process-wide, so the main-thread behaviour is checked in a child interpreter.
-    script = "import os, signal, sys, threading\nfrom actors.process_exit import ProcessExit\n"
+    script = "import os, signal, sys, threading\nfrom actors.supervision.process_exit import ProcessExit\n"
     script += textwrap.dedent(body)
     return subprocess.run(
         [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=20
