@@ -48,7 +48,8 @@ from dca.params import AssetConfig, AssetParams
 from dca.strategy import Triggers, take_profit_trigger
 
 MARGIN = 1e-9  # relative; float error here is ~1e-16, so a level this close is treated as reachable
-LAST_QUOTE = int(QUOTE_OFFSETS[-1].total_seconds())  # the last quote of a bar comes this long after its open
+OFFSET_SECONDS = tuple(int(offset.total_seconds()) for offset in QUOTE_OFFSETS)
+LAST_QUOTE = OFFSET_SECONDS[-1]  # the last quote of a bar comes this long after its open
 FIRST_WINDOW = 512  # bars examined by the first vectorised look-ahead (then doubled up to MAX_WINDOW)
 MAX_WINDOW = 1 << 16
 
@@ -105,11 +106,13 @@ class QuoteBounds:
         window, lo = FIRST_WINDOW, start
         while lo < limit:
             hi = min(lo + window, limit)
-            hits = np.zeros(hi - lo, dtype=bool)
+            hits = None
             for array, below, level in levels:
                 part = getattr(self, array)[lo:hi]
-                hits |= (part <= level) if below else (part >= level)
-            first = int(np.argmax(hits))
+                reached = (part <= level) if below else (part >= level)
+                hits = reached if hits is None else hits | reached
+            assert hits is not None
+            first = int(hits.argmax())
             if hits[first]:
                 return lo + first
             lo, window = hi, min(window * 2, MAX_WINDOW)
@@ -220,6 +223,14 @@ def _levels(found: Triggers) -> list[tuple[str, bool, float]]:
     return levels
 
 
+def _float_levels(found: Triggers) -> tuple[float | None, float | None, float | None, int | None]:
+    """`found`'s levels widened by the margin, and its time in whole seconds (rounded down)."""
+    return (float(found.ask_at_or_below) * (1 + MARGIN) if found.ask_at_or_below is not None else None,
+            float(found.bid_at_or_above) * (1 - MARGIN) if found.bid_at_or_above is not None else None,
+            float(found.bid_at_or_below) * (1 + MARGIN) if found.bid_at_or_below is not None else None,
+            _floor_seconds(found.at_time) if found.at_time is not None else None)
+
+
 def _floor_seconds(moment: datetime) -> int:
     return int((moment - EPOCH).total_seconds() // 1)
 
@@ -241,6 +252,9 @@ class _Replay:
         self._state: AssetState | None = None  # the state `_found` (and `_watch`) were worked out for
         self._found = Triggers(always=True)
         self._watch: PeakWatch | None = None
+        self._levels: tuple[float | None, float | None, float | None, int | None] = (None, None, None, None)
+        half = float(spread_bps / TEN_THOUSAND / 2)
+        self._ask_factor, self._bid_factor, self._tick = 1 + half, 1 - half, float(price_increment)
 
     def next_bar(self, index: int) -> int:
         """The first bar ≥ index that must be replayed; the state is brought past the skipped ones."""
@@ -257,15 +271,53 @@ class _Replay:
             self._raise_peak(index, min(following, len(self.series)))
         return following
 
-    def feed(self, quote: Quote) -> None:
+    def replay_bar(self, index: int) -> bool:
+        """Feed bar `index`'s quote path; True if any quote went through the session (else the
+        account cannot have changed, and the bar needs no account record). A quote is built (in
+        Decimal) only if its float bounds could meet the triggers of the moment."""
+        series = self.series
+        if index in series.exact:  # its floats are not its prices: no float pre-check
+            fed = False
+            for quote in bar_quote_path(series.bar(index), self.spread_bps, self.price_increment):
+                fed |= self.feed(quote)
+            return fed
+        o, h, low, c = series.ohlc[index].tolist()
+        path = (o, low, h, c) if c >= o else (o, h, low, c)  # `dca.market.bar_path`: floats order as the prices
+        opened = int(series.times[index])
+        bar_time: datetime | None = None
+        fed = False
+        for mid, offset, seconds in zip(path, QUOTE_OFFSETS, OFFSET_SECONDS, strict=True):
+            if not self._may_reach(mid, opened + seconds):
+                continue
+            bar_time = bar_time or series.time(index)
+            quote = quote_around(series.symbol, Decimal(repr(mid)), bar_time + offset, self.spread_bps,
+                                 self.price_increment)
+            fed |= self.feed(quote)
+        return fed
+
+    def _may_reach(self, mid: float, seconds: int) -> bool:
+        """Could the quote around `mid` at `seconds` meet the current triggers? (float bounds of
+        its bid and ask, as `QuoteBounds`, with the same margin; False only when it certainly cannot)"""
+        found = self._waiting_for()
+        if found.always:
+            return True
+        ask_at_or_below, bid_at_or_above, bid_at_or_below, at_seconds = self._levels
+        return ((ask_at_or_below is not None and mid * self._ask_factor <= ask_at_or_below)
+                or (bid_at_or_above is not None and mid * self._bid_factor >= bid_at_or_above)
+                or (bid_at_or_below is not None and mid * self._bid_factor - self._tick <= bid_at_or_below)
+                or (at_seconds is not None and seconds >= at_seconds))
+
+    def feed(self, quote: Quote) -> bool:
         """One quote of a replayed bar: through the session, unless it provably changes nothing
         (outside the triggers, as a skipped bar's quotes) or only raises a trailing peak."""
         found = self._waiting_for()
-        if found.always or found.may_act_on(quote):
-            if self._watch is not None and self._only_raises_peak(found, quote):
-                self.session.skipped_to_peak(quote.bid)
-            else:
-                self.session.on_quote(quote)
+        if not (found.always or found.may_act_on(quote)):
+            return False
+        if self._watch is not None and self._only_raises_peak(found, quote):
+            self.session.skipped_to_peak(quote.bid)
+            return False
+        self.session.on_quote(quote)
+        return True
 
     def _waiting_for(self) -> Triggers:
         """The session's triggers, kept while its state is the same object (and, for a live order,
@@ -281,6 +333,7 @@ class _Replay:
             return found
         self._state, self._found = session.state, found if waiting is None else waiting
         self._watch = None if waiting is not None else peak_watch(session.config, session.state, found)
+        self._levels = _float_levels(self._found)
         return self._found
 
     @staticmethod
@@ -308,10 +361,8 @@ def replay_fast(session: BacktestSession, series: BarSeries, spread_bps: Decimal
         index = replay.next_bar(index)
         if index >= n:
             break
-        bar = series.bar(index)
-        for quote in bar_quote_path(bar, spread_bps, price_increment):
-            replay.feed(quote)
-        session.end_bar(index, bar.time)
+        if replay.replay_bar(index):
+            session.end_bar(index, series.time(index))
         replayed += 1
         index += 1
     return FastStats(n, replayed)

@@ -111,7 +111,11 @@ def run_point(setups: Sequence[BacktestSetup], series: Sequence[BarSeries], poin
     realized = sum((s.realized_pnl for s in summaries), ZERO)
     unrealized = sum((s.unrealized_pnl for s in summaries), ZERO)
     committed = sum((s.max_committed for s in summaries), ZERO)
-    figures = portfolio(outcomes, curve_list).figures()
+    if len(summaries) == 1:  # one account is the portfolio: its summary has these figures already
+        figures = {"max_drawdown": summaries[0].max_drawdown, "sharpe": summaries[0].sharpe,
+                   "sortino": summaries[0].sortino}
+    else:
+        figures = portfolio(outcomes, curve_list).figures()
     return {
         **point,
         "cycles_completed": sum(s.cycles_completed for s in summaries),
