@@ -32,9 +32,10 @@ feature adds, set away from its default) replays every bar instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, Field, dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ from app.backtest.venue import EngineVenue
 from dca.backtest.session import BacktestSession
 from dca.cycle import AssetState, CycleStatus, OrderType, Side
 from dca.market import QUOTE_OFFSETS, TEN_THOUSAND, Quote, bar_quote_path, quote_around
-from dca.params import AssetConfig, AssetParams
+from dca.params import AssetConfig
 from dca.strategy import Triggers, take_profit_trigger
 
 MARGIN = 1e-9  # relative; float error here is ~1e-16, so a level this close is treated as reachable
@@ -62,7 +63,6 @@ MODELLED_PARAMS = frozenset({
     "cooldown_period", "safety_order_step_scale", "safety_order_volume_scale",
 })
 MODELLED_CONFIG = frozenset({"asset_id", "symbol", "order_namespace", "params", "rules", "fees", "timing"})
-_DEFAULT_PARAMS = AssetParams()
 
 
 def supports(config: AssetConfig) -> bool:
@@ -70,8 +70,14 @@ def supports(config: AssetConfig) -> bool:
     defaults is one whose effect the skipping is proven for (the lists above)."""
     if any(f.name not in MODELLED_CONFIG for f in fields(config)):
         return False
-    return all(f.name in MODELLED_PARAMS or getattr(config.params, f.name) == getattr(_DEFAULT_PARAMS, f.name)
+    return all(f.name in MODELLED_PARAMS or getattr(config.params, f.name) == _default(f)
                for f in fields(config.params))
+
+
+def _default(declared: Field[Any]) -> Any:
+    if declared.default_factory is not MISSING:
+        return declared.default_factory()
+    return declared.default  # MISSING (a field without a default) equals no value: never modelled
 
 
 @dataclass(frozen=True)
