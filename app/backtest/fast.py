@@ -184,6 +184,9 @@ def peak_watch(config: AssetConfig, state: AssetState, found: Triggers) -> PeakW
     return PeakWatch(cycle.peak_price, found.ask_at_or_below, stop, take_profit_trigger(config, cycle), None)
 
 
+_WHOLE_FILLS = FillModel()  # a limit fills whole when touched (no seeded parts drawn per opportunity)
+
+
 def resting_buy(session: BacktestSession) -> Triggers | None:
     """A live limit buy resting on the exchange acts only when an ask touches its limit (a maker
     fill) or at its age limit; None unless the order is exactly that."""
@@ -194,7 +197,7 @@ def resting_buy(session: BacktestSession) -> Triggers | None:
             or not isinstance(venue, EngineVenue) or not venue.is_resting(order.client_order_id)):
         return None
     engine = venue.engine
-    if engine.fill_model != FillModel() or engine.rules.gtc_expiry is not None:
+    if engine.fill_model != _WHOLE_FILLS or engine.rules.gtc_expiry is not None:
         return None
     return Triggers(ask_at_or_below=order.limit_price, at_time=order.created_at + session.config.timing.stale_buy_after)
 
@@ -264,12 +267,10 @@ class _Replay:
 
     def next_bar(self, index: int) -> int:
         """The first bar ≥ index that must be replayed; the state is brought past the skipped ones."""
-        session = self.session
-        found = session.triggers()
+        found = self._waiting_for()
         if found.always:
-            waiting = resting_buy(session)
-            return index if waiting is None else self.bounds.next_candidate(index, waiting)
-        watch = peak_watch(session.config, session.state, found)
+            return index
+        watch = self._watch
         if watch is None:
             return self.bounds.next_candidate(index, found)
         following = self.bounds.next_after_peaks(index, watch)
