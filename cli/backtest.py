@@ -208,7 +208,7 @@ def _single(args: argparse.Namespace, setups: list[Any], series: list[Any], sour
     summaries = [summarize(o, c) for o, c in zip(outcomes, curve_list, strict=True)]
     insight = [insights(o, c, s) for o, c, s in zip(outcomes, curve_list, summaries, strict=True)]
     book = portfolio(outcomes, curve_list)
-    assumptions = report.Assumptions(source.describe(), not args.reference, setups[0].cash)
+    assumptions = report.Assumptions(source.describe(), all(o.fast for o in outcomes), setups[0].cash)
     result = report.result_json(list(zip(summaries, outcomes, strict=True)), assumptions, book.figures(), insight)
     report.write_json(out / "result.json", result)
     report.write_cycles_csv(out / "cycles.csv", outcomes, [more["open_cycle"] for more in insight])

@@ -8,9 +8,10 @@ An asset always has exactly one *current* cycle (watching, buying, selling, trai
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from dca.money import ZERO
 
@@ -112,7 +113,7 @@ class Cycle:
         return self.quantity == 0
 
     def evolve(self, **changes: object) -> Cycle:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return _evolved(self, changes)
 
 
 def new_cycle(status: CycleStatus = CycleStatus.WATCHING, cooldown_until: datetime | None = None) -> Cycle:
@@ -133,9 +134,27 @@ class AssetState:
     sellable_at: datetime | None = None
 
     def evolve(self, **changes: object) -> AssetState:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return _evolved(self, changes)
 
     @property
     def held_quantity(self) -> Decimal:
         """Coin the bot owns in this symbol: the cycle's quantity plus leftover dust."""
         return self.cycle.quantity + self.dust
+
+
+_FIELD_NAMES: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}
+_Evolving = TypeVar("_Evolving", "Cycle", "AssetState")
+
+
+def _evolved(obj: _Evolving, changes: dict[str, object]) -> _Evolving:
+    """`dataclasses.replace(obj, **changes)` at about half its cost (it runs on every decision, and
+    a backtest sweep makes millions): the same constructor call, with the field names looked up once."""
+    kind = type(obj)
+    known = _FIELD_NAMES.get(kind)
+    if known is None:
+        names = tuple(f.name for f in fields(kind))
+        known = _FIELD_NAMES.setdefault(kind, (names, frozenset(names)))
+    names, name_set = known
+    if not changes.keys() <= name_set:
+        raise TypeError(f"{kind.__name__} has no field {sorted(changes.keys() - name_set)[0]}")
+    return kind(*[changes[name] if name in changes else getattr(obj, name) for name in names])

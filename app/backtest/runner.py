@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.sim.assets import AssetSpec
-from app.backtest.fast import replay_fast
+from app.backtest.fast import replay_fast, supports
 from app.backtest.series import BarSeries
 from app.backtest.venue import EngineVenue, engine_for
 from dca.backtest.loop import replay_bars
@@ -54,6 +54,9 @@ def new_session(setup: BacktestSetup) -> BacktestSession:
 
 
 def run(setup: BacktestSetup, series: BarSeries, fast: bool = True) -> RunOutcome:
+    """Replay `series`; with `fast`, through the fast path when it models the setup (`supports`),
+    else every bar (`RunOutcome.fast` says which ran)."""
+    fast = fast and supports(setup.config)
     session = new_session(setup)
     increment = setup.config.rules.price_increment
     started = time.perf_counter()

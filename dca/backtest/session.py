@@ -75,6 +75,14 @@ class BacktestSession:
         """Where the next quote may act (see `dca.strategy.triggers`); the fast path skips the rest."""
         return triggers(self.config, self.state)
 
+    def skipped_to_peak(self, bid: Decimal) -> None:
+        """A driver skipped quotes of a trailing cycle that, by its proof, could only raise the peak,
+        the highest of them to `bid`: the state `decide` would have reached on them (no commands,
+        no records: `_follow_peak` moves the peak and nothing else)."""
+        cycle = self.state.cycle
+        if cycle.peak_price is not None and bid > cycle.peak_price:
+            self.state = self.state.evolve(cycle=cycle.evolve(peak_price=bid))
+
     def end_bar(self, index: int, time: datetime) -> None:
         """Record the account at the end of bar `index` if it changed since the last record."""
         point = self._account(index, time)
