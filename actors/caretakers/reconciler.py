@@ -12,6 +12,7 @@ It never writes a cycle itself.
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 from actors.asset_actor import RECONCILING
@@ -36,6 +37,7 @@ class Reconciler(Caretaker):
         # exchange (harmless), never as coin the bot lost
         current = rt.cycles.current_cycles()
         dust = {asset.id: asset.dust for asset in rt.assets.all()}
+        requested_at = time.monotonic()  # how old the reading is decides what it proves (dca.shortfall)
         positions = rt.broker.positions()
         rt.metrics.account_cash.set(float(rt.broker.account().cash))
         traded = set()
@@ -44,14 +46,14 @@ class Reconciler(Caretaker):
             position = positions.get(stored.symbol)
             held = position.qty if position is not None else ZERO
             expected = stored.cycle.quantity + dust.get(stored.asset_id, ZERO)
-            self._check(stored, held, expected)
+            self._check(stored, held, expected, requested_at)
             self._report_foreign(stored.symbol, held - expected - _unfilled_buy(stored.cycle.order))
         for symbol, position in positions.items():
             if symbol not in traded:
                 self._report_foreign(symbol, position.qty)
         rt.health.reconciled()
 
-    def _check(self, stored: StoredCycle, held: Decimal, expected: Decimal) -> None:
+    def _check(self, stored: StoredCycle, held: Decimal, expected: Decimal, requested_at: float) -> None:
         """Have the cycle's actor repair it; a cycle whose actor is not running (a disabled asset)
         is repaired by its next actor, which reads its live order back when it starts."""
         handle = self._rt.asset_handle(stored.symbol)
@@ -60,7 +62,7 @@ class Reconciler(Caretaker):
         if stored.cycle.order is not None:  # in flux: read the order back; holdings wait for the next run
             handle.tell(CheckOrder(RECONCILING))
         else:
-            handle.tell(CheckHoldings(held, expected))
+            handle.tell(CheckHoldings(held, expected, requested_at))
 
     def _report_foreign(self, symbol: str, extra: Decimal) -> None:
         extra = max(extra, ZERO)
