@@ -47,6 +47,7 @@ from adapters.alpaca.broker import (
     NotFound,
     OrderRejected,
 )
+from app.shortfall import PositionReading, ShortfallWatch
 from dca.adoption import AdoptionRefused, plan_adoption
 from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
@@ -73,7 +74,6 @@ from dca.notices import breaker_opened, cycle_ended, order_filled
 from dca.order_reports import event_for
 from dca.params import AssetConfig
 from dca.risk import GLOBAL, Veto, buy_cost, committed_capital, reserved_by_buy, vet
-from dca.shortfall import PositionReading, ShortfallWatch
 from dca.strategy import ALWAYS, Decision, Triggers, coin_text, decide, money_text, triggers
 
 NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once a minute
@@ -296,7 +296,7 @@ class AssetActor(SupervisedActor):
         return SellCheck.AGAIN
 
     def _shortfall_confirmed(self, venue_qty: Decimal, expected: Decimal, requested_at: float) -> bool:
-        """Whether this reading, with earlier ones, proves the venue holds fewer coins (dca.shortfall)."""
+        """Whether this reading, with earlier ones, proves the venue holds fewer coins (app.shortfall)."""
         self._shortfall, confirmed = self._shortfall.observe(PositionReading(venue_qty, expected, requested_at))
         return confirmed
 

@@ -37,7 +37,7 @@ class Reconciler(Caretaker):
         # exchange (harmless), never as coin the bot lost
         current = rt.cycles.current_cycles()
         dust = {asset.id: asset.dust for asset in rt.assets.all()}
-        requested_at = time.monotonic()  # how old the reading is decides what it proves (dca.shortfall)
+        requested_at = time.monotonic()  # how old the reading is decides what it proves (app.shortfall)
         positions = rt.broker.positions()
         rt.metrics.account_cash.set(float(rt.broker.account().cash))
         traded = set()

@@ -1,11 +1,11 @@
-"""When a position reading showing fewer coins than the books hold is believed (dca.shortfall)."""
+"""When a position reading showing fewer coins than the books hold is believed (app.shortfall)."""
 
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dca.shortfall import CONFIRM_SECONDS, PositionReading, ShortfallWatch
+from app.shortfall import CONFIRM_SECONDS, PositionReading, ShortfallWatch
 
 HELD = Decimal("0.59")
 FILLED_AT = 100.0  # when the books applied the buy
