@@ -321,6 +321,7 @@ class Supervisor(SupervisedActor):
             child.spec.name,
             child.ref.actor_urn,
             reason,
+            exc_info=_summary(reason),  # an outage's restarts then fold into its one episode line
         )
         self._listener_call(self._listener.on_child_restarted, child.spec.name, reason)
 
