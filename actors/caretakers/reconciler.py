@@ -19,9 +19,10 @@ from actors.asset_actor import RECONCILING
 from actors.caretakers.base import Caretaker
 from actors.messages import CheckHoldings, CheckOrder
 from actors.runtime import Runtime
+from adapters.alpaca.broker import BrokerError
 from adapters.db.cycles import StoredCycle
 from dca.cycle import LiveOrder, Side
-from dca.money import ZERO
+from dca.money import ZERO, plain, round_nearest
 
 
 class Reconciler(Caretaker):
@@ -70,8 +71,17 @@ class Reconciler(Caretaker):
         if extra > 0 and self._reported.get(symbol) != extra:
             self._rt.metrics.discrepancies.labels("foreign_position").inc()
             self._log.warning("{}: {} on the exchange is not the bot's; left alone (adopt it with "
-                              "`supervisor.py adopt {}`)", symbol, extra, symbol)
+                              "`supervisor.py adopt {}`)", symbol, self._coins(symbol, extra), symbol)
         self._reported[symbol] = extra
+
+    def _coins(self, symbol: str, quantity: Decimal) -> str:
+        """A quantity of the pair's coin for the log: to its trade increment, labelled ("0.35 BTC")."""
+        coin = symbol.partition("/")[0]
+        try:
+            increment = self._rt.exchange_rules(symbol).min_trade_increment
+        except (BrokerError, LookupError):  # a pair the venue says nothing about: as it reported the position
+            return f"{plain(quantity)} {coin}"
+        return f"{plain(round_nearest(quantity, increment))} {coin}"
 
 
 def _unfilled_buy(order: LiveOrder | None) -> Decimal:
