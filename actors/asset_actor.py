@@ -262,7 +262,7 @@ class AssetActor(SupervisedActor):
             return SellCheck.GO
         held, total = before.held_quantity, position.qty if position is not None else ZERO
         if total < held:
-            if not self._shortfall_confirmed(total, held, requested_at):
+            if not self._shortfall_confirmed(total, held, requested_at, from_list=False):
                 self._note((self._shortfall_suspected(total, held),))
                 return SellCheck.WAIT
             self._rt.metrics.sell_shortfalls.labels(self._symbol).inc()
@@ -295,10 +295,25 @@ class AssetActor(SupervisedActor):
         self._apply(SellableChecked(certain, self._rt.clock.now()))
         return SellCheck.AGAIN
 
-    def _shortfall_confirmed(self, venue_qty: Decimal, expected: Decimal, requested_at: float) -> bool:
-        """Whether this reading, with earlier ones, proves the venue holds fewer coins (app.shortfall)."""
+    def _shortfall_confirmed(self, venue_qty: Decimal, expected: Decimal, requested_at: float,
+                             from_list: bool) -> bool:
+        """Whether this reading, with earlier ones, proves the venue holds fewer coins (app.shortfall), and
+        the venue's other kind of position read agrees: a 404 or a missing list entry may be transient on
+        one endpoint, so a shortfall is never concluded from one kind of read alone."""
         self._shortfall, confirmed = self._shortfall.observe(PositionReading(venue_qty, expected, requested_at))
-        return confirmed
+        if not confirmed:
+            return False
+        asked_at = time.monotonic()
+        try:  # the list (GET /v2/positions) if the single read said so, else the single read (by BTCUSD)
+            other = (self._rt.broker.positions().get(self._symbol) if not from_list
+                     else self._rt.broker.position(self._symbol))
+        except BrokerUnavailable:
+            return False  # unproven: the next readings decide
+        other_qty = other.qty if other is not None else ZERO
+        if other_qty == venue_qty:
+            return True
+        self._shortfall, _ = self._shortfall.observe(PositionReading(other_qty, expected, asked_at))
+        return False
 
     def _shortfall_suspected(self, venue_qty: Decimal, held: Decimal) -> str:
         config = self._config
@@ -584,7 +599,7 @@ class AssetActor(SupervisedActor):
         assert self._state is not None
         if self._state.held_quantity != expected:  # it changed after the reconciler looked: next time
             return
-        confirmed = self._shortfall_confirmed(quantity, expected, requested_at)
+        confirmed = self._shortfall_confirmed(quantity, expected, requested_at, from_list=True)
         if quantity < expected and not confirmed:
             return  # positions can lag fills: a shortfall counts once two readings apart agree on it
         self._holdings_checked(quantity)
