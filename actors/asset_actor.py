@@ -48,6 +48,7 @@ from adapters.alpaca.broker import (
     NotFound,
     OrderRejected,
 )
+from app.shortfall import PositionReading, ShortfallWatch
 from dca.adoption import AdoptionRefused, plan_adoption
 from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
@@ -81,9 +82,6 @@ NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once
 # then asks the account once per period, not once per quote (the rate limiter would stall the actors).
 CASH_SHORTFALL_REUSE_SECONDS = 5.0
 LOOKUP_RETRY_SECONDS = 5.0  # after an unknown submit outcome, look the order up again this often
-# A shortfall of the venue's position is believed once two readings this far apart (real seconds) agree:
-# positions can lag fills by seconds.
-SHORTFALL_CONFIRM_SECONDS = 2.0
 FEE_RECHECK_SECONDS, FEE_RECHECK_FOR = 1.0, 10.0  # a lagging position is read again this often, this long
 MARKET_DATA_ROUTER = "market_data_router"
 RECOVERING, RECONNECTED, RECONCILING = "recovering after a restart", "stream reconnected", "reconciler"
@@ -112,7 +110,7 @@ class AssetActor(SupervisedActor):
         self._rules_read_at = time.monotonic()
         self._fee_pending: tuple[str, Decimal, Decimal] | None = None  # (buy, filled, position before): recheck
         self._fee_pending_since = 0.0
-        self._shortfall_seen: tuple[Decimal, Decimal, float] | None = None  # (venue, expected, when) unconfirmed
+        self._shortfall = ShortfallWatch()  # when a position reading showing fewer coins may be believed
         self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, buying power) too small
         self._log = logger
 
@@ -126,6 +124,7 @@ class AssetActor(SupervisedActor):
         self._log = logger.bind(actor=f"asset:{record.symbol}")
         self._config = self._config_for(record)
         self._state = self._rt.cycles.load(record)
+        self._shortfall = ShortfallWatch().books_moved(time.monotonic())  # a fill may just have happened
         self._log.info("cycle {} {}; {}", self._state.cycle.id, self._state.cycle.status,
                        _holding(self._config, self._state))
         if self._state.cycle.order is not None:  # in flight when we last stopped: ask the exchange first
@@ -168,8 +167,8 @@ class AssetActor(SupervisedActor):
                 self._apply(Tick(self._rt.clock.now()))
             case CheckOrder(reason=reason):
                 self._check_live_order(reason)
-            case CheckHoldings(quantity=quantity, expected=expected):
-                self._check_holdings(quantity, expected)
+            case CheckHoldings(quantity=quantity, expected=expected, requested_at=requested_at):
+                self._check_holdings(quantity, expected, time.monotonic() if requested_at is None else requested_at)
             case FeeLearned(client_order_id=client_order_id, fee=fee):
                 self._confirm_fee(client_order_id, fee)
             case RecheckFee(client_order_id=client_order_id):
@@ -233,6 +232,8 @@ class AssetActor(SupervisedActor):
         else:  # only the trailing peak moved: stored by housekeeping, not on every tick
             self._state = decision.state
             self._peak_dirty = True
+        if self._state.held_quantity != before.held_quantity:  # older position readings prove nothing now
+            self._shortfall = self._shortfall.books_moved(time.monotonic())
         self._refresh_triggers()
         self._post_exposure()
         self._record_outcome(before, decision, event)
@@ -253,20 +254,20 @@ class AssetActor(SupervisedActor):
         if self._fee_pending is not None:
             self._note(("a buy's fee is not known yet: selling once the position shows it",))
             return SellCheck.WAIT
+        requested_at = time.monotonic()
         try:
             position = self._rt.broker.position(self._symbol)
         except BrokerUnavailable as error:  # the venue's answer to the sell itself settles it
-            self._log.warning("could not read the position before selling ({}); selling {}", error, sell.qty)
+            self._log.warning("could not read the position before selling ({}); selling {}", error,
+                              coin_text(self._config, sell.qty))
             return SellCheck.GO
         held, total = before.held_quantity, position.qty if position is not None else ZERO
         if total < held:
-            if not self._shortfall_confirmed(total, held):
-                self._note((f"the venue shows {total} of the {held} the cycle holds: selling once a second "
-                            "reading confirms it",))
+            if not self._shortfall_confirmed(total, held, requested_at, from_list=False):
+                self._note((self._shortfall_suspected(total, held),))
                 return SellCheck.WAIT
             self._rt.metrics.sell_shortfalls.labels(self._symbol).inc()
-            self._log.warning("the venue holds {} of the {} the cycle holds (a manual sell or a fee taken "
-                              "differently): the cycle is corrected and sells what is left", total, held)
+            self._log.warning(self._shortfall_confirmed_text(total, held))
             self._holdings_checked(total)
             return SellCheck.AGAIN
         sellable = sellable_for_bot(position, held)
@@ -295,16 +296,45 @@ class AssetActor(SupervisedActor):
         self._apply(SellableChecked(certain, self._rt.clock.now()))
         return SellCheck.AGAIN
 
-    def _shortfall_confirmed(self, venue_qty: Decimal, expected: Decimal) -> bool:
-        """True when an earlier reading, at least SHORTFALL_CONFIRM_SECONDS ago, saw the same shortfall."""
-        now, seen = time.monotonic(), self._shortfall_seen
-        if seen is not None and seen[:2] == (venue_qty, expected):
-            if now - seen[2] < SHORTFALL_CONFIRM_SECONDS:
-                return False
-            self._shortfall_seen = None
+    def _shortfall_confirmed(self, venue_qty: Decimal, expected: Decimal, requested_at: float,
+                             from_list: bool) -> bool:
+        """Whether this reading, with earlier ones, proves the venue holds fewer coins (app.shortfall), and
+        the venue's other kind of position read agrees: a 404 or a missing list entry may be transient on
+        one endpoint, so a shortfall is never concluded from one kind of read alone."""
+        self._shortfall, confirmed = self._shortfall.observe(PositionReading(venue_qty, expected, requested_at))
+        if not confirmed:
+            return False
+        asked_at = time.monotonic()
+        try:  # the list (GET /v2/positions) if the single read said so, else the single read (by BTCUSD)
+            other = (self._rt.broker.positions().get(self._symbol) if not from_list
+                     else self._rt.broker.position(self._symbol))
+        except BrokerUnavailable:
+            return False  # unproven: the next readings decide
+        other_qty = other.qty if other is not None else ZERO
+        if other_qty == venue_qty:
             return True
-        self._shortfall_seen = (venue_qty, expected, now)
+        self._shortfall, _ = self._shortfall.observe(PositionReading(other_qty, expected, asked_at))
         return False
+
+    def _shortfall_suspected(self, venue_qty: Decimal, held: Decimal) -> str:
+        config = self._config
+        assert config is not None
+        if venue_qty <= 0:
+            return (f"the venue shows none of the {coin_text(config, held)} the cycle holds (its position may "
+                    "lag a fill): nothing is sold; if a reading some seconds later agrees, the coins left the "
+                    "bot and the cycle ends in error")
+        return (f"the venue shows {coin_text(config, venue_qty)} of the {coin_text(config, held)} the cycle "
+                "holds (its position may lag a fill): nothing is sold until a reading some seconds later agrees")
+
+    def _shortfall_confirmed_text(self, venue_qty: Decimal, held: Decimal) -> str:
+        config = self._config
+        assert config is not None
+        if venue_qty <= 0:
+            return (f"the venue holds none of the {coin_text(config, held)} the cycle holds (sold or moved "
+                    "outside the bot): the cycle ends in error and a new one starts; check the account's "
+                    "activities")
+        return (f"the venue holds {coin_text(config, venue_qty)} of the {coin_text(config, held)} the cycle "
+                "holds (a manual sell or a fee taken differently): the cycle is corrected and sells what is left")
 
     def _sellable_short(self, sellable: Decimal, source: str) -> None:
         """The venue lets the bot sell less than it holds: logged, counted, and the core told."""
@@ -567,11 +597,12 @@ class AssetActor(SupervisedActor):
             self._rt.metrics.fee_corrections.labels(self._symbol).inc()
             self._log.info("{}: fee corrected from the venue's activities: {} → {}", client_order_id, stored.fee, fee)
 
-    def _check_holdings(self, quantity: Any, expected: Any) -> None:
+    def _check_holdings(self, quantity: Any, expected: Any, requested_at: float) -> None:
         assert self._state is not None
         if self._state.held_quantity != expected:  # it changed after the reconciler looked: next time
             return
-        if quantity < expected and not self._shortfall_confirmed(quantity, expected):
+        confirmed = self._shortfall_confirmed(quantity, expected, requested_at, from_list=True)
+        if quantity < expected and not confirmed:
             return  # positions can lag fills: a shortfall counts once two readings apart agree on it
         self._holdings_checked(quantity)
 

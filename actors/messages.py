@@ -51,6 +51,7 @@ class CheckHoldings:
 
     quantity: Decimal
     expected: Decimal
+    requested_at: float | None = None  # time.monotonic() when the position was asked for; None: on arrival
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,9 @@ class RestartCounter(SupervisionListener):
 
     def on_child_restarted(self, supervisor_name: str, child_name: str, reason: ExitReason) -> None:
         self._metrics.actor_restarts.labels(child_name).inc()
-        logger.bind(actor=supervisor_name).warning("restarted {} ({})", child_name, reason)
+        error = reason.error  # an outage's restarts then fold into its one episode line (adapters/log_episodes.py)
+        logger.bind(actor=supervisor_name).opt(exception=(type(error), error, None) if error else None).warning(
+            "restarted {} ({})", child_name, reason)
 
     def on_gave_up(self, supervisor_name: str, reason: str) -> None:
         logger.bind(actor=supervisor_name).critical("gave up: {}", reason)

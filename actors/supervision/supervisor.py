@@ -325,8 +325,9 @@ class Supervisor(SupervisedActor):
             return
         child.restarts += 1
         assert child.ref is not None
-        self._log.warning("Supervisor {} restarted child {} as {} (previous exit: {})",
-                          self.name, child.spec.name, child.ref.actor_urn, reason)
+        self._log.opt(exception=_summary(reason)).warning(  # an outage's restarts fold into its episode line
+            "Supervisor {} restarted child {} as {} (previous exit: {})",
+            self.name, child.spec.name, child.ref.actor_urn, reason)
         self._listener_call(self._listener.on_child_restarted, child.spec.name, reason)
 
     def _forget_incarnation(self, child: _Child) -> None:
