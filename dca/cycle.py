@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
+from dca.conditions import ConditionReading
 from dca.money import ZERO
 
 
@@ -131,6 +132,8 @@ class AssetState:
     # when: a sell is capped by it for a while. Not stored: a restarted actor reads the venue again.
     sellable: Decimal | None = None
     sellable_at: datetime | None = None
+    # The latest reading of the deal start condition (not stored: the driver reads the bars again).
+    start_reading: ConditionReading | None = None
 
     def evolve(self, **changes: object) -> AssetState:
         return replace(self, **changes)  # type: ignore[arg-type]
