@@ -168,7 +168,7 @@ def _range_problems(params: AssetParams) -> dict[str, str]:
                 if getattr(params, name) is not None and getattr(params, name) <= 0}
     low, high = params.min_price, params.max_price
     if not problems and low is not None and high is not None and low > high:
-        problems["max_price"] = f"must be at least min_price ({low})"
+        problems["max_price"] = f"must be at least min_price ({low.normalize():f})"
     return problems
 
 
