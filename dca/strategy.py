@@ -124,7 +124,10 @@ def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
         if start_waits_for(config, state, quote) is not None:  # said by the reading's note and `status`
             return Decision(state)
         amount = config.params.base_order_amount
-        return _buy(config, state, quote, OrderKind.BASE, amount, f"base order at ask {quote.ask}")
+        why = f"base order at ask {quote.ask}"
+        if config.params.start_condition is not None and state.start_reading is not None:
+            why += f"; start condition {state.start_reading.condition} {state.start_reading.describe()}"
+        return _buy(config, state, quote, OrderKind.BASE, amount, why)
     safety = _safety_trigger(config, cycle)
     if safety is not None and quote.ask <= safety:
         amount = config.params.safety_amount(cycle.safety_orders)
@@ -178,14 +181,16 @@ def _end_cooldown(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
 
 
 def start_waits_for(config: AssetConfig, state: AssetState, quote: Quote) -> str | None:
-    """What keeps a flat cycle from placing its base order on `quote` (None: nothing): the ask
-    outside [min_price, max_price], or a start condition without a reading of the quote's minute
-    that holds. A reading counts for the quotes of its own minute only."""
+    """What keeps a flat cycle from placing its base order on `quote` (None: nothing): the base
+    order's limit (the ask on the price grid) outside [min_price, max_price], or a start condition
+    without a reading of the quote's minute that holds. A reading counts for the quotes of its own
+    minute only."""
     params = config.params
-    if params.min_price is not None and quote.ask < params.min_price:
-        return f"the ask ({_show(quote.ask)}) to reach min_price {_show(params.min_price)}"
-    if params.max_price is not None and quote.ask > params.max_price:
-        return f"the ask ({_show(quote.ask)}) to fall to max_price {_show(params.max_price)}"
+    limit = round_up(quote.ask, config.rules.price_increment)  # what the base order would pay at most
+    if params.min_price is not None and limit < params.min_price:
+        return f"the buy price ({_show(limit)}) to reach min_price {_show(params.min_price)}"
+    if params.max_price is not None and limit > params.max_price:
+        return f"the buy price ({_show(limit)}) to fall to max_price {_show(params.max_price)}"
     if params.start_condition is None:
         return None
     reading = state.start_reading
