@@ -230,6 +230,7 @@ class AssetActor(SupervisedActor):
             self._start_reader = StoredBarsReader(self._rt.bars, self._asset_id, self._symbol, self._rt.bar_fetcher)
         self._start_read_at = now
         self._apply(ConditionChecked(self._start_reader(condition, minute), now))
+        self._peak_dirty = False  # a reading is not stored, and a flat cycle has no trailing peak to store
 
     def _newest_decided_quote(self) -> Quote | None:
         """The newest quote decided on, by this actor or settled on arrival by the quote board."""

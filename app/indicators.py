@@ -1,13 +1,14 @@
 """Indicators of deal start conditions, from one-minute closes: buckets, SMA, EMA, Wilder's RSI, Bollinger.
 
 Why numpy and not TA-Lib or pandas-ta: the start condition must come out bit-identical live and in a
-backtest, so the same code must see the same numbers in both. The values here depend only on a window
-of bars fixed by time (see `window`), never on how much history a caller happens to hold; TA-Lib and
-pandas-ta seed their recursive indicators (EMA, RSI) at the first value they are given, so their result
-depends on where the caller's array starts, and they would add a C build (TA-Lib) or pandas (pandas-ta)
-to every install for five formulas of a few lines each. Given the same input arrays numpy's
-operations used here are deterministic, and the recursions are plain Python float loops (IEEE 754,
-one operation order), so live and backtest give the same bits.
+backtest, which needs one implementation that sees exactly the same numbers in both. What makes that
+hold is the window: the values here depend only on bars inside a window fixed by time (see `window`),
+never on how much history a caller happens to hold. TA-Lib would be deterministic on the same window
+too, but it (like pandas-ta) seeds EMA and RSI at whatever array it is handed, so that discipline
+would still be ours, and it brings a C library to every install and Docker image (pandas-ta: pandas
+and a thinly maintained package) for five formulas of a few lines each. numpy's reductions used here
+are deterministic for the same input, and the recursions are plain Python float loops (IEEE 754, one
+operation order): the same bars give the same bits, live and in backtests.
 
 Conventions (the same live and in backtests):
 
