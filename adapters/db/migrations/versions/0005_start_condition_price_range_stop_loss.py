@@ -18,17 +18,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ADD COLUMN, never a batch rebuild: on SQLite a batch operation copies and drops `dca_assets`,
+# and the drop cascades to every cycle and order that references it (ON DELETE CASCADE). Both engines
+# add a nullable column, or one with a constant default, in place.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('dca_assets', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('start_condition', sa.String(length=500), nullable=True))
-        batch_op.add_column(sa.Column('min_price', ExactDecimal(20, 10), nullable=True))
-        batch_op.add_column(sa.Column('max_price', ExactDecimal(20, 10), nullable=True))
-        batch_op.add_column(sa.Column('stop_loss_percent', ExactDecimal(10, 4), nullable=True))
-        batch_op.add_column(sa.Column('stop_loss_timeout', sa.Integer(), server_default=sa.text('0'),
-                                      nullable=False))
+    op.add_column('dca_assets', sa.Column('start_condition', sa.String(length=500), nullable=True))
+    op.add_column('dca_assets', sa.Column('min_price', ExactDecimal(20, 10), nullable=True))
+    op.add_column('dca_assets', sa.Column('max_price', ExactDecimal(20, 10), nullable=True))
+    op.add_column('dca_assets', sa.Column('stop_loss_percent', ExactDecimal(10, 4), nullable=True))
+    op.add_column('dca_assets', sa.Column('stop_loss_timeout', sa.Integer(), server_default=sa.text('0'),
+                                          nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('dca_assets', schema=None) as batch_op:
-        for column in ('stop_loss_timeout', 'stop_loss_percent', 'max_price', 'min_price', 'start_condition'):
-            batch_op.drop_column(column)
+    for column in ('stop_loss_timeout', 'stop_loss_percent', 'max_price', 'min_price', 'start_condition'):
+        op.drop_column('dca_assets', column)
