@@ -224,3 +224,30 @@ def test_a_cooldown_that_ends_waits_for_the_reading_of_its_minute():
     ended = decide(cfg, state, quote("100", "100.05", t=31))
     assert ended.state.cycle.status is CycleStatus.WATCHING and base_order(ended) is None
     assert start_reading_due(cfg, ended.state, T0) == RSI_BELOW_30
+
+
+events = st.lists(st.one_of(
+    st.tuples(st.just("quote"), st.integers(0, 600), st.sampled_from(["95", "100", "120", "160"])),
+    st.tuples(st.just("reading"), st.integers(0, 10), st.booleans()),
+), min_size=1, max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(script=events)
+def test_no_base_order_without_a_holding_reading_of_its_minute_and_a_price_in_range(script):
+    cfg = with_condition(min_price="100", max_price="150")
+    state = watching()
+    for kind, when, value in sorted(script, key=lambda e: (e[1] * 60 if e[0] == "reading" else e[1], e[0])):
+        if kind == "reading":
+            event = ConditionChecked(reading(value, minute=when), at(when * 60))
+        else:
+            event = quote(value, value, t=when)
+        decision = decide(cfg, state, event)
+        order = base_order(decision)
+        if order is not None:
+            last = state.start_reading
+            assert last is not None and last.holds and last.as_of == event.time.replace(second=0)
+            assert D(100) <= order.limit_price <= D(150)
+        state = decision.state
+        if state.cycle.order is not None:
+            break
