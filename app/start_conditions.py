@@ -22,6 +22,7 @@ computes the same readings through both readers from the same bars.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -113,7 +114,8 @@ class SeriesReader:
         self._parsed = _Parsed()
 
     def __call__(self, text: str, as_of: datetime) -> ConditionReading:
-        return evaluate(self._parsed(text), self._times, self._closes, as_of)
+        # the reading names the text it was asked for: the core matches it against the parameter as stored
+        return replace(evaluate(self._parsed(text), self._times, self._closes, as_of), condition=text)
 
 
 class StoredBarsReader:
@@ -135,7 +137,7 @@ class StoredBarsReader:
         if not self._has(as_of - MINUTE) and self._top_up(as_of):
             self._load(as_of - condition.lookback, as_of)
             reading = evaluate(condition, self._times, self._closes, as_of)
-        return reading
+        return replace(reading, condition=text)
 
     def _has(self, minute: datetime) -> bool:
         moment = seconds_of(minute)
