@@ -15,7 +15,7 @@ import enum
 import re
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -49,12 +49,14 @@ from adapters.alpaca.broker import (
     OrderRejected,
 )
 from app.shortfall import PositionReading, ShortfallWatch
+from app.start_conditions import ASK_AGAIN_AFTER, StoredBarsReader
 from dca.adoption import AdoptionRefused, plan_adoption
 from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
 from dca.cycle import AssetState, CycleStatus, FeeSource, LiveOrder, Side
 from dca.events import (
     CloseReason,
+    ConditionChecked,
     Event,
     FeeConfirmed,
     HoldingsChecked,
@@ -75,7 +77,16 @@ from dca.notices import breaker_opened, cycle_ended, order_filled
 from dca.order_reports import event_for
 from dca.params import AssetConfig
 from dca.risk import GLOBAL, Veto, buy_cost, committed_capital, reserved_by_buy, vet
-from dca.strategy import ALWAYS, Decision, Triggers, coin_text, decide, money_text, triggers
+from dca.strategy import (
+    ALWAYS,
+    Decision,
+    Triggers,
+    coin_text,
+    decide,
+    money_text,
+    start_reading_due,
+    triggers,
+)
 
 NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once a minute
 # A cash reading too small for a buy is reused this long (real seconds): a cycle waiting for cash
@@ -112,6 +123,8 @@ class AssetActor(SupervisedActor):
         self._fee_pending_since = 0.0
         self._shortfall = ShortfallWatch()  # when a position reading showing fewer coins may be believed
         self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, buying power) too small
+        self._start_reader: StoredBarsReader | None = None  # deal start conditions, made on first use
+        self._start_read_at = datetime.min.replace(tzinfo=UTC)
         self._log = logger
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -195,9 +208,29 @@ class AssetActor(SupervisedActor):
         if quote is None or quote is self._last_quote:
             return
         self._last_quote = quote
+        self._read_start_condition(quote.time)
         if self._triggers.may_act_on(quote):  # otherwise the core provably changes nothing: skip the maths
             self._apply(quote)
         self._rt.metrics.decision_latency.observe((time.perf_counter_ns() - arrived_ns) / 1e9)
+
+    def _read_start_condition(self, now: datetime) -> None:
+        """Before a flat watching cycle decides on a quote, its deal start condition is read for the
+        quote's minute from the stored bars (`app.start_conditions`); a reading still missing the
+        minute's bar is asked again `ASK_AGAIN_AFTER` later."""
+        assert self._config is not None and self._state is not None
+        minute = now.replace(second=0, microsecond=0)
+        condition = start_reading_due(self._config, self._state, minute)
+        last = self._state.start_reading
+        if condition is None and last is not None and last.as_of == minute and not last.complete:
+            again = start_reading_due(self._config, self._state.evolve(start_reading=None), minute)
+            condition = again if now - self._start_read_at >= ASK_AGAIN_AFTER else None
+        if condition is None:
+            return
+        if self._start_reader is None:
+            self._start_reader = StoredBarsReader(self._rt.bars, self._asset_id, self._symbol, self._rt.bar_fetcher)
+        self._start_read_at = now
+        self._apply(ConditionChecked(self._start_reader(condition, minute), now))
+        self._peak_dirty = False  # a reading is not stored, and a flat cycle has no trailing peak to store
 
     def _newest_decided_quote(self) -> Quote | None:
         """The newest quote decided on, by this actor or settled on arrival by the quote board."""

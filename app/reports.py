@@ -9,14 +9,19 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.db.assets import AssetRepository
+from adapters.db.bars import BarStore
 from adapters.db.cycles import CycleStore
 from adapters.db.database import Database
 from adapters.db.orders import OrderMirror
-from dca.assets import compact_symbol
-from dca.cycle import Side
+from app.start_conditions import StoredBarsReader
+from dca.assets import AssetRecord, compact_symbol
+from dca.cycle import AssetState, Cycle, CycleStatus, Side
+from dca.market import Quote
 from dca.money import ZERO
 from dca.order_ids import is_ours
+from dca.params import AssetConfig
 from dca.risk import committed_capital
+from dca.strategy import start_waits_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,8 @@ class AssetStatus:
     safety_orders: str
     live_order: str
     foreign_quantity: Decimal | None  # on the exchange beyond what the bot holds (None: unknown)
+    waiting_for: str = ""  # a flat cycle held back by its start condition or price range: by what
+    start_condition: str = ""  # the condition's reading now, with its indicator values
 
 
 def status(db: Database, view: Any) -> list[AssetStatus]:
@@ -64,8 +71,31 @@ def status(db: Database, view: Any) -> list[AssetStatus]:
             safety_orders=f"{cycle.safety_orders if cycle else 0}/{asset.params.max_safety_orders}",
             live_order=f"{order.side} {order.kind} {order.client_order_id}" if order else "",
             foreign_quantity=foreign,
+            **_start_gate(db, asset, cycle, quotes.get(symbol)),
         ))
     return rows
+
+
+def _start_gate(db: Database, asset: AssetRecord, cycle: Cycle | None, quote: Quote | None) -> dict[str, str]:
+    """What keeps a flat watching cycle from starting, read as the running asset actor reads it: the
+    start condition from the stored bars at the current minute (`app.start_conditions`), the price
+    range against the latest quote."""
+    params = asset.params
+    if cycle is None or not cycle.is_flat or cycle.status is not CycleStatus.WATCHING or (
+            params.start_condition is None and params.min_price is None and params.max_price is None):
+        return {}
+    now = quote.time if quote is not None else db.now()
+    state = AssetState(cycle)
+    shown = ""
+    if params.start_condition is not None:
+        minute = now.replace(second=0, microsecond=0)
+        reading = StoredBarsReader(BarStore(db), asset.id, asset.symbol)(params.start_condition, minute)
+        state, shown = state.evolve(start_reading=reading), reading.describe()
+    config = AssetConfig(asset.id, asset.symbol, "", params)
+    waits = start_waits_for(config, state, quote) if quote is not None else None
+    if quote is None and state.start_reading is not None and not state.start_reading.holds:  # no price to judge
+        waits = f"the start condition: {state.start_reading.waiting_for}"
+    return {"waiting_for": waits or "", "start_condition": shown}
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,12 @@ PARAMETER_HELP = {
     "cooldown_period": "seconds to wait after a completed cycle (default 120)",
     "safety_order_step_scale": "multiplies each next safety order's deviation (default 1 = off)",
     "safety_order_volume_scale": "multiplies each next safety order's amount (default 1 = off)",
+    "start_condition": "deal start condition on recent bars, e.g. 'rsi(14, 1h) < 30 and close < sma(50)' "
+                       "(default none = start at once)",
+    "min_price": "no new cycle starts while the ask is below this price (default none)",
+    "max_price": "no new cycle starts while the ask is above this price (default none)",
+    "stop_loss_percent": "%% below the average cost that sells the cycle at a loss (default none = off)",
+    "stop_loss_timeout": "seconds the price must stay below the stop loss before it acts (default 0)",
 }
 
 
@@ -146,10 +152,11 @@ def _list(args: argparse.Namespace) -> int:
     rows = [[a.symbol, "yes" if a.enabled else "no", _n(p.base_order_amount), _n(p.safety_order_amount),
              p.max_safety_orders, _n(p.safety_order_deviation), _n(p.take_profit_percent),
              _n(p.ttp_deviation_percent) if p.ttp_enabled else "off", p.cooldown_period,
-             _n(p.buy_order_price_deviation_percent), _n(p.max_cycle_commitment())]
+             _n(p.buy_order_price_deviation_percent), _n(p.max_cycle_commitment()), _price_range(p),
+             p.start_condition or "-"]
             for a in assets for p in [a.params]]
     headers = ["symbol", "enabled", "base", "safety", "max SO", "SO dev %", "TP %", "TTP %", "cooldown s",
-               "restart %", "max per cycle"]
+               "restart %", "max per cycle", "price range", "start condition"]
     print(table(headers, rows, right=range(2, 11)))
     return 0
 
@@ -186,6 +193,13 @@ def _toggle(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     print(f"{symbol} {'enabled' if args.enable else 'disabled'}")
     return 0
+
+
+def _price_range(params: AssetParams) -> str:
+    if params.min_price is None and params.max_price is None:
+        return "any"
+    low, high = (_n(v) if v is not None else "" for v in (params.min_price, params.max_price))
+    return f"{low}..{high}"
 
 
 def _n(value: object) -> str:

@@ -66,7 +66,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add("--verify", action="store_true", help="also run the reference loop and fail unless the results are identical")
     add("--no-chart", action="store_true", help="skip chart.png")
     add("--sweep", nargs="+", default=[], metavar="NAME=SPEC",
-        help="run a grid instead: NAME=START:STOP:STEP (inclusive) or NAME=V1,V2,...; ranked table + sweep.csv")
+        help="run a grid instead: NAME=START:STOP:STEP (inclusive) or NAME=V1,V2,... (start_condition: "
+             "C1|C2|none); ranked table + sweep.csv")
     add("--rank-by", default="total_pnl", metavar="METRIC",
         help="sweep ranking: total_pnl (default), realized_pnl, return_on_capital, sharpe, sortino, "
              "cycles_completed, max_drawdown, fees")

@@ -78,6 +78,11 @@ def _status(args: argparse.Namespace) -> int:
         print(f"account: cash {_n(funds.cash, 2)}, buying power for crypto {_n(funds.buying_power, 2)} "
               "(non_marginable_buying_power: what the bot's buys draw on)")
     refused = meta.get("refused_pairs")
+    for row in rows:
+        if row.waiting_for:
+            print(f"{row.symbol}: no new cycle until {row.waiting_for}")
+        if row.start_condition:
+            print(f"{row.symbol}: start condition {row.start_condition}")
     for symbol, why in (refused.items() if isinstance(refused, dict) else ()):
         print(f"{symbol}: enabled, but the venue does not trade it ({why.replace('_', ' ')}): not started")
     from app.takeover import takeover_note

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from dca.conditions import ConditionReading
 from dca.money import ZERO
 
 
@@ -132,6 +133,8 @@ class AssetState:
     # when: a sell is capped by it for a while. Not stored: a restarted actor reads the venue again.
     sellable: Decimal | None = None
     sellable_at: datetime | None = None
+    # The latest reading of the deal start condition (not stored: the driver reads the bars again).
+    start_reading: ConditionReading | None = None
 
     def evolve(self, **changes: object) -> AssetState:
         return _evolved(self, changes)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from dca.conditions import ConditionReading
 from dca.cycle import Side
 from dca.market import Quote
 from dca.money import ZERO
@@ -133,5 +134,15 @@ class PositionAdopted:
     time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ConditionChecked:
+    """The asset's deal start condition, read from its one-minute bars at `reading.as_of` (see
+    `dca.conditions`). The drivers read it from the same bars live and in backtests; the core only
+    uses its truth for the quotes of that minute."""
+
+    reading: ConditionReading
+    time: datetime
+
+
 Event = (Quote | PositionBeforeOrder | OrderAccepted | OrderFilled | OrderClosed | OrderNotFound | Tick
-         | HoldingsChecked | SellableChecked | FeeConfirmed | PositionAdopted)
+         | HoldingsChecked | SellableChecked | FeeConfirmed | PositionAdopted | ConditionChecked)

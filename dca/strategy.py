@@ -37,6 +37,7 @@ from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
 from dca.cycle import AssetState, Cycle, CycleStatus, FeeSource, LiveOrder, OrderKind, OrderType, Side, new_cycle
 from dca.events import (
     CloseReason,
+    ConditionChecked,
     Event,
     FeeConfirmed,
     HoldingsChecked,
@@ -58,6 +59,8 @@ from dca.params import AssetConfig
 # A shortfall of the exchange's holding below this fraction of what the cycle holds is corrected in
 # place (a fee the exchange rounded differently); a larger one means the coins left the bot.
 HOLDING_CORRECTION_LIMIT = Decimal("0.01")
+# A start-condition reading taken at a whole minute answers for the quotes of that minute.
+READING_LASTS = timedelta(minutes=1)
 # How long the venue's word on what the bot may sell caps its sells (then it is read again).
 SELLABLE_READING_LASTS = timedelta(minutes=1)
 
@@ -118,8 +121,13 @@ def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
         cleared = Decision(state.evolve(cycle=cycle.evolve(retry_at=None)))
         return cleared.then(_act_on_quote(config, cleared.state, quote))
     if cycle.is_flat and cycle.status is CycleStatus.WATCHING:
+        if start_waits_for(config, state, quote) is not None:  # said by the reading's note and `status`
+            return Decision(state)
         amount = config.params.base_order_amount
-        return _buy(config, state, quote, OrderKind.BASE, amount, f"base order at ask {quote.ask}")
+        why = f"base order at ask {quote.ask}"
+        if config.params.start_condition is not None and state.start_reading is not None:
+            why += f"; start condition {state.start_reading.condition} {state.start_reading.describe()}"
+        return _buy(config, state, quote, OrderKind.BASE, amount, why)
     safety = _safety_trigger(config, cycle)
     if safety is not None and quote.ask <= safety:
         amount = config.params.safety_amount(cycle.safety_orders)
@@ -167,6 +175,51 @@ def _end_cooldown(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
         why = f"price-triggered restart: ask {quote.ask} ≤ {_show(restart)}"
     watching = cycle.evolve(status=CycleStatus.WATCHING, cooldown_until=None)
     return Decision(state.evolve(cycle=watching), notes=(why,))
+
+
+# --- deal start: condition and price range -------------------------------------------------------
+
+
+def start_waits_for(config: AssetConfig, state: AssetState, quote: Quote) -> str | None:
+    """What keeps a flat cycle from placing its base order on `quote` (None: nothing): the base
+    order's limit (the ask on the price grid) outside [min_price, max_price], or a start condition
+    without a reading of the quote's minute that holds. A reading counts for the quotes of its own
+    minute only."""
+    params = config.params
+    limit = round_up(quote.ask, config.rules.price_increment)  # what the base order would pay at most
+    if params.min_price is not None and limit < params.min_price:
+        return f"the buy price ({_show(limit)}) to reach min_price {_show(params.min_price)}"
+    if params.max_price is not None and limit > params.max_price:
+        return f"the buy price ({_show(limit)}) to fall to max_price {_show(params.max_price)}"
+    if params.start_condition is None:
+        return None
+    reading = state.start_reading
+    if reading is None or reading.condition != params.start_condition:
+        return f"a first reading of the start condition {params.start_condition}"
+    if not reading.as_of <= quote.time < reading.as_of + READING_LASTS:
+        return f"a reading of the start condition for {quote.time:%H:%M} (last: {reading.as_of:%H:%M})"
+    if not reading.holds:
+        return f"the start condition: {reading.waiting_for}"
+    return None
+
+
+def start_reading_due(config: AssetConfig, state: AssetState, minute: datetime) -> str | None:
+    """The start condition a driver should read at `minute` (a whole minute) before the next quote:
+    only for a flat watching cycle without an order, once a minute. None: no reading is needed."""
+    condition, cycle, last = config.params.start_condition, state.cycle, state.start_reading
+    if condition is None or not cycle.is_flat or cycle.order is not None or cycle.status is not CycleStatus.WATCHING:
+        return None
+    if last is not None and last.condition == condition and last.as_of == minute:
+        return None
+    return condition
+
+
+def _on_condition_checked(_config: AssetConfig, state: AssetState, event: ConditionChecked) -> Decision:
+    """Keep the reading; say so when the condition's truth changes (not at every minute)."""
+    previous, reading = state.start_reading, event.reading
+    changed = previous is None or previous.condition != reading.condition or previous.holds != reading.holds
+    notes = (f"start condition {reading.condition}: {reading.describe()}",) if changed else ()
+    return Decision(state.evolve(start_reading=reading), notes=notes, durable=False)
 
 
 # --- order sizing --------------------------------------------------------------------------------
@@ -664,4 +717,5 @@ _HANDLERS: dict[type, Callable[[AssetConfig, AssetState, Any], Decision]] = {
     SellableChecked: _on_sellable,
     FeeConfirmed: _on_fee_confirmed,
     PositionAdopted: _on_adopted,
+    ConditionChecked: _on_condition_checked,
 }

@@ -60,6 +60,12 @@ class DcaAsset(Base):
     safety_order_volume_scale: Mapped[Decimal] = mapped_column(PERCENT, nullable=False, server_default=text("1"))
     # added: coin left by completed cycles below the trade increment; joins the next sell
     dust_quantity: Mapped[Decimal] = mapped_column(QTY, nullable=False, server_default=text("0"))
+    # added (0005): 3Commas' deal start condition, price range and stop loss; NULL = off
+    start_condition: Mapped[str | None] = mapped_column(String(500))
+    min_price: Mapped[Decimal | None] = mapped_column(PRICE)
+    max_price: Mapped[Decimal | None] = mapped_column(PRICE)
+    stop_loss_percent: Mapped[Decimal | None] = mapped_column(PERCENT)
+    stop_loss_timeout: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 

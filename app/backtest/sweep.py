@@ -29,6 +29,9 @@ RANKINGS = {  # name: (higher is better?)
 }
 
 
+TEXT_AXES = {"start_condition"}  # e.g. --sweep "start_condition=rsi(14) < 30|rsi(14, 5m) < 30|none"
+
+
 class SweepError(ValueError):
     """A bad `--sweep` axis; the message names it."""
 
@@ -47,7 +50,10 @@ def parse_axis(text: str) -> Axis:
     if name not in PARAM_NAMES:
         raise SweepError(f"--sweep: {name}: unknown parameter (known: {', '.join(PARAM_NAMES)})")
     spec = spec.strip()
-    values = _range(name, spec) if ":" in spec else tuple(v.strip() for v in spec.split(",") if v.strip())
+    if name in TEXT_AXES:  # conditions hold commas and colons: their values are separated by |
+        values = tuple(v.strip() for v in spec.split("|") if v.strip())
+    else:
+        values = _range(name, spec) if ":" in spec else tuple(v.strip() for v in spec.split(",") if v.strip())
     if not values:
         raise SweepError(f"--sweep: {name}: no values in {spec!r}")
     return Axis(name, values)
