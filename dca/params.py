@@ -32,6 +32,10 @@ class AssetParams:
     # 3Commas-style martingale coefficients; 1 = off (the original bot's fixed steps and sizes).
     safety_order_step_scale: Decimal = Decimal(1)
     safety_order_volume_scale: Decimal = Decimal(1)
+    # Stop loss (3Commas' "stop loss" and "stop loss timeout"): sell the cycle at market once the bid
+    # has stayed this % below the average cost for `stop_loss_timeout` seconds. None = off.
+    stop_loss_percent: Decimal | None = None
+    stop_loss_timeout: int = 0
 
     def safety_deviation(self, index: int) -> Decimal:
         """Deviation (%) from the last fill for safety order number `index` (0 = the first)."""
@@ -101,10 +105,11 @@ class AssetConfig:
 PARAM_NAMES = tuple(f.name for f in fields(AssetParams))
 MAX_SAFETY_ORDERS = 1000  # far beyond any useful ladder; keeps the commitment sums and the INT column sane
 MAX_COOLDOWN_SECONDS = 2**31 - 1  # the INT column (68 years)
-_INT_PARAMS = {"max_safety_orders", "cooldown_period"}
+_INT_PARAMS = {"max_safety_orders", "cooldown_period", "stop_loss_timeout"}
+_OPTIONAL_PARAMS = {"ttp_deviation_percent", "stop_loss_percent"}  # "none" switches them off
 _BOOL_PARAMS = {"ttp_enabled"}
 _PERCENT_PARAMS = (
-    "safety_order_deviation", "ttp_deviation_percent", "buy_order_price_deviation_percent",
+    "safety_order_deviation", "ttp_deviation_percent", "buy_order_price_deviation_percent", "stop_loss_percent",
 )
 
 
@@ -132,6 +137,8 @@ def check_params(params: AssetParams) -> dict[str, str]:
         problems["max_safety_orders"] = f"must be between 0 and {MAX_SAFETY_ORDERS}"
     if not 0 <= params.cooldown_period <= MAX_COOLDOWN_SECONDS:
         problems["cooldown_period"] = f"must be between 0 and {MAX_COOLDOWN_SECONDS} seconds"
+    if not 0 <= params.stop_loss_timeout <= MAX_COOLDOWN_SECONDS:
+        problems["stop_loss_timeout"] = f"must be between 0 and {MAX_COOLDOWN_SECONDS} seconds"
     for name in ("safety_order_step_scale", "safety_order_volume_scale"):
         if not Decimal("0.1") <= getattr(params, name) <= Decimal(10):
             problems[name] = "must be between 0.1 and 10"
@@ -155,7 +162,7 @@ def parse_param_value(name: str, raw: Any) -> Any:
             return _parse_bool(raw)
         if name in _INT_PARAMS:
             return _parse_int(raw)
-        if name == "ttp_deviation_percent" and (raw is None or str(raw).strip().lower() in ("", "none", "null")):
+        if name in _OPTIONAL_PARAMS and (raw is None or str(raw).strip().lower() in ("", "none", "null")):
             return None
         return to_decimal(raw if isinstance(raw, Decimal | int) else str(raw))
     except (TypeError, ValueError) as error:
