@@ -24,8 +24,10 @@ from loguru import logger
 
 from actors.messages import (
     Adopt,
+    CancelOrders,
     CheckHoldings,
     CheckOrder,
+    CloseCycle,
     FeeLearned,
     Housekeeping,
     OrderReport,
@@ -52,7 +54,9 @@ from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
 from dca.cycle import AssetState, CycleStatus, FeeSource, LiveOrder, Side
 from dca.events import (
+    CancelRequested,
     CloseReason,
+    CloseRequested,
     Event,
     FeeConfirmed,
     HoldingsChecked,
@@ -113,6 +117,7 @@ class AssetActor(SupervisedActor):
         self._fee_pending_since = 0.0
         self._shortfall_seen: tuple[Decimal, Decimal, float] | None = None  # (venue, expected, when) unconfirmed
         self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, buying power) too small
+        self._paused = False  # `cancel-orders`: no new order until the asset is enabled again (a new actor)
         self._log = logger
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -186,6 +191,10 @@ class AssetActor(SupervisedActor):
                 return self._config, self._state, self._newest_decided_quote()
             case Adopt(quantity=quantity, price=price):
                 return self._adopt(quantity, price)
+            case CloseCycle():
+                return self._operator_close()
+            case CancelOrders():
+                return self._operator_cancel()
             case _:
                 self._log.warning("unexpected message {!r}", message)
         return None
@@ -219,6 +228,9 @@ class AssetActor(SupervisedActor):
         if check is SellCheck.AGAIN:  # decided again on what the venue said: the sell fits what is there
             return self._apply(event, venue_checked=True)
         if check is SellCheck.WAIT:
+            return Decision(before)
+        if self._paused and any(isinstance(c, SubmitOrder) for c in decision.commands):
+            self._note(("paused by cancel-orders: no new order (enable the asset to resume)",))
             return Decision(before)
         if decision.commands:
             veto = self._vet(decision)
@@ -516,6 +528,26 @@ class AssetActor(SupervisedActor):
         decision = self._apply(PositionAdopted(qty, cost, self._rt.clock.now()))
         return decision.notes[-1] if decision.notes else "nothing to do"
 
+    def _operator_close(self) -> str:
+        """`supervisor.py close`: the core marks the cycle (cancelling a live buy); the next quote sells."""
+        assert self._state is not None
+        before = self._state
+        decision = self._apply(CloseRequested(self._rt.clock.now()))
+        note = decision.notes[-1] if decision.notes else "nothing to do"
+        return note if self._state is not before else f"refused: {note}"
+
+    def _operator_cancel(self) -> str:
+        """`supervisor.py cancel-orders`: cancel the live order, read its end back, place nothing more."""
+        assert self._state is not None
+        self._paused = True
+        decision = self._apply(CancelRequested(self._rt.clock.now()))
+        if self._state.cycle.order is not None:
+            self._check_live_order("operator cancel")
+        live = self._state.cycle.order
+        after = (f"; {live.client_order_id} is still live on the exchange (the cancel is asked again when the "
+                 "asset is enabled)" if live is not None else "")
+        return (decision.notes[-1] if decision.notes else "nothing to cancel") + after
+
     def _watch_buy_fee(self, before: AssetState, decision: Decision) -> None:
         """A buy that ended with its fee only estimated (the position did not show the fill yet): read
         the position again shortly; until then the cycle does not sell (it may hold less than it thinks)."""
@@ -628,6 +660,8 @@ class AssetActor(SupervisedActor):
         self._notify(decision, event)
         if decision.completed is not None:
             metrics.cycles_completed.labels(symbol, decision.completed.status.value).inc()
+            if decision.completed.status is CycleStatus.STOPPED:
+                metrics.stop_losses.labels(symbol).inc()
             metrics.realized_profit.labels(symbol).inc(float(decision.completed.realized_pnl))
             self._rt.risk.add_realized(decision.completed.completed_at or self._rt.clock.now(),
                                        decision.completed.realized_pnl)

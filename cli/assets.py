@@ -26,6 +26,8 @@ PARAMETER_HELP = {
     "cooldown_period": "seconds to wait after a completed cycle (default 120)",
     "safety_order_step_scale": "multiplies each next safety order's deviation (default 1 = off)",
     "safety_order_volume_scale": "multiplies each next safety order's amount (default 1 = off)",
+    "stop_loss_percent": "%% below the average cost that sells the cycle at market (default none = off)",
+    "stop_loss_timeout": "seconds the bid must stay below the stop-loss level before it sells (default 0)",
 }
 
 

@@ -702,9 +702,10 @@ def _on_adopted(_config: AssetConfig, state: AssetState, event: PositionAdopted)
 
 
 def _on_close_requested(config: AssetConfig, state: AssetState, event: CloseRequested) -> Decision:
-    """Sell the cycle at market and end it as `closed`. A live buy is cancelled first (what it filled
-    is sold with the rest); a live sell is left to finish. Refused (state unchanged, a note saying
-    why) for a cycle holding nothing with nothing live, or one already closing."""
+    """Mark the cycle to be sold at market (at the next quote) and ended as `closed`. A live buy is
+    cancelled first (what it filled is sold with the rest); a live sell is left to finish. Refused
+    (state unchanged, a note saying why) for a cycle holding nothing with nothing live, or one already
+    closing."""
     cycle, order = state.cycle, state.cycle.order
     if cycle.close_requested_at is not None:
         return Decision(state, notes=(f"close refused: cycle {cycle.id} is already closing "
@@ -712,8 +713,9 @@ def _on_close_requested(config: AssetConfig, state: AssetState, event: CloseRequ
     if order is None and cycle.is_flat:
         return Decision(state, notes=(f"close refused: cycle {cycle.id} is {cycle.status} and holds nothing",))
     closing = state.evolve(cycle=cycle.evolve(close_requested_at=event.time))
-    if order is None:
-        return _close_now(config, closing, event.time)
+    if order is None:  # stored first; the next quote sells through the ordinary sell path and its checks
+        return Decision(closing, notes=(f"close requested by the operator: cycle {cycle.id} sells "
+                                        f"{coin_text(config, cycle.quantity)} at market at the next quote",))
     if order.side is Side.SELL:
         return Decision(closing, notes=(f"close requested by the operator: the sell {order.client_order_id} is live; "
                                         "the cycle ends when it fills (what a cancel leaves is sold at market)",))
