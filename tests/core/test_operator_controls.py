@@ -74,7 +74,7 @@ def test_close_is_refused_for_a_cycle_holding_nothing_and_for_one_already_closin
 
 def test_cancel_requested_cancels_the_live_order_and_drops_a_pending_close():
     state = with_order(in_position("0.5", "100"), kind=OrderKind.SAFETY)
-    state, (asked,) = run(config(), state, CloseRequested(at(1)))
+    state, _ = run(config(), state, CloseRequested(at(1)))
     decision = decide(config(), state, CancelRequested(at(2)))
     (cancel,) = decision.commands
     assert isinstance(cancel, CancelOrder) and cancel.client_order_id == live_id(state)

@@ -75,7 +75,7 @@ def test_a_recovery_above_the_level_resets_the_timeout():
 
 def test_while_the_stop_loss_is_pending_no_safety_order_is_placed():
     cfg = _cfg("5", timeout=60, max_safety_orders=3, safety_order_deviation="2")
-    state, (armed,) = run(cfg, in_position("0.5", "100"), quote("94", "94.05"))
+    _, (armed,) = run(cfg, in_position("0.5", "100"), quote("94", "94.05"))
     assert armed.commands == () and armed.state.cycle.safety_orders == 0
 
 
