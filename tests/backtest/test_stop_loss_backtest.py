@@ -9,12 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.sim.assets import make_asset
 from app.backtest.runner import run
 from app.bars_csv import load_series
 from dca.cycle import CycleStatus, OrderKind
-from tests.backtest.helpers import setup
+from tests.backtest.helpers import random_bars, series_of, setup
 from tests.backtest.test_fast_path import assert_same_run
 
 REAL_DAYS = Path(__file__).resolve().parents[1] / "data" / "btc_usdt_1m_2024-08-04_to_06.csv.gz"
@@ -52,3 +54,14 @@ def test_without_a_stop_loss_the_same_crash_ends_no_cycle_stopped():
     outcome = run(setup(spec=make_asset("BTC/USD"), **CRASH_PARAMS), series, fast=True)
     assert not [c for c in outcome.session.log.cycles if c.status is CycleStatus.STOPPED]
     assert Decimal(0) <= min((c.realized_pnl for c in outcome.session.log.cycles), default=Decimal(0))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), percent=st.sampled_from(["0.5", "1.5", "4"]),
+       timeout=st.sampled_from([0, 45, 600]), trailing=st.booleans(), max_safety=st.integers(0, 4))
+def test_the_fast_path_matches_the_reference_with_a_stop_loss_for_any_parameters(seed, percent, timeout, trailing,
+                                                                                 max_safety):
+    run_setup = setup(stop_loss_percent=percent, stop_loss_timeout=timeout, ttp_enabled=trailing,
+                      ttp_deviation_percent="0.3", max_safety_orders=max_safety, take_profit_percent="1")
+    series = series_of(random_bars(seed, 1200, volatility=0.003, heavy_tails=seed % 2 == 0))
+    assert_same_run(run(run_setup, series, fast=True), run(run_setup, series, fast=False))
