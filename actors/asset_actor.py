@@ -118,6 +118,7 @@ class AssetActor(SupervisedActor):
         self._shortfall_seen: tuple[Decimal, Decimal, float] | None = None  # (venue, expected, when) unconfirmed
         self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, buying power) too small
         self._paused = False  # `cancel-orders`: no new order until the asset is enabled again (a new actor)
+        self._operator_cancels: set[str] = set()  # orders the operator had cancelled: labelled "canceled"
         self._log = logger
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -533,6 +534,7 @@ class AssetActor(SupervisedActor):
         assert self._state is not None
         before = self._state
         decision = self._apply(CloseRequested(self._rt.clock.now()))
+        self._operator_cancels.update(c.client_order_id for c in decision.commands if isinstance(c, CancelOrder))
         note = decision.notes[-1] if decision.notes else "nothing to do"
         return note if self._state is not before else f"refused: {note}"
 
@@ -541,6 +543,7 @@ class AssetActor(SupervisedActor):
         assert self._state is not None
         self._paused = True
         decision = self._apply(CancelRequested(self._rt.clock.now()))
+        self._operator_cancels.update(c.client_order_id for c in decision.commands if isinstance(c, CancelOrder))
         if self._state.cycle.order is not None:
             self._check_live_order("operator cancel")
         live = self._state.cycle.order
@@ -681,6 +684,8 @@ class AssetActor(SupervisedActor):
         a stuck sell whoever cancelled it: the cycle itself, or the order janitor's backstop (which
         cancels on the exchange directly, so the cycle never asked)."""
         assert self._config is not None
+        if order.client_order_id in self._operator_cancels:
+            return CloseReason.CANCELED.value
         stale = "stale_buy" if order.side is Side.BUY else "stuck_sell"
         if order.cancel_requested_at is not None:
             return stale

@@ -102,6 +102,7 @@ def test_cancel_orders_cancels_the_live_buy_and_pauses_the_asset_until_it_is_ena
         assert harness.exchange.order_by_client_id(live.client_order_id).status == "canceled"
         assert not AssetRepository(harness.db).get("BTC/USD").enabled
         runtime = harness.bot.runtime
+        assert runtime.metrics.orders_canceled.labels("BTC/USD", "buy", "canceled")._value.get() == 1  # not stale
         wait_for(lambda: not runtime.asset_handle("BTC/USD").is_alive(), 10, "the asset's actor to stop")
         (current,) = harness.cycles()
         assert current.cycle.order is None and current.cycle.status is CycleStatus.WATCHING
