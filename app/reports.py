@@ -16,7 +16,9 @@ from dca.assets import compact_symbol
 from dca.cycle import Side
 from dca.money import ZERO
 from dca.order_ids import is_ours
+from dca.params import AssetConfig
 from dca.risk import committed_capital
+from dca.strategy import stop_loss_level
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,9 @@ class AssetStatus:
     safety_orders: str
     live_order: str
     foreign_quantity: Decimal | None  # on the exchange beyond what the bot holds (None: unknown)
+    stop_loss_level: Decimal | None = None  # the bid at or below which the stop loss counts (None: off or flat)
+    stop_loss_since: datetime | None = None  # the bid has stayed at or below it since then (the timeout runs)
+    close_requested_at: datetime | None = None  # `supervisor.py close` asked; sold at market at the next quote
 
 
 def status(db: Database, view: Any) -> list[AssetStatus]:
@@ -64,6 +69,9 @@ def status(db: Database, view: Any) -> list[AssetStatus]:
             safety_orders=f"{cycle.safety_orders if cycle else 0}/{asset.params.max_safety_orders}",
             live_order=f"{order.side} {order.kind} {order.client_order_id}" if order else "",
             foreign_quantity=foreign,
+            stop_loss_level=stop_loss_level(AssetConfig(asset.id, symbol, "", asset.params), cycle) if cycle else None,
+            stop_loss_since=cycle.stop_loss_since if cycle else None,
+            close_requested_at=cycle.close_requested_at if cycle else None,
         ))
     return rows
 

@@ -53,6 +53,10 @@ def test_a_crash_sets_off_the_stop_loss_only_once_the_bid_has_stayed_below_the_l
         harness.quote("BTC/USD", "99.00", "99.05", after=10)  # a bounce above the level starts it again
         harness.quote("BTC/USD", "97.00", "97.05", after=5)
         harness.quote("BTC/USD", "96.50", "96.55", after=25)  # 25 s below: still waiting
+        env = _cli_env(harness, database_url)
+        (btc,) = json.loads(supervisor(tmp_path, "status", "--json", env=env).stdout)["assets"]
+        assert btc["stop_loss_since"] is not None and btc["status"] == "watching"
+        assert "stop loss pending" in supervisor(tmp_path, "status", env=env).stdout
         assert harness.state("BTC/USD").cycle.status is CycleStatus.WATCHING and not _ended(harness,
                                                                                          CycleStatus.STOPPED)
         harness.quote("BTC/USD", "96.00", "96.05", after=6)  # 31 s below: the market sale goes out
