@@ -38,8 +38,12 @@ class AssetWatcher(Caretaker):
         rt.real_time_scheduler.every(rt.real_time_seconds(REQUEST_POLL_SECONDS), self.actor_ref, HandleRequests())
 
     def on_receive(self, message: Any) -> Any:
-        if isinstance(message, HandleRequests):
-            return self._handle_requests()
+        if isinstance(message, HandleRequests):  # between runs; a failure waits for the next poll or run
+            try:
+                self._handle_requests()
+            except Exception as error:
+                self._log.opt(exception=error).warning("operator requests not handled now: {}", error)
+            return None
         return super().on_receive(message)
 
     def run_once(self) -> None:
