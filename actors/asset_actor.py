@@ -24,8 +24,10 @@ from loguru import logger
 
 from actors.messages import (
     Adopt,
+    CancelOrders,
     CheckHoldings,
     CheckOrder,
+    CloseCycle,
     FeeLearned,
     Housekeeping,
     OrderReport,
@@ -55,7 +57,9 @@ from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
 from dca.cycle import AssetState, CycleStatus, FeeSource, LiveOrder, Side
 from dca.events import (
+    CancelRequested,
     CloseReason,
+    CloseRequested,
     ConditionChecked,
     Event,
     FeeConfirmed,
@@ -125,6 +129,8 @@ class AssetActor(SupervisedActor):
         self._short_of_cash: tuple[float, Decimal] | None = None  # (monotonic time, buying power) too small
         self._start_reader: StoredBarsReader | None = None  # deal start conditions, made on first use
         self._start_read_at = datetime.min.replace(tzinfo=UTC)
+        self._paused = False  # `cancel-orders`: no new order until the asset is enabled again (a new actor)
+        self._operator_cancels: set[str] = set()  # orders the operator had cancelled: labelled "canceled"
         self._log = logger
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -199,6 +205,10 @@ class AssetActor(SupervisedActor):
                 return self._config, self._state, self._newest_decided_quote()
             case Adopt(quantity=quantity, price=price):
                 return self._adopt(quantity, price)
+            case CloseCycle():
+                return self._operator_close()
+            case CancelOrders():
+                return self._operator_cancel()
             case _:
                 self._log.warning("unexpected message {!r}", message)
         return None
@@ -252,6 +262,9 @@ class AssetActor(SupervisedActor):
         if check is SellCheck.AGAIN:  # decided again on what the venue said: the sell fits what is there
             return self._apply(event, venue_checked=True)
         if check is SellCheck.WAIT:
+            return Decision(before)
+        if self._paused and any(isinstance(c, SubmitOrder) for c in decision.commands):
+            self._note(("paused by cancel-orders: no new order (enable the asset to resume)",))
             return Decision(before)
         if decision.commands:
             veto = self._vet(decision)
@@ -581,6 +594,28 @@ class AssetActor(SupervisedActor):
         decision = self._apply(PositionAdopted(qty, cost, self._rt.clock.now()))
         return decision.notes[-1] if decision.notes else "nothing to do"
 
+    def _operator_close(self) -> str:
+        """`supervisor.py close`: the core marks the cycle (cancelling a live buy); the next quote sells."""
+        assert self._state is not None
+        before = self._state
+        decision = self._apply(CloseRequested(self._rt.clock.now()))
+        self._operator_cancels.update(c.client_order_id for c in decision.commands if isinstance(c, CancelOrder))
+        note = decision.notes[-1] if decision.notes else "nothing to do"
+        return note if self._state is not before else f"refused: {note}"
+
+    def _operator_cancel(self) -> str:
+        """`supervisor.py cancel-orders`: cancel the live order, read its end back, place nothing more."""
+        assert self._state is not None
+        self._paused = True
+        decision = self._apply(CancelRequested(self._rt.clock.now()))
+        self._operator_cancels.update(c.client_order_id for c in decision.commands if isinstance(c, CancelOrder))
+        if self._state.cycle.order is not None:
+            self._check_live_order("operator cancel")
+        live = self._state.cycle.order
+        after = (f"; {live.client_order_id} is still live on the exchange (the cancel is asked again when the "
+                 "asset is enabled)" if live is not None else "")
+        return (decision.notes[-1] if decision.notes else "nothing to cancel") + after
+
     def _watch_buy_fee(self, before: AssetState, decision: Decision) -> None:
         """A buy that ended with its fee only estimated (the position did not show the fill yet): read
         the position again shortly; until then the cycle does not sell (it may hold less than it thinks)."""
@@ -694,6 +729,8 @@ class AssetActor(SupervisedActor):
         self._notify(decision, event)
         if decision.completed is not None:
             metrics.cycles_completed.labels(symbol, decision.completed.status.value).inc()
+            if decision.completed.status is CycleStatus.STOPPED:
+                metrics.stop_losses.labels(symbol).inc()
             metrics.realized_profit.labels(symbol).inc(float(decision.completed.realized_pnl))
             self._rt.risk.add_realized(decision.completed.completed_at or self._rt.clock.now(),
                                        decision.completed.realized_pnl)
@@ -713,6 +750,8 @@ class AssetActor(SupervisedActor):
         a stuck sell whoever cancelled it: the cycle itself, or the order janitor's backstop (which
         cancels on the exchange directly, so the cycle never asked)."""
         assert self._config is not None
+        if order.client_order_id in self._operator_cancels:
+            return CloseReason.CANCELED.value
         stale = "stale_buy" if order.side is Side.BUY else "stuck_sell"
         if order.cancel_requested_at is not None:
             return stale

@@ -85,6 +85,22 @@ class Adopt:
 
 
 @dataclass(frozen=True, slots=True)
+class CloseCycle:
+    """Ask: sell the current cycle at market and end it (`supervisor.py close`); replies with what happened."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrders:
+    """Ask: cancel the cycle's open order and place nothing more (`supervisor.py cancel-orders`; the
+    asset is then disabled); replies with what happened."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandleRequests:
+    """Tell: look for commands the CLI left for the running supervisor (`dca_requests`)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Ask: the asset's current config, state and last quote (for status and tests)."""
 

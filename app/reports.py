@@ -21,7 +21,7 @@ from dca.money import ZERO
 from dca.order_ids import is_ours
 from dca.params import AssetConfig
 from dca.risk import committed_capital
-from dca.strategy import start_waits_for
+from dca.strategy import start_waits_for, stop_loss_level
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,9 @@ class AssetStatus:
     foreign_quantity: Decimal | None  # on the exchange beyond what the bot holds (None: unknown)
     waiting_for: str = ""  # a flat cycle held back by its start condition or price range: by what
     start_condition: str = ""  # the condition's reading now, with its indicator values
+    stop_loss_level: Decimal | None = None  # the bid at or below which the stop loss counts (None: off or flat)
+    stop_loss_since: datetime | None = None  # the bid has stayed at or below it since then (the timeout runs)
+    close_requested_at: datetime | None = None  # `supervisor.py close` asked; sold at market at the next quote
 
 
 def status(db: Database, view: Any) -> list[AssetStatus]:
@@ -72,6 +75,9 @@ def status(db: Database, view: Any) -> list[AssetStatus]:
             live_order=f"{order.side} {order.kind} {order.client_order_id}" if order else "",
             foreign_quantity=foreign,
             **_start_gate(db, asset, cycle, quotes.get(symbol)),
+            stop_loss_level=stop_loss_level(AssetConfig(asset.id, symbol, "", asset.params), cycle) if cycle else None,
+            stop_loss_since=cycle.stop_loss_since if cycle else None,
+            close_requested_at=cycle.close_requested_at if cycle else None,
         ))
     return rows
 

@@ -89,6 +89,13 @@ def _status(args: argparse.Namespace) -> int:
 
     if taken := takeover_note(meta):
         print(taken)
+    for row in rows:
+        if row.close_requested_at is not None:
+            print(f"{row.symbol}: closing (asked {row.close_requested_at:%Y-%m-%d %H:%M:%S}): sold at market at the "
+                  "next quote")
+        elif row.stop_loss_since is not None:
+            print(f"{row.symbol}: stop loss pending: the bid has been at or below {_n(row.stop_loss_level)} since "
+                  f"{row.stop_loss_since:%Y-%m-%d %H:%M:%S}")
     for row in (r for r in rows if r.foreign_quantity):
         print(f"{row.symbol}: {_n(row.foreign_quantity)} on the exchange is not the bot's; it is never sold or "
               f"averaged into (adopt it with `supervisor.py adopt {row.symbol}`)")

@@ -23,12 +23,19 @@ class CycleStatus(enum.StrEnum):
     SELLING = "selling"  # the take-profit SELL is live on the exchange
     TRAILING = "trailing"  # take-profit armed, following the peak bid; no order live
     COOLDOWN = "cooldown"  # after a completed cycle, until the cooldown ends or the price drops enough
-    COMPLETE = "complete"  # ended by selling the position
+    COMPLETE = "complete"  # ended by selling the position (take-profit)
     ERROR = "error"  # ended because the exchange no longer held the position
+    STOPPED = "stopped"  # ended by the stop loss: the position sold at market below its cost
+    CLOSED = "closed"  # ended by the operator (`supervisor.py close`): the position sold at market
 
     @property
     def is_terminal(self) -> bool:
-        return self in (CycleStatus.COMPLETE, CycleStatus.ERROR)
+        return self in (CycleStatus.COMPLETE, CycleStatus.ERROR, CycleStatus.STOPPED, CycleStatus.CLOSED)
+
+    @property
+    def ended_by_sale(self) -> bool:
+        """The cycle ended by selling what it held (whatever decided the sale)."""
+        return self in (CycleStatus.COMPLETE, CycleStatus.STOPPED, CycleStatus.CLOSED)
 
 
 class Side(enum.StrEnum):
@@ -40,6 +47,8 @@ class OrderKind(enum.StrEnum):
     BASE = "base"
     SAFETY = "safety"
     TAKE_PROFIT = "take_profit"
+    STOP_LOSS = "stop_loss"  # the market sale of the stop loss
+    CLOSE = "close"  # the market sale the operator asked for (`supervisor.py close`)
 
 
 class FeeSource(enum.StrEnum):
@@ -103,6 +112,10 @@ class Cycle:
     realized_pnl: Decimal = ZERO  # proceeds net of fees minus the cost of what was sold
     sell_price: Decimal | None = None
     completed_at: datetime | None = None
+    # Since when the bid has stayed at or below the stop-loss level (market time); None above it. The
+    # stop loss sells once this is `stop_loss_timeout` seconds old; a bid back above the level clears it.
+    stop_loss_since: datetime | None = None
+    close_requested_at: datetime | None = None  # the operator asked to close: sold at market, then ended
 
     @property
     def average_price(self) -> Decimal:

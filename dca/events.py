@@ -144,5 +144,21 @@ class ConditionChecked:
     time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class CloseRequested:
+    """The operator asks to sell the current cycle at market and end it (`supervisor.py close`)."""
+
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    """The operator asks to cancel the cycle's open order (`supervisor.py cancel-orders`); the driver
+    then pauses the asset, so nothing new is placed."""
+
+    time: datetime
+
+
 Event = (Quote | PositionBeforeOrder | OrderAccepted | OrderFilled | OrderClosed | OrderNotFound | Tick
-         | HoldingsChecked | SellableChecked | FeeConfirmed | PositionAdopted | ConditionChecked)
+         | HoldingsChecked | SellableChecked | FeeConfirmed | PositionAdopted | ConditionChecked | CloseRequested
+         | CancelRequested)

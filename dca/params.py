@@ -38,8 +38,8 @@ class AssetParams:
     start_condition: str | None = None
     min_price: Decimal | None = None
     max_price: Decimal | None = None
-    # Stop loss: % below the average cost, held for stop_loss_timeout seconds before acting (0 = at
-    # once). None = off. Validated and stored here; the strategy's part is helper `stops`' work.
+    # Stop loss (3Commas' "stop loss" and "stop loss timeout"): sell the cycle at market once the bid
+    # has stayed this % below the average cost for `stop_loss_timeout` seconds. None = off.
     stop_loss_percent: Decimal | None = None
     stop_loss_timeout: int = 0
 
@@ -146,6 +146,8 @@ def check_params(params: AssetParams) -> dict[str, str]:
         problems["max_safety_orders"] = f"must be between 0 and {MAX_SAFETY_ORDERS}"
     if not 0 <= params.cooldown_period <= MAX_COOLDOWN_SECONDS:
         problems["cooldown_period"] = f"must be between 0 and {MAX_COOLDOWN_SECONDS} seconds"
+    if not 0 <= params.stop_loss_timeout <= MAX_COOLDOWN_SECONDS:
+        problems["stop_loss_timeout"] = f"must be between 0 and {MAX_COOLDOWN_SECONDS} seconds"
     for name in ("safety_order_step_scale", "safety_order_volume_scale"):
         if not Decimal("0.1") <= getattr(params, name) <= Decimal(10):
             problems[name] = "must be between 0.1 and 10"

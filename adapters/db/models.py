@@ -100,6 +100,9 @@ class DcaCycle(Base):
     realized_pnl: Mapped[Decimal] = mapped_column(MONEY, nullable=False, server_default=text("0"))
     cooldown_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # added (0006): since when the bid has stayed below the stop-loss level; when the operator asked to close
+    stop_loss_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    close_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class DcaOrder(Base):

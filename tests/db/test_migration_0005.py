@@ -54,7 +54,7 @@ def test_upgrading_books_to_0005_keeps_every_row_and_the_new_parameters_are_off(
             connection.execute(text("INSERT INTO dca_cycle_events (cycle_id, asset_id, at, detail) "
                                     "VALUES (1, 1, '2026-01-01', 'cycle started')"))
         before = _counts(db)
-        migrate.run_chain(db.engine, "head")
+        migrate.run_chain(db.engine, "0005")
         assert migrate.current_revision(db.engine) == "0005" and _counts(db) == before == (1, 1, 1)
         assert {c["name"] for c in inspect(db.engine).get_columns("dca_assets")} >= NEW_COLUMNS
         params = AssetRepository(db).get("BTC/USD").params
