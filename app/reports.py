@@ -72,7 +72,7 @@ def status(db: Database, view: Any) -> list[AssetStatus]:
 class ForeignHoldings:
     """What is on the exchange that the bot neither placed nor trades: never touched, shown for the record."""
 
-    open_orders: list[Any]  # app.market_view.OpenOrder without our order namespace
+    open_orders: list[Any]  # wiring.market_view.OpenOrder without our order namespace
     coins: dict[str, Decimal]  # positions in pairs that are not configured
 
 

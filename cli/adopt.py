@@ -63,11 +63,11 @@ def _adopt_here(settings, db, symbol: str, quantity: Decimal | None, price: Deci
 
     from adapters.db.assets import AssetRepository
     from adapters.db.cycles import CycleStore
-    from app.market_view import open_market_view
     from dca.adoption import AdoptionRefused, plan_adoption
     from dca.events import PositionAdopted
     from dca.params import AssetConfig
     from dca.strategy import decide
+    from wiring.market_view import open_market_view
 
     view = open_market_view(settings, db)
     if view is None:

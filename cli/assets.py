@@ -118,7 +118,7 @@ def _add(args: argparse.Namespace) -> int:
 def _refuse_untradable(settings: Any, symbols: list[str]) -> None:
     """A pair the venue does not trade is refused before anything is written (it would only produce
     rejected orders); when the venue cannot be asked, the supervisor checks again when it starts."""
-    from app.market_view import venue_pair_problems
+    from wiring.market_view import venue_pair_problems
 
     problems = venue_pair_problems(settings, symbols)
     if problems is None:

@@ -154,12 +154,14 @@ def _setups(symbols: list[str], db: Any, overrides: dict[str, str], settings: An
             spread: Decimal | None) -> list[Any]:
     from app.backtest.inputs import configured_params, setup_for
     from dca.params import InvalidParams
+    from wiring.settings_maps import backtest_terms
 
+    terms = backtest_terms(settings)
     setups = []
     for symbol in symbols:
         params, configured = configured_params(db, symbol)
         try:
-            setups.append(setup_for(symbol, params, overrides, settings, cash, spread))
+            setups.append(setup_for(symbol, params, overrides, terms, cash, spread))
         except InvalidParams as error:
             raise UsageError("--params: " + "; ".join(f"{k}: {v}" for k, v in error.problems.items())) from None
         origin = "dca_assets" if configured else "defaults (not configured)"

@@ -32,9 +32,9 @@ def _status(args: argparse.Namespace) -> int:
     db = open_database(settings)
     from adapters.db.meta import KILL_SWITCH, MetaStore
     from adapters.db.seed_schema import TAKEOVER
-    from app.market_view import open_market_view
     from app.reports import ForeignHoldings, as_json_ready, foreign_holdings, status
     from dca.order_ids import make_namespace
+    from wiring.market_view import open_market_view
 
     foreign, funds = ForeignHoldings([], {}), None
     try:

@@ -121,7 +121,7 @@ def _claim_book(settings: Any, db: Any, exit: Any) -> Any:
 
 def _notify_channels(settings: Any) -> list[Any]:
     from adapters.notify import BadNotifyUrl
-    from app.bot import open_notify_channels
+    from wiring.bot import open_notify_channels
 
     try:
         return open_notify_channels(settings)
@@ -134,7 +134,8 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
 
     from adapters.db.meta import MetaStore
     from app.books import SIM_STATE_FILE, claim_books
-    from app.bot import (
+    from config.settings import ConfigError, TradingMode
+    from wiring.bot import (
         Bot,
         VenueError,
         VenueUnreachable,
@@ -143,7 +144,6 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
         open_venue,
         seed_demo_assets,
     )
-    from config.settings import ConfigError, TradingMode
 
     sim_state = settings.data_dir / SIM_STATE_FILE
     new_sim_state = settings.trading_mode is TradingMode.EMBEDDED_SIM and not sim_state.exists()

@@ -26,7 +26,7 @@ them), or a generated pair (printed).
 State (cash, positions, orders, used client ids, clock) survives restarts with --state-file.
 Ctrl-C or SIGTERM stops it cleanly (exit 0) after saving the state."""
 
-DEMO_PAIRS = ("BTC/USD", "ETH/USD", "SOL/USD")  # the bot's demo assets (app/bot.py DEMO_ASSETS)
+DEMO_PAIRS = ("BTC/USD", "ETH/USD", "SOL/USD")  # the bot's demo assets (wiring/bot.py DEMO_ASSETS)
 
 EPILOG = """\
 faults (--fault name=value, repeatable; also POST /sim/faults {"name": value} at run time):
