@@ -149,7 +149,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _set(args: argparse.Namespace) -> int:
     symbol = _symbols(args.symbol)[0]
-    overrides = inputs.assignments(args.assignments, "NAME=VALUE")
+    overrides = inputs.assignments(args.assignments, "assignments")
     from adapters.db.assets import AssetRepository, UnknownAsset
 
     repo = AssetRepository(open_database(settings_from(args)))
