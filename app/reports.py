@@ -3,7 +3,8 @@ check_cycle.py): where does each asset stand, what did the bot earn, what happen
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -108,7 +109,7 @@ def _start_gate(db: Database, asset: AssetRecord, cycle: Cycle | None, quote: Qu
 class ForeignHoldings:
     """What is on the exchange that the bot neither placed nor trades: never touched, shown for the record."""
 
-    open_orders: list[Any]  # app.market_view.OpenOrder without our order namespace
+    open_orders: list[Any]  # wiring.market_view.OpenOrder without our order namespace
     coins: dict[str, Decimal]  # positions in pairs that are not configured
 
 
@@ -118,6 +119,46 @@ def foreign_holdings(db: Database, view: Any, namespace: str) -> ForeignHoldings
     coins = {symbol: position.qty for symbol, position in sorted(view.positions().items())
              if compact_symbol(symbol) not in configured and position.qty}
     return ForeignHoldings(orders, coins)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """Everything `status` shows: the assets, the account, what is not the bot's, and the book's flags."""
+
+    rows: list[AssetStatus]
+    source: str  # where prices and positions came from, or why there are none
+    funds: Any  # wiring.market_view.Funds, or None when the venue could not be read
+    foreign: ForeignHoldings
+    owner: Any  # adapters.db.lease.Holder of the running supervisor, or None
+    kill_switch: Any  # the kill switch's record (a dict while engaged), or None
+    refused_pairs: dict[str, str]  # enabled pairs the venue does not trade → why
+    seed_takeover: Any  # the seed bot's takeover record, or None
+    takeover_note: str | None
+
+
+def status_report(db: Database, open_view: Callable[[], Any], namespace: str, owner: Any) -> StatusReport:
+    """The status of the books and, if the venue (`open_view()`) can be read, of the exchange; an
+    unreachable venue still leaves the books worth showing, with the reason in `source`."""
+    from adapters.db.meta import KILL_SWITCH, MetaStore
+    from adapters.db.seed_schema import TAKEOVER
+    from app.takeover import takeover_note
+
+    foreign, funds = ForeignHoldings([], {}), None
+    try:
+        view = open_view()
+        rows = status(db, view)
+        funds = view.funds() if view is not None else None
+        if view is not None:
+            foreign = foreign_holdings(db, view, namespace)
+    except Exception as error:  # whatever the venue or its client raised: shown, not fatal
+        rows = status(db, None)
+        source = f"prices and positions unavailable: {error}"
+    else:
+        source = f"prices and positions from {view.source}" if view else "no prices or positions (nothing to read)"
+    meta = MetaStore(db)
+    refused = meta.get("refused_pairs")
+    return StatusReport(rows, source, funds, foreign, owner, meta.get(KILL_SWITCH),
+                        refused if isinstance(refused, dict) else {}, meta.get(TAKEOVER), takeover_note(meta))
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -181,18 +222,3 @@ def cycle_story(db: Database, namespace: str, cycle_id: int) -> dict[str, Any] |
     events = [{"at": at, "from": before, "to": after, "what": what}
               for at, before, after, what in store.events(cycle_id)]
     return {"cycle": figures, "orders": OrderMirror(db, namespace).for_cycle(cycle_id), "events": events}
-
-
-def as_json_ready(value: Any) -> Any:
-    """Decimals as exact strings, times as ISO 8601, dataclasses as dicts."""
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "__dataclass_fields__"):
-        return as_json_ready(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): as_json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [as_json_ready(v) for v in value]
-    return value

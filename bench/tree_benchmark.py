@@ -101,8 +101,8 @@ def configure_assets(database_url: str, pairs: list[str], params: dict[str, obje
 def start_bot(database_url: str, sim_url: str, tmp: Path):  # type: ignore[no-untyped-def]
     from actors.runtime import Intervals
     from adapters.db.database import Database
-    from app.bot import Bot, open_venue
     from config.settings import load_settings
+    from wiring.bot import Bot, open_venue
 
     settings = load_settings(env_file=None, database_url=database_url, alpaca_sim_url=sim_url,
                              apca_api_key_id=KEYS["APCA_API_KEY_ID"], apca_api_secret_key=KEYS["APCA_API_SECRET_KEY"],

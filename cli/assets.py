@@ -9,9 +9,10 @@ from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
-from cli.common import open_database, settings_from, table
+from app.report_text import table
+from cli import inputs
+from cli.common import open_database, settings_from
 from cli.errors import EXIT_FAILURE, UsageError
-from dca.assets import normalize_symbol
 from dca.params import AssetParams, InvalidParams, with_overrides
 
 PARAMETER_HELP = {
@@ -74,15 +75,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _symbols(raw: str) -> list[str]:
-    symbols, problems = [], []
-    for part in filter(None, (p.strip() for p in raw.split(","))):
-        try:
-            symbols.append(normalize_symbol(part))
-        except ValueError as error:
-            problems.append(str(error))
-    if problems or not symbols:
-        raise UsageError("symbols: " + ("; ".join(problems) or "give at least one pair, e.g. BTC/USD"))
-    return list(dict.fromkeys(symbols))
+    return inputs.symbols(raw, "symbols")
 
 
 def _params_from(args: argparse.Namespace) -> AssetParams:
@@ -124,7 +117,7 @@ def _add(args: argparse.Namespace) -> int:
 def _refuse_untradable(settings: Any, symbols: list[str]) -> None:
     """A pair the venue does not trade is refused before anything is written (it would only produce
     rejected orders); when the venue cannot be asked, the supervisor checks again when it starts."""
-    from app.market_view import venue_pair_problems
+    from wiring.market_view import venue_pair_problems
 
     problems = venue_pair_problems(settings, symbols)
     if problems is None:
@@ -163,12 +156,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _set(args: argparse.Namespace) -> int:
     symbol = _symbols(args.symbol)[0]
-    overrides = {}
-    for assignment in args.assignments:
-        name, sep, value = assignment.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"{assignment!r}: expected NAME=VALUE, e.g. take_profit_percent=1.5")
-        overrides[name.strip()] = value.strip()
+    overrides = inputs.assignments(args.assignments, "assignments")
     from adapters.db.assets import AssetRepository, UnknownAsset
 
     repo = AssetRepository(open_database(settings_from(args)))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from app.report_text import table
 from cli import inputs
-from cli.common import open_database, settings_from, table
+from cli.common import open_database, settings_from
 from cli.errors import EXIT_FAILURE, Unavailable, UsageError
 
 DESCRIPTION = """\
@@ -97,9 +98,9 @@ def _backtest(args: argparse.Namespace) -> int:
     except InputError as error:
         raise UsageError(str(error)) from None
     start, end = inputs.time_range(args.start, args.end, required=source.kind == "db")
-    overrides = _assignments(args.params, "--params")
-    cash = _positive(args.cash, "--cash")
-    spread = _non_negative(args.spread_bps, "--spread-bps") if args.spread_bps is not None else None
+    overrides = inputs.assignments(args.params, "--params")
+    cash = inputs.option("--cash", inputs.positive, args.cash)
+    spread = None if args.spread_bps is None else inputs.option("--spread-bps", inputs.non_negative, args.spread_bps)
     if args.rank_by not in _rankings():
         raise UsageError(f"--rank-by: {args.rank_by!r} is not one of {', '.join(_rankings())}")
     if args.workers is not None and args.workers < 1:
@@ -155,12 +156,14 @@ def _setups(symbols: list[str], db: Any, overrides: dict[str, str], settings: An
             spread: Decimal | None) -> list[Any]:
     from app.backtest.inputs import configured_params, setup_for
     from dca.params import InvalidParams
+    from wiring.settings_maps import backtest_terms
 
+    terms = backtest_terms(settings)
     setups = []
     for symbol in symbols:
         params, configured = configured_params(db, symbol)
         try:
-            setups.append(setup_for(symbol, params, overrides, settings, cash, spread))
+            setups.append(setup_for(symbol, params, overrides, terms, cash, spread))
         except InvalidParams as error:
             raise UsageError("--params: " + "; ".join(f"{k}: {v}" for k, v in error.problems.items())) from None
         origin = "dca_assets" if configured else "defaults (not configured)"
@@ -481,40 +484,6 @@ def _cell(value: Any, money: Any, exact: bool = False) -> Any:
 
 
 # --- option parsing ------------------------------------------------------------------------------
-
-
-def _assignments(items: list[str], option: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"{option}: {item!r}: expected NAME=VALUE, e.g. take_profit_percent=1.5")
-        found[name.strip()] = value.strip()
-    return found
-
-
-def _positive(text: str, option: str) -> Decimal:
-    value = _number(text, option)
-    if value <= 0:
-        raise UsageError(f"{option}: must be > 0, got {text}")
-    return value
-
-
-def _non_negative(text: str, option: str) -> Decimal:
-    value = _number(text, option)
-    if value < 0:
-        raise UsageError(f"{option}: must be ≥ 0, got {text}")
-    return value
-
-
-def _number(text: str, option: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise UsageError(f"{option}: {text!r} is not a number") from None
-    if not value.is_finite():
-        raise UsageError(f"{option}: {text!r} is not a number")
-    return value
 
 
 def _rankings() -> list[str]:

@@ -20,6 +20,7 @@ from config.settings import load_settings
 from dca.params import AssetParams
 from tests.backtest.helpers import random_bars, series_of, setup, write_csv
 from tests.cli.helpers import ROOT, supervisor
+from wiring.settings_maps import backtest_terms
 
 REQUIRED_KEYS = ("cycles_completed", "realized_pnl", "fees", "max_drawdown", "sharpe", "bars_processed")
 
@@ -160,7 +161,8 @@ def test_train_until_ranks_on_the_earlier_bars_and_shows_the_top_sets_on_the_lat
     assert [r["train_total_pnl"] for r in checked] == [r["total_pnl"] for r in ranked[:2]]
     bars = random_bars(3, 3 * 1440, price=60_000.0, volatility=0.001)
     train, test = series_of(bars[:2 * 1440]), series_of(bars[2 * 1440:])
-    base = setup_for("BTC/USD", AssetParams(), {}, load_settings(env_file=None), Decimal(10_000), None)  # as the CLI
+    base = setup_for("BTC/USD", AssetParams(), {}, backtest_terms(load_settings(env_file=None)), Decimal(10_000),
+                     None)  # as the CLI
     for row in checked:
         point = {"take_profit_percent": row["take_profit_percent"]}
         assert row["train_total_pnl"] == money(run_point([base], [train], point)["total_pnl"])

@@ -3,7 +3,7 @@ quotes make the same decisions, get the same fills and book the same profit.
 
 The market is synthetic and seeded: 1-minute bars turned into quotes by `dca.market.bar_quote_path`
 with each pair's spread and price grid from the simulator's catalog, exactly as a backtest turns
-bars into quotes. The live side is `app.bot.Bot` (asset actors, stream routers, caretakers, SQLite)
+bars into quotes. The live side is `wiring.bot.Bot` (asset actors, stream routers, caretakers, SQLite)
 behind the real alpaca-py clients, fed quote by quote in manual pacing; the backtest side is
 `dca.backtest` with the simulator's `MatchingEngine`, configured with the very `AssetConfig` the
 live asset actor uses. Compared, per pair and in order: every order (kind, side, type, quantity,
@@ -41,6 +41,7 @@ from dca.market import Quote, bar_quote_path
 from dca.money import cents
 from tests.backtest.helpers import random_bars
 from tests.e2e.harness import _NO_QUOTE, QUICK, QUICK_TRAILING, SCRIPT_START, BotHarness
+from wiring.settings_maps import backtest_terms
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -150,7 +151,7 @@ def test_the_live_actor_tree_and_the_backtest_trade_the_same_quotes_identically(
     activity = {}  # completed cycles and safety orders per pair: the market must make the comparison mean something
     for symbol, config in configs.items():
         # the backtester's own configuration of the pair matches what the live actor read from the exchange
-        own = setup_for(symbol, config.params, {}, settings, Decimal(100_000), None).config
+        own = setup_for(symbol, config.params, {}, backtest_terms(settings), Decimal(100_000), None).config
         assert (own.rules, own.fees) == (config.rules, config.fees)
         session = new_session(BacktestSetup(config, make_asset(symbol), Decimal(100_000), Decimal(0)))
         replay_quotes(session, paths[symbol])

@@ -1,4 +1,4 @@
-"""End-to-end harness: the real actor tree (`app.bot.Bot`) against the real simulator, with the real
+"""End-to-end harness: the real actor tree (`wiring.bot.Bot`) against the real simulator, with the real
 alpaca-py clients in between, on SQLite or MariaDB.
 
 `settle_and_check()` is the end of every scenario: it freezes the market (no quotes, so no fills),
@@ -32,12 +32,12 @@ from adapters.db.database import Database
 from adapters.db.orders import OrderMirror
 from adapters.sim.config import SimConfig
 from adapters.sim.service import SimulatorService
-from app.bot import Bot, simulator_venue
 from config.settings import load_settings
 from dca.cycle import CycleStatus
 from dca.market import Quote
 from dca.params import AssetParams, with_overrides
 from tests.waiting import wait_for
+from wiring.bot import Bot, simulator_venue
 
 SCRIPT_START = datetime(2026, 1, 1, tzinfo=UTC)
 # In real seconds; `on_the_venue_clock` turns the caretakers' periods into the venue's clock seconds they are in.

@@ -7,7 +7,7 @@ tests build the same `Bot` around a simulator they control. One wiring, two driv
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +16,7 @@ from loguru import logger
 from actors.notifier import NotifierHandle, start_notifier
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
-from actors.runtime import Intervals, Runtime, TradingRules
+from actors.runtime import Intervals, Runtime
 from actors.supervision.clock import Clock, SystemClock
 from actors.supervision.process_exit import ProcessExit
 from actors.supervision.scheduler import Scheduler
@@ -34,13 +34,12 @@ from adapters.db.requests import RequestStore
 from adapters.metrics import BookTotals, Metrics
 from app.books import SIM_STATE_FILE, BooksOwner
 from app.ownership import OwnerLease, claim_book, claimant, hold_lease
-from app.rules import fee_schedule, order_timing
 from config.settings import LIVE_URL, PAPER_URL, Settings, TradingMode
 from dca.notices import NoticeKind
 from dca.order_ids import make_namespace
 from dca.params import AssetParams, with_overrides
-from dca.risk import RiskLimits
 from ports.streams import StreamFactory
+from wiring.settings_maps import intervals_from, risk_limits, trading_rules
 
 DEMO_ASSETS: dict[str, dict[str, Any]] = {
     # Parameters that complete cycles within minutes at the default simulator speed (60×); see README.
@@ -192,30 +191,6 @@ def open_notify_channels(settings: Settings) -> list[Any]:
     return open_channels(settings.notify_urls.get_secret_value()) if settings.notify_urls else []
 
 
-def intervals_from(settings: Settings) -> Intervals:
-    return Intervals(
-        order_janitor=settings.order_janitor_interval_seconds,
-        cooldown_keeper=settings.cooldown_keeper_interval_seconds,
-        reconciler=settings.reconciler_interval_seconds,
-        asset_watcher=settings.asset_watcher_interval_seconds,
-        order_history_sync=settings.order_history_sync_interval_seconds,
-        bars_sync=settings.bars_sync_interval_seconds or 10**9,
-        risk_keeper=float(settings.risk_check_interval_seconds),
-    )
-
-
-def risk_limits(settings: Settings) -> RiskLimits:
-    return RiskLimits(capital_budget=settings.capital_budget, asset_capital_cap=settings.asset_capital_cap,
-                      max_open_cycles=settings.max_open_cycles, daily_loss_limit=settings.daily_loss_limit,
-                      failure_threshold=settings.circuit_breaker_failures,
-                      breaker_cooldown=timedelta(seconds=settings.circuit_breaker_cooldown_seconds))
-
-
-def trading_rules(settings: Settings, namespace: str) -> TradingRules:
-    return TradingRules(namespace, fee_schedule(settings), order_timing(settings), settings.min_order_notional,
-                        settings.buy_margin_percent, settings.rules_refresh_seconds)
-
-
 @dataclass
 class Bot:
     """The supervisor. `start()` brings everything up; `exit.wait_for_exit()` blocks the main
@@ -255,7 +230,7 @@ class Bot:
         self.metrics.load_books(BookTotals(symbol, realized, ended)
                                 for symbol, realized, ended in CycleStore(self.db).lifetime_totals())
         if serve_metrics:
-            from app.status_page import routes
+            from wiring.status_page import routes
 
             pages = routes(self.db, lambda: self.runtime, self.venue.mode.value, self.settings.dry_run)
             self.web = self.metrics.serve(self.settings.metrics_host, self.settings.metrics_port, pages)

@@ -94,7 +94,7 @@ def _open_order(order: Any) -> OpenOrder:
 
 def open_market_view(settings: Settings, db: Database) -> MarketView | None:
     """The best view of the venue there is, or None (nothing to read)."""
-    from app.bot import SIM_PAIRS
+    from wiring.bot import SIM_PAIRS
 
     if settings.trading_mode is TradingMode.EMBEDDED_SIM:
         state = settings.data_dir / SIM_STATE_FILE

@@ -20,7 +20,8 @@ from actors.runtime import Runtime
 from adapters.db.database import Database
 from adapters.db.orders import OrderMirror
 from adapters.web import Response, Route
-from app.reports import as_json_ready, profit_report, status
+from app.report_text import as_json_ready
+from app.reports import profit_report, status
 from dca.money import cents, readable
 
 REFRESH_SECONDS = 10
