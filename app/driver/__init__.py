@@ -1,0 +1,5 @@
+"""One asset's order loop as a plain application service (`AssetDriver`), and what it reports."""
+
+from app.driver.asset_driver import AssetDriver, DriverPorts, TradingRules, note_kind
+
+__all__ = ["AssetDriver", "DriverPorts", "TradingRules", "note_kind"]

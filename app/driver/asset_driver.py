@@ -1,0 +1,672 @@
+"""`AssetDriver`: one asset's order loop — decide, vet, persist, submit, apply — as a plain object.
+
+The actor that hosts it (actors/asset_actor.py) turns messages into calls; everything else goes
+through ports: the broker, the books, the risk board, metrics, notices, the clocks and the host's
+timers. No threads, no vendor code, no clock reads but the ports'.
+
+The loop. Every call puts one or more events on a queue (a `deque`) and drains it. Each event is
+decided on the current state (`dca.strategy.decide`); a decision that would sell is first checked
+against the venue's position; one that sends anything is vetted by the risk gates; then it is
+stored (one transaction, a new order's row included) and only then are its commands carried out.
+What the venue answers to a command (accepted, filled, rejected, not found, read back) becomes new
+events at the back of the queue. So:
+
+* A decision's commands all run, in order, before any event they produce is decided on. They were
+  decided together on one state, which is the state when they run: none of them is ever stale.
+  (Today a decision has at most one order command and the timer that watches it.)
+* The one exception is the position read before a buy: it is stored before the POST, because the
+  buy's exact coin fee is learned from it later. The core answers it with no command, so storing it
+  at once never starts a second loop.
+* A sell the venue cannot fill as decided is not carried out; the venue's figures go to the front
+  of the queue (`HoldingsChecked`, `SellableChecked`), followed by the same event again, marked as
+  checked, so the core re-decides it on what the venue has.
+* Work that must follow an event's decision (learning from a rejection, noting that a read-back
+  found a missed update) is queued after that event, so it sees the state the event left.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+from app.driver.outcomes import OutcomeRecorder
+from app.driver.venue_checks import GO, WAIT, CashReading, PendingFee, SellCheck, ShortfallWatch, Verdict, again
+from dca.adoption import AdoptionRefused, plan_adoption
+from dca.assets import AssetRecord
+from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
+from dca.cycle import AssetState, CycleStatus, FeeSource, Side
+from dca.events import (
+    CloseReason,
+    Event,
+    FeeConfirmed,
+    HoldingsChecked,
+    OrderAccepted,
+    OrderClosed,
+    OrderFilled,
+    OrderNotFound,
+    PositionAdopted,
+    PositionBeforeOrder,
+    SellableChecked,
+    Tick,
+)
+from dca.exchange import sellable_for_bot
+from dca.fees import EstimatedBuyFee, certainly_ours, fee_from_position
+from dca.market import Quote
+from dca.money import ZERO
+from dca.order_reports import event_for
+from dca.params import AssetConfig, ExchangeRules, FeeSchedule, OrderTiming
+from dca.risk import Veto, buy_cost, committed_capital, reserved_by_buy, vet
+from dca.strategy import ALWAYS, Decision, Triggers, coin_text, decide, money_text, triggers
+from ports.asset_host import AssetTimers, ExchangeRulesSource, OrderLookup, Quotes
+from ports.broker import (
+    BelowMinimum,
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    InsufficientBalance,
+    NotFound,
+    OrderRejected,
+    TradingBroker,
+    TradingStopped,
+)
+from ports.clock import Clock, Stopwatch
+from ports.metrics import Metrics
+from ports.notifier import Notifier
+from ports.risk import RiskGate
+from ports.stores import AssetRepository, CycleStore
+
+if TYPE_CHECKING:
+    from loguru import Logger
+
+NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once a minute
+LOOKUP_RETRY_SECONDS = 5.0  # after an unknown submit outcome, look the order up again this often
+FEE_RECHECK_SECONDS, FEE_RECHECK_FOR = 1.0, 10.0  # a lagging position is read again this often, this long
+_NUMBER = re.compile(r"[-+]?\d[\d.,]*(?:[eE][-+]?\d+)?")  # prices, quantities, times in a note
+
+
+@dataclass(frozen=True, slots=True)
+class TradingRules:
+    """The settings the asset drivers hand to the core, whatever the asset."""
+
+    namespace: str
+    fees: FeeSchedule
+    timing: OrderTiming
+    min_notional: Decimal
+    buy_margin_percent: Decimal = Decimal(2)
+    rules_refresh_seconds: float = 900
+
+
+@dataclass(frozen=True, slots=True)
+class DriverPorts:
+    """Everything an asset driver talks to."""
+
+    rules: TradingRules
+    assets: AssetRepository
+    cycles: CycleStore
+    broker: TradingBroker
+    exchange_rules: ExchangeRulesSource
+    risk: RiskGate
+    metrics: Metrics
+    notifier: Notifier
+    quotes: Quotes
+    clock: Clock
+    stopwatch: Stopwatch
+    timers: AssetTimers
+
+
+# --- what the queue holds ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Decide:
+    event: Event
+    venue_checked: bool = False  # the venue was asked already: a sell decided now goes out as decided
+    entry: bool = False  # the event the caller handed in: its decision is the call's answer
+
+
+@dataclass(frozen=True, slots=True)
+class _LearnFromRejection:
+    command: SubmitOrder
+    error: OrderRejected
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadBackDone:
+    client_order_id: str
+    reason: OrderLookup
+    status: str
+    before: AssetState
+
+
+_Work = _Decide | _LearnFromRejection | _ReadBackDone
+
+
+class AssetDriver:
+    def __init__(self, asset_id: int, ports: DriverPorts) -> None:
+        self._asset_id = asset_id
+        self._p = ports
+        self._config: AssetConfig | None = None
+        self._state: AssetState | None = None
+        self._symbol = ""
+        self._triggers: Triggers = ALWAYS  # where the core may act; recomputed on every change
+        self._peak_dirty = False
+        self._noted: dict[str, float] = {}
+        self._rules_read_at = ports.stopwatch.seconds()
+        self._fee_pending: PendingFee | None = None
+        self._shortfalls = ShortfallWatch(ports.stopwatch)
+        self._cash = CashReading(ports.stopwatch)
+        self._log: Logger = logger
+        self._outcomes: OutcomeRecorder | None = None
+
+    # --- the host's calls -------------------------------------------------------------------------
+
+    @property
+    def symbol(self) -> str:
+        return self._symbol
+
+    @property
+    def log(self) -> Logger:
+        """The asset's logger (bound to its symbol once started)."""
+        return self._log
+
+    @property
+    def triggers(self) -> Triggers:
+        """Where the next quote may act; outside it `decide` provably changes nothing."""
+        return self._triggers
+
+    def snapshot(self) -> tuple[AssetConfig | None, AssetState | None]:
+        return self._config, self._state
+
+    def start(self) -> None:
+        """Rebuild the cycle from the books and, before anything else, ask the exchange about an
+        order the books hold as in flight (a fill or cancel while the bot was down is applied once)."""
+        p = self._p
+        record = p.assets.by_id(self._asset_id)
+        if record is None:
+            raise LookupError(f"asset {self._asset_id} is not configured")
+        self._symbol = record.symbol
+        self._log = logger.bind(actor=f"asset:{record.symbol}")
+        self._outcomes = OutcomeRecorder(record.symbol, p.metrics, p.notifier, p.risk, p.clock, self._log)
+        self._config = self._config_for(record)
+        self._state = p.cycles.load(record)
+        self._log.info("cycle {} {}; {}", self._state.cycle.id, self._state.cycle.status,
+                       _holding(self._config, self._state))
+        if self._state.cycle.order is not None:  # in flight when we last stopped: ask the exchange first
+            self.check_order(OrderLookup.RECOVERING)
+        self._refresh_triggers()
+        self._arm_deadlines()
+        p.metrics.asset_started(record.symbol)
+        p.metrics.realized_profit.labels(record.symbol).set(float(p.cycles.realized_total(record.id)))
+        self._post_exposure()
+        self._publish_metrics()
+
+    def stop(self) -> None:
+        self._flush_peak()
+
+    def on_quote(self, quote: Quote) -> None:
+        if self._triggers.may_act_on(quote):  # otherwise the core provably changes nothing: skip the maths
+            self._run(_Decide(quote, entry=True))
+
+    def on_order_report(self, event: Event) -> None:
+        self._run(_Decide(event, entry=True))
+
+    def on_timer(self) -> None:
+        self._run(_Decide(Tick(self._p.clock.now()), entry=True))
+
+    def check_order(self, reason: OrderLookup) -> None:
+        """Read the live order back from the exchange and apply what the cycle has not seen yet."""
+        self._run(*self._read_back(reason))
+
+    def check_holdings(self, quantity: Decimal, expected: Decimal) -> None:
+        """The reconciler's reading of the venue's position, taken while the cycle held `expected`."""
+        assert self._state is not None
+        if self._state.held_quantity != expected:  # it changed after the reconciler looked: next time
+            return
+        if quantity < expected and not self._shortfalls.confirmed(quantity, expected):
+            return  # positions can lag fills: a shortfall counts once two readings apart agree on it
+        self._run(_Decide(HoldingsChecked(quantity, self._p.clock.now()), venue_checked=True, entry=True))
+
+    def fee_learned(self, client_order_id: str, fee: Decimal) -> None:
+        """The venue's fee for a finished order replaces the books' estimate, once (the stored order
+        says whether it already did)."""
+        assert self._state is not None
+        stored = self._p.cycles.order_fee(client_order_id)
+        if stored is None or stored.source is FeeSource.VENUE:
+            return
+        self._run(_Decide(FeeConfirmed(client_order_id, stored.side, stored.fee, fee,
+                                       stored.cycle_id == self._state.cycle.id, self._p.clock.now()), entry=True))
+
+    def recheck_fee(self, client_order_id: str) -> None:
+        assert self._state is not None and self._config is not None
+        pending = self._fee_pending
+        if pending is None or pending.client_order_id != client_order_id:
+            return
+        if self._state.cycle.order is not None:  # another order moved the position meanwhile: the venue's
+            self._fee_pending = None             # fee activities will settle it
+            return
+        try:
+            position: Decimal | None = self._p.broker.position_qty(self._symbol)
+        except BrokerUnavailable:
+            position = None
+        fees = self._config.fees
+        fee = None if position is None else fee_from_position(pending.filled_qty, pending.position_before, position,
+                                                              max(fees.taker_bps, fees.maker_bps))
+        if fee is None and self._p.stopwatch.seconds() - pending.since < FEE_RECHECK_FOR:
+            self._p.timers.recheck_fee_in(FEE_RECHECK_SECONDS, client_order_id)
+            return
+        self._fee_pending = None
+        if fee is not None:
+            self.fee_learned(client_order_id, fee)
+
+    def params_changed(self, record: AssetRecord) -> None:
+        self._config = self._config_for(record)
+        self._refresh_triggers()
+        self._log.info("parameters reloaded: {}", record.params)
+
+    def housekeeping(self) -> None:
+        self._flush_peak()
+        self._publish_metrics()
+        if self._p.stopwatch.seconds() - self._rules_read_at >= self._p.rules.rules_refresh_seconds:
+            self._refresh_rules("the refresh period")
+
+    def adopt(self, quantity: Decimal, price: Decimal) -> str:
+        """Take foreign coins into a flat cycle (`supervisor.py adopt`); the answer for the operator."""
+        assert self._state is not None
+        position = self._p.broker.position(self._symbol)
+        held, entry = (position.qty, position.avg_entry_price) if position else (ZERO, ZERO)
+        try:
+            qty, cost = plan_adoption(held, entry, self._state.held_quantity, quantity, price)
+        except AdoptionRefused as error:
+            return f"refused: {error}"
+        decision = self._run(_Decide(PositionAdopted(qty, cost, self._p.clock.now()), entry=True))
+        return decision.notes[-1] if decision.notes else "nothing to do"
+
+    # --- the loop -----------------------------------------------------------------------------------
+
+    def _run(self, *work: _Work) -> Decision:
+        """Drain the queue; the answer is the decision on the caller's event (the last one, if it was
+        decided again after a venue check)."""
+        assert self._state is not None
+        queue: deque[_Work] = deque(work)
+        answer = Decision(self._state)
+        while queue:
+            item = queue.popleft()
+            match item:
+                case _Decide():
+                    decision = self._decide(item, queue)
+                    if item.entry:
+                        answer = decision
+                case _LearnFromRejection(command=command, error=error):
+                    queue.extend(self._learn_from_rejection(command, error))
+                case _ReadBackDone():
+                    self._read_back_done(item)
+        return answer
+
+    def _decide(self, item: _Decide, queue: deque[_Work]) -> Decision:
+        """Decide one event; check, vet and store the decision; carry out its commands, queueing
+        the events their answers make."""
+        assert self._config is not None and self._state is not None
+        event, before = self._with_position(item.event), self._state
+        decision = decide(self._config, before, event)
+        if decision.state is before and not decision.commands and decision.confirmed_fee is None:
+            self._note(decision.notes)
+            return decision
+        check = GO if item.venue_checked else self._check_before_selling(before, decision)
+        if check.verdict is Verdict.AGAIN:  # the venue's figures first, then this event decided on them
+            retry = [_Decide(correction, venue_checked=True) for correction in check.corrections]
+            queue.extendleft(reversed([*retry, replace(item, event=event, venue_checked=True)]))
+            return Decision(before)
+        if check.verdict is Verdict.WAIT:
+            return Decision(before)
+        if decision.commands:
+            veto = self._vet(decision)
+            if veto is not None:  # dropped whole: nothing stored, nothing sent, asked again later
+                self._p.metrics.orders_vetoed.labels(self._symbol, veto.gate).inc()
+                self._note((f"vetoed by the {veto.gate.replace('_', ' ')} gate: {veto.reason}",))
+                return Decision(before)
+        self._persist(before, decision, event)
+        for command in decision.commands:
+            queue.extend(self._execute(command))
+        return decision
+
+    def _persist(self, before: AssetState, decision: Decision, event: Event) -> None:
+        assert self._outcomes is not None and self._config is not None
+        if decision.durable or decision.commands or decision.completed is not None:
+            self._state = self._p.cycles.save(self._asset_id, before, decision, event.time)
+            self._peak_dirty = False
+        else:  # only the trailing peak moved: stored by housekeeping, not on every tick
+            self._state = decision.state
+            self._peak_dirty = True
+        self._refresh_triggers()
+        self._post_exposure()
+        self._outcomes.record(before, decision, event, self._config.timing)
+        if decision.durable:
+            self._publish_metrics()
+        self._watch_buy_fee(decision)
+
+    def _store_now(self, event: Event) -> None:
+        """Decide and store `event` at once, inside a command (see the module's docstring): only for
+        events the core answers without a command."""
+        assert self._state is not None
+        queue: deque[_Work] = deque()
+        self._decide(_Decide(event, venue_checked=True), queue)
+        assert not queue, f"{type(event).__name__} made commands: it must be queued, not stored at once"
+
+    # --- the venue before a sell ----------------------------------------------------------------------
+
+    def _check_before_selling(self, before: AssetState, decision: Decision) -> SellCheck:
+        """Before a sell goes out, ask the venue what the bot really has. Fewer coins than the cycle
+        holds (a manual sell, a fee taken differently) correct the cycle once two readings some seconds
+        apart agree (positions can lag fills); until then nothing is sold. Coins held back by other
+        orders cap the sell at the venue's qty_available less foreign coins. Either way the sell the
+        venue gets is one it can fill: never a loop of identical refused sells."""
+        sell = next((c for c in decision.commands if isinstance(c, SubmitOrder) and c.side is Side.SELL), None)
+        if sell is None or before.cycle.order is not None:  # a resubmission keeps its stored size
+            return GO
+        if self._fee_pending is not None:
+            self._note(("a buy's fee is not known yet: selling once the position shows it",))
+            return WAIT
+        try:
+            position = self._p.broker.position(self._symbol)
+        except BrokerUnavailable as error:  # the venue's answer to the sell itself settles it
+            self._log.warning("could not read the position before selling ({}); selling {}", error, sell.qty)
+            return GO
+        held, total = before.held_quantity, position.qty if position is not None else ZERO
+        if total < held:
+            if not self._shortfalls.confirmed(total, held):
+                self._note((f"the venue shows {total} of the {held} the cycle holds: selling once a second "
+                            "reading confirms it",))
+                return WAIT
+            self._p.metrics.sell_shortfalls.labels(self._symbol).inc()
+            self._log.warning("the venue holds {} of the {} the cycle holds (a manual sell or a fee taken "
+                              "differently): the cycle is corrected and sells what is left", total, held)
+            return again(HoldingsChecked(total, self._p.clock.now()))
+        sellable = sellable_for_bot(position, held)
+        if sellable >= sell.qty:
+            return self._hold_back_unconfirmed_fees(before, sell, total)
+        return again(self._sellable_short(sellable, "coins held back by other orders"))
+
+    def _hold_back_unconfirmed_fees(self, before: AssetState, sell: SubmitOrder, venue_qty: Decimal) -> SellCheck:
+        """With foreign coins on the pair, a buy fee still estimated may hide that some of what the
+        bot counts is theirs: the sell is capped at what is certainly the bot's; the rest waits for
+        the venue's fee (which settles it as dust). Buys of ended cycles count too: their dust is in
+        what the bot counts."""
+        assert self._config is not None
+        if venue_qty <= before.held_quantity:
+            return GO
+        unconfirmed = [EstimatedBuyFee(order.filled_qty, order.fee) for order in self._p.cycles.estimated_fees()
+                       if order.symbol == self._symbol and order.side is Side.BUY and order.filled_qty > 0]
+        fees = self._config.fees
+        certain = certainly_ours(before.held_quantity, unconfirmed, max(fees.taker_bps, fees.maker_bps))
+        if certain >= sell.qty:
+            return GO
+        self._log.info("a buy fee is still an estimate and the pair holds foreign coins: selling only the {} "
+                       "certainly the bot's of the {} it counts, the rest once the venue posts the fee",
+                       certain, before.held_quantity)
+        return again(SellableChecked(certain, self._p.clock.now()))
+
+    def _sellable_short(self, sellable: Decimal, source: str) -> SellableChecked:
+        """The venue lets the bot sell less than it holds: logged, counted, and the core to be told."""
+        assert self._state is not None
+        self._p.metrics.sell_shortfalls.labels(self._symbol).inc()
+        self._log.warning("the venue lets the bot sell only {} of the {} it holds ({}): the sell is capped; "
+                          "the reconciler corrects the cycle if coins are gone", sellable,
+                          self._state.held_quantity, source)
+        return SellableChecked(sellable, self._p.clock.now())
+
+    # --- the risk gates --------------------------------------------------------------------------------
+
+    def _vet(self, decision: Decision) -> Veto | None:
+        """Ask the risk gates. The cheap ones (kill switch, breakers, limits, caps) go first, so a
+        blocked buy costs no request; only a buy they let through reads the account (B16)."""
+        risk = self._p.risk
+        limits, snapshot = risk.limits, risk.snapshot(self._p.clock.now())
+        veto = vet(limits, snapshot, self._symbol, decision.commands)
+        cost = buy_cost(decision.commands)
+        if veto is not None or cost is None:
+            return veto
+        power = self._buying_power_for(cost)
+        if power is None:
+            return Veto("cash", "the account's buying power could not be read; no buy without it")
+        return vet(limits, replace(snapshot, buying_power=power), self._symbol, decision.commands)
+
+    def _buying_power_for(self, cost: Decimal) -> Decimal | None:
+        """The account's buying power for crypto (`non_marginable_buying_power`, not `cash`) for a buy of
+        `cost`. A recent reading that was too small is reused (the buy waits a few seconds longer at
+        worst); any buy that may go ahead is checked against a reading taken just now, so a stale one
+        can never let a buy through (never leverage)."""
+        reused = self._cash.reusable_for(cost)
+        if reused is not None:
+            return reused
+        try:
+            power = self._p.broker.account().buying_power
+        except BrokerUnavailable:
+            return None
+        self._cash.read(power, cost)
+        return power
+
+    # --- commands ----------------------------------------------------------------------------------------
+
+    def _execute(self, command: Command) -> list[_Work]:
+        match command:
+            case SubmitOrder():
+                return self._submit(command)
+            case CancelOrder():
+                return self._cancel(command)
+            case ScheduleTimer(at=at):
+                self._p.timers.tick_at(at)
+        return []
+
+    def _submit(self, command: SubmitOrder) -> list[_Work]:
+        assert self._outcomes is not None
+        p, order_id = self._p, command.client_order_id
+        now = p.clock.now()
+        if command.side is Side.BUY:  # stored before the POST: the exact coin fee is learned from it later
+            try:
+                self._store_now(PositionBeforeOrder(order_id, p.broker.position_qty(command.symbol), now))
+            except BrokerUnavailable as error:
+                self._log.warning("position before {} unknown ({}); its fee will be estimated", order_id, error)
+        try:
+            order = p.broker.submit(command)
+        except TradingStopped as stopped:  # its row stays `submitting`: the next start finds it was never sent
+            self._log.info("{} not sent: {}", order_id, stopped)
+            return []
+        except DuplicateClientOrderId:
+            self._log.info("{} already exists on the exchange; reading it back", order_id)
+            return self._read_back(OrderLookup.DUPLICATE_ID)
+        except OrderRejected as error:
+            self._log.warning("{} rejected: {}", order_id, error)
+            closed = OrderClosed(order_id, CloseReason.REJECTED, now, message=str(error), rejection=error.kind)
+            return [_Decide(closed), _LearnFromRejection(command, error)]
+        except BrokerUnavailable as error:
+            self._log.warning("{} outcome unknown ({}); will look it up", order_id, error)
+            self._outcomes.order_result(False)
+            p.timers.check_order_in(LOOKUP_RETRY_SECONDS, OrderLookup.UNKNOWN_SUBMIT_OUTCOME)
+            return []
+        p.metrics.orders_submitted.labels(command.symbol, command.side.value, command.kind.value).inc()
+        self._outcomes.order_result(True)
+        work: list[_Work] = [_Decide(OrderAccepted(order_id, order.id, now))]
+        follow_up = event_for(order, now)
+        if follow_up is not None and not isinstance(follow_up, OrderAccepted):
+            work.append(_Decide(follow_up))
+        return work
+
+    def _learn_from_rejection(self, command: SubmitOrder, error: OrderRejected) -> list[_Work]:
+        """A refusal that says something about the venue is used, so the next try differs: a minimum
+        (they move with the price) has the pair's rules read again; "insufficient balance" on a sell
+        caps the next sell at what the venue says is available, less foreign coins."""
+        if isinstance(error, BelowMinimum):
+            self._refresh_rules("a minimum-size rejection")
+        if not isinstance(error, InsufficientBalance) or command.side is not Side.SELL or self._state is None:
+            return []
+        try:
+            position = self._p.broker.position(self._symbol)
+        except BrokerUnavailable as failure:
+            self._log.warning("could not read the position after {} was refused ({})", command.client_order_id,
+                              failure)
+            return []
+        sellable = sellable_for_bot(position, self._state.held_quantity, error.available)
+        if sellable < command.qty:
+            return [_Decide(self._sellable_short(sellable, f"the venue's answer: available {error.available}"))]
+        return []
+
+    def _cancel(self, command: CancelOrder) -> list[_Work]:
+        exchange_id = command.exchange_id
+        try:
+            if exchange_id is None:
+                found = self._p.broker.order_by_client_id(command.client_order_id)
+                if found is None:
+                    return [_Decide(OrderNotFound(command.client_order_id, self._p.clock.now()))]
+                exchange_id = found.id
+            self._p.broker.cancel(exchange_id)
+            self._log.info("cancel requested for {} ({})", command.client_order_id, command.reason)
+        except TradingStopped as stopped:
+            self._log.info("cancel of {} not sent: {}", command.client_order_id, stopped)
+        except (NotFound, OrderRejected) as error:  # already filled, canceled or gone: read its final state
+            self._log.info("cancel of {} refused ({}); reading it back", command.client_order_id, error)
+            return self._read_back(OrderLookup.CANCEL_REFUSED)
+        except BrokerUnavailable as error:
+            self._log.warning("cancel of {} failed ({}); the cycle asks again later", command.client_order_id, error)
+        return []
+
+    # --- looking things up ---------------------------------------------------------------------------------
+
+    def _read_back(self, reason: OrderLookup) -> list[_Work]:
+        """The live order as the exchange has it, as events for the cycle (it applies only what it
+        has not seen), then a note of whether that changed anything."""
+        assert self._state is not None
+        live = self._state.cycle.order
+        if live is None:
+            return []
+        try:
+            found = self._p.broker.order_by_client_id(live.client_order_id)
+        except BrokerUnavailable as error:
+            self._log.warning("could not look up {} ({}): {}", live.client_order_id, reason, error)
+            return []
+        now = self._p.clock.now()
+        if found is None:
+            return [_Decide(OrderNotFound(live.client_order_id, now))]
+        work: list[_Work] = []
+        if live.exchange_id is None:
+            work.append(_Decide(OrderAccepted(live.client_order_id, found.id, now)))
+        event = event_for(found, now)
+        if event is not None and not isinstance(event, OrderAccepted):
+            work.append(_Decide(event))
+        return [*work, _ReadBackDone(live.client_order_id, reason, found.status, self._state)]
+
+    def _read_back_done(self, done: _ReadBackDone) -> None:
+        if self._state is done.before:
+            return
+        self._log.info("{} read back ({}): the exchange says {}", done.client_order_id, done.reason, done.status)
+        if done.reason.finds_missed_updates:
+            self._p.metrics.discrepancies.labels("missed_order_update").inc()
+
+    def _with_position(self, event: Event) -> Event:
+        """A final buy report gets the exchange's position after it, if the report did not carry
+        one: the core learns the exact fee taken in coin from it."""
+        if not isinstance(event, OrderFilled | OrderClosed) or (isinstance(event, OrderFilled) and not event.final):
+            return event
+        if event.position_qty is not None or event.fee is not None or event.filled_qty == 0:
+            return event
+        order = self._state.cycle.order if self._state is not None else None
+        if order is None or order.side is not Side.BUY or order.client_order_id != event.client_order_id:
+            return event
+        try:
+            return replace(event, position_qty=self._p.broker.position_qty(self._symbol))
+        except BrokerUnavailable:
+            return event
+
+    def _watch_buy_fee(self, decision: Decision) -> None:
+        """A buy that ended with its fee only estimated (the position did not show the fill yet): read
+        the position again shortly; until then the cycle does not sell (it may hold less than it thinks)."""
+        order = decision.finished_order
+        if (order is None or order.side is not Side.BUY or order.filled_qty == 0 or order.position_before is None
+                or order.fee_source is FeeSource.VENUE):
+            return
+        self._fee_pending = PendingFee(order.client_order_id, order.filled_qty, order.position_before,
+                                       self._p.stopwatch.seconds())
+        self._p.timers.recheck_fee_in(FEE_RECHECK_SECONDS, order.client_order_id)
+
+    # --- bookkeeping -----------------------------------------------------------------------------------------
+
+    def _refresh_triggers(self) -> None:
+        if self._config is not None and self._state is not None:
+            self._triggers = triggers(self._config, self._state)
+
+    def _config_for(self, record: AssetRecord) -> AssetConfig:
+        rules = self._p.rules
+        return AssetConfig(record.id, record.symbol, rules.namespace, record.params,
+                           self._p.exchange_rules.exchange_rules(record.symbol), rules.fees, rules.timing)
+
+    def _refresh_rules(self, why: str) -> None:
+        assert self._config is not None
+        try:
+            rules: ExchangeRules = self._p.exchange_rules.refresh_exchange_rules(self._symbol)
+        except BrokerUnavailable as error:
+            self._log.warning("could not read {}'s rules again after {} ({})", self._symbol, why, error)
+            return
+        self._rules_read_at = self._p.stopwatch.seconds()
+        if rules != self._config.rules:
+            self._log.info("{}'s rules read again after {}: {}", self._symbol, why, rules)
+            self._config = replace(self._config, rules=rules)
+            self._refresh_triggers()
+
+    def _arm_deadlines(self) -> None:
+        assert self._state is not None
+        cycle, timers = self._state.cycle, self._p.timers
+        if cycle.status is CycleStatus.COOLDOWN and cycle.cooldown_until is not None:
+            timers.tick_at(cycle.cooldown_until)
+        if cycle.order is not None and self._config is not None:
+            timing = self._config.timing
+            limit = timing.stale_buy_after if cycle.order.side is Side.BUY else timing.stuck_sell_after
+            timers.tick_at(cycle.order.created_at + limit)
+
+    def _flush_peak(self) -> None:
+        if self._peak_dirty and self._state is not None and self._state.cycle.id is not None:
+            self._p.cycles.save_peak(self._state.cycle.id, self._state.cycle.peak_price)
+            self._peak_dirty = False
+
+    def _post_exposure(self) -> None:
+        assert self._state is not None
+        cycle, order = self._state.cycle, self._state.cycle.order
+        live_buy = order is not None and order.side is Side.BUY
+        unfilled = (order.qty - order.filled_qty) if live_buy and order is not None else ZERO
+        limit = order.limit_price if live_buy and order is not None else None
+        self._p.risk.update_asset(self._symbol, committed_capital(cycle.cost, unfilled, limit),
+                                  is_open=cycle.quantity > 0 or order is not None,
+                                  reserved=reserved_by_buy(unfilled, limit))
+
+    def _publish_metrics(self) -> None:
+        if self._state is None:
+            return
+        cycle, metrics = self._state.cycle, self._p.metrics
+        metrics.set_status(self._symbol, cycle.status.value)
+        latest = self._p.quotes.latest(self._symbol)
+        bid = latest.bid if latest is not None else None
+        metrics.set_position(self._symbol, cycle.quantity, cycle.cost, cycle.safety_orders, bid)
+
+    def _note(self, notes: tuple[str, ...]) -> None:
+        now = self._p.stopwatch.seconds()
+        for note in notes:
+            key = note_kind(note)
+            if now - self._noted.get(key, -NOTE_REPEAT_SECONDS) >= NOTE_REPEAT_SECONDS:
+                self._noted[key] = now
+                self._log.info("{}", note)
+
+
+def note_kind(note: str) -> str:
+    """What makes two notes "the same" for repeat suppression: the text without its numbers (prices,
+    quantities, times move with every quote) and without the detail after the first colon. Used for
+    log suppression only, never to decide anything."""
+    return _NUMBER.sub("#", note.split(":")[0])[:80]
+
+
+def _holding(config: AssetConfig, state: AssetState) -> str:
+    cycle = state.cycle
+    if cycle.is_flat:
+        return "flat"
+    return f"holding {coin_text(config, cycle.quantity)} at avg {money_text(config, cycle.average_price)}"
