@@ -34,7 +34,7 @@ from actors.messages import (
 )
 from actors.runtime import Runtime, asset_actor_name
 from actors.supervision import ChildSpec, ExitReason, Restart, SupervisedActor
-from app.driver import AssetDriver, DriverPorts
+from app.driver import AssetDriver, AssetHost
 from dca.assets import AssetRecord
 from dca.market import Quote
 from ports.asset_host import OrderLookup
@@ -50,11 +50,8 @@ class AssetActor(SupervisedActor):
         self._rt = runtime
         self._symbol = ""
         self._last_quote: Quote | None = None
-        self._driver = AssetDriver(asset_id, DriverPorts(
-            rules=runtime.rules, assets=runtime.assets, cycles=runtime.cycles, broker=runtime.broker,
-            exchange_rules=runtime, risk=runtime.risk, metrics=runtime.metrics, notifier=runtime.notifier,
-            quotes=runtime.board, clock=runtime.clock, stopwatch=_RealTime(), timers=_Timers(runtime, self.actor_ref),
-        ))
+        host = AssetHost(timers=_Timers(runtime, self.actor_ref), stopwatch=_RealTime(), quotes=runtime.board)
+        self._driver = AssetDriver(asset_id, runtime, host)
 
     # --- lifecycle -------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ Adapters raise these (and only these) and keep the venue's own words in the mess
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -106,6 +106,19 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class TradeUpdate:
+    """One trade_updates message: the event, the order after it, and this execution's figures."""
+
+    event: str
+    order: ExchangeOrder
+    time: datetime
+    price: Decimal | None = None
+    qty: Decimal | None = None
+    position_qty: Decimal | None = None
+    execution_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VenueFees:
     """Fills by exchange order id, and the fee records the venue posted."""
 
@@ -158,3 +171,14 @@ class Broker(TradingBroker, Protocol):
     def all_rules(self, min_notional: Decimal) -> dict[str, ExchangeRules]: ...
 
     def latest_quotes(self, symbols: list[str]) -> dict[str, Quote]: ...
+
+
+class ShadowVenue(Protocol):
+    """A dry run's shadow exchange (adapters/dryrun.py): it takes the orders (it is also the broker),
+    matches them against live quotes and emits the trade updates."""
+
+    def subscribe(self, listener: Callable[[TradeUpdate], None]) -> None: ...
+
+    def on_quote(self, quote: Quote) -> None: ...
+
+    def save(self) -> None: ...

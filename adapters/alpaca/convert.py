@@ -9,7 +9,6 @@ the float stands for, which is the price the venue sent.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,21 +17,9 @@ from dca.assets import compact_symbol
 from dca.exchange import ExchangeOrder, Position
 from dca.market import Quote
 from dca.money import ZERO
+from ports.broker import TradeUpdate  # the port's value: built here from the raw stream message
 
 QUOTE_CURRENCIES = ("USDT", "USDC", "USD", "BTC", "ETH")
-
-
-@dataclass(frozen=True, slots=True)
-class TradeUpdate:
-    """One trade_updates message: the event, the order after it, and this execution's figures."""
-
-    event: str
-    order: ExchangeOrder
-    time: datetime
-    price: Decimal | None = None
-    qty: Decimal | None = None
-    position_qty: Decimal | None = None
-    execution_id: str | None = None
 
 
 def decimal_or_none(value: Any) -> Decimal | None:

@@ -30,7 +30,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from loguru import logger
 
@@ -62,7 +62,7 @@ from dca.order_reports import event_for
 from dca.params import AssetConfig, ExchangeRules, FeeSchedule, OrderTiming
 from dca.risk import Veto, buy_cost, committed_capital, reserved_by_buy, vet
 from dca.strategy import ALWAYS, Decision, Triggers, coin_text, decide, money_text, triggers
-from ports.asset_host import AssetTimers, ExchangeRulesSource, OrderLookup, Quotes
+from ports.asset_host import AssetTimers, OrderLookup, Quotes
 from ports.broker import (
     BelowMinimum,
     BrokerUnavailable,
@@ -100,22 +100,39 @@ class TradingRules:
     rules_refresh_seconds: float = 900
 
 
-@dataclass(frozen=True, slots=True)
-class DriverPorts:
-    """Everything an asset driver talks to."""
+class DriverPorts(Protocol):
+    """The shared services an asset driver talks to (the actors' `Runtime` is one). Read on every
+    use, never copied: whoever wires them may replace one (tests inject faults that way)."""
 
-    rules: TradingRules
-    assets: AssetRepository
-    cycles: CycleStore
-    broker: TradingBroker
-    exchange_rules: ExchangeRulesSource
-    risk: RiskGate
-    metrics: Metrics
-    notifier: Notifier
-    quotes: Quotes
-    clock: Clock
-    stopwatch: Stopwatch
+    @property
+    def rules(self) -> TradingRules: ...
+    @property
+    def assets(self) -> AssetRepository: ...
+    @property
+    def cycles(self) -> CycleStore: ...
+    @property
+    def broker(self) -> TradingBroker: ...
+    @property
+    def risk(self) -> RiskGate: ...
+    @property
+    def metrics(self) -> Metrics: ...
+    @property
+    def notifier(self) -> Notifier: ...
+    @property
+    def clock(self) -> Clock: ...
+
+    def exchange_rules(self, symbol: str) -> ExchangeRules: ...
+
+    def refresh_exchange_rules(self, symbol: str) -> ExchangeRules: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AssetHost:
+    """What the actor hosting one driver provides: its timers, real time, and the newest quotes."""
+
     timers: AssetTimers
+    stopwatch: Stopwatch
+    quotes: Quotes
 
 
 # --- what the queue holds ---------------------------------------------------------------------------
@@ -146,19 +163,19 @@ _Work = _Decide | _LearnFromRejection | _ReadBackDone
 
 
 class AssetDriver:
-    def __init__(self, asset_id: int, ports: DriverPorts) -> None:
+    def __init__(self, asset_id: int, ports: DriverPorts, host: AssetHost) -> None:
         self._asset_id = asset_id
-        self._p = ports
+        self._p, self._host = ports, host
         self._config: AssetConfig | None = None
         self._state: AssetState | None = None
         self._symbol = ""
         self._triggers: Triggers = ALWAYS  # where the core may act; recomputed on every change
         self._peak_dirty = False
         self._noted: dict[str, float] = {}
-        self._rules_read_at = ports.stopwatch.seconds()
+        self._rules_read_at = host.stopwatch.seconds()
         self._fee_pending: PendingFee | None = None
-        self._shortfalls = ShortfallWatch(ports.stopwatch)
-        self._cash = CashReading(ports.stopwatch)
+        self._shortfalls = ShortfallWatch(host.stopwatch)
+        self._cash = CashReading(host.stopwatch)
         self._log: Logger = logger
         self._outcomes: OutcomeRecorder | None = None
 
@@ -255,8 +272,8 @@ class AssetDriver:
         fees = self._config.fees
         fee = None if position is None else fee_from_position(pending.filled_qty, pending.position_before, position,
                                                               max(fees.taker_bps, fees.maker_bps))
-        if fee is None and self._p.stopwatch.seconds() - pending.since < FEE_RECHECK_FOR:
-            self._p.timers.recheck_fee_in(FEE_RECHECK_SECONDS, client_order_id)
+        if fee is None and self._host.stopwatch.seconds() - pending.since < FEE_RECHECK_FOR:
+            self._host.timers.recheck_fee_in(FEE_RECHECK_SECONDS, client_order_id)
             return
         self._fee_pending = None
         if fee is not None:
@@ -270,7 +287,7 @@ class AssetDriver:
     def housekeeping(self) -> None:
         self._flush_peak()
         self._publish_metrics()
-        if self._p.stopwatch.seconds() - self._rules_read_at >= self._p.rules.rules_refresh_seconds:
+        if self._host.stopwatch.seconds() - self._rules_read_at >= self._p.rules.rules_refresh_seconds:
             self._refresh_rules("the refresh period")
 
     def adopt(self, quantity: Decimal, price: Decimal) -> str:
@@ -458,7 +475,7 @@ class AssetDriver:
             case CancelOrder():
                 return self._cancel(command)
             case ScheduleTimer(at=at):
-                self._p.timers.tick_at(at)
+                self._host.timers.tick_at(at)
         return []
 
     def _submit(self, command: SubmitOrder) -> list[_Work]:
@@ -485,7 +502,7 @@ class AssetDriver:
         except BrokerUnavailable as error:
             self._log.warning("{} outcome unknown ({}); will look it up", order_id, error)
             self._outcomes.order_result(False)
-            p.timers.check_order_in(LOOKUP_RETRY_SECONDS, OrderLookup.UNKNOWN_SUBMIT_OUTCOME)
+            self._host.timers.check_order_in(LOOKUP_RETRY_SECONDS, OrderLookup.UNKNOWN_SUBMIT_OUTCOME)
             return []
         p.metrics.orders_submitted.labels(command.symbol, command.side.value, command.kind.value).inc()
         self._outcomes.order_result(True)
@@ -588,8 +605,8 @@ class AssetDriver:
                 or order.fee_source is FeeSource.VENUE):
             return
         self._fee_pending = PendingFee(order.client_order_id, order.filled_qty, order.position_before,
-                                       self._p.stopwatch.seconds())
-        self._p.timers.recheck_fee_in(FEE_RECHECK_SECONDS, order.client_order_id)
+                                       self._host.stopwatch.seconds())
+        self._host.timers.recheck_fee_in(FEE_RECHECK_SECONDS, order.client_order_id)
 
     # --- bookkeeping -----------------------------------------------------------------------------------------
 
@@ -600,16 +617,16 @@ class AssetDriver:
     def _config_for(self, record: AssetRecord) -> AssetConfig:
         rules = self._p.rules
         return AssetConfig(record.id, record.symbol, rules.namespace, record.params,
-                           self._p.exchange_rules.exchange_rules(record.symbol), rules.fees, rules.timing)
+                           self._p.exchange_rules(record.symbol), rules.fees, rules.timing)
 
     def _refresh_rules(self, why: str) -> None:
         assert self._config is not None
         try:
-            rules: ExchangeRules = self._p.exchange_rules.refresh_exchange_rules(self._symbol)
+            rules: ExchangeRules = self._p.refresh_exchange_rules(self._symbol)
         except BrokerUnavailable as error:
             self._log.warning("could not read {}'s rules again after {} ({})", self._symbol, why, error)
             return
-        self._rules_read_at = self._p.stopwatch.seconds()
+        self._rules_read_at = self._host.stopwatch.seconds()
         if rules != self._config.rules:
             self._log.info("{}'s rules read again after {}: {}", self._symbol, why, rules)
             self._config = replace(self._config, rules=rules)
@@ -617,7 +634,7 @@ class AssetDriver:
 
     def _arm_deadlines(self) -> None:
         assert self._state is not None
-        cycle, timers = self._state.cycle, self._p.timers
+        cycle, timers = self._state.cycle, self._host.timers
         if cycle.status is CycleStatus.COOLDOWN and cycle.cooldown_until is not None:
             timers.tick_at(cycle.cooldown_until)
         if cycle.order is not None and self._config is not None:
@@ -645,12 +662,12 @@ class AssetDriver:
             return
         cycle, metrics = self._state.cycle, self._p.metrics
         metrics.set_status(self._symbol, cycle.status.value)
-        latest = self._p.quotes.latest(self._symbol)
+        latest = self._host.quotes.latest(self._symbol)
         bid = latest.bid if latest is not None else None
         metrics.set_position(self._symbol, cycle.quantity, cycle.cost, cycle.safety_orders, bid)
 
     def _note(self, notes: tuple[str, ...]) -> None:
-        now = self._p.stopwatch.seconds()
+        now = self._host.stopwatch.seconds()
         for note in notes:
             key = note_kind(note)
             if now - self._noted.get(key, -NOTE_REPEAT_SECONDS) >= NOTE_REPEAT_SECONDS:
