@@ -22,6 +22,13 @@ events at the back of the queue. So:
   checked, so the core re-decides it on what the venue has.
 * Work that must follow an event's decision (learning from a rejection, noting that a read-back
   found a missed update) is queued after that event, so it sees the state the event left.
+
+The backtest session (dca/backtest/session.py) keeps its own, recursive loop on purpose: it lives in
+the pure core (Dask workers import it without app/ or any port), it has none of the steps between
+`decide` and the commands (venue checks, risk gates, storage), and its venue answers synchronously,
+so applying an order's answers at once gives the same result as queueing them (the only other
+command of such a decision is the order's timer, which goes on a heap either way). Queue items per
+event would only cost allocations in a loop that runs over every bar of every sweep point.
 """
 
 from __future__ import annotations
