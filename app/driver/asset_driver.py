@@ -37,12 +37,14 @@ import re
 from collections import deque
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from app.driver.outcomes import OutcomeRecorder
-from app.driver.venue_checks import GO, WAIT, CashReading, PendingFee, SellCheck, ShortfallWatch, Verdict, again
+from app.driver.sell_guard import SellGuard
+from app.driver.services import AssetHost, DriverPorts
+from app.driver.venue_checks import GO, CashReading, PendingFee, Verdict
 from dca.adoption import AdoptionRefused, plan_adoption
 from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
@@ -58,18 +60,17 @@ from dca.events import (
     OrderNotFound,
     PositionAdopted,
     PositionBeforeOrder,
-    SellableChecked,
     Tick,
 )
 from dca.exchange import sellable_for_bot
-from dca.fees import EstimatedBuyFee, certainly_ours, fee_from_position
+from dca.fees import fee_from_position
 from dca.market import Quote
 from dca.money import ZERO
 from dca.order_reports import event_for
-from dca.params import AssetConfig, ExchangeRules, FeeSchedule, OrderTiming
+from dca.params import AssetConfig, ExchangeRules
 from dca.risk import Veto, buy_cost, committed_capital, reserved_by_buy, vet
 from dca.strategy import ALWAYS, Decision, Triggers, coin_text, decide, money_text, triggers
-from ports.asset_host import AssetTimers, OrderLookup, Quotes
+from ports.asset_host import OrderLookup
 from ports.broker import (
     BelowMinimum,
     BrokerUnavailable,
@@ -77,14 +78,8 @@ from ports.broker import (
     InsufficientBalance,
     NotFound,
     OrderRejected,
-    TradingBroker,
     TradingStopped,
 )
-from ports.clock import Clock, Stopwatch
-from ports.metrics import Metrics
-from ports.notifier import Notifier
-from ports.risk import RiskGate
-from ports.stores import AssetRepository, CycleStore
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -93,53 +88,6 @@ NOTE_REPEAT_SECONDS = 60.0  # the same informational note is logged at most once
 LOOKUP_RETRY_SECONDS = 5.0  # after an unknown submit outcome, look the order up again this often
 FEE_RECHECK_SECONDS, FEE_RECHECK_FOR = 1.0, 10.0  # a lagging position is read again this often, this long
 _NUMBER = re.compile(r"[-+]?\d[\d.,]*(?:[eE][-+]?\d+)?")  # prices, quantities, times in a note
-
-
-@dataclass(frozen=True, slots=True)
-class TradingRules:
-    """The settings the asset drivers hand to the core, whatever the asset."""
-
-    namespace: str
-    fees: FeeSchedule
-    timing: OrderTiming
-    min_notional: Decimal
-    buy_margin_percent: Decimal = Decimal(2)
-    rules_refresh_seconds: float = 900
-
-
-class DriverPorts(Protocol):
-    """The shared services an asset driver talks to (the actors' `Runtime` is one). Read on every
-    use, never copied: whoever wires them may replace one (tests inject faults that way)."""
-
-    @property
-    def rules(self) -> TradingRules: ...
-    @property
-    def assets(self) -> AssetRepository: ...
-    @property
-    def cycles(self) -> CycleStore: ...
-    @property
-    def broker(self) -> TradingBroker: ...
-    @property
-    def risk(self) -> RiskGate: ...
-    @property
-    def metrics(self) -> Metrics: ...
-    @property
-    def notifier(self) -> Notifier: ...
-    @property
-    def clock(self) -> Clock: ...
-
-    def exchange_rules(self, symbol: str) -> ExchangeRules: ...
-
-    def refresh_exchange_rules(self, symbol: str) -> ExchangeRules: ...
-
-
-@dataclass(frozen=True, slots=True)
-class AssetHost:
-    """What the actor hosting one driver provides: its timers, real time, and the newest quotes."""
-
-    timers: AssetTimers
-    stopwatch: Stopwatch
-    quotes: Quotes
 
 
 # --- what the queue holds ---------------------------------------------------------------------------
@@ -181,7 +129,7 @@ class AssetDriver:
         self._noted: dict[str, float] = {}
         self._rules_read_at = host.stopwatch.seconds()
         self._fee_pending: PendingFee | None = None
-        self._shortfalls = ShortfallWatch(host.stopwatch)
+        self._sells = SellGuard(ports, host.stopwatch, self._note)
         self._cash = CashReading(host.stopwatch)
         self._log: Logger = logger
         self._outcomes: OutcomeRecorder | None = None
@@ -214,7 +162,8 @@ class AssetDriver:
             raise LookupError(f"asset {self._asset_id} is not configured")
         self._symbol = record.symbol
         self._log = logger.bind(actor=f"asset:{record.symbol}")
-        self._outcomes = OutcomeRecorder(record.symbol, p.metrics, p.notifier, p.risk, p.clock, self._log)
+        self._outcomes = OutcomeRecorder(record.symbol, p, self._log)
+        self._sells.started(record.symbol, self._log)
         self._config = self._config_for(record)
         self._state = p.cycles.load(record)
         self._log.info("cycle {} {}; {}", self._state.cycle.id, self._state.cycle.status,
@@ -250,7 +199,7 @@ class AssetDriver:
         assert self._state is not None
         if self._state.held_quantity != expected:  # it changed after the reconciler looked: next time
             return
-        if quantity < expected and not self._shortfalls.confirmed(quantity, expected):
+        if quantity < expected and not self._sells.shortfalls.confirmed(quantity, expected):
             return  # positions can lag fills: a shortfall counts once two readings apart agree on it
         self._run(_Decide(HoldingsChecked(quantity, self._p.clock.now()), venue_checked=True, entry=True))
 
@@ -339,7 +288,8 @@ class AssetDriver:
         if decision.state is before and not decision.commands and decision.confirmed_fee is None:
             self._note(decision.notes)
             return decision
-        check = GO if item.venue_checked else self._check_before_selling(before, decision)
+        check = GO if item.venue_checked else self._sells.check(self._config, before, decision,
+                                                                 self._fee_pending is not None)
         if check.verdict is Verdict.AGAIN:  # the venue's figures first, then this event decided on them
             retry = [_Decide(correction, venue_checked=True) for correction in check.corrections]
             queue.extendleft(reversed([*retry, replace(item, event=event, venue_checked=True)]))
@@ -379,68 +329,6 @@ class AssetDriver:
         queue: deque[_Work] = deque()
         self._decide(_Decide(event, venue_checked=True), queue)
         assert not queue, f"{type(event).__name__} made commands: it must be queued, not stored at once"
-
-    # --- the venue before a sell ----------------------------------------------------------------------
-
-    def _check_before_selling(self, before: AssetState, decision: Decision) -> SellCheck:
-        """Before a sell goes out, ask the venue what the bot really has. Fewer coins than the cycle
-        holds (a manual sell, a fee taken differently) correct the cycle once two readings some seconds
-        apart agree (positions can lag fills); until then nothing is sold. Coins held back by other
-        orders cap the sell at the venue's qty_available less foreign coins. Either way the sell the
-        venue gets is one it can fill: never a loop of identical refused sells."""
-        sell = next((c for c in decision.commands if isinstance(c, SubmitOrder) and c.side is Side.SELL), None)
-        if sell is None or before.cycle.order is not None:  # a resubmission keeps its stored size
-            return GO
-        if self._fee_pending is not None:
-            self._note(("a buy's fee is not known yet: selling once the position shows it",))
-            return WAIT
-        try:
-            position = self._p.broker.position(self._symbol)
-        except BrokerUnavailable as error:  # the venue's answer to the sell itself settles it
-            self._log.warning("could not read the position before selling ({}); selling {}", error, sell.qty)
-            return GO
-        held, total = before.held_quantity, position.qty if position is not None else ZERO
-        if total < held:
-            if not self._shortfalls.confirmed(total, held):
-                self._note((f"the venue shows {total} of the {held} the cycle holds: selling once a second "
-                            "reading confirms it",))
-                return WAIT
-            self._p.metrics.sell_shortfalls.labels(self._symbol).inc()
-            self._log.warning("the venue holds {} of the {} the cycle holds (a manual sell or a fee taken "
-                              "differently): the cycle is corrected and sells what is left", total, held)
-            return again(HoldingsChecked(total, self._p.clock.now()))
-        sellable = sellable_for_bot(position, held)
-        if sellable >= sell.qty:
-            return self._hold_back_unconfirmed_fees(before, sell, total)
-        return again(self._sellable_short(sellable, "coins held back by other orders"))
-
-    def _hold_back_unconfirmed_fees(self, before: AssetState, sell: SubmitOrder, venue_qty: Decimal) -> SellCheck:
-        """With foreign coins on the pair, a buy fee still estimated may hide that some of what the
-        bot counts is theirs: the sell is capped at what is certainly the bot's; the rest waits for
-        the venue's fee (which settles it as dust). Buys of ended cycles count too: their dust is in
-        what the bot counts."""
-        assert self._config is not None
-        if venue_qty <= before.held_quantity:
-            return GO
-        unconfirmed = [EstimatedBuyFee(order.filled_qty, order.fee) for order in self._p.cycles.estimated_fees()
-                       if order.symbol == self._symbol and order.side is Side.BUY and order.filled_qty > 0]
-        fees = self._config.fees
-        certain = certainly_ours(before.held_quantity, unconfirmed, max(fees.taker_bps, fees.maker_bps))
-        if certain >= sell.qty:
-            return GO
-        self._log.info("a buy fee is still an estimate and the pair holds foreign coins: selling only the {} "
-                       "certainly the bot's of the {} it counts, the rest once the venue posts the fee",
-                       certain, before.held_quantity)
-        return again(SellableChecked(certain, self._p.clock.now()))
-
-    def _sellable_short(self, sellable: Decimal, source: str) -> SellableChecked:
-        """The venue lets the bot sell less than it holds: logged, counted, and the core to be told."""
-        assert self._state is not None
-        self._p.metrics.sell_shortfalls.labels(self._symbol).inc()
-        self._log.warning("the venue lets the bot sell only {} of the {} it holds ({}): the sell is capped; "
-                          "the reconciler corrects the cycle if coins are gone", sellable,
-                          self._state.held_quantity, source)
-        return SellableChecked(sellable, self._p.clock.now())
 
     # --- the risk gates --------------------------------------------------------------------------------
 
@@ -535,7 +423,8 @@ class AssetDriver:
             return []
         sellable = sellable_for_bot(position, self._state.held_quantity, error.available)
         if sellable < command.qty:
-            return [_Decide(self._sellable_short(sellable, f"the venue's answer: available {error.available}"))]
+            return [_Decide(self._sells.sellable_short(self._state, sellable,
+                                                       f"the venue's answer: available {error.available}"))]
         return []
 
     def _cancel(self, command: CancelOrder) -> list[_Work]:

@@ -7,16 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from app.driver.services import DriverPorts
 from dca.cycle import AssetState, LiveOrder, Side
 from dca.events import CloseReason, Event, FeeConfirmed, HoldingsChecked, OrderClosed, OrderNotFound
 from dca.notices import breaker_opened, cycle_ended, order_filled
 from dca.params import OrderTiming
 from dca.risk import GLOBAL
 from dca.strategy import Decision
-from ports.clock import Clock
-from ports.metrics import Metrics
-from ports.notifier import Notifier
-from ports.risk import RiskGate
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -25,13 +22,11 @@ if TYPE_CHECKING:
 class OutcomeRecorder:
     """One asset's reporter. `record` is called once per stored decision, before its commands run."""
 
-    def __init__(self, symbol: str, metrics: Metrics, notifier: Notifier, risk: RiskGate, clock: Clock,
-                 log: Logger) -> None:
-        self._symbol, self._metrics, self._notifier, self._risk, self._clock = symbol, metrics, notifier, risk, clock
-        self._log = log
+    def __init__(self, symbol: str, ports: DriverPorts, log: Logger) -> None:
+        self._symbol, self._p, self._log = symbol, ports, log
 
     def record(self, before: AssetState, decision: Decision, event: Event, timing: OrderTiming) -> None:
-        metrics, symbol = self._metrics, self._symbol
+        metrics, symbol = self._p.metrics, self._symbol
         for note in decision.notes:
             self._log.info("cycle {}: {}", before.cycle.id, note)
         old = before.cycle.order
@@ -45,7 +40,7 @@ class OutcomeRecorder:
         if decision.completed is not None:
             metrics.cycles_completed.labels(symbol, decision.completed.status.value).inc()
             metrics.realized_profit.labels(symbol).inc(float(decision.completed.realized_pnl))
-            self._risk.add_realized(decision.completed.completed_at or self._clock.now(),
+            self._p.risk.add_realized(decision.completed.completed_at or self._p.clock.now(),
                                     decision.completed.realized_pnl)
         if isinstance(event, HoldingsChecked):
             self._holdings_corrected(before, decision)
@@ -57,10 +52,10 @@ class OutcomeRecorder:
 
     def order_result(self, succeeded: bool) -> None:
         """Count an order's outcome for the circuit breakers; announce any breaker it opened."""
-        risk = self._risk
-        for scope in risk.record_order_result(self._symbol, succeeded, self._clock.now()):
-            self._metrics.circuit_open.labels(scope).set(1)
-            self._notifier.post(breaker_opened(scope, risk.limits.breaker_cooldown))
+        risk = self._p.risk
+        for scope in risk.record_order_result(self._symbol, succeeded, self._p.clock.now()):
+            self._p.metrics.circuit_open.labels(scope).set(1)
+            self._p.notifier.post(breaker_opened(scope, risk.limits.breaker_cooldown))
             if scope == GLOBAL:
                 self._log.error("circuit breaker opened for all assets: order failures of several assets ({} just "
                                 "now) add up to {} with no success anywhere; no orders for {}", self._symbol,
@@ -73,26 +68,26 @@ class OutcomeRecorder:
         reason = event.reason if isinstance(event, OrderClosed) else CloseReason.EXPIRED
         side = order.side.value
         if isinstance(event, OrderClosed) and reason is CloseReason.REJECTED:
-            self._metrics.orders_rejected.labels(self._symbol, side, event.rejection.value).inc()
+            self._p.metrics.orders_rejected.labels(self._symbol, side, event.rejection.value).inc()
             self.order_result(False)
         else:
             label = cancel_label(order, reason, event.time, timing)
-            self._metrics.orders_canceled.labels(self._symbol, side, label).inc()
+            self._p.metrics.orders_canceled.labels(self._symbol, side, label).inc()
 
     def _holdings_corrected(self, before: AssetState, decision: Decision) -> None:
         """The venue's holding was checked against the cycle: count what the correction was."""
         if decision.completed is not None or decision.state.cycle.cost < before.cycle.cost:  # coins left the bot
-            self._metrics.discrepancies.labels("holding_missing").inc()
+            self._p.metrics.discrepancies.labels("holding_missing").inc()
         elif decision.state.held_quantity < before.held_quantity:
-            self._metrics.discrepancies.labels("holding_corrected").inc()
+            self._p.metrics.discrepancies.labels("holding_corrected").inc()
 
     def _notify(self, decision: Decision, event: Event) -> None:
         finished = decision.finished_order
         if finished is not None and finished.filled_qty > 0 and not isinstance(event, OrderClosed | OrderNotFound):
             cycle = decision.completed if finished.side is Side.SELL and decision.completed else decision.state.cycle
-            self._notifier.post(order_filled(self._symbol, cycle, finished))
+            self._p.notifier.post(order_filled(self._symbol, cycle, finished))
         if decision.completed is not None:
-            self._notifier.post(cycle_ended(self._symbol, decision.completed))
+            self._p.notifier.post(cycle_ended(self._symbol, decision.completed))
 
 
 def cancel_label(order: LiveOrder, reason: CloseReason, at: datetime, timing: OrderTiming) -> str:
