@@ -317,7 +317,7 @@ class AssetDriver:
             self._peak_dirty = True
         self._refresh_triggers()
         self._post_exposure()
-        self._outcomes.record(before, decision, event, self._config.timing)
+        self._outcomes.record(self._config, before, decision, event)
         if decision.durable:
             self._publish_metrics()
         self._watch_buy_fee(decision)
@@ -423,8 +423,10 @@ class AssetDriver:
             return []
         sellable = sellable_for_bot(position, self._state.held_quantity, error.available)
         if sellable < command.qty:
-            return [_Decide(self._sells.sellable_short(self._state, sellable,
-                                                       f"the venue's answer: available {error.available}"))]
+            assert self._config is not None
+            available = coin_text(self._config, error.available)
+            return [_Decide(self._sells.sellable_short(self._config, self._state, sellable,
+                                                       f"the venue's answer: available {available}"))]
         return []
 
     def _cancel(self, command: CancelOrder) -> list[_Work]:

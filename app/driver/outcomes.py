@@ -11,9 +11,9 @@ from app.driver.services import DriverPorts
 from dca.cycle import AssetState, LiveOrder, Side
 from dca.events import CloseReason, Event, FeeConfirmed, HoldingsChecked, OrderClosed, OrderNotFound
 from dca.notices import breaker_opened, cycle_ended, order_filled
-from dca.params import OrderTiming
+from dca.params import AssetConfig, OrderTiming
 from dca.risk import GLOBAL
-from dca.strategy import Decision
+from dca.strategy import Decision, coin_text, money_text
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -25,7 +25,7 @@ class OutcomeRecorder:
     def __init__(self, symbol: str, ports: DriverPorts, log: Logger) -> None:
         self._symbol, self._p, self._log = symbol, ports, log
 
-    def record(self, before: AssetState, decision: Decision, event: Event, timing: OrderTiming) -> None:
+    def record(self, config: AssetConfig, before: AssetState, decision: Decision, event: Event) -> None:
         metrics, symbol = self._p.metrics, self._symbol
         for note in decision.notes:
             self._log.info("cycle {}: {}", before.cycle.id, note)
@@ -35,7 +35,7 @@ class OutcomeRecorder:
             if new.filled_qty > old.filled_qty:
                 metrics.fills.labels(symbol, new.side.value).inc()
             if decision.finished_order is not None and isinstance(event, OrderClosed | OrderNotFound):
-                self._order_ended_unfilled(new, event, timing)
+                self._order_ended_unfilled(new, event, config.timing)
         self._notify(decision, event)
         if decision.completed is not None:
             metrics.cycles_completed.labels(symbol, decision.completed.status.value).inc()
@@ -47,8 +47,9 @@ class OutcomeRecorder:
         if isinstance(event, FeeConfirmed) and decision.confirmed_fee is not None \
                 and event.confirmed != event.estimated:
             metrics.fee_corrections.labels(symbol).inc()
+            amount = coin_text if event.side is Side.BUY else money_text  # a buy's fee is in coin
             self._log.info("{}: fee corrected from the venue's activities: {} → {}", event.client_order_id,
-                           event.estimated, event.confirmed)
+                           amount(config, event.estimated), amount(config, event.confirmed))
 
     def order_result(self, succeeded: bool) -> None:
         """Count an order's outcome for the circuit breakers; announce any breaker it opened."""

@@ -20,7 +20,7 @@ from dca.exchange import sellable_for_bot
 from dca.fees import EstimatedBuyFee, certainly_ours
 from dca.money import ZERO
 from dca.params import AssetConfig
-from dca.strategy import Decision
+from dca.strategy import Decision, coin_text
 from ports.broker import BrokerUnavailable
 from ports.clock import Stopwatch
 
@@ -53,7 +53,8 @@ class SellGuard:
         try:
             position = self._p.broker.position(self._symbol)
         except BrokerUnavailable as error:  # the venue's answer to the sell itself settles it
-            self._log.warning("could not read the position before selling ({}); selling {}", error, sell.qty)
+            self._log.warning("could not read the position before selling ({}); selling {}", error,
+                              coin_text(config, sell.qty))
             return GO
         held, total = before.held_quantity, position.qty if position is not None else ZERO
         if total < held:
@@ -63,12 +64,13 @@ class SellGuard:
                 return WAIT
             self._p.metrics.sell_shortfalls.labels(self._symbol).inc()
             self._log.warning("the venue holds {} of the {} the cycle holds (a manual sell or a fee taken "
-                              "differently): the cycle is corrected and sells what is left", total, held)
+                              "differently): the cycle is corrected and sells what is left",
+                              coin_text(config, total), coin_text(config, held))
             return again(HoldingsChecked(total, self._p.clock.now()))
         sellable = sellable_for_bot(position, held)
         if sellable >= sell.qty:
             return self._hold_back_unconfirmed_fees(config, before, sell, total)
-        return again(self.sellable_short(before, sellable, "coins held back by other orders"))
+        return again(self.sellable_short(config, before, sellable, "coins held back by other orders"))
 
     def _hold_back_unconfirmed_fees(self, config: AssetConfig, before: AssetState, sell: SubmitOrder,
                                     venue_qty: Decimal) -> SellCheck:
@@ -86,13 +88,14 @@ class SellGuard:
             return GO
         self._log.info("a buy fee is still an estimate and the pair holds foreign coins: selling only the {} "
                        "certainly the bot's of the {} it counts, the rest once the venue posts the fee",
-                       certain, before.held_quantity)
+                       coin_text(config, certain), coin_text(config, before.held_quantity))
         return again(SellableChecked(certain, self._p.clock.now()))
 
-    def sellable_short(self, state: AssetState, sellable: Decimal, source: str) -> SellableChecked:
+    def sellable_short(self, config: AssetConfig, state: AssetState, sellable: Decimal, source: str
+                       ) -> SellableChecked:
         """The venue lets the bot sell less than it holds: logged, counted, and the core to be told."""
         self._p.metrics.sell_shortfalls.labels(self._symbol).inc()
         self._log.warning("the venue lets the bot sell only {} of the {} it holds ({}): the sell is capped; "
-                          "the reconciler corrects the cycle if coins are gone", sellable,
-                          state.held_quantity, source)
+                          "the reconciler corrects the cycle if coins are gone", coin_text(config, sellable),
+                          coin_text(config, state.held_quantity), source)
         return SellableChecked(sellable, self._p.clock.now())
