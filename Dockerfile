@@ -25,6 +25,8 @@ COPY --chown=root:root app/ app/
 COPY --chown=root:root cli/ cli/
 COPY --chown=root:root config/ config/
 COPY --chown=root:root dca/ dca/
+COPY --chown=root:root ports/ ports/
+COPY --chown=root:root wiring/ wiring/
 
 # Numeric, so a host or Kubernetes can tell the process does not run as root.
 USER 10001:10001

@@ -76,8 +76,8 @@ def _start_simulator():  # type: ignore[no-untyped-def]
 class Run:
     def __init__(self) -> None:
         from adapters.db.database import Database
-        from app.bot import Bot, open_venue
         from config.settings import load_settings
+        from wiring.bot import Bot, open_venue
 
         self.folder = Path(tempfile.mkdtemp(prefix="dca-integration-"))
         self.settings = load_settings(env_file=None, database_url=f"sqlite:///{self.folder / 'it.sqlite3'}",

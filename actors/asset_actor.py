@@ -20,8 +20,10 @@ from pykka import ActorRef
 
 from actors.messages import (
     Adopt,
+    CancelOrders,
     CheckHoldings,
     CheckOrder,
+    CloseCycle,
     FeeLearned,
     Housekeeping,
     OrderReport,
@@ -91,8 +93,8 @@ class AssetActor(SupervisedActor):
                 driver.on_timer()
             case CheckOrder(reason=reason):
                 driver.check_order(reason)
-            case CheckHoldings(quantity=quantity, expected=expected):
-                driver.check_holdings(quantity, expected)
+            case CheckHoldings(quantity=quantity, expected=expected, requested_at=requested_at):
+                driver.check_holdings(quantity, expected, time.monotonic() if requested_at is None else requested_at)
             case FeeLearned(client_order_id=client_order_id, fee=fee):
                 driver.fee_learned(client_order_id, fee)
             case RecheckFee(client_order_id=client_order_id):
@@ -106,6 +108,10 @@ class AssetActor(SupervisedActor):
                 return config, state, self._newest_decided_quote()
             case Adopt(quantity=quantity, price=price):
                 return driver.adopt(quantity, price)
+            case CloseCycle():
+                return driver.close_cycle()
+            case CancelOrders():
+                return driver.cancel_orders()
             case _:
                 driver.log.warning("unexpected message {!r}", message)
         return None

@@ -52,6 +52,7 @@ class CheckHoldings:
 
     quantity: Decimal
     expected: Decimal
+    requested_at: float | None = None  # time.monotonic() when the position was asked for; None: on arrival
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,22 @@ class Adopt:
 
     quantity: Decimal | None = None
     price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCycle:
+    """Ask: sell the current cycle at market and end it (`supervisor.py close`); replies with what happened."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrders:
+    """Ask: cancel the cycle's open order and place nothing more (`supervisor.py cancel-orders`; the
+    asset is then disabled); replies with what happened."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandleRequests:
+    """Tell: look for commands the CLI left for the running supervisor (`dca_requests`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,25 +12,26 @@ import threading
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
 
-from actors.child_directory import ChildHandle
 from actors.health import Health
 from actors.notifier import NotifierHandle
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
-from actors.scheduler import Scheduler
 from actors.supervision import ChildDirectory
+from actors.supervision.child_directory import ChildHandle
+from actors.supervision.scheduler import Scheduler
 from app.driver import TradingRules
 from dca.market import Quote
 from dca.params import ExchangeRules
 from dca.risk import RiskLimits
 from ports.broker import Broker, ShadowVenue
 from ports.clock import Clock
+from ports.meta import MetaStore
 from ports.metrics import Metrics
-from ports.stores import AssetRepository, BarSource, BarStore, CycleStore, MetaStore, OrderMirror, RequestStore
+from ports.stores import AssetRepository, BarSource, BarStore, CycleStore, OrderMirror, RequestStore
+from ports.streams import StreamFactory
 
-__all__ = ["ASSET_PREFIX", "Intervals", "Runtime", "StreamEndpoints", "TradingRules", "asset_actor_name"]
+__all__ = ["ASSET_PREFIX", "Intervals", "Runtime", "TradingRules", "asset_actor_name"]
 
 ASSET_PREFIX = "asset:"
 
@@ -39,31 +40,26 @@ def asset_actor_name(symbol: str) -> str:
     return ASSET_PREFIX + symbol
 
 
-class StreamEndpoints(Protocol):
-    """Where the streams connect (adapters.alpaca.broker.Endpoints). The routers build their streams
-    from these and the keys below; a stream-factory port built by the wiring replaces all three."""
-
-    @property
-    def data_stream(self) -> str | None: ...
-    @property
-    def trading_stream(self) -> str | None: ...
-    @property
-    def paper(self) -> bool: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Intervals:
-    """Caretaker periods in real seconds."""
+    """How often things run. The caretakers' periods are set by the user and, like every interval a user
+    sets (cooldowns, stale-order thresholds, the breaker's cooldown), are seconds on the venue's clock
+    (`Runtime.scheduler`): the wall clock on a real venue, so under an accelerated simulator they all
+    scale together. `risk_keeper` and `stream_check` are safety work: real seconds on the wall clock
+    (`Runtime.real_time_scheduler`), so a paused or restarting simulator never freezes them.
+    `housekeeping` is the asset actors' own beat, in real seconds (see docs/operations.md, "Time bases")."""
 
+    # on the venue's clock
     order_janitor: float = 60
     cooldown_keeper: float = 60
     reconciler: float = 300
     asset_watcher: float = 30
     order_history_sync: float = 900
     bars_sync: float = 3600
+    # real seconds
     housekeeping: float = 5
-    stream_check: float = 5
-    risk_keeper: float = 2
+    stream_check: float = 5  # on the wall clock
+    risk_keeper: float = 2  # on the wall clock
 
 
 @dataclass
@@ -78,9 +74,7 @@ class Runtime:
     bars: BarStore
     metrics: Metrics
     board: QuoteBoard
-    stream_endpoints: StreamEndpoints
-    key_id: str  # the stream routers' only; leaves with the stream-factory port
-    secret_key: str
+    streams: StreamFactory  # opens the venue's WebSockets; the keys stay inside it
     risk: RiskBoard = field(default_factory=lambda: RiskBoard(RiskLimits()))
     meta: MetaStore | None = None
     requests: RequestStore | None = None
@@ -91,8 +85,9 @@ class Runtime:
     intervals: Intervals = field(default_factory=Intervals)
     # client_order_id -> asset id of the live orders taken over from the seed bot (ids not ours)
     taken_over_orders: dict[str, int] = field(default_factory=dict)
-    # Real time, whatever the venue's clock does: supervision (restart backoff, intensity) and the safety
-    # caretakers run here, so a simulator that pauses, restarts or runs fast never freezes or rushes them.
+    # Real time, whatever the venue's clock does: safety work (the risk keeper and its kill switch, liveness
+    # checks, the restarts of everything but the asset actors) runs here, so a simulator that pauses, restarts
+    # or runs fast never freezes or rushes it. The asset actors' restart backoff runs on `scheduler`.
     wall_scheduler: Scheduler | None = None
     asset_directory: ChildDirectory = field(default_factory=ChildDirectory)
     root_directory: ChildDirectory = field(default_factory=ChildDirectory)

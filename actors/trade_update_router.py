@@ -4,82 +4,42 @@ Every update is mirrored into `dca_orders`; updates for our own orders (recognis
 client_order_id namespace) become core events for the asset's actor; anything else is a foreign
 order, counted and left alone. After every (re)connect, each asset actor is asked to read its live
 order back over REST, so fills that happened while the stream was down are applied (exactly once:
-order events are cumulative).
+order events are cumulative). The connection itself is handled as for every stream router
+(`actors.stream_router`); in a dry run the stream is the shadow exchange's (the wiring decides).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from loguru import logger
-
 from actors.asset_actor import RECONNECTED
-from actors.messages import (
-    CheckOrder,
-    OrderReport,
-    StreamCheck,
-    StreamConnected,
-    StreamDisconnected,
-    tell_quietly,
-)
+from actors.messages import CheckOrder, OrderReport, tell_quietly
 from actors.runtime import Runtime, asset_actor_name
-from actors.supervision import ExitReason, SupervisedActor
-from adapters.alpaca.convert import TradeUpdate
-from adapters.alpaca.streams import TradeUpdateStream
+from actors.stream_router import StreamRouter
 from dca.order_ids import parse_client_order_id
 from dca.order_reports import event_for
+from ports.streams import ConnectionEvents, Stream, TradeUpdate
 
-STREAM = "trade_updates"
 
+class TradeUpdateRouter(StreamRouter):
+    STREAM = "trade_updates"
+    DESCRIPTION = "trade updates"
 
-class TradeUpdateRouter(SupervisedActor):
     def __init__(self, runtime: Runtime) -> None:
-        super().__init__()
-        self._rt = runtime
-        self._stream: TradeUpdateStream | None = None
-        self._connections = 0
+        super().__init__(runtime)
         self._symbols: dict[int, str] = {}
-        self._log = logger.bind(actor="trade-update-router")
 
-    def init(self) -> None:
-        rt, me = self._rt, self.actor_ref
-        if rt.shadow is not None:  # dry run: the shadow exchange is the source of trade updates
-            rt.shadow.subscribe(lambda update: tell_quietly(me, update))
-            tell_quietly(me, StreamConnected())
-            return
-        endpoints = rt.stream_endpoints
-        self._stream = TradeUpdateStream(
-            rt.key_id, rt.secret_key, endpoints.trading_stream, endpoints.paper,
-            on_update=lambda update: tell_quietly(me, update),
-            on_connected=lambda: tell_quietly(me, StreamConnected()),
-            on_disconnected=lambda: tell_quietly(me, StreamDisconnected()),
-            on_error=lambda kind, error: self._malformed(kind, error),
-        )
-        self._stream.start()
-        rt.scheduler.every(rt.clock_seconds(rt.intervals.stream_check), me, StreamCheck())
+    def open_stream(self, events: ConnectionEvents) -> Stream:
+        me = self.actor_ref
+        return self._rt.streams.trade_update_stream(lambda update: tell_quietly(me, update), events)
 
-    def terminate(self, reason: ExitReason) -> None:
-        if self._stream is not None:
-            self._stream.stop()
-        self._rt.stream_state(STREAM, connected=False)
+    def connected(self) -> None:
+        self._log.info("trade updates connected; asking every asset to read its live order back")
+        self._catch_up()
 
-    def on_receive(self, message: Any) -> None:
-        match message:
-            case TradeUpdate():
-                self._route(message)
-            case StreamConnected():
-                self._connections += 1
-                if self._connections > 1:
-                    self._rt.metrics.stream_reconnects.labels(STREAM).inc()
-                self._rt.stream_state(STREAM, connected=True)
-                self._log.info("trade updates connected; asking every asset to read its live order back")
-                self._catch_up()
-            case StreamDisconnected():
-                self._rt.stream_state(STREAM, connected=False)
-                self._log.warning("trade updates disconnected; alpaca-py reconnects with backoff")
-            case StreamCheck():
-                if self._stream is not None and not self._stream.alive:
-                    raise RuntimeError("the trade-update stream's thread has died")
+    def on_message(self, message: Any) -> None:
+        if isinstance(message, TradeUpdate):
+            self._route(message)
 
     def _route(self, update: TradeUpdate) -> None:
         self._rt.orders.record(update.order)
@@ -112,7 +72,3 @@ class TradeUpdateRouter(SupervisedActor):
                 return None
             self._symbols[asset_id] = record.symbol
         return self._symbols[asset_id]
-
-    def _malformed(self, kind: str, error: BaseException) -> None:
-        self._rt.metrics.malformed_messages.labels(STREAM).inc()
-        self._log.warning("skipped a malformed {} message: {!r}", kind, error)

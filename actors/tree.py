@@ -46,6 +46,7 @@ from dca.notices import asset_given_up
 CARETAKERS = (RiskKeeper, OrderJanitor, CooldownKeeper, Reconciler, FeeKeeper, AssetWatcher, OrderHistorySync,
               BarsSync)
 TRADE_UPDATE_ROUTER = "trade_update_router"
+LIVENESS_CHECK_SECONDS = 5.0  # real seconds between a supervisor's checks for children that died silently
 
 
 class RestartCounter(SupervisionListener):
@@ -58,7 +59,9 @@ class RestartCounter(SupervisionListener):
 
     def on_child_restarted(self, supervisor_name: str, child_name: str, reason: ExitReason) -> None:
         self._metrics.actor_restarts.labels(child_name).inc()
-        logger.bind(actor=supervisor_name).warning("restarted {} ({})", child_name, reason)
+        error = reason.error  # an outage's restarts then fold into its one episode line (adapters/log_episodes.py)
+        logger.bind(actor=supervisor_name).opt(exception=(type(error), error, None) if error else None).warning(
+            "restarted {} ({})", child_name, reason)
 
     def on_gave_up(self, supervisor_name: str, reason: str) -> None:
         logger.bind(actor=supervisor_name).critical("gave up: {}", reason)
@@ -69,12 +72,21 @@ class RestartCounter(SupervisionListener):
 
 def start_tree(runtime: Runtime, on_give_up: Callable[[str], None]) -> Any:
     """Start the whole tree; returns the root supervisor's ref."""
-    scheduler, listener = runtime.real_time_scheduler, RestartCounter(runtime.metrics, runtime.notifier, runtime.health)
-    scale = runtime.real_time_seconds  # intensity and backoff are meant in real seconds
-    backoff = Backoff(initial_s=scale(0.5), max_s=scale(30), reset_after_s=scale(60))
-    root_intensity = RestartIntensity(max_restarts=5, within_s=scale(60))
+    listener = RestartCounter(runtime.metrics, runtime.notifier, runtime.health)
+    # Two time bases (docs/operations.md, "Time bases"). The asset actors trade on the venue: their restart
+    # backoff and intensity are seconds on the venue's clock, like every interval a user sets, so an
+    # accelerated simulator scales them with the rest. Safety work stays on the wall clock, so a stalled venue
+    # clock freezes none of it: every liveness check, and the restarts of the caretakers (the risk keeper and
+    # its kill switch among them), the stream routers and the supervisors themselves.
+    wall = {"scheduler": runtime.real_time_scheduler, "listener": listener,
+            "liveness_check_s": runtime.real_time_seconds(LIVENESS_CHECK_SECONDS)}
+    venue = {**wall, "restart_scheduler": runtime.scheduler}
+    wall_backoff = Backoff(initial_s=runtime.real_time_seconds(0.5), max_s=runtime.real_time_seconds(30),
+                           reset_after_s=runtime.real_time_seconds(60))
+    venue_backoff = Backoff(initial_s=0.5, max_s=30, reset_after_s=60)
+    root_intensity = RestartIntensity(max_restarts=5, within_s=runtime.real_time_seconds(60))
     # many independent assets: one flapping asset is slowed by its backoff, not escalated at once
-    asset_intensity = RestartIntensity(max_restarts=50, within_s=scale(60))
+    asset_intensity = RestartIntensity(max_restarts=50, within_s=60)
 
     def asset_children() -> list[ChildSpec]:
         # a pair the venue does not trade gets no actor (the asset watcher reports it)
@@ -83,15 +95,13 @@ def start_tree(runtime: Runtime, on_give_up: Callable[[str], None]) -> Any:
 
     caretakers = [ChildSpec(cls.name, cls, args=(runtime,)) for cls in CARETAKERS]
     specs = [
-        supervisor_spec(ASSET_SUPERVISOR, asset_children, scheduler=scheduler, directory=runtime.asset_directory,
-                        intensity=asset_intensity, backoff=backoff, listener=listener,
-                        liveness_check_s=scale(5)),
-        supervisor_spec("caretakers", caretakers, scheduler=scheduler, directory=ChildDirectory(),
-                        intensity=root_intensity, backoff=backoff, listener=listener, liveness_check_s=scale(5)),
+        supervisor_spec(ASSET_SUPERVISOR, asset_children, directory=runtime.asset_directory,
+                        intensity=asset_intensity, backoff=venue_backoff, **venue),
+        supervisor_spec("caretakers", caretakers, directory=ChildDirectory(), intensity=root_intensity,
+                        backoff=wall_backoff, **wall),
         ChildSpec(TRADE_UPDATE_ROUTER, TradeUpdateRouter, args=(runtime,), shutdown_timeout_s=15.0),
         ChildSpec(MARKET_DATA_ROUTER, MarketDataRouter, args=(runtime,), shutdown_timeout_s=15.0),
     ]
     runtime.metrics.actors_started([*(spec.name for spec in specs), *(spec.name for spec in caretakers)])
-    return Supervisor.start("root", specs, scheduler=scheduler, directory=runtime.root_directory,
-                            intensity=root_intensity, backoff=backoff, listener=listener, on_give_up=on_give_up,
-                            liveness_check_s=scale(5))
+    return Supervisor.start("root", specs, directory=runtime.root_directory, intensity=root_intensity,
+                            backoff=wall_backoff, on_give_up=on_give_up, **wall)

@@ -36,6 +36,7 @@ from dca.exchange import ExchangeOrder, Position
 from dca.market import Quote
 from dca.money import ZERO
 from dca.params import ExchangeRules
+from ports.streams import ConnectionEvents, QuoteStream, Stream, StreamFactory
 
 
 class ShadowExchange:
@@ -165,3 +166,41 @@ def _uuid(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise NotFound(f"order {value} not found", 404, 40410000) from None
+
+
+class _ShadowTradeUpdates:
+    """The shadow exchange as a trade-update stream (`ports.streams.Stream`): always connected."""
+
+    def __init__(self, shadow: ShadowExchange, on_update: Callable[[TradeUpdate], None],
+                 events: ConnectionEvents) -> None:
+        self._shadow, self._on_update, self._events = shadow, on_update, events
+        self._running = False
+
+    def start(self) -> None:
+        self._shadow.subscribe(self._deliver)
+        self._running = True
+        self._events.on_connected()
+
+    def _deliver(self, update: TradeUpdate) -> None:
+        if self._running:  # a stopped router's listener stays subscribed but hears nothing
+            self._on_update(update)
+
+    def stop(self) -> None:
+        self._running = False
+
+    @property
+    def alive(self) -> bool:
+        return True
+
+
+class DryRunStreams:
+    """The stream factory of a dry run: the venue's quotes, the shadow exchange's trade updates."""
+
+    def __init__(self, venue: StreamFactory, shadow: ShadowExchange) -> None:
+        self._venue, self._shadow = venue, shadow
+
+    def quote_stream(self, on_quote: Callable[[Quote], None], events: ConnectionEvents) -> QuoteStream:
+        return self._venue.quote_stream(on_quote, events)
+
+    def trade_update_stream(self, on_update: Callable[[TradeUpdate], None], events: ConnectionEvents) -> Stream:
+        return _ShadowTradeUpdates(self._shadow, on_update, events)

@@ -135,8 +135,9 @@ class EpisodeGate:
         exception = record["exception"]
         error = exception.value if exception is not None else None
         cause = classify(error)
-        if cause is not None:
-            self._admit(record, cause.key, f"{cause.summary}: {record['message']} — {cause.advice}")
+        if cause is not None:  # one line: a driver's message goes on with the SQL and a link (kept at DEBUG)
+            detail = record["message"].split("\n", 1)[0]
+            self._admit(record, cause.key, f"{cause.summary}: {detail} — {cause.advice}")
             if not self.keep_tracebacks:
                 record["exception"] = None
         elif error is None and record["level"].no >= 30:  # WARNING and above, word for word

@@ -27,14 +27,15 @@ STATUSES = ("watching", "buying", "selling", "trailing", "cooldown")
 # Every label value a panel or an alert reads, so that each series exists at 0 from start-up: a panel
 # then shows 0 rather than "No data", and the first event already counts in increase(). A new label
 # value belongs here too (tests/observability checks the lists against the code that sets them).
-ORDER_KINDS = (("buy", "base"), ("buy", "safety"), ("sell", "take_profit"))  # (side, kind)
+ORDER_KINDS = (("buy", "base"), ("buy", "safety"), ("sell", "take_profit"), ("sell", "stop_loss"),
+               ("sell", "close"))  # (side, kind)
 SIDES = ("buy", "sell")
 REJECT_REASONS = ("insufficient_balance", "below_minimum", "time_in_force", "exchange", "other")
 CANCEL_REASONS = (("buy", "stale_buy"), ("sell", "stuck_sell"),
                   *((side, reason) for side in SIDES for reason in ("canceled", "expired", "orphan")))
 VETO_GATES = ("kill_switch", "circuit_breaker", "daily_loss_limit", "max_open_cycles", "capital_budget",
               "asset_cap", "cash")
-OUTCOMES = ("complete", "error")
+OUTCOMES = ("complete", "error", "stopped", "closed")
 STREAMS = ("market_data", "trade_updates")
 DISCREPANCY_KINDS = ("missed_order_update", "holding_missing", "holding_corrected", "foreign_position",
                      "exchange_id_taken")
@@ -95,8 +96,11 @@ class Metrics:
         self.cycle_status_since = Gauge("dca_cycle_status_since_timestamp_seconds",
                                         "Wall-clock time the current cycle entered its status", ["symbol"], registry=r)
         self.cycles_completed = Counter("dca_cycles_completed",
-                                        "Cycles ended, by outcome (complete, error), over the books' whole life",
+                                        "Cycles ended, by outcome (complete, error, stopped, closed), over the "
+                                        "books' whole life",
                                         ["symbol", "outcome"], registry=r)
+        self.stop_losses = Counter("dca_stop_losses", "Cycles the stop loss sold at market, over the books' "
+                                   "whole life", ["symbol"], registry=r)
         self.realized_profit = Gauge("dca_realized_profit", "Realized profit of all the asset's cycles, from the books",
                                      ["symbol"], registry=r)
         self.position_quantity = Gauge("dca_position_quantity", "Coin the current cycle holds", ["symbol"],
@@ -205,6 +209,7 @@ class Metrics:
             self.orders_vetoed.labels(symbol, gate)
         for outcome in OUTCOMES:
             self.cycles_completed.labels(symbol, outcome)
+        self.stop_losses.labels(symbol)
         self.realized_profit.labels(symbol)
 
     def actors_started(self, names: Iterable[str]) -> None:
@@ -226,6 +231,7 @@ class Metrics:
             self.realized_profit.labels(book.symbol).set(float(book.realized))
             for outcome, count in book.cycles.items():
                 self.cycles_completed.labels(book.symbol, outcome).inc(count)
+            self.stop_losses.labels(book.symbol).inc(book.cycles.get("stopped", 0))
 
     # --- helpers used by actors ------------------------------------------------------------------
 

@@ -28,16 +28,21 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from loguru import logger
 
-from actors.process_exit import ProcessExit
 from adapters.db.lease import Claimant, Holder, LeaseStore, LeaseUnavailable
 
 EXIT_LEASE_LOST = 75  # EX_TEMPFAIL: another process may own the book now; a restart waits for the lease
 DEFAULT_LEASE_S = 30
 WATCH_POLL_S = 1.0
+
+
+class ExitRequest(Protocol):
+    """What losing the book asks of the process (`actors.process_exit.ProcessExit`)."""
+
+    def request(self, code: int, reason: str) -> bool: ...
 
 
 class BookOwned(Exception):
@@ -80,7 +85,7 @@ def claim_book(store: LeaseStore, who: Claimant, lease_s: int = DEFAULT_LEASE_S,
     return None
 
 
-def hold_lease(lease: OwnerLease, exit: ProcessExit) -> None:
+def hold_lease(lease: OwnerLease, exit: ExitRequest) -> None:
     """Start the lease's heartbeat: losing the book requests the exit, whose listeners close the gate."""
     lease.start(on_lost=lambda reason: exit.request(EXIT_LEASE_LOST, reason))
 

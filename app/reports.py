@@ -3,20 +3,26 @@ check_cycle.py): where does each asset stand, what did the bot earn, what happen
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from adapters.db.assets import AssetRepository
+from adapters.db.bars import BarStore
 from adapters.db.cycles import CycleStore
 from adapters.db.database import Database
 from adapters.db.orders import OrderMirror
-from dca.assets import compact_symbol
-from dca.cycle import Side
+from app.start_conditions import StoredBarsReader
+from dca.assets import AssetRecord, compact_symbol
+from dca.cycle import AssetState, Cycle, CycleStatus, Side
+from dca.market import Quote
 from dca.money import ZERO
 from dca.order_ids import is_ours
+from dca.params import AssetConfig
 from dca.risk import committed_capital
+from dca.strategy import start_waits_for, stop_loss_level
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,11 @@ class AssetStatus:
     safety_orders: str
     live_order: str
     foreign_quantity: Decimal | None  # on the exchange beyond what the bot holds (None: unknown)
+    waiting_for: str = ""  # a flat cycle held back by its start condition or price range: by what
+    start_condition: str = ""  # the condition's reading now, with its indicator values
+    stop_loss_level: Decimal | None = None  # the bid at or below which the stop loss counts (None: off or flat)
+    stop_loss_since: datetime | None = None  # the bid has stayed at or below it since then (the timeout runs)
+    close_requested_at: datetime | None = None  # `supervisor.py close` asked; sold at market at the next quote
 
 
 def status(db: Database, view: Any) -> list[AssetStatus]:
@@ -64,15 +75,41 @@ def status(db: Database, view: Any) -> list[AssetStatus]:
             safety_orders=f"{cycle.safety_orders if cycle else 0}/{asset.params.max_safety_orders}",
             live_order=f"{order.side} {order.kind} {order.client_order_id}" if order else "",
             foreign_quantity=foreign,
+            **_start_gate(db, asset, cycle, quotes.get(symbol)),
+            stop_loss_level=stop_loss_level(AssetConfig(asset.id, symbol, "", asset.params), cycle) if cycle else None,
+            stop_loss_since=cycle.stop_loss_since if cycle else None,
+            close_requested_at=cycle.close_requested_at if cycle else None,
         ))
     return rows
+
+
+def _start_gate(db: Database, asset: AssetRecord, cycle: Cycle | None, quote: Quote | None) -> dict[str, str]:
+    """What keeps a flat watching cycle from starting, read as the running asset actor reads it: the
+    start condition from the stored bars at the current minute (`app.start_conditions`), the price
+    range against the latest quote."""
+    params = asset.params
+    if cycle is None or not cycle.is_flat or cycle.status is not CycleStatus.WATCHING or (
+            params.start_condition is None and params.min_price is None and params.max_price is None):
+        return {}
+    now = quote.time if quote is not None else db.now()
+    state = AssetState(cycle)
+    shown = ""
+    if params.start_condition is not None:
+        minute = now.replace(second=0, microsecond=0)
+        reading = StoredBarsReader(BarStore(db), asset.id, asset.symbol)(params.start_condition, minute)
+        state, shown = state.evolve(start_reading=reading), reading.describe()
+    config = AssetConfig(asset.id, asset.symbol, "", params)
+    waits = start_waits_for(config, state, quote) if quote is not None else None
+    if quote is None and state.start_reading is not None and not state.start_reading.holds:  # no price to judge
+        waits = f"the start condition: {state.start_reading.waiting_for}"
+    return {"waiting_for": waits or "", "start_condition": shown}
 
 
 @dataclass(frozen=True, slots=True)
 class ForeignHoldings:
     """What is on the exchange that the bot neither placed nor trades: never touched, shown for the record."""
 
-    open_orders: list[Any]  # app.market_view.OpenOrder without our order namespace
+    open_orders: list[Any]  # wiring.market_view.OpenOrder without our order namespace
     coins: dict[str, Decimal]  # positions in pairs that are not configured
 
 
@@ -82,6 +119,46 @@ def foreign_holdings(db: Database, view: Any, namespace: str) -> ForeignHoldings
     coins = {symbol: position.qty for symbol, position in sorted(view.positions().items())
              if compact_symbol(symbol) not in configured and position.qty}
     return ForeignHoldings(orders, coins)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """Everything `status` shows: the assets, the account, what is not the bot's, and the book's flags."""
+
+    rows: list[AssetStatus]
+    source: str  # where prices and positions came from, or why there are none
+    funds: Any  # wiring.market_view.Funds, or None when the venue could not be read
+    foreign: ForeignHoldings
+    owner: Any  # adapters.db.lease.Holder of the running supervisor, or None
+    kill_switch: Any  # the kill switch's record (a dict while engaged), or None
+    refused_pairs: dict[str, str]  # enabled pairs the venue does not trade → why
+    seed_takeover: Any  # the seed bot's takeover record, or None
+    takeover_note: str | None
+
+
+def status_report(db: Database, open_view: Callable[[], Any], namespace: str, owner: Any) -> StatusReport:
+    """The status of the books and, if the venue (`open_view()`) can be read, of the exchange; an
+    unreachable venue still leaves the books worth showing, with the reason in `source`."""
+    from adapters.db.meta import KILL_SWITCH, MetaStore
+    from adapters.db.seed_schema import TAKEOVER
+    from app.takeover import takeover_note
+
+    foreign, funds = ForeignHoldings([], {}), None
+    try:
+        view = open_view()
+        rows = status(db, view)
+        funds = view.funds() if view is not None else None
+        if view is not None:
+            foreign = foreign_holdings(db, view, namespace)
+    except Exception as error:  # whatever the venue or its client raised: shown, not fatal
+        rows = status(db, None)
+        source = f"prices and positions unavailable: {error}"
+    else:
+        source = f"prices and positions from {view.source}" if view else "no prices or positions (nothing to read)"
+    meta = MetaStore(db)
+    refused = meta.get("refused_pairs")
+    return StatusReport(rows, source, funds, foreign, owner, meta.get(KILL_SWITCH),
+                        refused if isinstance(refused, dict) else {}, meta.get(TAKEOVER), takeover_note(meta))
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -145,18 +222,3 @@ def cycle_story(db: Database, namespace: str, cycle_id: int) -> dict[str, Any] |
     events = [{"at": at, "from": before, "to": after, "what": what}
               for at, before, after, what in store.events(cycle_id)]
     return {"cycle": figures, "orders": OrderMirror(db, namespace).for_cycle(cycle_id), "events": events}
-
-
-def as_json_ready(value: Any) -> Any:
-    """Decimals as exact strings, times as ISO 8601, dataclasses as dicts."""
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "__dataclass_fields__"):
-        return as_json_ready(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): as_json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [as_json_ready(v) for v in value]
-    return value

@@ -79,6 +79,8 @@ def main() -> int:
     parser.add_argument("--sweep-sets", type=int, default=8)
     parser.add_argument("--work", type=Path, default=Path("/tmp/backtest-bench"))
     parser.add_argument("--compare", type=Path, help="another checkout (e.g. ../main) to time beside this one")
+    parser.add_argument("--reference", action="store_true",
+                        help="also time one run of the full replay loop (--reference: every bar, ~15-30 s)")
     parser.add_argument("--data", type=Path, default=next((p / "shared" / "data" for p in ROOT.parents
                                                            if (p / "shared" / "data").is_dir()), Path("shared/data")))
     args = parser.parse_args()
@@ -108,6 +110,9 @@ def main() -> int:
         runs[f"{args.compare}: backtest with chart"] = median_of(args.repeat, other, other_dir)
         runs[f"{args.compare}: sweep of {args.sweep_sets} sets, --workers 1"] = median_of(
             max(1, args.repeat // 2), [*other, *sweep[len(backtest):], "--workers", "1"], other_dir)
+    if args.reference:  # the full loop: every bar replayed, what each set of a sweep would cost without the fast path
+        runs["backtest --no-chart --reference (the full replay loop)"] = median_of(
+            1, [*backtest, "--no-chart", "--reference"], run_dir)
     runs |= {
         "supervisor.py --help": median_of(args.repeat, [PYTHON, SUPERVISOR, "--help"], run_dir),
         "naive per-bar Python loop (bench/naive_loop.py)": median_of(
@@ -123,11 +128,14 @@ def main() -> int:
     print(f"{'run':<72} {'wall s':>7} {'cpu s':>7} {'max RSS MiB':>12}")
     for name, (wall, cpu, rss) in runs.items():
         print(f"{name:<72} {wall:>7.2f} {cpu:>7.2f} {rss:>12.0f}")
-    wall, cpu, _ = runs[f"sweep of {args.sweep_sets} sets, --workers 1"]
-    _, single_cpu, _ = runs["backtest --no-chart, warm (cache copy)"]
-    per_set = (cpu - single_cpu) / (args.sweep_sets - 1) if args.sweep_sets > 1 else cpu
-    print(f"\nsweep: {args.sweep_sets / wall:.2f} sets/s wall on one core; about {per_set:.3f} CPU s per set "
-          f"beyond the first ({1 / per_set:.1f} sets/s per core)")
+    print(f"load average after the runs {os.getloadavg()[0]:.1f}")
+    sweeps = [("this checkout", "")] + ([(str(args.compare), f"{args.compare}: ")] if args.compare else [])
+    for label, prefix in sweeps:
+        wall, cpu, _ = runs[f"{prefix}sweep of {args.sweep_sets} sets, --workers 1"]
+        _, single_cpu, _ = runs[f"{prefix}backtest --no-chart" + ("" if prefix else ", warm (cache copy)")]
+        per_set = (cpu - single_cpu) / (args.sweep_sets - 1) if args.sweep_sets > 1 else cpu
+        print(f"sweep, {label}: {args.sweep_sets / wall:.2f} sets/s wall on one core; about {per_set:.3f} CPU s "
+              f"per set beyond the first ({1 / per_set:.1f} sets/s per core)")
     return 0
 
 

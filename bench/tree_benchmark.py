@@ -101,16 +101,19 @@ def configure_assets(database_url: str, pairs: list[str], params: dict[str, obje
 def start_bot(database_url: str, sim_url: str, tmp: Path):  # type: ignore[no-untyped-def]
     from actors.runtime import Intervals
     from adapters.db.database import Database
-    from app.bot import Bot, open_venue
     from config.settings import load_settings
+    from wiring.bot import Bot, open_venue
 
     settings = load_settings(env_file=None, database_url=database_url, alpaca_sim_url=sim_url,
                              apca_api_key_id=KEYS["APCA_API_KEY_ID"], apca_api_secret_key=KEYS["APCA_API_SECRET_KEY"],
                              metrics_port=0, log_dir=tmp / "logs", data_dir=tmp / "data")
     db = Database(database_url)
-    quiet = Intervals(order_janitor=600, cooldown_keeper=600, reconciler=600, asset_watcher=600,
-                      order_history_sync=3600, bars_sync=10**9)
-    bot = Bot(settings, db, open_venue(settings, db), intervals=quiet, keep_bars=False)
+    venue = open_venue(settings, db)
+    # caretaker periods are on the venue's clock: keep them this many real seconds apart whatever the speed
+    speed = venue.clock.speed or 1.0
+    quiet = Intervals(order_janitor=600 * speed, cooldown_keeper=600 * speed, reconciler=600 * speed,
+                      asset_watcher=600 * speed, order_history_sync=3600 * speed, bars_sync=10**9)
+    bot = Bot(settings, db, venue, intervals=quiet, keep_bars=False)
     return bot.start(serve_metrics=False)
 
 

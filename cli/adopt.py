@@ -12,10 +12,11 @@ supervisor starting then waits for it).
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from cli.common import open_database, settings_from
 from cli.errors import EXIT_FAILURE, Unavailable, UsageError
+from cli.inputs import option, positive
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -34,7 +35,8 @@ def _adopt(args: argparse.Namespace) -> int:
         symbol = normalize_symbol(args.symbol)
     except ValueError as error:
         raise UsageError(f"symbol: {error}") from None
-    quantity, price = _positive("--quantity", args.quantity), _positive("--price", args.price)
+    quantity = option("--quantity", positive, args.quantity) if args.quantity is not None else None
+    price = option("--price", positive, args.price) if args.price is not None else None
     settings = settings_from(args)
     db = open_database(settings)
     from adapters.db.assets import AssetRepository
@@ -63,11 +65,11 @@ def _adopt_here(settings, db, symbol: str, quantity: Decimal | None, price: Deci
 
     from adapters.db.assets import AssetRepository
     from adapters.db.cycles import CycleStore
-    from app.market_view import open_market_view
     from dca.adoption import AdoptionRefused, plan_adoption
     from dca.events import PositionAdopted
     from dca.params import AssetConfig
     from dca.strategy import decide
+    from wiring.market_view import open_market_view
 
     view = open_market_view(settings, db)
     if view is None:
@@ -90,14 +92,3 @@ def _adopt_here(settings, db, symbol: str, quantity: Decimal | None, price: Deci
     store.save(record.id, state, decision, now)
     return decision.notes[-1]
 
-
-def _positive(option: str, text: str | None) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise UsageError(f"{option}: {text!r} is not a number") from None
-    if not value > 0:
-        raise UsageError(f"{option}: must be greater than 0")
-    return value

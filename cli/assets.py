@@ -9,9 +9,10 @@ from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
-from cli.common import open_database, settings_from, table
+from app.report_text import table
+from cli import inputs
+from cli.common import open_database, settings_from
 from cli.errors import EXIT_FAILURE, UsageError
-from dca.assets import normalize_symbol
 from dca.params import AssetParams, InvalidParams, with_overrides
 
 PARAMETER_HELP = {
@@ -26,6 +27,12 @@ PARAMETER_HELP = {
     "cooldown_period": "seconds to wait after a completed cycle (default 120)",
     "safety_order_step_scale": "multiplies each next safety order's deviation (default 1 = off)",
     "safety_order_volume_scale": "multiplies each next safety order's amount (default 1 = off)",
+    "start_condition": "deal start condition on recent bars, e.g. 'rsi(14, 1h) < 30 and close < sma(50)' "
+                       "(default none = start at once)",
+    "min_price": "no new cycle starts while the ask is below this price (default none)",
+    "max_price": "no new cycle starts while the ask is above this price (default none)",
+    "stop_loss_percent": "%% below the average cost that sells the cycle at a loss (default none = off)",
+    "stop_loss_timeout": "seconds the price must stay below the stop loss before it acts (default 0)",
 }
 
 
@@ -68,15 +75,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _symbols(raw: str) -> list[str]:
-    symbols, problems = [], []
-    for part in filter(None, (p.strip() for p in raw.split(","))):
-        try:
-            symbols.append(normalize_symbol(part))
-        except ValueError as error:
-            problems.append(str(error))
-    if problems or not symbols:
-        raise UsageError("symbols: " + ("; ".join(problems) or "give at least one pair, e.g. BTC/USD"))
-    return list(dict.fromkeys(symbols))
+    return inputs.symbols(raw, "symbols")
 
 
 def _params_from(args: argparse.Namespace) -> AssetParams:
@@ -118,7 +117,7 @@ def _add(args: argparse.Namespace) -> int:
 def _refuse_untradable(settings: Any, symbols: list[str]) -> None:
     """A pair the venue does not trade is refused before anything is written (it would only produce
     rejected orders); when the venue cannot be asked, the supervisor checks again when it starts."""
-    from app.market_view import venue_pair_problems
+    from wiring.market_view import venue_pair_problems
 
     problems = venue_pair_problems(settings, symbols)
     if problems is None:
@@ -146,22 +145,18 @@ def _list(args: argparse.Namespace) -> int:
     rows = [[a.symbol, "yes" if a.enabled else "no", _n(p.base_order_amount), _n(p.safety_order_amount),
              p.max_safety_orders, _n(p.safety_order_deviation), _n(p.take_profit_percent),
              _n(p.ttp_deviation_percent) if p.ttp_enabled else "off", p.cooldown_period,
-             _n(p.buy_order_price_deviation_percent), _n(p.max_cycle_commitment())]
+             _n(p.buy_order_price_deviation_percent), _n(p.max_cycle_commitment()), _price_range(p),
+             p.start_condition or "-"]
             for a in assets for p in [a.params]]
     headers = ["symbol", "enabled", "base", "safety", "max SO", "SO dev %", "TP %", "TTP %", "cooldown s",
-               "restart %", "max per cycle"]
+               "restart %", "max per cycle", "price range", "start condition"]
     print(table(headers, rows, right=range(2, 11)))
     return 0
 
 
 def _set(args: argparse.Namespace) -> int:
     symbol = _symbols(args.symbol)[0]
-    overrides = {}
-    for assignment in args.assignments:
-        name, sep, value = assignment.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"{assignment!r}: expected NAME=VALUE, e.g. take_profit_percent=1.5")
-        overrides[name.strip()] = value.strip()
+    overrides = inputs.assignments(args.assignments, "assignments")
     from adapters.db.assets import AssetRepository, UnknownAsset
 
     repo = AssetRepository(open_database(settings_from(args)))
@@ -186,6 +181,13 @@ def _toggle(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     print(f"{symbol} {'enabled' if args.enable else 'disabled'}")
     return 0
+
+
+def _price_range(params: AssetParams) -> str:
+    if params.min_price is None and params.max_price is None:
+        return "any"
+    low, high = (_n(v) if v is not None else "" for v in (params.min_price, params.max_price))
+    return f"{low}..{high}"
 
 
 def _n(value: object) -> str:

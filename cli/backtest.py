@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from app.report_text import table
 from cli import inputs
-from cli.common import open_database, settings_from, table
+from cli.common import open_database, settings_from
 from cli.errors import EXIT_FAILURE, Unavailable, UsageError
 
 DESCRIPTION = """\
@@ -66,7 +67,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add("--verify", action="store_true", help="also run the reference loop and fail unless the results are identical")
     add("--no-chart", action="store_true", help="skip chart.png")
     add("--sweep", nargs="+", default=[], metavar="NAME=SPEC",
-        help="run a grid instead: NAME=START:STOP:STEP (inclusive) or NAME=V1,V2,...; ranked table + sweep.csv")
+        help="run a grid instead: NAME=START:STOP:STEP (inclusive) or NAME=V1,V2,... (start_condition: "
+             "C1|C2|none); ranked table + sweep.csv")
     add("--rank-by", default="total_pnl", metavar="METRIC",
         help="sweep ranking: total_pnl (default), realized_pnl, return_on_capital, sharpe, sortino, "
              "cycles_completed, max_drawdown, fees")
@@ -96,9 +98,9 @@ def _backtest(args: argparse.Namespace) -> int:
     except InputError as error:
         raise UsageError(str(error)) from None
     start, end = inputs.time_range(args.start, args.end, required=source.kind == "db")
-    overrides = _assignments(args.params, "--params")
-    cash = _positive(args.cash, "--cash")
-    spread = _non_negative(args.spread_bps, "--spread-bps") if args.spread_bps is not None else None
+    overrides = inputs.assignments(args.params, "--params")
+    cash = inputs.option("--cash", inputs.positive, args.cash)
+    spread = None if args.spread_bps is None else inputs.option("--spread-bps", inputs.non_negative, args.spread_bps)
     if args.rank_by not in _rankings():
         raise UsageError(f"--rank-by: {args.rank_by!r} is not one of {', '.join(_rankings())}")
     if args.workers is not None and args.workers < 1:
@@ -154,12 +156,14 @@ def _setups(symbols: list[str], db: Any, overrides: dict[str, str], settings: An
             spread: Decimal | None) -> list[Any]:
     from app.backtest.inputs import configured_params, setup_for
     from dca.params import InvalidParams
+    from wiring.settings_maps import backtest_terms
 
+    terms = backtest_terms(settings)
     setups = []
     for symbol in symbols:
         params, configured = configured_params(db, symbol)
         try:
-            setups.append(setup_for(symbol, params, overrides, settings, cash, spread))
+            setups.append(setup_for(symbol, params, overrides, terms, cash, spread))
         except InvalidParams as error:
             raise UsageError("--params: " + "; ".join(f"{k}: {v}" for k, v in error.problems.items())) from None
         origin = "dca_assets" if configured else "defaults (not configured)"
@@ -208,7 +212,7 @@ def _single(args: argparse.Namespace, setups: list[Any], series: list[Any], sour
     summaries = [summarize(o, c) for o, c in zip(outcomes, curve_list, strict=True)]
     insight = [insights(o, c, s) for o, c, s in zip(outcomes, curve_list, summaries, strict=True)]
     book = portfolio(outcomes, curve_list)
-    assumptions = report.Assumptions(source.describe(), not args.reference, setups[0].cash)
+    assumptions = report.Assumptions(source.describe(), all(o.fast for o in outcomes), setups[0].cash)
     result = report.result_json(list(zip(summaries, outcomes, strict=True)), assumptions, book.figures(), insight)
     report.write_json(out / "result.json", result)
     report.write_cycles_csv(out / "cycles.csv", outcomes, [more["open_cycle"] for more in insight])
@@ -480,40 +484,6 @@ def _cell(value: Any, money: Any, exact: bool = False) -> Any:
 
 
 # --- option parsing ------------------------------------------------------------------------------
-
-
-def _assignments(items: list[str], option: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"{option}: {item!r}: expected NAME=VALUE, e.g. take_profit_percent=1.5")
-        found[name.strip()] = value.strip()
-    return found
-
-
-def _positive(text: str, option: str) -> Decimal:
-    value = _number(text, option)
-    if value <= 0:
-        raise UsageError(f"{option}: must be > 0, got {text}")
-    return value
-
-
-def _non_negative(text: str, option: str) -> Decimal:
-    value = _number(text, option)
-    if value < 0:
-        raise UsageError(f"{option}: must be ≥ 0, got {text}")
-    return value
-
-
-def _number(text: str, option: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise UsageError(f"{option}: {text!r} is not a number") from None
-    if not value.is_finite():
-        raise UsageError(f"{option}: {text!r} is not a number")
-    return value
 
 
 def _rankings() -> list[str]:

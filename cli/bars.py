@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.report_text import table
 from cli import inputs
-from cli.common import open_database, settings_from, table
+from cli.common import open_database, settings_from
 from cli.errors import EXIT_FAILURE, UsageError
 
 FETCH_DESCRIPTION = """\

@@ -1,9 +1,8 @@
-"""What most commands need: settings, a migrated database, and plain-text tables."""
+"""What most commands need: settings, a migrated database, and who owns the book."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from cli.errors import Unavailable
@@ -69,16 +68,3 @@ def _blank_secrets(text: str, settings: Settings) -> str:
     for secret in settings.secret_values():
         text = text.replace(secret, "***")
     return text
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
-    """A plain aligned table; columns whose index is in `right` are right-aligned (numbers)."""
-    cells = [[str(h) for h in headers], *[["" if v is None else str(v) for v in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-
-    def line(row: list[str]) -> str:
-        padded = (v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True)))
-        return "  ".join(padded).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(cells[0]), rule, *(line(row) for row in cells[1:])])

@@ -13,7 +13,7 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from cli.errors import UsageError
-from cli.sim import positive_decimal
+from cli.inputs import arg_type, positive, positive_seconds
 
 DESCRIPTION = """\
 First contact with a real account: with PAPER keys (APCA_API_KEY_ID / APCA_API_SECRET_KEY, from the
@@ -34,23 +34,19 @@ Exit codes: 0 measured and cleaned up; 1 something could not be sold back or can
 says what); 2 bad configuration (no keys, a live URL)."""
 
 
-def _seconds(text: str) -> float:
-    return float(positive_decimal(text))
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("probe", help="measure the paper account's venue behaviour (small real orders)",
                                    description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--symbol", default="BTC/USD", help="the USD pair to probe with (default BTC/USD)")
-    add("--notional", type=positive_decimal, default=Decimal(12),
+    add("--notional", type=arg_type(positive), default=Decimal(12),
         help="USD of the probe's buy (default 12; the floor is 10)")
-    add("--fee-wait", type=_seconds, default=60.0, metavar="SECONDS",
+    add("--fee-wait", type=arg_type(positive_seconds), default=60.0, metavar="SECONDS",
         help="how long to wait for a fee activity before concluding fees are posted at the end of the day "
              "(default 60)")
-    add("--lag-wait", type=_seconds, default=30.0, metavar="SECONDS",
+    add("--lag-wait", type=arg_type(positive_seconds), default=30.0, metavar="SECONDS",
         help="how long to wait for the position to show a fill (default 30)")
-    add("--fill-wait", type=_seconds, default=60.0, metavar="SECONDS",
+    add("--fill-wait", type=arg_type(positive_seconds), default=60.0, metavar="SECONDS",
         help="how long to wait for an order to fill or cancel (default 60)")
     parser.set_defaults(handler=run)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import threading
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cli.common import open_database, settings_from
 from cli.errors import Unavailable, UsageError
+from cli.inputs import arg_type, positive, positive_seconds, quirk
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -24,30 +24,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Run the DCA supervisor: one actor per enabled asset, stream routers, caretakers, "
                     "Prometheus metrics. Without Alpaca keys it trades against the built-in simulator.",
     )
-    parser.add_argument("--speed", type=_decimal, metavar="N",
+    parser.add_argument("--speed", type=arg_type(positive), metavar="N",
                         help="simulator only: simulated seconds per real second (default SIM_SPEED, 60)")
-    parser.add_argument("--sim-quirk", type=_quirk, action="append", default=[], metavar="NAME[=VALUE]",
+    parser.add_argument("--sim-quirk", type=arg_type(quirk), action="append", default=[], metavar="NAME[=VALUE]",
                         help="simulator only: make the embedded venue behave another plausible way (repeatable; "
                              "the list is in `supervisor.py sim --help` and docs/venue-quirks.md)")
-    parser.add_argument("--duration", type=float, metavar="SECONDS",
+    parser.add_argument("--duration", type=arg_type(positive_seconds), metavar="SECONDS",
                         help="stop cleanly after this many real seconds (default: run until Ctrl-C)")
     parser.set_defaults(handler=run)
-
-
-def _decimal(text: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
-def _quirk(text: str) -> tuple[str, str]:
-    from adapters.sim.quirks import parse_quirk_arg  # pure Python: --help stays instant
-
-    try:
-        return parse_quirk_arg(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,10 +42,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--speed: only the embedded simulator's speed can be set (no Alpaca keys are set)")
     if args.sim_quirk and settings.trading_mode is not TradingMode.EMBEDDED_SIM:
         raise UsageError("--sim-quirk: only the embedded simulator has quirks (no Alpaca keys may be set)")
-    if args.speed is not None and args.speed <= 0:
-        raise UsageError("--speed: must be greater than 0")
-    if args.duration is not None and args.duration <= 0:
-        raise UsageError("--duration: must be greater than 0 seconds")
     channels = _notify_channels(settings)  # a bad NOTIFY_URLS entry stops the start before anything is written
     from adapters.logging import LogFileInUse, configure_logging, shutdown_logging
 
@@ -77,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(settings: Any, args: argparse.Namespace, channels: list[Any]) -> int:
-    from actors.process_exit import ProcessExit
+    from actors.supervision.process_exit import ProcessExit
 
     exit = ProcessExit()
     exit.catch_signals()  # from here on no signal raises in this thread; the process ends within the grace
@@ -121,7 +101,7 @@ def _claim_book(settings: Any, db: Any, exit: Any) -> Any:
 
 def _notify_channels(settings: Any) -> list[Any]:
     from adapters.notify import BadNotifyUrl
-    from app.bot import open_notify_channels
+    from wiring.bot import open_notify_channels
 
     try:
         return open_notify_channels(settings)
@@ -134,7 +114,8 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
 
     from adapters.db.meta import MetaStore
     from app.books import SIM_STATE_FILE, claim_books
-    from app.bot import (
+    from config.settings import ConfigError, TradingMode
+    from wiring.bot import (
         Bot,
         VenueError,
         VenueUnreachable,
@@ -143,7 +124,6 @@ def _start(settings: Any, args: argparse.Namespace, db: Any, exit: Any, lease: A
         open_venue,
         seed_demo_assets,
     )
-    from config.settings import ConfigError, TradingMode
 
     sim_state = settings.data_dir / SIM_STATE_FILE
     new_sim_state = settings.trading_mode is TradingMode.EMBEDDED_SIM and not sim_state.exists()

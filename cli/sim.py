@@ -10,11 +10,12 @@ import signal
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from cli.errors import UsageError
+from cli.inputs import arg_type, fault, non_negative, port, positive, quirk
 
 DESCRIPTION = """\
 Run an Alpaca-compatible crypto exchange: the trading REST API (/v2), crypto market data
@@ -26,7 +27,7 @@ them), or a generated pair (printed).
 State (cash, positions, orders, used client ids, clock) survives restarts with --state-file.
 Ctrl-C or SIGTERM stops it cleanly (exit 0) after saving the state."""
 
-DEMO_PAIRS = ("BTC/USD", "ETH/USD", "SOL/USD")  # the bot's demo assets (app/bot.py DEMO_ASSETS)
+DEMO_PAIRS = ("BTC/USD", "ETH/USD", "SOL/USD")  # the bot's demo assets (wiring/bot.py DEMO_ASSETS)
 
 EPILOG = """\
 faults (--fault name=value, repeatable; also POST /sim/faults {"name": value} at run time):
@@ -53,37 +54,6 @@ example:
 QUIRKS_HEADING = """venue quirks (--quirk NAME[=VALUE], repeatable; fixed for the run; see docs/venue-quirks.md):"""
 
 
-def positive_decimal(text: str) -> Decimal:
-    """argparse type: a finite number > 0 (also used by `probe`)."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value.is_finite() or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-    return value
-
-
-def _non_negative_decimal(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0-65535 (0 = any free port), got {value}")
-    return value
-
-
 def _symbols(text: str) -> list[str]:
     from adapters.sim.assets import canonical_symbol  # light: no vendor imports
 
@@ -104,24 +74,6 @@ def _start(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _fault(text: str) -> tuple[str, Any]:
-    from adapters.sim.faults import parse_fault_arg
-
-    try:
-        return parse_fault_arg(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _quirk(text: str) -> tuple[str, str]:
-    from adapters.sim.quirks import parse_quirk_arg
-
-    try:
-        return parse_quirk_arg(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from adapters.sim.quirks import describe  # pure Python, no vendor imports: --help stays instant
 
@@ -134,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    add("--port", type=_port, default=8765, help="port for REST and both WebSockets (default 8765; 0 = any)")
+    add("--port", type=arg_type(port), default=8765, help="port for REST and both WebSockets (default 8765; 0 = any)")
     add(
         "--symbols",
         type=_symbols,
@@ -144,13 +96,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add(
         "--speed",
-        type=positive_decimal,
+        type=arg_type(positive),
         default=Decimal(60),
         help="simulated seconds per real second (default 60: an hour a minute)",
     )
     add(
         "--tick",
-        type=positive_decimal,
+        type=arg_type(positive),
         default=Decimal(1),
         help="simulated seconds between two quotes of a pair (default 1)",
     )
@@ -169,7 +121,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add(
         "--cash",
-        type=_non_negative_decimal,
+        type=arg_type(non_negative),
         default=Decimal(100_000),
         help="starting cash in USD (default 100000)",
     )
@@ -190,7 +142,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add("--replay-symbol", default=None, help="the pair the replayed bars belong to (required with --replay)")
     add(
         "--fault",
-        type=_fault,
+        type=arg_type(fault),
         action="append",
         default=[],
         metavar="NAME=VALUE",
@@ -198,7 +150,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add(
         "--quirk",
-        type=_quirk,
+        type=arg_type(quirk),
         action="append",
         default=[],
         metavar="NAME[=VALUE]",
@@ -206,25 +158,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add(
         "--maker-fee-bps",
-        type=_non_negative_decimal,
+        type=arg_type(non_negative),
         default=Decimal(15),
         help="maker fee (default 15 = 0.15%%)",
     )
     add(
         "--taker-fee-bps",
-        type=_non_negative_decimal,
+        type=arg_type(non_negative),
         default=Decimal(25),
         help="taker fee (default 25 = 0.25%%)",
     )
     add(
         "--min-notional",
-        type=_non_negative_decimal,
+        type=arg_type(non_negative),
         default=Decimal(10),
         help="minimum order cost basis in USD (default 10)",
     )
     add(
         "--slippage-bps",
-        type=_non_negative_decimal,
+        type=arg_type(non_negative),
         default=Decimal(0),
         help="market orders fill this much worse than the quote (default 0)",
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from dca.conditions import ConditionReading
 from dca.cycle import Side
 from dca.market import Quote
 from dca.money import ZERO
@@ -146,5 +147,31 @@ class PositionAdopted:
     time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ConditionChecked:
+    """The asset's deal start condition, read from its one-minute bars at `reading.as_of` (see
+    `dca.conditions`). The drivers read it from the same bars live and in backtests; the core only
+    uses its truth for the quotes of that minute."""
+
+    reading: ConditionReading
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CloseRequested:
+    """The operator asks to sell the current cycle at market and end it (`supervisor.py close`)."""
+
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    """The operator asks to cancel the cycle's open order (`supervisor.py cancel-orders`); the driver
+    then pauses the asset, so nothing new is placed."""
+
+    time: datetime
+
+
 Event = (Quote | PositionBeforeOrder | OrderAccepted | OrderFilled | OrderClosed | OrderNotFound | Tick
-         | HoldingsChecked | SellableChecked | FeeConfirmed | PositionAdopted)
+         | HoldingsChecked | SellableChecked | FeeConfirmed | PositionAdopted | ConditionChecked | CloseRequested
+         | CancelRequested)

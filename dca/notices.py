@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from dca.cycle import Cycle, LiveOrder, OrderKind
+from dca.cycle import Cycle, CycleStatus, LiveOrder, OrderKind
 from dca.money import cents, plain, readable
 
 
@@ -24,6 +24,8 @@ class NoticeKind(enum.StrEnum):
     KILL_SWITCH = "kill_switch"
     BREAKER_OPEN = "breaker_open"
     ASSET_STOPPED = "asset_stopped"  # an asset ended a cycle in error, or its actor was given up on
+    STOP_LOSS = "stop_loss"  # the stop loss sold a cycle at market, with its realized loss
+    CYCLE_CLOSED = "cycle_closed"  # the operator closed a cycle (`supervisor.py close`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,14 @@ def cycle_ended(symbol: str, cycle: Cycle) -> Notice:
                       f"{cycle.id}`.", warning=True)
     currency = _coins(symbol)[1]
     pnl = _money(cycle.realized_pnl, currency, signed=True)
+    sold = f"sold {_n(cycle.sold_qty)} {_coins(symbol)[0]} at {_price(cycle.sell_price)} {currency}"
+    if cycle.status is CycleStatus.STOPPED:
+        return Notice(NoticeKind.STOP_LOSS, f"{symbol}: stop loss, cycle {cycle.id} stopped, P/L {pnl}",
+                      f"The bid stayed below the stop-loss level: {sold}. Realized {pnl} on a cost of "
+                      f"{_money(cycle.cost, currency)} with {cycle.safety_orders} safety order(s).", warning=True)
+    if cycle.status is CycleStatus.CLOSED:
+        return Notice(NoticeKind.CYCLE_CLOSED, f"{symbol}: cycle {cycle.id} closed by the operator, P/L {pnl}",
+                      f"`supervisor.py close`: {sold}. Realized {pnl} on a cost of {_money(cycle.cost, currency)}.")
     return Notice(NoticeKind.CYCLE_COMPLETED, f"{symbol}: cycle {cycle.id} completed, P/L {pnl}",
                   f"Realized {pnl} on a cost of {_money(cycle.cost, currency)} "
                   f"with {cycle.safety_orders} safety order(s).")

@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from dca.conditions import ConditionError, parse_condition
 from dca.money import HUNDRED, ZERO, percent_above, to_decimal
 
 
@@ -32,6 +33,15 @@ class AssetParams:
     # 3Commas-style martingale coefficients; 1 = off (the original bot's fixed steps and sizes).
     safety_order_step_scale: Decimal = Decimal(1)
     safety_order_volume_scale: Decimal = Decimal(1)
+    # 3Commas' deal start condition (`dca.conditions`, canonical text) and price range: a new cycle
+    # starts only while the condition holds and the ask is inside [min_price, max_price]. None = off.
+    start_condition: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    # Stop loss (3Commas' "stop loss" and "stop loss timeout"): sell the cycle at market once the bid
+    # has stayed this % below the average cost for `stop_loss_timeout` seconds. None = off.
+    stop_loss_percent: Decimal | None = None
+    stop_loss_timeout: int = 0
 
     def safety_deviation(self, index: int) -> Decimal:
         """Deviation (%) from the last fill for safety order number `index` (0 = the first)."""
@@ -101,10 +111,14 @@ class AssetConfig:
 PARAM_NAMES = tuple(f.name for f in fields(AssetParams))
 MAX_SAFETY_ORDERS = 1000  # far beyond any useful ladder; keeps the commitment sums and the INT column sane
 MAX_COOLDOWN_SECONDS = 2**31 - 1  # the INT column (68 years)
-_INT_PARAMS = {"max_safety_orders", "cooldown_period"}
+MAX_STOP_LOSS_TIMEOUT = 2**31 - 1  # the INT column
+MAX_CONDITION_LENGTH = 500  # the VARCHAR column
+_INT_PARAMS = {"max_safety_orders", "cooldown_period", "stop_loss_timeout"}
 _BOOL_PARAMS = {"ttp_enabled"}
+_TEXT_PARAMS = {"start_condition"}
+_OPTIONAL_PARAMS = {"ttp_deviation_percent", "start_condition", "min_price", "max_price", "stop_loss_percent"}
 _PERCENT_PARAMS = (
-    "safety_order_deviation", "ttp_deviation_percent", "buy_order_price_deviation_percent",
+    "safety_order_deviation", "ttp_deviation_percent", "buy_order_price_deviation_percent", "stop_loss_percent",
 )
 
 
@@ -132,9 +146,31 @@ def check_params(params: AssetParams) -> dict[str, str]:
         problems["max_safety_orders"] = f"must be between 0 and {MAX_SAFETY_ORDERS}"
     if not 0 <= params.cooldown_period <= MAX_COOLDOWN_SECONDS:
         problems["cooldown_period"] = f"must be between 0 and {MAX_COOLDOWN_SECONDS} seconds"
+    if not 0 <= params.stop_loss_timeout <= MAX_COOLDOWN_SECONDS:
+        problems["stop_loss_timeout"] = f"must be between 0 and {MAX_COOLDOWN_SECONDS} seconds"
     for name in ("safety_order_step_scale", "safety_order_volume_scale"):
         if not Decimal("0.1") <= getattr(params, name) <= Decimal(10):
             problems[name] = "must be between 0.1 and 10"
+    problems.update(_range_problems(params))
+    if not 0 <= params.stop_loss_timeout <= MAX_STOP_LOSS_TIMEOUT:
+        problems["stop_loss_timeout"] = f"must be between 0 and {MAX_STOP_LOSS_TIMEOUT} seconds"
+    if params.start_condition is not None:
+        if len(params.start_condition) > MAX_CONDITION_LENGTH:
+            problems["start_condition"] = f"at most {MAX_CONDITION_LENGTH} characters"
+        else:
+            try:
+                parse_condition(params.start_condition)
+            except ConditionError as error:
+                problems["start_condition"] = str(error)
+    return problems
+
+
+def _range_problems(params: AssetParams) -> dict[str, str]:
+    problems = {name: "must be greater than 0" for name in ("min_price", "max_price")
+                if getattr(params, name) is not None and getattr(params, name) <= 0}
+    low, high = params.min_price, params.max_price
+    if not problems and low is not None and high is not None and low > high:
+        problems["max_price"] = f"must be at least min_price ({low.normalize():f})"
     return problems
 
 
@@ -155,8 +191,10 @@ def parse_param_value(name: str, raw: Any) -> Any:
             return _parse_bool(raw)
         if name in _INT_PARAMS:
             return _parse_int(raw)
-        if name == "ttp_deviation_percent" and (raw is None or str(raw).strip().lower() in ("", "none", "null")):
+        if name in _OPTIONAL_PARAMS and (raw is None or str(raw).strip().lower() in ("", "none", "null", "off")):
             return None
+        if name in _TEXT_PARAMS:
+            return parse_condition(str(raw)).text  # stored canonical: the readings carry the same text
         return to_decimal(raw if isinstance(raw, Decimal | int) else str(raw))
     except (TypeError, ValueError) as error:
         raise InvalidParams({name: str(error)}) from None

@@ -16,6 +16,9 @@ The cycle, per asset:
     trailing ──ask ≤ safety trigger──▶ buying (safety order; trailing is disarmed)
     selling ──fill──▶ complete, and a new cycle in cooldown
     selling ──cancel with a sellable remainder──▶ watching
+    watching / trailing (in position) ──bid ≤ avg × (1 − SL %), held for the SL timeout──▶ selling (MARKET
+                                         SELL, stop loss) ──fill──▶ stopped, and a new cycle in cooldown
+    any cycle holding coin ──operator close──▶ (its buy cancelled first) selling (MARKET SELL) ──fill──▶ closed
 
 Differences from the original bot (its bugs are in the reference's section 7): fees taken in coin
 reduce the quantity and raise the average cost, and the sell is sized from what the cycle holds
@@ -36,7 +39,10 @@ from typing import Any
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
 from dca.cycle import AssetState, Cycle, CycleStatus, FeeSource, LiveOrder, OrderKind, OrderType, Side, new_cycle
 from dca.events import (
+    CancelRequested,
     CloseReason,
+    CloseRequested,
+    ConditionChecked,
     Event,
     FeeConfirmed,
     HoldingsChecked,
@@ -59,17 +65,20 @@ from dca.triggers import (  # the one definition of where a quote acts; Triggers
     Triggers,
     restart_trigger,
     safety_trigger,
+    stop_loss_level,
     take_profit_trigger,
     trailing_stop,
     triggers,
 )
 
-__all__ = ["ALWAYS", "Decision", "Triggers", "coin_text", "decide", "money_text", "take_profit_trigger",
-           "triggers"]
+__all__ = ["ALWAYS", "Decision", "Triggers", "coin_text", "decide", "money_text", "start_reading_due",
+           "start_waits_for", "stop_loss_level", "take_profit_trigger", "triggers"]
 
 # A shortfall of the exchange's holding below this fraction of what the cycle holds is corrected in
 # place (a fee the exchange rounded differently); a larger one means the coins left the bot.
 HOLDING_CORRECTION_LIMIT = Decimal("0.01")
+# A start-condition reading taken at a whole minute answers for the quotes of that minute.
+READING_LASTS = timedelta(minutes=1)
 # How long the venue's word on what the bot may sell caps its sells (then it is read again).
 SELLABLE_READING_LASTS = timedelta(minutes=1)
 
@@ -129,9 +138,19 @@ def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
             return _follow_peak(config, state, quote, may_sell=False) if trailing else Decision(state)
         cleared = Decision(state.evolve(cycle=cycle.evolve(retry_at=None)))
         return cleared.then(_act_on_quote(config, cleared.state, quote))
+    if cycle.close_requested_at is not None:
+        return _close_now(config, state, quote.time)
     if cycle.is_flat and cycle.status is CycleStatus.WATCHING:
+        if start_waits_for(config, state, quote) is not None:  # said by the reading's note and `status`
+            return Decision(state)
         amount = config.params.base_order_amount
-        return _buy(config, state, quote, OrderKind.BASE, amount, f"base order at ask {quote.ask}")
+        why = f"base order at ask {quote.ask}"
+        if config.params.start_condition is not None and state.start_reading is not None:
+            why += f"; start condition {state.start_reading.condition} {state.start_reading.describe()}"
+        return _buy(config, state, quote, OrderKind.BASE, amount, why)
+    stop_loss = _watch_stop_loss(config, state, quote)
+    if stop_loss is not None:  # at or below the stop-loss level the cycle buys nothing more
+        return stop_loss
     safety = safety_trigger(config, cycle)
     if safety is not None and quote.ask <= safety:
         amount = config.params.safety_amount(cycle.safety_orders)
@@ -146,7 +165,44 @@ def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
     if config.params.ttp_enabled:
         armed = cycle.evolve(status=CycleStatus.TRAILING, peak_price=quote.bid)
         return Decision(state.evolve(cycle=armed), notes=(f"{why}; trailing armed at peak {quote.bid}",))
-    return _sell(config, state, quote, why)
+    return _sell(config, state, quote.time, OrderKind.TAKE_PROFIT, why)
+
+
+def _watch_stop_loss(config: AssetConfig, state: AssetState, quote: Quote) -> Decision | None:
+    """The stop loss: None while the bid is above its level (and nothing was pending). At or below it,
+    the first such quote starts the timeout (market time); once the bid has stayed there that long,
+    the cycle sells at market. A bid back above the level resets the timeout."""
+    cycle = state.cycle
+    level = stop_loss_level(config, cycle)
+    if level is None or quote.bid > level:
+        if cycle.stop_loss_since is None:
+            return None
+        why = (f"stop loss reset: bid {quote.bid} back above {_show(level)}" if level is not None
+               else "stop loss reset: it is switched off")
+        cleared = Decision(state.evolve(cycle=cycle.evolve(stop_loss_since=None)), notes=(why,))
+        return cleared.then(_act_on_quote(config, cleared.state, quote))
+    since = cycle.stop_loss_since or quote.time
+    timeout = timedelta(seconds=config.params.stop_loss_timeout)
+    pending = state if cycle.stop_loss_since is not None else state.evolve(cycle=cycle.evolve(stop_loss_since=since))
+    if quote.time - since >= timeout:
+        held = f", held since {since.isoformat()}" if timeout else ""
+        why = (f"stop loss: bid {quote.bid} ≤ {_show(level)} ({_show(config.params.stop_loss_percent)} % below "
+               f"the average cost {money_text(config, cycle.average_price)}{held})")
+        return _sell(config, pending, quote.time, OrderKind.STOP_LOSS, why)
+    if pending is state:
+        return Decision(state)
+    return Decision(pending, notes=(f"stop loss pending: bid {quote.bid} ≤ {_show(level)}; selling at market if "
+                                    f"no bid above it comes before {(since + timeout).isoformat()}",))
+
+
+def _close_now(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
+    """The operator's close, once no order is live: sell what the cycle holds at market; a cycle with
+    nothing (its buy was cancelled without fills) or too little to sell ends at once."""
+    if _sellable(config, state) and not state.cycle.is_flat:
+        return _sell(config, state, now, OrderKind.CLOSE, "closed by the operator")
+    cycle = state.cycle
+    held = "nothing" if cycle.is_flat else f"{coin_text(config, cycle.quantity)} (below the exchange minimum)"
+    return _end_cycle(config, state, CycleStatus.CLOSED, now, None, f"closed by the operator holding {held}")
 
 
 def _follow_peak(config: AssetConfig, state: AssetState, quote: Quote, may_sell: bool = True) -> Decision:
@@ -165,7 +221,7 @@ def _follow_peak(config: AssetConfig, state: AssetState, quote: Quote, may_sell:
     if not may_sell:
         return Decision(state)
     why = f"trailing take-profit: bid {quote.bid} < stop {_show(stop)} (peak {peak})"
-    return _sell(config, state, quote, why)
+    return _sell(config, state, quote.time, OrderKind.TAKE_PROFIT, why)
 
 
 def _end_cooldown(config: AssetConfig, state: AssetState, quote: Quote) -> Decision | None:
@@ -179,6 +235,51 @@ def _end_cooldown(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
         why = f"price-triggered restart: ask {quote.ask} ≤ {_show(restart)}"
     watching = cycle.evolve(status=CycleStatus.WATCHING, cooldown_until=None)
     return Decision(state.evolve(cycle=watching), notes=(why,))
+
+
+# --- deal start: condition and price range -------------------------------------------------------
+
+
+def start_waits_for(config: AssetConfig, state: AssetState, quote: Quote) -> str | None:
+    """What keeps a flat cycle from placing its base order on `quote` (None: nothing): the base
+    order's limit (the ask on the price grid) outside [min_price, max_price], or a start condition
+    without a reading of the quote's minute that holds. A reading counts for the quotes of its own
+    minute only."""
+    params = config.params
+    limit = round_up(quote.ask, config.rules.price_increment)  # what the base order would pay at most
+    if params.min_price is not None and limit < params.min_price:
+        return f"the buy price ({_show(limit)}) to reach min_price {_show(params.min_price)}"
+    if params.max_price is not None and limit > params.max_price:
+        return f"the buy price ({_show(limit)}) to fall to max_price {_show(params.max_price)}"
+    if params.start_condition is None:
+        return None
+    reading = state.start_reading
+    if reading is None or reading.condition != params.start_condition:
+        return f"a first reading of the start condition {params.start_condition}"
+    if not reading.as_of <= quote.time < reading.as_of + READING_LASTS:
+        return f"a reading of the start condition for {quote.time:%H:%M} (last: {reading.as_of:%H:%M})"
+    if not reading.holds:
+        return f"the start condition: {reading.waiting_for}"
+    return None
+
+
+def start_reading_due(config: AssetConfig, state: AssetState, minute: datetime) -> str | None:
+    """The start condition a driver should read at `minute` (a whole minute) before the next quote:
+    only for a flat watching cycle without an order, once a minute. None: no reading is needed."""
+    condition, cycle, last = config.params.start_condition, state.cycle, state.start_reading
+    if condition is None or not cycle.is_flat or cycle.order is not None or cycle.status is not CycleStatus.WATCHING:
+        return None
+    if last is not None and last.condition == condition and last.as_of == minute:
+        return None
+    return condition
+
+
+def _on_condition_checked(_config: AssetConfig, state: AssetState, event: ConditionChecked) -> Decision:
+    """Keep the reading; say so when the condition's truth changes (not at every minute)."""
+    previous, reading = state.start_reading, event.reading
+    changed = previous is None or previous.condition != reading.condition or previous.holds != reading.holds
+    notes = (f"start condition {reading.condition}: {reading.describe()}",) if changed else ()
+    return Decision(state.evolve(start_reading=reading), notes=notes, durable=False)
 
 
 # --- order sizing --------------------------------------------------------------------------------
@@ -199,17 +300,18 @@ def _buy(
     return _submit(config, state, quote.time, kind, Side.BUY, OrderType.LIMIT, qty, limit, why)
 
 
-def _sell(config: AssetConfig, state: AssetState, quote: Quote, why: str) -> Decision:
-    """Sell what the cycle holds, capped by what the venue lately said the bot may sell. The cost
-    floor is for buys only: a sell needs just `min_order_size`, so a small cycle can always exit."""
+def _sell(config: AssetConfig, state: AssetState, now: datetime, kind: OrderKind, why: str) -> Decision:
+    """Sell what the cycle holds at market (take-profit, stop loss or the operator's close), capped by
+    what the venue lately said the bot may sell. The cost floor is for buys only: a sell needs just
+    `min_order_size`, so a small cycle can always exit."""
     rules = config.rules
-    wanted = min(state.held_quantity, _sellable_now(state, quote.time))
+    wanted = min(state.held_quantity, _sellable_now(state, now))
     qty = round_down(wanted, rules.min_trade_increment)
     if qty < rules.min_order_size or qty <= 0:
         capped = "" if wanted == state.held_quantity else f" (the venue lets the bot sell {_show(wanted)})"
         return Decision(state, notes=(f"{why}, but the position {_show(state.held_quantity)}{capped} is below the "
                                       f"exchange minimum and cannot be sold",))
-    return _submit(config, state, quote.time, OrderKind.TAKE_PROFIT, Side.SELL, OrderType.MARKET, qty, None, why)
+    return _submit(config, state, now, kind, Side.SELL, OrderType.MARKET, qty, None, why)
 
 
 def _sellable_now(state: AssetState, now: datetime) -> Decimal:
@@ -419,20 +521,38 @@ def _sellable(config: AssetConfig, state: AssetState) -> bool:
     return qty >= rules.min_order_size and qty > 0
 
 
+# How a cycle ends, by the kind of the sale that ended it.
+_ENDED_BY = {OrderKind.TAKE_PROFIT: CycleStatus.COMPLETE, OrderKind.STOP_LOSS: CycleStatus.STOPPED,
+             OrderKind.CLOSE: CycleStatus.CLOSED}
+
+
 def _complete(config: AssetConfig, state: AssetState, order: LiveOrder, now: datetime) -> Decision:
+    status = _ENDED_BY.get(order.kind, CycleStatus.COMPLETE)
+    what = {CycleStatus.STOPPED: "cycle stopped by the stop loss", CycleStatus.CLOSED: "cycle closed by the operator"}
+    sold = f"{what.get(status, 'cycle complete')}: sold {_show(state.cycle.sold_qty)} @ {_show(order.average_price)}"
+    return _end_cycle(config, state, status, now, order.average_price, sold)
+
+
+def _end_cycle(
+    config: AssetConfig, state: AssetState, status: CycleStatus, now: datetime, sell_price: Decimal | None, what: str
+) -> Decision:
+    """End the cycle as `status` and start the next one (in cooldown, if there is one). What a
+    rounded-down sell left behind becomes dust. Only a take-profit arms the price-triggered restart:
+    after a stop loss or a close the cooldown runs in full (a falling price must not buy straight back)."""
     cycle = state.cycle
     sold_cost = cycle.sell_notional - cycle.sell_fees - cycle.realized_pnl
-    ended = cycle.evolve(status=CycleStatus.COMPLETE, order=None, completed_at=now, sell_price=order.average_price,
+    ended = cycle.evolve(status=status, order=None, completed_at=now, sell_price=sell_price,
                          quantity=cycle.sold_qty, cost=sold_cost, retry_at=None)
     cooldown = config.params.cooldown_period
     until = now + timedelta(seconds=cooldown)
     following = new_cycle(CycleStatus.COOLDOWN, until) if cooldown > 0 else new_cycle()
     dust = state.dust + cycle.quantity  # what a rounded-down sell left behind joins the next sell
     commands: tuple[Command, ...] = (ScheduleTimer(until, "cooldown over"),) if cooldown > 0 else ()
-    note = (f"cycle complete: sold {_show(cycle.sold_qty)} @ {_show(order.average_price)}, "
-            f"realized P/L {_show(cycle.realized_pnl)}; " + (f"cooldown until {until.isoformat()}" if cooldown > 0
-                                                            else "watching for the next base order"))
-    return Decision(AssetState(following, last_sell_price=order.average_price, dust=dust), commands,
+    note = (f"{what}, realized P/L {_show(cycle.realized_pnl)}; " + (f"cooldown until {until.isoformat()}"
+                                                                    if cooldown > 0
+                                                                    else "watching for the next base order"))
+    last_sell = sell_price if status is CycleStatus.COMPLETE else None
+    return Decision(AssetState(following, last_sell_price=last_sell, dust=dust), commands,
                     completed=ended, notes=(note,))
 
 
@@ -542,6 +662,50 @@ def _on_adopted(_config: AssetConfig, state: AssetState, event: PositionAdopted)
                     notes=(f"adopted {_show(event.quantity)} at {_show(event.price)} into cycle {cycle.id}",))
 
 
+# --- the operator's controls ---------------------------------------------------------------------
+
+
+def _on_close_requested(config: AssetConfig, state: AssetState, event: CloseRequested) -> Decision:
+    """Mark the cycle to be sold at market (at the next quote) and ended as `closed`. A live buy is
+    cancelled first (what it filled is sold with the rest); a live sell is left to finish. Refused
+    (state unchanged, a note saying why) for a cycle holding nothing with nothing live, or one already
+    closing."""
+    cycle, order = state.cycle, state.cycle.order
+    if cycle.close_requested_at is not None:
+        return Decision(state, notes=(f"close refused: cycle {cycle.id} is already closing "
+                                      f"(asked at {cycle.close_requested_at.isoformat()})",))
+    if order is None and cycle.is_flat:
+        return Decision(state, notes=(f"close refused: cycle {cycle.id} is {cycle.status} and holds nothing",))
+    closing = state.evolve(cycle=cycle.evolve(close_requested_at=event.time))
+    if order is None:  # stored first; the next quote sells through the ordinary sell path and its checks
+        return Decision(closing, notes=(f"close requested by the operator: cycle {cycle.id} sells "
+                                        f"{coin_text(config, cycle.quantity)} at market at the next quote",))
+    if order.side is Side.SELL:
+        return Decision(closing, notes=(f"close requested by the operator: the sell {order.client_order_id} is live; "
+                                        "the cycle ends when it fills (what a cancel leaves is sold at market)",))
+    cancelling = replace(order, cancel_requested_at=event.time)
+    return Decision(closing.evolve(cycle=closing.cycle.evolve(order=cancelling)),
+                    (CancelOrder(order.client_order_id, order.exchange_id, "operator close"),),
+                    notes=(f"close requested by the operator: cancelling the {order.kind} buy {order.client_order_id} "
+                           "first, then selling at market",))
+
+
+def _on_cancel_requested(_config: AssetConfig, state: AssetState, event: CancelRequested) -> Decision:
+    """Cancel the cycle's open order (the driver pauses the asset). A pending close is dropped too:
+    the operator wants nothing more to happen."""
+    cycle, order = state.cycle, state.cycle.order
+    if cycle.close_requested_at is not None:
+        cycle = cycle.evolve(close_requested_at=None)
+    if order is None:
+        return Decision(state.evolve(cycle=cycle) if cycle is not state.cycle else state,
+                        notes=(f"cancel-orders: cycle {cycle.id} has no open order",))
+    cancelling = replace(order, cancel_requested_at=event.time)
+    return Decision(state.evolve(cycle=cycle.evolve(order=cancelling)),
+                    (CancelOrder(order.client_order_id, order.exchange_id, "operator cancel"),),
+                    notes=(f"cancel-orders by the operator: cancelling the {order.kind} {order.side} "
+                           f"{order.client_order_id}",))
+
+
 # --- helpers -------------------------------------------------------------------------------------
 
 
@@ -593,4 +757,7 @@ _HANDLERS: dict[type, Callable[[AssetConfig, AssetState, Any], Decision]] = {
     SellableChecked: _on_sellable,
     FeeConfirmed: _on_fee_confirmed,
     PositionAdopted: _on_adopted,
+    ConditionChecked: _on_condition_checked,
+    CloseRequested: _on_close_requested,
+    CancelRequested: _on_cancel_requested,
 }

@@ -41,6 +41,15 @@ def trailing_stop(config: AssetConfig, cycle: Cycle) -> Decimal | None:
     return percent_below(cycle.peak_price, deviation)
 
 
+def stop_loss_level(config: AssetConfig, cycle: Cycle) -> Decimal | None:
+    """The bid at or below which the stop loss counts (None when it is off or the cycle holds nothing);
+    reports show it."""
+    percent = config.params.stop_loss_percent
+    if percent is None or cycle.is_flat:
+        return None
+    return percent_below(cycle.average_price, percent)
+
+
 def restart_trigger(config: AssetConfig, state: AssetState) -> Decimal | None:
     """The ask at or below which a cooldown ends early (the price-triggered restart)."""
     if state.last_sell_price is None:
@@ -83,6 +92,8 @@ def triggers(config: AssetConfig, state: AssetState) -> Triggers:
     cycle = state.cycle
     if cycle.order is not None:
         return ALWAYS
+    if cycle.close_requested_at is not None or cycle.stop_loss_since is not None:  # each quote may sell or reset
+        return ALWAYS
     if cycle.status is CycleStatus.TRAILING and cycle.peak_price is None:  # any bid becomes the peak
         return ALWAYS
     # in the order `decide` looks (dca.strategy._on_quote): the cooldown before a retry wait
@@ -96,9 +107,13 @@ def triggers(config: AssetConfig, state: AssetState) -> Triggers:
     if cycle.is_flat:
         return ALWAYS
     safety = safety_trigger(config, cycle)
+    stop_loss = stop_loss_level(config, cycle)
     if cycle.status is CycleStatus.TRAILING and config.params.ttp_enabled:
         stop = trailing_stop(config, cycle)
         if stop is not None and stop <= take_profit_trigger(config, cycle):
             stop = None  # a pull-back sells only between the floor and the stop: here no bid can do both
-        return Triggers(ask_at_or_below=safety, bid_at_or_above=cycle.peak_price, bid_at_or_below=stop)
-    return Triggers(ask_at_or_below=safety, bid_at_or_above=take_profit_trigger(config, cycle))
+        # a trailing stop lies above the take-profit floor, so above the stop-loss level: it covers both
+        return Triggers(ask_at_or_below=safety, bid_at_or_above=cycle.peak_price,
+                        bid_at_or_below=stop if stop is not None else stop_loss)
+    return Triggers(ask_at_or_below=safety, bid_at_or_above=take_profit_trigger(config, cycle),
+                    bid_at_or_below=stop_loss)

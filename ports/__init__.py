@@ -7,9 +7,11 @@ Values that cross a port live beside it (or in dca/ when the core uses them too)
 * `broker.py` — `TradingBroker` (one asset's orders, position, account) and `Broker` (all the tree
   asks); the error kinds `OrderRejected` (its `kind` is a `dca.events.RejectionKind`), `BelowMinimum`,
   `InsufficientBalance`, `DuplicateClientOrderId`, `NotFound`, `BrokerUnavailable`, `BrokerTimeout`,
-  `TradingStopped`; the values `Account`, `TradeUpdate`, `VenueFees`; `ShadowVenue` (a dry run's exchange).
-* `stores.py` — `CycleStore` (the books), `OrderMirror`, `AssetRepository`, `BarStore`, `MetaStore`,
-  `RequestStore`, `BarSource`.
+  `TradingStopped`; the values `Account`, `VenueFees` (`TradeUpdate` comes from `streams.py`);
+  `ShadowVenue` (a dry run's exchange).
+* `stores.py` — `CycleStore` (the books), `OrderMirror`, `AssetRepository`, `BarStore`, `RequestStore`, `BarSource`
+  (`MetaStore` lives in `meta.py`).
+* `streams.py` — `StreamFactory` (the venue's two WebSockets, keys inside), `TradeUpdate`. `meta.py` — `MetaStore`.
 * `metrics.py` — `Metrics`, and the `Counter`/`Gauge`/`Histogram`/`Family` shapes it is made of.
 * `clock.py` — `Clock` (the trading timeline), `Stopwatch` (real elapsed time).
 * `notifier.py` — `Notifier` (trade notices). `risk.py` — `RiskGate` (what orders are vetted against).

@@ -23,6 +23,7 @@ class OrderLookup(enum.Enum):
     UNKNOWN_SUBMIT_OUTCOME = "unknown submit outcome"
     DUPLICATE_ID = "duplicate client_order_id"
     CANCEL_REFUSED = "cancel refused"
+    OPERATOR_CANCEL = "operator cancel"
 
     @property
     def finds_missed_updates(self) -> bool:

@@ -31,6 +31,7 @@ from dca.exchange import ExchangeOrder, Position
 from dca.fees import Execution, FeeRecord
 from dca.market import Quote
 from dca.params import ExchangeRules
+from ports.streams import TradeUpdate as TradeUpdate  # one definition, beside the stream that carries it
 
 # --- error kinds -------------------------------------------------------------------------------------
 
@@ -106,19 +107,6 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
-class TradeUpdate:
-    """One trade_updates message: the event, the order after it, and this execution's figures."""
-
-    event: str
-    order: ExchangeOrder
-    time: datetime
-    price: Decimal | None = None
-    qty: Decimal | None = None
-    position_qty: Decimal | None = None
-    execution_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class VenueFees:
     """Fills by exchange order id, and the fee records the venue posted."""
 
@@ -146,6 +134,11 @@ class TradingBroker(Protocol):
 
     def position_qty(self, symbol: str) -> Decimal: ...
 
+    def positions(self) -> dict[str, Position]:
+        """Every position by pair, from the list endpoint (a shortfall seen by one endpoint is
+        cross-checked with the other)."""
+        ...
+
     def account(self) -> Account: ...
 
 
@@ -159,8 +152,6 @@ class Broker(TradingBroker, Protocol):
 
     def iter_orders(self, *, status: str = "all", after: datetime | None = None,
                     until: datetime | None = None, page: int = 500) -> Iterator[ExchangeOrder]: ...
-
-    def positions(self) -> dict[str, Position]: ...
 
     def fee_activities(self, after: datetime) -> VenueFees: ...
 

@@ -45,6 +45,7 @@ class Metrics(Protocol):
     foreign_orders: Counter
     # cycles, positions and the books
     cycles_completed: Family[Counter]
+    stop_losses: Family[Counter]  # cycles the stop loss sold at market
     realized_profit: Family[Gauge]
     foreign_positions: Family[Gauge]
     discrepancies: Family[Counter]

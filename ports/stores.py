@@ -14,6 +14,7 @@ from dca.cycle import AssetState, Cycle, FeeSource, Side
 from dca.exchange import ExchangeOrder
 from dca.market import Bar
 from dca.strategy import Decision
+from ports.meta import MetaStore as MetaStore  # one definition (ports/meta.py); re-exported for the driver
 
 
 class StoredFee(Protocol):
@@ -92,13 +93,10 @@ class BarStore(Protocol):
 
     def latest_time(self, asset_id: int) -> datetime | None: ...
 
-
-class MetaStore(Protocol):
-    """Small JSON values by key (the kill switch, sync cursors)."""
-
-    def get(self, key: str) -> Any: ...
-
-    def set(self, key: str, value: Any) -> None: ...
+    def iter_prices(self, asset_id: int, start: datetime, end: datetime
+                    ) -> Iterator[tuple[datetime, Decimal, Decimal, Decimal, Decimal]]:
+        """(time, open, high, low, close) with start ≤ time < end, oldest first."""
+        ...
 
 
 class PendingRequest(Protocol):

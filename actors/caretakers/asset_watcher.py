@@ -13,12 +13,13 @@ from typing import Any
 
 from actors.asset_actor import MARKET_DATA_ROUTER, asset_spec
 from actors.caretakers.base import Caretaker
-from actors.messages import Adopt, ParamsChanged, Unsubscribe
+from actors.messages import Adopt, CancelOrders, CloseCycle, HandleRequests, ParamsChanged, Unsubscribe
 from actors.runtime import ASSET_PREFIX, Runtime, asset_actor_name
 from dca.params import AssetParams
 
 ASSET_SUPERVISOR = "assets"
 REFUSED_PAIRS = "refused_pairs"  # dca_meta key: enabled pairs the venue does not trade, and why
+REQUEST_POLL_SECONDS = 2.0  # real seconds: an operator's command reaches the asset's actor this fast
 
 
 class AssetWatcher(Caretaker):
@@ -33,6 +34,17 @@ class AssetWatcher(Caretaker):
         super().init()
         if self._rt.meta is not None:  # what this start refuses is said again below
             self._rt.meta.set(REFUSED_PAIRS, {})
+        rt = self._rt
+        rt.real_time_scheduler.every(rt.real_time_seconds(REQUEST_POLL_SECONDS), self.actor_ref, HandleRequests())
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, HandleRequests):  # between runs; a failure waits for the next poll or run
+            try:
+                self._handle_requests()
+            except Exception as error:
+                self._log.opt(exception=error).warning("operator requests not handled now: {}", error)
+            return None
+        return super().on_receive(message)
 
     def run_once(self) -> None:
         rt = self._rt
@@ -75,16 +87,30 @@ class AssetWatcher(Caretaker):
         rt = self._rt
         for request in rt.requests.pending():
             handle = rt.asset_handle(request.symbol)
-            if request.kind != "adopt":
+            if request.kind not in ("adopt", "close", "cancel-orders"):
                 result = f"refused: unknown request {request.kind!r}"
             elif not handle.is_alive():
                 result = f"refused: {request.symbol} is not enabled (enable it first)"
+            elif request.kind == "close":
+                result = handle.ask(CloseCycle(), timeout=30)
+            elif request.kind == "cancel-orders":
+                result = self._cancel_orders(request.symbol, handle)
             else:
                 payload = request.payload
                 result = handle.ask(Adopt(_decimal(payload.get("quantity")), _decimal(payload.get("price"))),
                                     timeout=30)
             rt.requests.finish(request.id, result)
             self._log.info("{} {}: {}", request.kind, request.symbol, result)
+
+    def _cancel_orders(self, symbol: str, handle: Any) -> str:
+        """Cancel through the asset's actor (which then places nothing more), then pause the asset the
+        way `assets disable` does: its actor stops, its cycle stays as it is until `assets enable`."""
+        result = handle.ask(CancelOrders(), timeout=30)
+        self._rt.assets.set_enabled(symbol, False)
+        supervisor = self._rt.root_directory.handle(ASSET_SUPERVISOR).proxy()
+        if supervisor is not None:
+            self._disable(supervisor, symbol)
+        return f"{result}; {symbol} is paused (disabled): resume with `supervisor.py assets enable {symbol}`"
 
     def _disable(self, supervisor: Any, symbol: str) -> None:
         supervisor.stop_child(asset_actor_name(symbol)).get(timeout=60)

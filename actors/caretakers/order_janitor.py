@@ -24,10 +24,11 @@ from datetime import timedelta
 from actors.caretakers.base import Caretaker
 from actors.messages import CheckOrder
 from actors.runtime import Runtime
+from actors.supervision.clock import describe_delay
 from actors.trading_gate import TradingStopped
-from adapters.alpaca.broker import BrokerError
 from dca.order_ids import is_ours
 from ports.asset_host import OrderLookup
+from ports.broker import BrokerError
 
 
 class OrderJanitor(Caretaker):
@@ -72,12 +73,11 @@ class OrderJanitor(Caretaker):
         except TradingStopped:
             return  # stopping, or the book has another owner now: its orders are not ours to touch
         except BrokerError as error:
-            self._log.warning("could not cancel {} {} ({}): {}", reason, client_id, _age(age), error)
+            self._log.warning("could not cancel {} {} ({}): {}", reason, client_id, self._age(age), error)
             return
         if reason == "orphan":  # a tracked order's cancel is counted by its asset when the event arrives
             self._rt.metrics.orders_canceled.labels(symbol, side, reason).inc()
-        self._log.warning("cancelled {} order {} after {}", reason.replace("_", " "), client_id, _age(age))
+        self._log.warning("cancelled {} order {} after {}", reason.replace("_", " "), client_id, self._age(age))
 
-
-def _age(age: timedelta) -> str:
-    return f"{int(age.total_seconds())}s"
+    def _age(self, age: timedelta) -> str:
+        return describe_delay(age.total_seconds(), self._rt.clock)

@@ -12,15 +12,17 @@ It never writes a cycle itself.
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 from actors.asset_actor import RECONCILING
 from actors.caretakers.base import Caretaker
 from actors.messages import CheckHoldings, CheckOrder
 from actors.runtime import Runtime
-from adapters.db.cycles import StoredCycle
 from dca.cycle import LiveOrder, Side
-from dca.money import ZERO
+from dca.money import ZERO, plain, round_nearest
+from ports.broker import BrokerError
+from ports.stores import StoredCycleRow
 
 
 class Reconciler(Caretaker):
@@ -36,6 +38,7 @@ class Reconciler(Caretaker):
         # exchange (harmless), never as coin the bot lost
         current = rt.cycles.current_cycles()
         dust = {asset.id: asset.dust for asset in rt.assets.all()}
+        requested_at = time.monotonic()  # how old the reading is decides what it proves (app.shortfall)
         positions = rt.broker.positions()
         rt.metrics.account_cash.set(float(rt.broker.account().cash))
         traded = set()
@@ -44,14 +47,14 @@ class Reconciler(Caretaker):
             position = positions.get(stored.symbol)
             held = position.qty if position is not None else ZERO
             expected = stored.cycle.quantity + dust.get(stored.asset_id, ZERO)
-            self._check(stored, held, expected)
+            self._check(stored, held, expected, requested_at)
             self._report_foreign(stored.symbol, held - expected - _unfilled_buy(stored.cycle.order))
         for symbol, position in positions.items():
             if symbol not in traded:
                 self._report_foreign(symbol, position.qty)
         rt.health.reconciled()
 
-    def _check(self, stored: StoredCycle, held: Decimal, expected: Decimal) -> None:
+    def _check(self, stored: StoredCycleRow, held: Decimal, expected: Decimal, requested_at: float) -> None:
         """Have the cycle's actor repair it; a cycle whose actor is not running (a disabled asset)
         is repaired by its next actor, which reads its live order back when it starts."""
         handle = self._rt.asset_handle(stored.symbol)
@@ -60,7 +63,7 @@ class Reconciler(Caretaker):
         if stored.cycle.order is not None:  # in flux: read the order back; holdings wait for the next run
             handle.tell(CheckOrder(RECONCILING))
         else:
-            handle.tell(CheckHoldings(held, expected))
+            handle.tell(CheckHoldings(held, expected, requested_at))
 
     def _report_foreign(self, symbol: str, extra: Decimal) -> None:
         extra = max(extra, ZERO)
@@ -68,8 +71,17 @@ class Reconciler(Caretaker):
         if extra > 0 and self._reported.get(symbol) != extra:
             self._rt.metrics.discrepancies.labels("foreign_position").inc()
             self._log.warning("{}: {} on the exchange is not the bot's; left alone (adopt it with "
-                              "`supervisor.py adopt {}`)", symbol, extra, symbol)
+                              "`supervisor.py adopt {}`)", symbol, self._coins(symbol, extra), symbol)
         self._reported[symbol] = extra
+
+    def _coins(self, symbol: str, quantity: Decimal) -> str:
+        """A quantity of the pair's coin for the log: to its trade increment, labelled ("0.35 BTC")."""
+        coin = symbol.partition("/")[0]
+        try:
+            increment = self._rt.exchange_rules(symbol).min_trade_increment
+        except (BrokerError, LookupError):  # a pair the venue says nothing about: as it reported the position
+            return f"{plain(quantity)} {coin}"
+        return f"{plain(round_nearest(quantity, increment))} {coin}"
 
 
 def _unfilled_buy(order: LiveOrder | None) -> Decimal:

@@ -16,9 +16,9 @@ from typing import Any
 
 from actors.caretakers.base import Caretaker
 from actors.runtime import Runtime
-from adapters.db.meta import KILL_SWITCH
 from dca.notices import kill_switch_engaged
 from dca.risk import GLOBAL
+from ports.meta import KILL_SWITCH
 
 
 class RiskKeeper(Caretaker):

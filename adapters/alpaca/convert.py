@@ -17,7 +17,7 @@ from dca.assets import compact_symbol
 from dca.exchange import ExchangeOrder, Position
 from dca.market import Quote
 from dca.money import ZERO
-from ports.broker import TradeUpdate  # the port's value: built here from the raw stream message
+from ports.streams import TradeUpdate
 
 QUOTE_CURRENCIES = ("USDT", "USDC", "USD", "BTC", "ETH")
 
@@ -42,7 +42,7 @@ def order_from_json(data: dict[str, Any]) -> ExchangeOrder:
     """An order from its JSON form (a REST body, a trade update, or a model dumped to JSON)."""
     legs = data.get("legs")
     return ExchangeOrder(
-        id=str(data["id"]), client_order_id=str(data["client_order_id"]), symbol=data.get("symbol") or "",
+        id=str(data["id"]), client_order_id=str(data["client_order_id"]), symbol=_order_symbol(data),
         side=_enum(data.get("side")), type=_enum(data.get("type") or data.get("order_type")),
         time_in_force=_enum(data.get("time_in_force")), status=_enum(data.get("status")),
         created_at=_required_time(data, "created_at"),
@@ -62,6 +62,15 @@ def order_from_json(data: dict[str, Any]) -> ExchangeOrder:
         hwm=decimal_or_none(data.get("hwm")), ratio_qty=decimal_or_none(data.get("ratio_qty")),
         legs=json.dumps(legs, default=str) if legs else None,
     )
+
+
+def _order_symbol(data: dict[str, Any]) -> str:
+    """A crypto order's pair in the canonical `BTC/USD` form, also where the venue names it `BTCUSD`
+    (older documentation and responses do): the books and the mirror key pairs by the canonical form."""
+    symbol = str(data.get("symbol") or "")
+    if _enum(data.get("asset_class")) == "crypto":
+        return slash_symbol(symbol, {})
+    return symbol
 
 
 def order_from_model(model: Any) -> ExchangeOrder:

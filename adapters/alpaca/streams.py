@@ -20,6 +20,7 @@ from loguru import logger as log
 
 from adapters.alpaca.convert import TradeUpdate, quote_from_raw, trade_update_from_raw
 from dca.market import Quote
+from ports.streams import ConnectionEvents
 
 Callback = Callable[[], None]
 ErrorCallback = Callable[[str, BaseException], None]
@@ -190,3 +191,24 @@ class TradeUpdateStream(_StreamThread):
             self._on_error("trade_update", error)
             return
         self._on_update(update)
+
+
+class AlpacaStreams:
+    """The `ports.streams.StreamFactory` of the venue: keys and endpoints stay in here."""
+
+    def __init__(self, key_id: str, secret_key: str, data_stream_url: str | None, trading_stream_url: str | None,
+                 paper: bool) -> None:
+        self._key_id, self._secret_key = key_id, secret_key
+        self._data_url, self._trading_url, self._paper = data_stream_url, trading_stream_url, paper
+
+    def quote_stream(self, on_quote: Callable[[Quote], None], events: ConnectionEvents) -> QuoteStream:
+        return QuoteStream(self._key_id, self._secret_key, self._data_url, on_quote, events.on_connected,
+                           events.on_disconnected, events.on_malformed, events.on_connection_limit)
+
+    def trade_update_stream(self, on_update: Callable[[TradeUpdate], None],
+                            events: ConnectionEvents) -> TradeUpdateStream:
+        return TradeUpdateStream(self._key_id, self._secret_key, self._trading_url, self._paper, on_update,
+                                 events.on_connected, events.on_disconnected, events.on_malformed)
+
+    def __repr__(self) -> str:  # never the keys
+        return f"AlpacaStreams(data={self._data_url!r}, trading={self._trading_url!r}, paper={self._paper})"

@@ -14,7 +14,8 @@ from adapters.db.types import ExactDecimal
 from dca.assets import AssetRecord
 from dca.params import AssetParams, InvalidParams, with_overrides
 
-PARAM_FIELDS = tuple(f.name for f in fields(AssetParams))
+# The parameters with a column (a parameter whose migration has not landed yet keeps its default)
+PARAM_FIELDS = tuple(f.name for f in fields(AssetParams) if f.name in DcaAsset.__table__.columns)
 
 
 class UnknownAsset(LookupError):

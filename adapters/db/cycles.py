@@ -179,7 +179,7 @@ class CycleStore:
         change = confirmed.confirmed - confirmed.estimated
         if confirmed.side is Side.SELL:
             cycle.sell_fees, cycle.realized_pnl = cycle.sell_fees + change, cycle.realized_pnl - change
-        elif cycle.status == CycleStatus.COMPLETE.value:  # the coins sold carried a larger share of the cost
+        elif CycleStatus(cycle.status).ended_by_sale:  # the coins sold carried a larger share of the cost
             sold_cost = ended_cycle_sold_cost(cycle.cost, cycle.bought_qty - cycle.buy_fees, change)
             cycle.realized_pnl -= sold_cost - cycle.cost
             cycle.cost, cycle.buy_fees = sold_cost, cycle.buy_fees + change
@@ -295,6 +295,7 @@ def _write_cycle(row: DcaCycle, cycle: Cycle, now: datetime) -> None:
     row.sold_qty, row.sell_notional, row.sell_fees = cycle.sold_qty, cycle.sell_notional, cycle.sell_fees
     row.realized_pnl = cycle.realized_pnl
     row.cooldown_until, row.retry_at = cycle.cooldown_until, cycle.retry_at
+    row.stop_loss_since, row.close_requested_at = cycle.stop_loss_since, cycle.close_requested_at
     row.updated_at = now
 
 
@@ -313,6 +314,7 @@ def _cycle(session: Session, row: DcaCycle) -> Cycle:
         cooldown_until=row.cooldown_until, retry_at=row.retry_at, bought_qty=row.bought_qty,
         buy_fees=row.buy_fees, sold_qty=row.sold_qty, sell_notional=row.sell_notional, sell_fees=row.sell_fees,
         realized_pnl=row.realized_pnl, sell_price=row.sell_price, completed_at=row.completed_at,
+        stop_loss_since=row.stop_loss_since, close_requested_at=row.close_requested_at,
     )
 
 

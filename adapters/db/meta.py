@@ -7,8 +7,9 @@ from typing import Any
 
 from adapters.db.database import Database
 from adapters.db.models import DcaMeta
+from ports.meta import KILL_SWITCH
 
-KILL_SWITCH = "kill_switch"
+__all__ = ["KILL_SWITCH", "MetaStore"]
 
 
 class MetaStore:

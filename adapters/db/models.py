@@ -60,6 +60,12 @@ class DcaAsset(Base):
     safety_order_volume_scale: Mapped[Decimal] = mapped_column(PERCENT, nullable=False, server_default=text("1"))
     # added: coin left by completed cycles below the trade increment; joins the next sell
     dust_quantity: Mapped[Decimal] = mapped_column(QTY, nullable=False, server_default=text("0"))
+    # added (0005): 3Commas' deal start condition, price range and stop loss; NULL = off
+    start_condition: Mapped[str | None] = mapped_column(String(500))
+    min_price: Mapped[Decimal | None] = mapped_column(PRICE)
+    max_price: Mapped[Decimal | None] = mapped_column(PRICE)
+    stop_loss_percent: Mapped[Decimal | None] = mapped_column(PERCENT)
+    stop_loss_timeout: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
@@ -94,6 +100,9 @@ class DcaCycle(Base):
     realized_pnl: Mapped[Decimal] = mapped_column(MONEY, nullable=False, server_default=text("0"))
     cooldown_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # added (0006): since when the bid has stayed below the stop-loss level; when the operator asked to close
+    stop_loss_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    close_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class DcaOrder(Base):

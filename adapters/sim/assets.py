@@ -7,6 +7,7 @@ gets the same asset and a market of 1,000 pairs needs no table.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import uuid
@@ -78,6 +79,7 @@ def listed_usd_pairs() -> list[str]:
     return [f"{base}/USD" for base in _KNOWN]
 
 
+@functools.lru_cache(maxsize=4096)  # read on every order and quote the engine handles (backtest sweeps)
 def canonical_symbol(symbol: str) -> str:
     """`BTC/USD` from `BTC/USD`, `btcusd` or `BTCUSD`; raises ValueError for anything else."""
     text = symbol.strip().upper()
@@ -92,6 +94,7 @@ def canonical_symbol(symbol: str) -> str:
     raise ValueError(f"invalid symbol: {symbol}")
 
 
+@functools.lru_cache(maxsize=4096)  # a uuid5 per call otherwise, and `AssetSpec.id` is read per order
 def asset_id(symbol: str) -> uuid.UUID:
     """A stable UUID per pair, independent of the seed and of which other pairs are listed."""
     return uuid.uuid5(ASSET_NAMESPACE, canonical_symbol(symbol))

@@ -27,6 +27,7 @@ FILL_STYLES = {  # kind: (marker, colour, label)
     OrderKind.BASE: ("o", "tab:blue", "base order fills"),
     OrderKind.SAFETY: ("^", "tab:green", "safety order fills"),
     OrderKind.TAKE_PROFIT: ("v", "tab:red", "sell fills"),
+    OrderKind.STOP_LOSS: ("X", "black", "stop-loss fills"),
 }
 OUTSIDE = {"loc": "upper left", "bbox_to_anchor": (1.005, 1.0), "borderaxespad": 0.0, "fontsize": 8}
 

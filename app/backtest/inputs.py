@@ -7,7 +7,7 @@
   `--params` overrides, validated by the same `dca.params.with_overrides` as `assets set`.
 * Exchange rules: increments and minimum order size from the simulator's asset catalog (the values
   the live bot reads from the simulator), the $10 minimum notional, fees and order timeouts from the
-  settings, exactly as the live bot gets them (`app.rules`).
+  settings, exactly as the live bot gets them: `Terms`, built by `wiring.settings_maps.backtest_terms`.
 """
 
 from __future__ import annotations
@@ -22,13 +22,22 @@ from adapters.sim.assets import listed_usd_pairs, make_asset
 from app.backtest.runner import BacktestSetup
 from app.backtest.series import BarSeries
 from app.backtest.venue import rules_of
-from dca.params import AssetConfig, AssetParams, with_overrides
+from dca.params import AssetConfig, AssetParams, FeeSchedule, OrderTiming, with_overrides
 
 NAMESPACE = "backtest-00000"  # client_order_ids of a backtest (they only need to be unique in it)
 
 
 class InputError(ValueError):
     """Bad input for a backtest; the message names the option."""
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What the exchange charges and allows, from the settings as the live bot reads them."""
+
+    min_notional: Decimal
+    fees: FeeSchedule
+    timing: OrderTiming
 
 
 @dataclass(frozen=True)
@@ -118,14 +127,12 @@ def configured_params(db: Any, symbol: str) -> tuple[AssetParams, bool]:
     return (asset.params, True) if asset is not None else (AssetParams(), False)
 
 
-def setup_for(symbol: str, params: AssetParams, overrides: dict[str, Any], settings: Any, cash: Decimal,
+def setup_for(symbol: str, params: AssetParams, overrides: dict[str, Any], terms: Terms, cash: Decimal,
               spread_bps: Decimal | None) -> BacktestSetup:
     """The run of one symbol. `InvalidParams` (naming each bad field) if the overrides are bad."""
-    from app.rules import fee_schedule, order_timing
-
     spec = make_asset(symbol)
     config = AssetConfig(1, symbol, NAMESPACE, with_overrides(params, overrides),
-                         rules_of(spec, settings.min_order_notional), fee_schedule(settings), order_timing(settings))
+                         rules_of(spec, terms.min_notional), terms.fees, terms.timing)
     return BacktestSetup(config, spec, cash, spec.spread_bps if spread_bps is None else spread_bps)
 
 

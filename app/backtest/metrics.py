@@ -98,10 +98,10 @@ class Summary:
 
 def curves(outcome: RunOutcome) -> Curves:
     points = [outcome.session.start, *outcome.session.log.timeline]
-    which = record_of_bar(outcome)
+    bars = bars_of_record(outcome)
 
-    def column(name: str) -> np.ndarray:
-        return np.array([float(getattr(p, name)) for p in points], dtype=np.float64)[which]
+    def column(name: str) -> np.ndarray:  # each record's value repeated over its bars (no per-bar index)
+        return np.repeat(np.array([float(getattr(p, name)) for p in points], dtype=np.float64), bars)
 
     cash, position = column("cash"), column("position")
     equity = cash + position * outcome.series.close
@@ -110,8 +110,15 @@ def curves(outcome: RunOutcome) -> Curves:
 
 def record_of_bar(outcome: RunOutcome) -> np.ndarray:
     """Per bar, the account record in force: 0 = the start, k = the k-th timeline point."""
+    bars = bars_of_record(outcome)
+    return np.repeat(np.arange(len(bars)), bars)
+
+
+def bars_of_record(outcome: RunOutcome) -> np.ndarray:
+    """How many bars each account record is in force for: the start until the first timeline
+    point's bar, each point until the next one's (timeline points have increasing bar indices)."""
     marks = np.array([p.bar_index for p in outcome.session.log.timeline], dtype=np.int64)
-    return np.searchsorted(marks, np.arange(len(outcome.series)), "right")
+    return np.diff(np.concatenate(([0], marks, [len(outcome.series)])))
 
 
 def take_profit_curve(outcome: RunOutcome) -> np.ndarray:

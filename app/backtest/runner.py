@@ -12,9 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.sim.assets import AssetSpec
-from app.backtest.fast import replay_fast
+from app.backtest.fast import replay_fast, supports
 from app.backtest.series import BarSeries
 from app.backtest.venue import EngineVenue, engine_for
+from app.start_conditions import SeriesReader
 from dca.backtest.loop import replay_bars
 from dca.backtest.session import BacktestSession
 from dca.params import AssetConfig, with_overrides
@@ -48,13 +49,18 @@ class RunOutcome:
     fast: bool
 
 
-def new_session(setup: BacktestSetup) -> BacktestSession:
+def new_session(setup: BacktestSetup, series: BarSeries | None = None) -> BacktestSession:
+    """A session for `setup`; deal start conditions are read from `series` (the run's own bars)."""
     engine = engine_for(setup.spec, setup.cash, setup.config.fees, setup.config.rules.min_notional, setup.seed)
-    return BacktestSession(setup.config, EngineVenue(engine))
+    reader = SeriesReader(series.times, series.close) if series is not None else None
+    return BacktestSession(setup.config, EngineVenue(engine), reader=reader)
 
 
 def run(setup: BacktestSetup, series: BarSeries, fast: bool = True) -> RunOutcome:
-    session = new_session(setup)
+    """Replay `series`; with `fast`, through the fast path when it models the setup (`supports`),
+    else every bar (`RunOutcome.fast` says which ran)."""
+    fast = fast and supports(setup.config)
+    session = new_session(setup, series)
     increment = setup.config.rules.price_increment
     started = time.perf_counter()
     if fast:

@@ -29,6 +29,9 @@ RANKINGS = {  # name: (higher is better?)
 }
 
 
+TEXT_AXES = {"start_condition"}  # e.g. --sweep "start_condition=rsi(14) < 30|rsi(14, 5m) < 30|none"
+
+
 class SweepError(ValueError):
     """A bad `--sweep` axis; the message names it."""
 
@@ -47,7 +50,10 @@ def parse_axis(text: str) -> Axis:
     if name not in PARAM_NAMES:
         raise SweepError(f"--sweep: {name}: unknown parameter (known: {', '.join(PARAM_NAMES)})")
     spec = spec.strip()
-    values = _range(name, spec) if ":" in spec else tuple(v.strip() for v in spec.split(",") if v.strip())
+    if name in TEXT_AXES:  # conditions hold commas and colons: their values are separated by |
+        values = tuple(v.strip() for v in spec.split("|") if v.strip())
+    else:
+        values = _range(name, spec) if ":" in spec else tuple(v.strip() for v in spec.split(",") if v.strip())
     if not values:
         raise SweepError(f"--sweep: {name}: no values in {spec!r}")
     return Axis(name, values)
@@ -103,15 +109,21 @@ def _start_worker(setups: Sequence[BacktestSetup], series: Sequence[BarSeries]) 
     _WORKER["setups"], _WORKER["series"] = list(setups), list(series)
 
 
-def run_point(setups: Sequence[BacktestSetup], series: Sequence[BarSeries], point: dict[str, str]) -> dict[str, Any]:
-    """The summed figures of one grid point over every symbol (plain values: it crosses processes)."""
-    outcomes = [run(setup.with_params(point), bars) for setup, bars in zip(setups, series, strict=True)]
+def run_point(setups: Sequence[BacktestSetup], series: Sequence[BarSeries], point: dict[str, str],
+              fast: bool = True) -> dict[str, Any]:
+    """The summed figures of one grid point over every symbol (plain values: it crosses processes).
+    `fast=False` replays every bar (the tests hold the fast path's figures to it)."""
+    outcomes = [run(setup.with_params(point), bars, fast) for setup, bars in zip(setups, series, strict=True)]
     curve_list = [curves(outcome) for outcome in outcomes]
     summaries = [summarize(outcome, curve) for outcome, curve in zip(outcomes, curve_list, strict=True)]
     realized = sum((s.realized_pnl for s in summaries), ZERO)
     unrealized = sum((s.unrealized_pnl for s in summaries), ZERO)
     committed = sum((s.max_committed for s in summaries), ZERO)
-    figures = portfolio(outcomes, curve_list).figures()
+    if len(summaries) == 1:  # one account is the portfolio: its summary has these figures already
+        figures = {"max_drawdown": summaries[0].max_drawdown, "sharpe": summaries[0].sharpe,
+                   "sortino": summaries[0].sortino}
+    else:
+        figures = portfolio(outcomes, curve_list).figures()
     return {
         **point,
         "cycles_completed": sum(s.cycles_completed for s in summaries),

@@ -16,7 +16,7 @@ from adapters.sim.assets import AssetCatalog, AssetSpec
 from adapters.sim.errors import NotCancelable, NotFound, OrderRejected
 from adapters.sim.events import TradeEvent
 from adapters.sim.matching import MatchingEngine
-from adapters.sim.orders import OrderRequest
+from adapters.sim.orders import OrderRequest, OrderStatus, OrderType, TimeInForce
 from adapters.sim.rules import ExchangeRules as SimRules
 from dca.backtest.venue import Holdings
 from dca.commands import CancelOrder, SubmitOrder
@@ -50,6 +50,16 @@ class EngineVenue:
 
     def on_quote(self, quote: Quote) -> list[Event]:
         return _events(self.engine.on_quote(quote))
+
+    def is_resting(self, client_order_id: str) -> bool:
+        """Is the order open, matched against at least one quote without crossing, and not being
+        cancelled? Then only a quote touching its limit can fill it (as a maker, at its limit)."""
+        try:
+            order = self.engine.order_by_client_id(client_order_id)
+        except NotFound:
+            return False
+        return (order.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED) and order.first_quote_seen
+                and order.type is OrderType.LIMIT and order.time_in_force is TimeInForce.GTC)
 
     def holdings(self, symbol: str) -> Holdings:
         return Holdings(self.engine.cash, self.engine.position_qty(symbol))

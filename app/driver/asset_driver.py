@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -45,12 +46,16 @@ from app.driver.outcomes import OutcomeRecorder
 from app.driver.sell_guard import SellGuard
 from app.driver.services import AssetHost, DriverPorts
 from app.driver.venue_checks import GO, CashReading, PendingFee, Verdict
+from app.start_conditions import ASK_AGAIN_AFTER, StoredBarsReader
 from dca.adoption import AdoptionRefused, plan_adoption
 from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
 from dca.cycle import AssetState, CycleStatus, FeeSource, Side
 from dca.events import (
+    CancelRequested,
     CloseReason,
+    CloseRequested,
+    ConditionChecked,
     Event,
     FeeConfirmed,
     HoldingsChecked,
@@ -69,7 +74,16 @@ from dca.money import ZERO
 from dca.order_reports import event_for
 from dca.params import AssetConfig, ExchangeRules
 from dca.risk import Veto, buy_cost, committed_capital, reserved_by_buy, vet
-from dca.strategy import ALWAYS, Decision, Triggers, coin_text, decide, money_text, triggers
+from dca.strategy import (
+    ALWAYS,
+    Decision,
+    Triggers,
+    coin_text,
+    decide,
+    money_text,
+    start_reading_due,
+    triggers,
+)
 from ports.asset_host import OrderLookup
 from ports.broker import (
     BelowMinimum,
@@ -133,6 +147,9 @@ class AssetDriver:
         self._cash = CashReading(host.stopwatch)
         self._log: Logger = logger
         self._outcomes: OutcomeRecorder | None = None
+        self._start_reader: StoredBarsReader | None = None  # deal start conditions, made on first use
+        self._start_read_at = datetime.min.replace(tzinfo=UTC)
+        self._paused = False  # `cancel-orders`: no new order until the asset is enabled again (a new driver)
 
     # --- the host's calls -------------------------------------------------------------------------
 
@@ -181,6 +198,7 @@ class AssetDriver:
         self._flush_peak()
 
     def on_quote(self, quote: Quote) -> None:
+        self._read_start_condition(quote.time)
         if self._triggers.may_act_on(quote):  # otherwise the core provably changes nothing: skip the maths
             self._run(_Decide(quote, entry=True))
 
@@ -194,13 +212,15 @@ class AssetDriver:
         """Read the live order back from the exchange and apply what the cycle has not seen yet."""
         self._run(*self._read_back(reason))
 
-    def check_holdings(self, quantity: Decimal, expected: Decimal) -> None:
-        """The reconciler's reading of the venue's position, taken while the cycle held `expected`."""
+    def check_holdings(self, quantity: Decimal, expected: Decimal, requested_at: float) -> None:
+        """The reconciler's reading of the venue's position (the list endpoint), requested at
+        `requested_at` (stopwatch seconds) while the cycle held `expected`."""
         assert self._state is not None
         if self._state.held_quantity != expected:  # it changed after the reconciler looked: next time
             return
-        if quantity < expected and not self._sells.shortfalls.confirmed(quantity, expected):
-            return  # positions can lag fills: a shortfall counts once two readings apart agree on it
+        confirmed = self._sells.shortfall_confirmed(quantity, expected, requested_at, from_list=True)
+        if quantity < expected and not confirmed:
+            return  # positions can lag fills: a shortfall counts once readings apart agree on it (app.shortfall)
         self._run(_Decide(HoldingsChecked(quantity, self._p.clock.now()), venue_checked=True, entry=True))
 
     def fee_learned(self, client_order_id: str, fee: Decimal) -> None:
@@ -258,6 +278,46 @@ class AssetDriver:
         decision = self._run(_Decide(PositionAdopted(qty, cost, self._p.clock.now()), entry=True))
         return decision.notes[-1] if decision.notes else "nothing to do"
 
+    def close_cycle(self) -> str:
+        """`supervisor.py close`: the core marks the cycle (cancelling a live buy); the next quote sells.
+        The answer for the operator."""
+        assert self._state is not None
+        before = self._state
+        decision = self._run(_Decide(CloseRequested(self._p.clock.now()), entry=True))
+        note = decision.notes[-1] if decision.notes else "nothing to do"
+        return note if decision.state is not before else f"refused: {note}"
+
+    def cancel_orders(self) -> str:
+        """`supervisor.py cancel-orders`: cancel the live order, read its end back, place nothing more."""
+        assert self._state is not None
+        self._paused = True
+        decision = self._run(_Decide(CancelRequested(self._p.clock.now()), entry=True))
+        if self._state.cycle.order is not None:
+            self.check_order(OrderLookup.OPERATOR_CANCEL)
+        live = self._state.cycle.order
+        after = (f"; {live.client_order_id} is still live on the exchange (the cancel is asked again when the "
+                 "asset is enabled)" if live is not None else "")
+        return (decision.notes[-1] if decision.notes else "nothing to cancel") + after
+
+    def _read_start_condition(self, now: datetime) -> None:
+        """Before a flat watching cycle decides on a quote, its deal start condition is read for the
+        quote's minute from the stored bars (`app.start_conditions`); a reading still missing the
+        minute's bar is asked again `ASK_AGAIN_AFTER` later."""
+        assert self._config is not None and self._state is not None
+        minute = now.replace(second=0, microsecond=0)
+        condition = start_reading_due(self._config, self._state, minute)
+        last = self._state.start_reading
+        if condition is None and last is not None and last.as_of == minute and not last.complete:
+            again = start_reading_due(self._config, self._state.evolve(start_reading=None), minute)
+            condition = again if now - self._start_read_at >= ASK_AGAIN_AFTER else None
+        if condition is None:
+            return
+        if self._start_reader is None:
+            self._start_reader = StoredBarsReader(self._p.bars, self._asset_id, self._symbol, self._p.bar_fetcher)
+        self._start_read_at = now
+        self._run(_Decide(ConditionChecked(self._start_reader(condition, minute), now), entry=True))
+        self._peak_dirty = False  # a reading is not stored, and a flat cycle has no trailing peak to store
+
     # --- the loop -----------------------------------------------------------------------------------
 
     def _run(self, *work: _Work) -> Decision:
@@ -296,6 +356,9 @@ class AssetDriver:
             return Decision(before)
         if check.verdict is Verdict.WAIT:
             return Decision(before)
+        if self._paused and any(isinstance(c, SubmitOrder) for c in decision.commands):
+            self._note(("paused by cancel-orders: no new order (enable the asset to resume)",))
+            return Decision(before)
         if decision.commands:
             veto = self._vet(decision)
             if veto is not None:  # dropped whole: nothing stored, nothing sent, asked again later
@@ -303,6 +366,10 @@ class AssetDriver:
                 self._note((f"vetoed by the {veto.gate.replace('_', ' ')} gate: {veto.reason}",))
                 return Decision(before)
         self._persist(before, decision, event)
+        if isinstance(event, CloseRequested | CancelRequested):  # the operator's cancels end as `canceled`
+            assert self._outcomes is not None
+            self._outcomes.operator_cancels.update(c.client_order_id for c in decision.commands
+                                                   if isinstance(c, CancelOrder))
         for command in decision.commands:
             queue.extend(self._execute(command))
         return decision
@@ -315,6 +382,8 @@ class AssetDriver:
         else:  # only the trailing peak moved: stored by housekeeping, not on every tick
             self._state = decision.state
             self._peak_dirty = True
+        if self._state.held_quantity != before.held_quantity:  # older position readings prove nothing now
+            self._sells.books_moved()
         self._refresh_triggers()
         self._post_exposure()
         self._outcomes.record(self._config, before, decision, event)

@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from app.driver.services import DriverPorts
-from dca.cycle import AssetState, LiveOrder, Side
+from dca.cycle import AssetState, CycleStatus, LiveOrder, Side
 from dca.events import CloseReason, Event, FeeConfirmed, HoldingsChecked, OrderClosed, OrderNotFound
 from dca.notices import breaker_opened, cycle_ended, order_filled
 from dca.params import AssetConfig, OrderTiming
 from dca.risk import GLOBAL
 from dca.strategy import Decision, coin_text, money_text
+from ports.clock import describe_delay
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -24,6 +25,7 @@ class OutcomeRecorder:
 
     def __init__(self, symbol: str, ports: DriverPorts, log: Logger) -> None:
         self._symbol, self._p, self._log = symbol, ports, log
+        self.operator_cancels: set[str] = set()  # orders the operator had cancelled: labelled "canceled"
 
     def record(self, config: AssetConfig, before: AssetState, decision: Decision, event: Event) -> None:
         metrics, symbol = self._p.metrics, self._symbol
@@ -39,6 +41,8 @@ class OutcomeRecorder:
         self._notify(decision, event)
         if decision.completed is not None:
             metrics.cycles_completed.labels(symbol, decision.completed.status.value).inc()
+            if decision.completed.status is CycleStatus.STOPPED:
+                metrics.stop_losses.labels(symbol).inc()
             metrics.realized_profit.labels(symbol).inc(float(decision.completed.realized_pnl))
             self._p.risk.add_realized(decision.completed.completed_at or self._p.clock.now(),
                                     decision.completed.realized_pnl)
@@ -54,16 +58,17 @@ class OutcomeRecorder:
     def order_result(self, succeeded: bool) -> None:
         """Count an order's outcome for the circuit breakers; announce any breaker it opened."""
         risk = self._p.risk
+        cooldown = describe_delay(risk.limits.breaker_cooldown.total_seconds(), self._p.clock)
         for scope in risk.record_order_result(self._symbol, succeeded, self._p.clock.now()):
             self._p.metrics.circuit_open.labels(scope).set(1)
             self._p.notifier.post(breaker_opened(scope, risk.limits.breaker_cooldown))
             if scope == GLOBAL:
                 self._log.error("circuit breaker opened for all assets: order failures of several assets ({} just "
                                 "now) add up to {} with no success anywhere; no orders for {}", self._symbol,
-                                risk.limits.global_threshold, risk.limits.breaker_cooldown)
+                                risk.limits.global_threshold, cooldown)
             else:
                 self._log.error("circuit breaker opened for {} after {} consecutive order failures; no orders "
-                                "for it for {}", scope, risk.limits.failure_threshold, risk.limits.breaker_cooldown)
+                                "for it for {}", scope, risk.limits.failure_threshold, cooldown)
 
     def _order_ended_unfilled(self, order: LiveOrder, event: OrderClosed | OrderNotFound, timing: OrderTiming) -> None:
         reason = event.reason if isinstance(event, OrderClosed) else CloseReason.EXPIRED
@@ -72,7 +77,8 @@ class OutcomeRecorder:
             self._p.metrics.orders_rejected.labels(self._symbol, side, event.rejection.value).inc()
             self.order_result(False)
         else:
-            label = cancel_label(order, reason, event.time, timing)
+            operator = order.client_order_id in self.operator_cancels
+            label = CloseReason.CANCELED.value if operator else cancel_label(order, reason, event.time, timing)
             self._p.metrics.orders_canceled.labels(self._symbol, side, label).inc()
 
     def _holdings_corrected(self, before: AssetState, decision: Decision) -> None:

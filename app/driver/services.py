@@ -14,7 +14,7 @@ from ports.clock import Clock, Stopwatch
 from ports.metrics import Metrics
 from ports.notifier import Notifier
 from ports.risk import RiskGate
-from ports.stores import AssetRepository, CycleStore
+from ports.stores import AssetRepository, BarSource, BarStore, CycleStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,14 @@ class DriverPorts(Protocol):
     def notifier(self) -> Notifier: ...
     @property
     def clock(self) -> Clock: ...
+    @property
+    def bars(self) -> BarStore:
+        """The stored minute bars: deal start conditions are read from them."""
+        ...
+    @property
+    def bar_fetcher(self) -> BarSource | None:
+        """Tops up a missing minute from the venue's history (None: the stored bars only)."""
+        ...
 
     def exchange_rules(self, symbol: str) -> ExchangeRules: ...
 

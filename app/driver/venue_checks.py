@@ -1,6 +1,6 @@
-"""Readings of the venue that an asset driver keeps between messages: a shortfall of the position
-waiting for a second reading to confirm it, a buy's fee waiting for the position to show it, and a
-too-small buying power reused for a few seconds. Real time comes from the `Stopwatch` port."""
+"""Readings of the venue that an asset driver keeps between messages: a buy's fee waiting for the
+position to show it, and a too-small buying power reused for a few seconds. (When a shortfall of the
+position is believed is `app.shortfall`'s.) Real time comes from the `Stopwatch` port."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ from decimal import Decimal
 from dca.events import Event
 from ports.clock import Stopwatch
 
-# A shortfall of the venue's position is believed once two readings this far apart (real seconds) agree:
-# positions can lag fills by seconds.
-SHORTFALL_CONFIRM_SECONDS = 2.0
 # A cash reading too small for a buy is reused this long (real seconds): a cycle waiting for cash
 # then asks the account once per period, not once per quote (the rate limiter would stall the actors).
 CASH_SHORTFALL_REUSE_SECONDS = 5.0
@@ -22,7 +19,7 @@ CASH_SHORTFALL_REUSE_SECONDS = 5.0
 class Verdict(enum.Enum):
     GO = "go"  # the sell fits what the venue has
     AGAIN = "again"  # the core is told what the venue has (the corrections), then decides again
-    WAIT = "wait"  # the venue shows less than the cycle holds; not sold until a second reading agrees
+    WAIT = "wait"  # the venue shows less than the cycle holds; not sold until later readings agree
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,24 +33,6 @@ GO, WAIT = SellCheck(Verdict.GO), SellCheck(Verdict.WAIT)
 
 def again(*corrections: Event) -> SellCheck:
     return SellCheck(Verdict.AGAIN, corrections)
-
-
-class ShortfallWatch:
-    """A shortfall counts once two readings at least SHORTFALL_CONFIRM_SECONDS apart agree on it."""
-
-    def __init__(self, stopwatch: Stopwatch) -> None:
-        self._stopwatch = stopwatch
-        self._seen: tuple[Decimal, Decimal, float] | None = None  # (venue, expected, when) unconfirmed
-
-    def confirmed(self, venue_qty: Decimal, expected: Decimal) -> bool:
-        now, seen = self._stopwatch.seconds(), self._seen
-        if seen is not None and seen[:2] == (venue_qty, expected):
-            if now - seen[2] < SHORTFALL_CONFIRM_SECONDS:
-                return False
-            self._seen = None
-            return True
-        self._seen = (venue_qty, expected, now)
-        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,9 @@ commands, exactly as `actors/asset_actor.py` does live, with bar time instead of
   before the strategy sees the quote, as the live actor applies trade updates first);
 * then every timer due by the quote's time fires (`Tick` at the quote's time: in bar time the
   clock only moves in quote steps);
+* then, for a flat watching cycle with a deal start condition, the condition is read at the quote's
+  minute (once a minute, from the injected `reader`, as the live actor does) and the reading given to
+  the core as `ConditionChecked`;
 * then the strategy decides on the quote. An order it places is matched from the next quote on.
 
 A refused order (`OrderClosed` rejected at submission) makes the core wait `retry_after_failure`
@@ -21,6 +24,7 @@ Nothing is decided here: the session only records what the core decided and what
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -28,20 +32,23 @@ from decimal import Decimal
 from dca.backtest.records import AccountPoint, BacktestLog, CycleRecord, FillRecord, OrderRecord
 from dca.backtest.venue import BacktestVenue
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
+from dca.conditions import ConditionReading
 from dca.cycle import AssetState, Cycle, LiveOrder, OrderKind, Side, new_cycle
-from dca.events import CloseReason, Event, OrderAccepted, OrderClosed, Tick
+from dca.events import CloseReason, ConditionChecked, Event, OrderAccepted, OrderClosed, Tick
 from dca.market import Quote
 from dca.money import ZERO
 from dca.params import AssetConfig
-from dca.strategy import Decision, Triggers, decide, take_profit_trigger, triggers
+from dca.strategy import Decision, Triggers, decide, start_reading_due, take_profit_trigger, triggers
 
 MAX_REJECTION_BACKOFF = timedelta(hours=1)
+ConditionReader = Callable[[str, datetime], ConditionReading]  # (condition text, whole minute) → reading
 
 
 class BacktestSession:
     def __init__(self, config: AssetConfig, venue: BacktestVenue, state: AssetState | None = None,
-                 keep_notes: bool = False) -> None:
+                 keep_notes: bool = False, reader: ConditionReader | None = None) -> None:
         self.config = config
+        self._reader = reader
         self.venue = venue
         self.log = BacktestLog()
         self.keep_notes = keep_notes
@@ -64,8 +71,19 @@ class BacktestSession:
         while self._timers and self._timers[0][0] <= quote.time:
             heapq.heappop(self._timers)
             self.apply(Tick(quote.time))
+        self._read_start_condition(quote.time)
         self.apply(quote)
         self.quotes += 1
+
+    def _read_start_condition(self, now: datetime) -> None:
+        """A flat watching cycle with a start condition gets a reading of the current minute first."""
+        minute = now.replace(second=0, microsecond=0)
+        condition = start_reading_due(self.config, self.state, minute)
+        if condition is None:
+            return
+        if self._reader is None:
+            raise ValueError("a backtest of a start condition needs the bars to read it from (a reader)")
+        self.apply(ConditionChecked(self._reader(condition, minute), now))
 
     def cycle_started_at(self, cycle_id: int | None) -> datetime | None:
         """When the open cycle's first order was decided (completed cycles carry it in their record)."""
@@ -74,6 +92,14 @@ class BacktestSession:
     def triggers(self) -> Triggers:
         """Where the next quote may act (see `dca.strategy.triggers`); the fast path skips the rest."""
         return triggers(self.config, self.state)
+
+    def skipped_to_peak(self, bid: Decimal) -> None:
+        """A driver skipped quotes of a trailing cycle that, by its proof, could only raise the peak,
+        the highest of them to `bid`: the state `decide` would have reached on them (no commands,
+        no records: `_follow_peak` moves the peak and nothing else)."""
+        cycle = self.state.cycle
+        if cycle.peak_price is not None and bid > cycle.peak_price:
+            self.state = self.state.evolve(cycle=cycle.evolve(peak_price=bid))
 
     def end_bar(self, index: int, time: datetime) -> None:
         """Record the account at the end of bar `index` if it changed since the last record."""

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from actors.process_exit import ProcessExit
+from actors.supervision.process_exit import ProcessExit
 from actors.trading_gate import GatedBroker, TradingGate, TradingStopped
 
 

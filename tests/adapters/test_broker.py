@@ -149,3 +149,25 @@ def test_a_duplicate_client_order_id_is_recognised_whatever_4xx_carries_it(statu
         with pytest.raises(DuplicateClientOrderId) as duplicate:
             broker.submit(_buy("dup-any-status", qty="0.02"))
         assert duplicate.value.status == status
+
+
+def test_orders_named_in_the_legacy_compact_form_come_back_as_the_canonical_pair():
+    config = SimConfig(symbols=["BTC/USD"], port=0, rate_limit_per_minute=0, quirks={"legacy_symbols": ""})
+    with SimulatorService(config) as service:
+        broker = AlpacaBroker(service.key_id, service.secret_key, Endpoints.simulator(service.urls.trading),
+                              requests_per_minute=100_000)
+        placed = broker.submit(_buy("legacy-1", qty="0.02"))
+        assert service.exchange.quirks.legacy_symbols
+        assert placed.symbol == "BTC/USD"
+        assert broker.order_by_client_id("legacy-1").symbol == "BTC/USD"
+        assert broker.order_by_id(placed.id).symbol == "BTC/USD"
+        assert {o.symbol for o in broker.orders(status="all")} == {"BTC/USD"}
+
+
+def test_a_stock_order_keeps_its_symbol():
+    from adapters.alpaca.convert import order_from_json
+
+    body = {"id": "1", "client_order_id": "c", "symbol": "AAPL", "asset_class": "us_equity",
+            "created_at": "2026-01-01T00:00:00Z"}
+    assert order_from_json(body).symbol == "AAPL"
+    assert order_from_json({**body, "symbol": "ETHBTC", "asset_class": "crypto"}).symbol == "ETH/BTC"

@@ -86,6 +86,17 @@ def test_a_hundred_disk_full_failures_in_a_burst_are_one_line_with_advice_and_no
     assert "Traceback" not in lines[0]
 
 
+def test_a_database_driver_message_over_several_lines_is_one_line_with_advice(console):
+    error = _database_down()
+    assert "\n" in str(error)  # SQLAlchemy adds a line with a link (and the SQL, when there was one)
+    for actor in range(5):
+        logger.opt(exception=error).bind(actor=f"asset:{actor}").error("crashed: {}", error)
+
+    lines = console().splitlines()
+    assert len(lines) == 1, lines
+    assert "the database does not answer" in lines[0] and DATABASE_DOWN.advice in lines[0]
+
+
 def test_bugs_keep_their_tracebacks(console):
     try:
         raise KeyError("a bug")

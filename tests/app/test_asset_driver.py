@@ -144,6 +144,8 @@ class Venue:
         self.known_as: tuple[str, Decimal, Decimal | None] | None = None  # a sent order's state on a lookup
         self.position_answers: list[Position | Exception | None] = []
         self.held = Decimal(0)  # the position when no answer is queued
+        self.listed: Decimal | None = None  # what the list endpoint shows, if it differs from `held`
+        self.list_reads = 0
         self.sent: list[SubmitOrder] = []
         self.cancelled: list[str] = []
         self.buying_power = Decimal(10_000)
@@ -173,6 +175,11 @@ class Venue:
             raise answer
         return answer
 
+    def positions(self) -> dict[str, Position]:
+        self.list_reads += 1
+        qty = self.held if self.listed is None else self.listed
+        return {SYMBOL: Position(SYMBOL, qty, Decimal(100))} if qty > 0 else {}
+
     def position_qty(self, symbol: str) -> Decimal:
         position = self.position(symbol)
         return position.qty if position is not None else Decimal(0)
@@ -194,6 +201,8 @@ class Ports:
     metrics: Metrics = field(default_factory=Metrics)
     notifier: NotifierHandle = field(default_factory=NotifierHandle)
     clock: Clock = field(default_factory=Clock)
+    bars: None = None  # no start condition here: the bars are never read
+    bar_fetcher: None = None
     rules_reads: int = 0
 
     def exchange_rules(self, symbol: str) -> ExchangeRules:
@@ -344,16 +353,39 @@ def test_a_vetoed_buy_is_neither_stored_nor_sent():
 # --- the venue before a sell ------------------------------------------------------------------------------
 
 
-def test_a_shortfall_of_the_position_waits_for_a_second_reading_then_corrects_the_cycle_and_sells_the_rest():
+def test_a_shortfall_of_the_position_waits_for_two_readings_apart_then_corrects_the_cycle_and_sells_the_rest():
     rig = Rig(holding("1", "100")).start()
     rig.venue.held = Decimal("0.6")  # somebody sold 0.4 by hand
-    rig.quote("110")
-    assert rig.venue.sent == [] and rig.books.saved == []  # one reading is not believed
+    rig.quote("110")  # requested right after the books were loaded: may predate a fill, proves nothing
     rig.stopwatch.at += 2.5
-    rig.quote("110")
+    rig.quote("110")  # the first reading that counts: suspected only
+    assert rig.venue.sent == [] and rig.books.saved == []
+    rig.stopwatch.at += 2.5
+    rig.quote("110")  # a second reading 2.5 s later agrees, and the list endpoint shows the same
     assert [(c.side, c.qty) for c in rig.venue.sent] == [(Side.SELL, Decimal("0.6"))]
+    assert rig.venue.list_reads == 1
     assert rig.metric("dca_sell_shortfalls_total", symbol=SYMBOL) == 1
     assert rig.metric("dca_reconciliation_discrepancies_total", kind="holding_missing") == 1
+
+
+def test_two_stale_readings_handled_apart_do_not_confirm_a_shortfall_after_the_books_moved():
+    rig = Rig(holding("1", "100")).start()
+    rig.venue.held = Decimal("0.6")
+    rig.stopwatch.at += 2.5
+    rig.driver.check_holdings(Decimal("0.6"), Decimal(1), requested_at=1000.5)  # asked within 2 s of the books moving
+    rig.driver.check_holdings(Decimal("0.6"), Decimal(1), requested_at=1001.5)
+    assert rig.books.saved == [] and rig.venue.list_reads == 0
+
+
+def test_a_shortfall_the_other_position_endpoint_does_not_show_is_not_believed():
+    rig = Rig(holding("1", "100")).start()
+    rig.venue.held, rig.venue.listed = Decimal("0.6"), Decimal(1)  # the single read is wrong, the list is right
+    for _ in range(3):
+        rig.stopwatch.at += 2.5
+        rig.quote("110")
+    assert rig.venue.sent == [] and rig.books.saved == []
+    assert rig.venue.list_reads >= 1
+    assert rig.metric("dca_sell_shortfalls_total", symbol=SYMBOL) == 0
 
 
 def test_coins_held_back_by_other_orders_cap_the_sell():

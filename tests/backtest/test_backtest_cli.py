@@ -20,6 +20,7 @@ from config.settings import load_settings
 from dca.params import AssetParams
 from tests.backtest.helpers import random_bars, series_of, setup, write_csv
 from tests.cli.helpers import ROOT, supervisor
+from wiring.settings_maps import backtest_terms
 
 REQUIRED_KEYS = ("cycles_completed", "realized_pnl", "fees", "max_drawdown", "sharpe", "bars_processed")
 
@@ -160,7 +161,8 @@ def test_train_until_ranks_on_the_earlier_bars_and_shows_the_top_sets_on_the_lat
     assert [r["train_total_pnl"] for r in checked] == [r["total_pnl"] for r in ranked[:2]]
     bars = random_bars(3, 3 * 1440, price=60_000.0, volatility=0.001)
     train, test = series_of(bars[:2 * 1440]), series_of(bars[2 * 1440:])
-    base = setup_for("BTC/USD", AssetParams(), {}, load_settings(env_file=None), Decimal(10_000), None)  # as the CLI
+    base = setup_for("BTC/USD", AssetParams(), {}, backtest_terms(load_settings(env_file=None)), Decimal(10_000),
+                     None)  # as the CLI
     for row in checked:
         point = {"take_profit_percent": row["take_profit_percent"]}
         assert row["train_total_pnl"] == money(run_point([base], [train], point)["total_pnl"])
@@ -221,3 +223,24 @@ def test_two_symbols_get_one_chart_and_a_two_parameter_sweep_a_heatmap(tmp_path)
     one = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", data, "--out", "h", "--workers", "1",
                      "--sweep", "take_profit_percent=0.5,1")
     assert one.returncode == 0 and not (tmp_path / "h" / "sweep_heatmap.png").exists()  # a heatmap needs two axes
+
+
+def test_start_conditions_and_the_price_range_run_from_params_and_sweeps(tmp_path, bar_file):
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "c",
+                      "--params", "start_condition=rsi(14, 5m) < 40 and close < sma(50)", "min_price=1000",
+                      "--verify")
+    assert done.returncode == 0, done.stderr
+    btc = json.loads((tmp_path / "c" / "result.json").read_text())["per_symbol"]["BTC/USD"]
+    assert btc["params"]["start_condition"] == "rsi(14, 5m) < 40 and close < sma(50)"
+    assert btc["params"]["min_price"] == "1000"
+    assert "fast path and reference loop identical" in done.stdout
+    bad = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "c",
+                     "--params", "start_condition=rsi(14) << 30")
+    assert bad.returncode == 2 and "start_condition: unknown operator '<<'" in bad.stderr and "column 9" in bad.stderr
+    swept = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", f"csv:{bar_file}", "--out", "w",
+                       "--sweep", "start_condition=rsi(14) < 30|rsi(14, 5m) < 35|none", "take_profit_percent=0.5,1",
+                       "--workers", "1")
+    assert swept.returncode == 0, swept.stderr
+    with (tmp_path / "w" / "sweep.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["start_condition"] for r in rows} == {"rsi(14) < 30", "rsi(14, 5m) < 35", "none"} and len(rows) == 6

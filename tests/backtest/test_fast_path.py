@@ -5,7 +5,8 @@ tests (tests/data/README.md; never the benchmark data in ../shared)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,14 +16,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.sim.assets import make_asset
+from adapters.sim.rules import FillModel
 from app.backtest.compare import differences
-from app.backtest.fast import QuoteBounds
+from app.backtest.fast import QuoteBounds, peak_watch, replay_fast, supports
 from app.backtest.metrics import curves, summarize
-from app.backtest.runner import run
+from app.backtest.runner import RunOutcome, run
 from app.backtest.series import BarSeries
+from app.backtest.sweep import run_point
+from app.backtest.venue import EngineVenue, engine_for
 from app.bars_csv import load_series, read_bar_rows
+from dca.backtest.loop import replay_bars
+from dca.backtest.session import BacktestSession
+from dca.cycle import AssetState, Cycle, CycleStatus, Side
 from dca.market import Bar, bar_quote_path
-from dca.strategy import Triggers
+from dca.params import AssetParams, OrderTiming
+from dca.strategy import Triggers, decide, triggers
 from tests.backtest.helpers import T0, random_bars, series_of, setup, write_csv
 
 PARAMETER_SETS = {
@@ -138,3 +146,147 @@ def test_bars_that_cannot_reach_any_level_or_time_are_skipped():
     assert bounds.next_candidate(31, Triggers(ask_at_or_below=Decimal(95))) == 50
     assert bounds.next_candidate(0, Triggers(bid_at_or_above=Decimal(110), at_time=T0.replace(minute=12))) == 12
     assert bounds.next_candidate(0, Triggers(at_time=T0.replace(minute=12, second=46))) == 13  # last quote is +45 s
+
+
+# --- the waits skipped since the sweep work: resting buys, trailing peaks, quotes inside a bar ---------
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), bars=st.integers(300, 1500),
+       volatility=st.sampled_from([0.0008, 0.002, 0.005]),
+       take_profit=st.sampled_from(["0.3", "1", "2"]), deviation=st.sampled_from(["0.2", "0.6", "1.5"]),
+       trailing=st.sampled_from([None, "0.05", "0.3", "1"]), cooldown=st.sampled_from([0, 60, 900]),
+       restart=st.sampled_from(["0.1", "0.5", "2"]), stale_minutes=st.sampled_from([1, 5, 60]),
+       step_scale=st.sampled_from(["1", "1.4"]), spread=st.sampled_from(["0", "10", "60"]),
+       cash=st.sampled_from(["150", "100000"]))
+def test_resting_buys_trailing_peaks_and_restarts_skipped_give_the_reference_result(
+        seed, bars, volatility, take_profit, deviation, trailing, cooldown, restart, stale_minutes, step_scale,
+        spread, cash):
+    """Buys rest (a rising market after the order, stale limits from 1 minute to an hour), trailing
+    chases peaks with stops from 0.05 % to 1 %, cooldowns end by time or by a price restart, and with
+    $150 the cash runs out (refusals, retry waits with the peak still moving)."""
+    params = {"take_profit_percent": take_profit, "safety_order_deviation": deviation,
+              "ttp_enabled": trailing is not None, "ttp_deviation_percent": trailing or "1",
+              "cooldown_period": cooldown, "max_safety_orders": 5, "buy_order_price_deviation_percent": restart,
+              "safety_order_step_scale": step_scale, "safety_order_amount": "25"}
+    timing = OrderTiming(stale_buy_after=timedelta(minutes=stale_minutes))
+    run_setup = setup(spread_bps=spread, cash=cash, timing=timing, **params)
+    series = series_of(random_bars(seed, bars, volatility=volatility, heavy_tails=seed % 2 == 0))
+    assert_same_run(run(run_setup, series, fast=True), run(run_setup, series, fast=False))
+
+
+def test_a_market_that_leaves_buys_resting_and_trails_long_peaks_is_mostly_skipped():
+    """The two waits that used to be replayed bar by bar: after each base or safety order the price
+    moves away from the limit for a while, and each take-profit trails a long climb."""
+    run_setup = setup(ttp_enabled=True, ttp_deviation_percent="0.5", take_profit_percent="0.5",
+                      safety_order_deviation="0.4", cooldown_period=0,
+                      timing=OrderTiming(stale_buy_after=timedelta(minutes=30)))
+    series = series_of(random_bars(5, 20_000, volatility=0.002, reversion=0.0005))
+    fast, reference = run(run_setup, series, fast=True), run(run_setup, series, fast=False)
+    assert_same_run(fast, reference)
+    resting = sum(1 for order in reference.session.log.orders
+                  if order.side is Side.BUY and order.ended_at is not None
+                  and order.ended_at - order.decided_at > timedelta(minutes=2))
+    assert resting > 10 and len(reference.session.log.cycles) > 10
+    assert fast.replayed < len(series) // 50
+
+
+def partial_fill_run(run_setup, series, fast: bool) -> RunOutcome:
+    """`run` with an exchange that fills limit orders in seeded parts (the simulator's fill model)."""
+    engine = engine_for(run_setup.spec, run_setup.cash, run_setup.config.fees, run_setup.config.rules.min_notional)
+    engine.fill_model = FillModel(partial_fill_probability=Decimal("0.6"))
+    session = BacktestSession(run_setup.config, EngineVenue(engine))
+    increment = run_setup.config.rules.price_increment
+    if fast:
+        replayed = replay_fast(session, series, run_setup.spread_bps, increment).replayed
+    else:
+        replayed = replay_bars(session, series.bars(), run_setup.spread_bps, increment)
+    return RunOutcome(run_setup, series, session, replayed, 0.0, fast)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_partial_fills_give_the_same_result_both_ways(seed):
+    run_setup = setup(ttp_enabled=True, ttp_deviation_percent="0.2", take_profit_percent="0.6",
+                      safety_order_deviation="0.5", timing=OrderTiming(stale_buy_after=timedelta(minutes=20)))
+    series = series_of(random_bars(seed, 4000, volatility=0.0025, heavy_tails=True))
+    fast, reference = partial_fill_run(run_setup, series, True), partial_fill_run(run_setup, series, False)
+    assert_same_run(fast, reference)
+    partial = [order for order in reference.session.log.orders if len(
+        [fill for fill in reference.session.log.fills if fill.client_order_id == order.client_order_id]) > 1]
+    assert partial, "some order should fill in parts, or the test proves little"
+    assert fast.replayed < reference.replayed
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), spread=st.sampled_from(["0", "6", "40"]), increment=st.sampled_from(["1", "0.01"]),
+       deviation=st.sampled_from([None, "0.05", "0.5", "3"]), retrying=st.booleans())
+def test_bars_skipped_while_trailing_only_raise_the_peak_and_the_peak_is_set_exactly(
+        data, spread, increment, deviation, retrying):
+    """Decide on every quote of the bars `next_after_peaks` skips: none may sell, buy or end a wait;
+    the peak they reach is the one the fast path sets from the highest skipped price."""
+    n = data.draw(st.integers(1, 12))
+    prices = st.decimals(min_value=Decimal(90), max_value=Decimal(110), places=2)
+    bars = []
+    for i in range(n):
+        o, h, low, c = (data.draw(prices) for _ in range(4))
+        bars.append(Bar("X/USD", T0 + timedelta(minutes=i), o, max(o, h, low, c), min(o, h, low, c), c))
+    series = BarSeries.from_bars("X/USD", bars)
+    spread_bps, tick = Decimal(spread), Decimal(increment)
+    config = setup(ttp_enabled=True, ttp_deviation_percent=deviation or "1", take_profit_percent="1").config
+    if deviation is None:
+        config = replace(config, params=replace(config.params, ttp_deviation_percent=None))
+    average = data.draw(st.decimals(min_value=Decimal(85), max_value=Decimal(105), places=2))
+    retry_at = T0 + timedelta(seconds=data.draw(st.integers(0, 60 * n))) if retrying else None
+    cycle = Cycle(1, CycleStatus.TRAILING, quantity=Decimal(1), cost=average, last_fill_price=average,
+                  peak_price=data.draw(st.decimals(min_value=Decimal(85), max_value=Decimal(112), places=2)),
+                  retry_at=retry_at)
+    state = AssetState(cycle)
+    watch = peak_watch(config, state, triggers(config, state))
+    assert watch is not None
+    bounds = QuoteBounds.of(series, spread_bps, tick)
+    stop_at = bounds.next_after_peaks(0, watch)
+    for bar in bars[:stop_at]:
+        for quote in bar_quote_path(bar, spread_bps, tick):
+            decision = decide(config, state, quote)
+            assert not decision.commands
+            assert decision.state.cycle.evolve(peak_price=None) == state.cycle.evolve(peak_price=None)
+            state = decision.state
+    if stop_at > 0:
+        top = bounds.highest_row(series, 0, stop_at)
+        bid = bar_quote_path(replace(bars[0], open=top, high=top, low=top, close=top), spread_bps, tick)[0].bid
+        assert state.cycle.peak_price == max(cycle.peak_price, bid)
+
+
+def test_a_setting_the_fast_path_does_not_model_replays_every_bar():
+    """A parameter `supports` does not list counts only at its default; set to anything else the run
+    falls back to the reference loop (the same result, every bar replayed)."""
+    run_setup = setup()
+    assert supports(run_setup.config)
+    with_new_param = replace(run_setup, config=replace(run_setup.config, params=_ParamsWithNewFeature(
+        **{f.name: getattr(run_setup.config.params, f.name) for f in fields(run_setup.config.params)},
+        new_feature=Decimal(3))))
+    assert not supports(with_new_param.config)
+    at_default = replace(with_new_param, config=replace(with_new_param.config, params=replace(
+        with_new_param.config.params, new_feature=Decimal(0))))
+    assert supports(at_default.config)
+    series = series_of(random_bars(1, 400))
+    declined = run(with_new_param, series, fast=True)
+    assert not declined.fast and declined.replayed == len(series)
+    assert run(at_default, series, fast=True).fast
+
+
+@dataclass(frozen=True, slots=True)
+class _ParamsWithNewFeature(AssetParams):
+    new_feature: Decimal = Decimal(0)  # what another helper's feature would add
+
+
+@pytest.mark.parametrize("point", [{"take_profit_percent": "0.5"}, {"take_profit_percent": "2", "ttp_enabled": "false"},
+                                   {"safety_order_deviation": "0.3", "cooldown_period": "0"}])
+def test_a_sweep_point_has_the_reference_figures(point):
+    """Every figure of a sweep row (what sweep.json holds), to the last digit; only the count of bars
+    replayed differs."""
+    series = load_series(REAL_DAYS, "BTC/USD")
+    run_setup = setup(spec=make_asset("BTC/USD"), ttp_enabled=True, ttp_deviation_percent="0.3")
+    fast, reference = run_point([run_setup], [series], point), run_point([run_setup], [series], point, fast=False)
+    assert fast.pop("bars_replayed") < reference.pop("bars_replayed") == len(series)
+    assert fast == reference

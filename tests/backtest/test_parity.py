@@ -3,7 +3,7 @@ quotes make the same decisions, get the same fills and book the same profit.
 
 The market is synthetic and seeded: 1-minute bars turned into quotes by `dca.market.bar_quote_path`
 with each pair's spread and price grid from the simulator's catalog, exactly as a backtest turns
-bars into quotes. The live side is `app.bot.Bot` (asset actors, stream routers, caretakers, SQLite)
+bars into quotes. The live side is `wiring.bot.Bot` (asset actors, stream routers, caretakers, SQLite)
 behind the real alpaca-py clients, fed quote by quote in manual pacing; the backtest side is
 `dca.backtest` with the simulator's `MatchingEngine`, configured with the very `AssetConfig` the
 live asset actor uses. Compared, per pair and in order: every order (kind, side, type, quantity,
@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -40,6 +41,7 @@ from dca.market import Quote, bar_quote_path
 from dca.money import cents
 from tests.backtest.helpers import random_bars
 from tests.e2e.harness import _NO_QUOTE, QUICK, QUICK_TRAILING, SCRIPT_START, BotHarness
+from wiring.settings_maps import backtest_terms
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -149,7 +151,7 @@ def test_the_live_actor_tree_and_the_backtest_trade_the_same_quotes_identically(
     activity = {}  # completed cycles and safety orders per pair: the market must make the comparison mean something
     for symbol, config in configs.items():
         # the backtester's own configuration of the pair matches what the live actor read from the exchange
-        own = setup_for(symbol, config.params, {}, settings, Decimal(100_000), None).config
+        own = setup_for(symbol, config.params, {}, backtest_terms(settings), Decimal(100_000), None).config
         assert (own.rules, own.fees) == (config.rules, config.fees)
         session = new_session(BacktestSetup(config, make_asset(symbol), Decimal(100_000), Decimal(0)))
         replay_quotes(session, paths[symbol])
@@ -164,3 +166,42 @@ def test_the_live_actor_tree_and_the_backtest_trade_the_same_quotes_identically(
                             sum(1 for o in orders if o[6] == "canceled"))
     assert all(completed >= 2 and safety >= 2 for completed, safety, _ in activity.values()), activity
     assert any(canceled for _, _, canceled in activity.values()), f"no stale buy was cancelled: {activity}"
+
+
+def test_a_start_condition_holds_back_the_same_cycles_live_and_in_the_backtest(tmp_path, idle_caretakers):
+    """The live actor reads its start condition from `historical_1min_bars` (here stored ahead, as a
+    perfectly punctual BarsSync would: a reading at minute M only reads bars before M), the backtest
+    from the run's own bar arrays: the same readings, so the same orders at the same times."""
+    from adapters.db.assets import AssetRepository
+    from adapters.db.bars import BarStore
+    from tests.backtest.helpers import series_of
+
+    symbol, condition = "BTC/USD", "rsi(14) < 45"
+    price, offset = MARKETS[symbol]
+    spec = make_asset(symbol)
+    bars = random_bars(10, BARS, price=price, volatility=0.002, symbol=symbol,
+                       start=SCRIPT_START + timedelta(minutes=1, seconds=offset), reversion=0.05)
+    quotes = [q for bar in bars for q in bar_quote_path(bar, spec.spread_bps, spec.price_increment)]
+    assets = {symbol: {**QUICK, "start_condition": condition}}
+    with BotHarness(tmp_path, f"sqlite:///{tmp_path / 'bot.sqlite3'}", assets=assets, pacing="manual") as harness:
+        assert harness.db is not None
+        asset = AssetRepository(harness.db).get(symbol)
+        assert asset is not None
+        BarStore(harness.db).upsert(asset.id, bars)
+        config = harness.snapshot(symbol)[0]
+        for quote in quotes:
+            drive(harness, quote)
+        harness.settle_and_check()
+        orders, completed = live_orders(harness, symbol), harness.completed(symbol)
+        live_executions = executions(harness.exchange.engine, symbol)
+    session = new_session(BacktestSetup(config, spec, Decimal(100_000), Decimal(0)), series_of(bars))
+    replay_quotes(session, quotes)
+    assert_same_orders(orders, backtest_orders(session))
+    assert executions(session.venue.engine, symbol) == live_executions
+    assert [cents(c["realized_pnl"]) for c in completed] == [cents(c.realized_pnl) for c in session.log.cycles]
+    bases = [o for o in orders if o[0] == "base"]
+    assert len(bases) >= 2 and len(completed) >= 1, (len(bases), len(completed))
+    free = new_session(BacktestSetup(replace(config, params=replace(config.params, start_condition=None)), spec,
+                                     Decimal(100_000), Decimal(0)))
+    replay_quotes(free, quotes)
+    assert [o.decided_at for o in free.log.orders if o.kind.value == "base"] != [o[5] for o in bases]  # held back

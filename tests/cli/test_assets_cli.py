@@ -63,3 +63,20 @@ def test_database_url_points_the_cli_at_mariadb(tmp_path, mariadb_url):
     assert supervisor(tmp_path, "assets", "add", "LTC/USD", env=env).returncode in (0, 1)
     assert "LTC/USD" in supervisor(tmp_path, "assets", "list", env=env).stdout
     assert not (tmp_path / "data").exists()
+
+
+def test_start_condition_and_price_range_through_the_cli(tmp_path):
+    added = supervisor(tmp_path, "assets", "add", "BTC/USD", "--start-condition", "rsi(14, 1h) < 30",
+                       "--min-price", "20000", "--max-price", "90000")
+    assert added.returncode == 0, added.stderr
+    bad = supervisor(tmp_path, "assets", "set", "BTC/USD", "start_condition=rsi(14) << 30")
+    assert bad.returncode == 2
+    assert "start_condition: unknown operator '<<' (use <, <=, > or >=) at column 9" in bad.stderr
+    assert "nothing was written" in bad.stderr
+    changed = supervisor(tmp_path, "assets", "set", "BTC/USD", "stop_loss_percent=5", "stop_loss_timeout=60")
+    assert changed.returncode == 0, changed.stderr
+    btc = json.loads(supervisor(tmp_path, "assets", "list", "--json").stdout)[0]
+    assert (btc["start_condition"], btc["min_price"], btc["max_price"], btc["stop_loss_percent"],
+            btc["stop_loss_timeout"]) == ("rsi(14, 1h) < 30", "20000", "90000", "5", 60)
+    table = supervisor(tmp_path, "assets", "list").stdout
+    assert "20000..90000" in table and "rsi(14, 1h) < 30" in table

@@ -171,8 +171,8 @@ def test_a_speed_that_is_not_a_number_is_named(tmp_path):
 
 
 def test_the_separate_simulator_offers_the_demo_pairs_by_default():
-    from app.bot import DEMO_ASSETS
     from cli.sim import DEMO_PAIRS
+    from wiring.bot import DEMO_ASSETS
 
     assert list(DEMO_PAIRS) == list(DEMO_ASSETS)
 

@@ -42,3 +42,26 @@ def test_enable_disable_and_unknown_symbols(database):
     assert repo.set_enabled("BTC/USD", True).enabled
     with pytest.raises(UnknownAsset):
         repo.set_enabled("DOGE/USD", True)
+
+
+def test_start_condition_price_range_and_stop_loss_are_stored_and_default_to_off(database):
+    """Migration 0005's columns, on both engines: NULL / 0 for existing rows, every value round-trips."""
+    repo = AssetRepository(database)
+    repo.add(["BTC/USD"], AssetParams(), enabled=True)
+    plain = repo.get("BTC/USD").params
+    assert (plain.start_condition, plain.min_price, plain.max_price, plain.stop_loss_percent,
+            plain.stop_loss_timeout) == (None, None, None, None, 0)
+    updated = repo.update_params("BTC/USD", {
+        "start_condition": "rsi(14,1h)<30 and close<bb_lower(20,2)", "min_price": "20000.5",
+        "max_price": "95000", "stop_loss_percent": "7.5", "stop_loss_timeout": "300"})
+    again = repo.get("BTC/USD").params
+    assert again == updated.params
+    assert again.start_condition == "rsi(14, 1h) < 30 and close < bb_lower(20, 2)"
+    assert (again.min_price, again.max_price, again.stop_loss_percent, again.stop_loss_timeout) == (
+        Decimal("20000.5"), Decimal(95000), Decimal("7.5"), 300)
+    with pytest.raises(InvalidParams) as error:
+        repo.update_params("BTC/USD", {"start_condition": "rsi(14) << 30", "max_price": "100"})
+    assert error.value.problems == {"start_condition": "unknown operator '<<' (use <, <=, > or >=) at column 9",
+                                    "max_price": "must be at least min_price (20000.5)"}
+    cleared = repo.update_params("BTC/USD", {"start_condition": "none", "min_price": "none"}).params
+    assert cleared.start_condition is None and cleared.min_price is None

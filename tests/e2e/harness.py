@@ -1,4 +1,4 @@
-"""End-to-end harness: the real actor tree (`app.bot.Bot`) against the real simulator, with the real
+"""End-to-end harness: the real actor tree (`wiring.bot.Bot`) against the real simulator, with the real
 alpaca-py clients in between, on SQLite or MariaDB.
 
 `settle_and_check()` is the end of every scenario: it freezes the market (no quotes, so no fills),
@@ -16,7 +16,7 @@ import itertools
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -32,16 +32,24 @@ from adapters.db.database import Database
 from adapters.db.orders import OrderMirror
 from adapters.sim.config import SimConfig
 from adapters.sim.service import SimulatorService
-from app.bot import Bot, simulator_venue
 from config.settings import load_settings
 from dca.cycle import CycleStatus
 from dca.market import Quote
 from dca.params import AssetParams, with_overrides
 from tests.waiting import wait_for
+from wiring.bot import Bot, simulator_venue
 
 SCRIPT_START = datetime(2026, 1, 1, tzinfo=UTC)
+# In real seconds; `on_the_venue_clock` turns the caretakers' periods into the venue's clock seconds they are in.
 FAST_INTERVALS = Intervals(order_janitor=2, cooldown_keeper=2, reconciler=3, asset_watcher=1,
                            order_history_sync=5, bars_sync=10**9, housekeeping=1, stream_check=2)
+CARETAKER_PERIODS = ("order_janitor", "cooldown_keeper", "reconciler", "asset_watcher", "order_history_sync",
+                     "bars_sync")
+
+
+def on_the_venue_clock(real: Intervals, speed: float) -> Intervals:
+    """`real` with the caretakers' periods (seconds on the venue's clock) lasting as many real seconds."""
+    return replace(real, **{name: getattr(real, name) * speed for name in CARETAKER_PERIODS})
 
 # Small moves complete cycles quickly at a high simulator speed.
 QUICK = {"base_order_amount": "20", "safety_order_amount": "20", "max_safety_orders": 3,
@@ -66,6 +74,7 @@ class BotHarness:
     faults: dict[str, Any] = field(default_factory=dict)
     quirks: dict[str, str] = field(default_factory=dict)  # the simulator's venue variants (adapters/sim/quirks.py)
     settings_overrides: dict[str, Any] = field(default_factory=dict)
+    intervals: Intervals | None = None  # as the bot gets them (default: FAST_INTERVALS on the venue's clock)
     # instead of a fresh schema with `assets` configured: builds the database itself (the simulator is
     # running, the bot not yet); `assets` then only lists the simulator's pairs
     prepare: Callable[[BotHarness], None] | None = None
@@ -100,8 +109,9 @@ class BotHarness:
                                  log_dir=self.tmp_path / "logs", metrics_port=0,
                                  stale_order_threshold_minutes=Decimal(60), **self.settings_overrides)
         assert self.simulator is not None
-        self.bot = Bot(settings, Database(self.database_url), simulator_venue(self.simulator),
-                       intervals=FAST_INTERVALS, keep_bars=self.keep_bars)
+        intervals = self.intervals or on_the_venue_clock(FAST_INTERVALS, self.clock_speed)
+        self.bot = Bot(settings, Database(self.database_url), simulator_venue(self.simulator), intervals=intervals,
+                       keep_bars=self.keep_bars)
         self.bot.venue.simulator = None  # the harness owns the simulator; stopping the bot leaves it running
         self.bot.start(serve_metrics=self.serve)
         runtime = self.bot.runtime
@@ -114,6 +124,11 @@ class BotHarness:
         assert hub is not None
         wait_for(lambda: all(hub.subscribed("quotes", s) for s in enabled), 30, "the quote subscriptions")
         return self.bot
+
+    @property
+    def clock_speed(self) -> float:
+        """Venue seconds per real second (a scripted market's clock moves only when told: 1 then)."""
+        return 1.0 if self.pacing == "manual" else float(self.speed)
 
     def stop_bot(self) -> None:
         if self.bot is not None:

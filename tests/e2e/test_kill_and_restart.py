@@ -40,12 +40,17 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+SIM_SPEED = 900
+# caretaker periods in real seconds; the settings are on the venue's clock, so they are given times the speed
+CARETAKER_REAL_SECONDS = {"ORDER_JANITOR_INTERVAL_SECONDS": 2, "RECONCILER_INTERVAL_SECONDS": 3,
+                          "ASSET_WATCHER_INTERVAL_SECONDS": 1, "COOLDOWN_KEEPER_INTERVAL_SECONDS": 2}
+
+
 def _env(database_url: str, tmp: Path, **extra: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("APCA_", "DB_", "ALPACA_", "DATABASE_"))}
     return {**clean, **KEYS, "DATABASE_URL": database_url, "LOG_DIR": str(tmp / "logs"), "METRICS_PORT": "0",
-            "STALE_ORDER_THRESHOLD_MINUTES": "60", "ORDER_JANITOR_INTERVAL_SECONDS": "2",
-            "RECONCILER_INTERVAL_SECONDS": "3", "ASSET_WATCHER_INTERVAL_SECONDS": "1",
-            "COOLDOWN_KEEPER_INTERVAL_SECONDS": "2", "BARS_SYNC_INTERVAL_SECONDS": "0",
+            "STALE_ORDER_THRESHOLD_MINUTES": "60", "BARS_SYNC_INTERVAL_SECONDS": "0",
+            **{name: str(real_s * SIM_SPEED) for name, real_s in CARETAKER_REAL_SECONDS.items()},
             "OWNER_LEASE_SECONDS": "6", **extra}  # the restart takes the killed one's book over within 6 s
 
 
@@ -101,7 +106,7 @@ def test_kill_9_mid_cycle_then_restart_duplicates_nothing_and_loses_no_fill(tmp_
     sim = f"http://127.0.0.1:{port}"
     env = _env(database_url, tmp_path, ALPACA_SIM_URL=sim)
     log = tmp_path / "processes.log"
-    simulator = _supervisor("sim", "--port", str(port), "--symbols", "BTC/USD,ETH/USD", "--speed", "900",
+    simulator = _supervisor("sim", "--port", str(port), "--symbols", "BTC/USD,ETH/USD", "--speed", str(SIM_SPEED),
                             "--seed", "11", "--rate-limit", "0", "--fault", "latency_ms=40",
                             "--state-file", str(tmp_path / "sim.json"), env=env, cwd=tmp_path, log=log)
     bot = None

@@ -104,7 +104,7 @@ def symbols(stack: LiveStack) -> list[str]:
 
 
 def test_the_symbol_variable_offers_every_traded_asset(stack: LiveStack) -> None:
-    from app.bot import DEMO_ASSETS  # what a fresh database on the simulator trades
+    from wiring.bot import DEMO_ASSETS  # what a fresh database on the simulator trades
 
     assert symbols(stack) == sorted(DEMO_ASSETS)
 

@@ -46,7 +46,7 @@ def supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]
 
 def test_the_status_page_renders_every_demo_asset_with_its_cycle_and_fills_in_headless_chromium(
         supervisor: Supervisor, tmp_path: Path) -> None:
-    from app.bot import DEMO_ASSETS
+    from wiring.bot import DEMO_ASSETS
 
     dom = chromium(tmp_path / "profile", "--dump-dom", f"http://127.0.0.1:{supervisor.port}/")
     rows = re.findall(r"<tr><td>([A-Z]+/USD)</td><td>(yes|no)</td><td>(\d+)</td><td>(\w+)</td>", dom)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from app.status_page import render
+from wiring.status_page import render
 
 
 def page_data() -> dict:

@@ -1,0 +1,88 @@
+"""The engine's orders: every snapshot by id and by client order id, the open ones by pair, and what
+open orders hold back (cash for buys, coin for sells), kept in step on every change."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from decimal import Decimal
+
+from adapters.sim.errors import NotFound
+from adapters.sim.orders import Order, Side
+
+ZERO = Decimal(0)
+
+
+class OrderBook:
+    def __init__(self) -> None:
+        self._orders: dict[uuid.UUID, Order] = {}
+        self._by_client_id: dict[str, uuid.UUID] = {}
+        self._open_by_symbol: dict[str, dict[uuid.UUID, None]] = {}
+        self.reserved_cash = ZERO  # cash held back by open buy orders
+        self._reserved_coin: dict[str, Decimal] = {}
+
+    def get(self, order_id: uuid.UUID | str) -> Order:
+        try:
+            return self._orders[uuid.UUID(str(order_id))]
+        except (KeyError, ValueError):
+            raise NotFound("order not found") from None
+
+    def by_client_id(self, client_order_id: str) -> Order:
+        if client_order_id not in self._by_client_id:
+            raise NotFound("order not found")
+        return self._orders[self._by_client_id[client_order_id]]
+
+    def has_client_id(self, client_order_id: str) -> bool:
+        return client_order_id in self._by_client_id
+
+    def all(self) -> list[Order]:
+        """Every order ever accepted, in submission order."""
+        return list(self._orders.values())
+
+    def open(self, symbol: str | None = None) -> list[Order]:
+        if symbol is not None:
+            return [self._orders[order_id] for order_id in self._open_by_symbol.get(symbol, {})]
+        return [order for order in self._orders.values() if order.is_open]
+
+    def open_ids(self, symbol: str) -> dict[uuid.UUID, None] | None:
+        """The pair's open orders, oldest first (the live index: copy it before changing orders)."""
+        return self._open_by_symbol.get(symbol)
+
+    def snapshot(self, order_id: uuid.UUID) -> Order:
+        return self._orders[order_id]
+
+    def reserved_coin(self, symbol: str) -> Decimal:
+        """Coin of the pair held back by open sell orders."""
+        return self._reserved_coin.get(symbol, ZERO)
+
+    def add(self, order: Order) -> Order:
+        """A newly accepted order."""
+        order = self.store(order)
+        self._by_client_id[order.client_order_id] = order.id
+        return order
+
+    def store(self, order: Order) -> Order:
+        """Replace the order's snapshot and keep the reservation totals and the open index in step."""
+        if not order.is_open and order.reserved != 0:
+            order = replace(order, reserved=ZERO)
+        previous = self._orders.get(order.id)
+        delta = order.reserved - (previous.reserved if previous else ZERO)
+        if delta:
+            if order.side is Side.BUY:
+                self.reserved_cash += delta
+            else:
+                self._reserved_coin[order.symbol] = self._reserved_coin.get(order.symbol, ZERO) + delta
+        self._orders[order.id] = order
+        open_ids = self._open_by_symbol.setdefault(order.symbol, {})
+        if order.is_open:
+            open_ids[order.id] = None
+        else:
+            open_ids.pop(order.id, None)
+        return order
+
+    def load(self, orders: list[Order]) -> None:
+        """Start over with these orders (a saved state), rebuilding the indexes and reservations."""
+        self._orders, self._by_client_id, self._open_by_symbol = {}, {}, {}
+        self.reserved_cash, self._reserved_coin = ZERO, {}
+        for order in orders:
+            self.add(order)
