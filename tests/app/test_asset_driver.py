@@ -16,7 +16,7 @@ from adapters.metrics import Metrics
 from app.driver import AssetDriver, AssetHost, TradingRules
 from dca.assets import AssetRecord
 from dca.commands import SubmitOrder
-from dca.cycle import AssetState, Cycle, CycleStatus, Side
+from dca.cycle import AssetState, Cycle, CycleStatus, OrderKind, Side
 from dca.events import OrderFilled, RejectionKind
 from dca.exchange import ExchangeOrder, Position
 from dca.market import Quote
@@ -428,3 +428,33 @@ def test_the_recovery_read_back_counts_a_change_as_a_missed_update():
     finished = rig.books.saved[-1].finished_order
     assert finished is not None and finished.client_order_id == command.client_order_id
     assert rig.metric("dca_orders_canceled_total", symbol=SYMBOL, side="buy", reason="canceled") == 1
+
+
+# --- the operator's controls ------------------------------------------------------------------------------
+
+
+def test_close_marks_the_cycle_and_the_next_quote_sells_what_it_holds_at_market():
+    rig = Rig(holding("1", "100")).start()
+    rig.venue.held = Decimal(1)
+    answer = rig.driver.close_cycle()
+    assert not answer.startswith("refused") and rig.state.cycle.close_requested_at is not None
+    rig.quote("90")  # below the take-profit: only the close sells
+    assert [(c.side, c.kind, c.qty) for c in rig.venue.sent] == [(Side.SELL, OrderKind.CLOSE, Decimal(1))]
+
+
+def test_close_of_a_cycle_holding_nothing_is_refused_and_changes_nothing():
+    rig = Rig().start()
+    assert rig.driver.close_cycle().startswith("refused")
+    assert rig.books.saved == [] and rig.venue.sent == []
+
+
+def test_cancel_orders_cancels_the_live_buy_labels_it_canceled_and_places_nothing_more():
+    rig = Rig().start()
+    rig.quote("100", "100")
+    assert rig.state.cycle.order is not None
+    rig.venue.known_as = ("canceled", Decimal(0), None)  # the venue confirms the cancel on the read-back
+    rig.driver.cancel_orders()
+    assert rig.venue.cancelled == ["ex-1"] and rig.state.cycle.order is None
+    assert rig.metric("dca_orders_canceled_total", symbol=SYMBOL, side="buy", reason="canceled") == 1
+    rig.quote("100", "100", after=600)
+    assert len(rig.venue.sent) == 1  # paused: no new base order
