@@ -31,7 +31,7 @@ from dca.exchange import ExchangeOrder, Position
 from dca.fees import Execution, FeeRecord
 from dca.market import Quote
 from dca.params import ExchangeRules
-from ports.streams import TradeUpdate as TradeUpdate  # one definition, beside the stream that carries it
+from ports.streams import TradeUpdate  # one definition, beside the stream that carries it
 
 # --- error kinds -------------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Storage ports: the books (cycles and their orders), the mirror of the exchange's orders, the
-configured assets, bars, small key/value metadata and the operators' requests. The SQL adapters
+configured assets, bars and the operators' requests (small key/value metadata: ports/meta.py). The SQL adapters
 in adapters/db implement them; the driver and the actors see only these."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dca.cycle import AssetState, Cycle, FeeSource, Side
 from dca.exchange import ExchangeOrder
 from dca.market import Bar
 from dca.strategy import Decision
-from ports.meta import MetaStore as MetaStore  # one definition (ports/meta.py); re-exported for the driver
 
 
 class StoredFee(Protocol):

@@ -23,6 +23,11 @@ events at the back of the queue. So:
 * Work that must follow an event's decision (learning from a rejection, noting that a read-back
   found a missed update) is queued after that event, so it sees the state the event left.
 
+Before a flat watching cycle decides on a quote, its deal start condition is read for the quote's
+minute from the stored bars (`app.start_conditions`, through the bars port). The operator's
+`close` and `cancel-orders` are events like any other (`CloseRequested`, `CancelRequested`);
+after `cancel-orders` the driver sends no new order until the asset is enabled again (a new driver).
+
 The backtest session (dca/backtest/session.py) keeps its own, recursive loop on purpose: it lives in
 the pure core (Dask workers import it without app/ or any port), it has none of the steps between
 `decide` and the commands (venue checks, risk gates, storage), and its venue answers synchronously,
