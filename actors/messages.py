@@ -11,6 +11,7 @@ from loguru import logger
 from dca.assets import AssetRecord
 from dca.events import Event
 from dca.exchange import ExchangeOrder
+from ports.asset_host import OrderLookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class Housekeeping:
 class CheckOrder:
     """Look the live order up on the exchange and apply whatever was missed (catch-up, reconciler)."""
 
-    reason: str
+    reason: OrderLookup
 
 
 @dataclass(frozen=True, slots=True)

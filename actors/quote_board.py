@@ -27,7 +27,7 @@ from typing import Any
 
 from actors.messages import QuoteReady
 from dca.market import Quote
-from dca.strategy import ALWAYS, Triggers
+from dca.triggers import ALWAYS, Triggers
 
 
 @dataclass

@@ -1,7 +1,9 @@
-"""What every actor of the tree shares: adapters, clock, scheduler, metrics and addressing.
+"""What every actor of the tree shares: the ports, clock, scheduler, metrics and addressing.
 
 Built once by the composition root (cli/run.py) and handed to each actor's constructor. Nothing in
 it belongs to one actor; the mutable pieces (quote board, directories, rules cache) are thread-safe.
+Every field is typed by a port (ports/): actors never see which adapter is behind one. It is also
+what an asset's driver talks to (`app.driver.DriverPorts`).
 """
 
 from __future__ import annotations
@@ -9,39 +11,33 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from actors.health import Health
 from actors.notifier import NotifierHandle
 from actors.quote_board import QuoteBoard
 from actors.risk_board import RiskBoard
 from actors.supervision import ChildDirectory
-from actors.supervision.clock import Clock
+from actors.supervision.child_directory import ChildHandle
 from actors.supervision.scheduler import Scheduler
-from dca.params import ExchangeRules, FeeSchedule, OrderTiming
+from app.driver import TradingRules
+from dca.market import Quote
+from dca.params import ExchangeRules
 from dca.risk import RiskLimits
+from ports.broker import Broker, ShadowVenue
+from ports.clock import Clock
 from ports.meta import MetaStore
+from ports.metrics import Metrics
+from ports.stores import AssetRepository, BarSource, BarStore, CycleStore, OrderMirror, RequestStore
 from ports.streams import StreamFactory
+
+__all__ = ["ASSET_PREFIX", "Intervals", "Runtime", "TradingRules", "asset_actor_name"]
 
 ASSET_PREFIX = "asset:"
 
 
 def asset_actor_name(symbol: str) -> str:
     return ASSET_PREFIX + symbol
-
-
-@dataclass(frozen=True, slots=True)
-class TradingRules:
-    """The settings the asset actors hand to the core, whatever the asset."""
-
-    namespace: str
-    fees: FeeSchedule
-    timing: OrderTiming
-    min_notional: Decimal
-    buy_margin_percent: Decimal = Decimal(2)
-    rules_refresh_seconds: float = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +67,21 @@ class Runtime:
     rules: TradingRules
     clock: Clock
     scheduler: Scheduler
-    broker: Any  # adapters.alpaca.broker.AlpacaBroker (or any object with its methods)
-    assets: Any  # adapters.db.assets.AssetRepository
-    cycles: Any  # adapters.db.cycles.CycleStore
-    orders: Any  # adapters.db.orders.OrderMirror
-    bars: Any  # adapters.db.bars.BarStore
-    metrics: Any  # adapters.metrics.Metrics
+    broker: Broker
+    assets: AssetRepository
+    cycles: CycleStore
+    orders: OrderMirror
+    bars: BarStore
+    metrics: Metrics
     board: QuoteBoard
     streams: StreamFactory  # opens the venue's WebSockets; the keys stay inside it
     risk: RiskBoard = field(default_factory=lambda: RiskBoard(RiskLimits()))
     meta: MetaStore | None = None
-    requests: Any = None  # adapters.db.requests.RequestStore
+    requests: RequestStore | None = None
     kill_switch_env: bool = False
     kill_switch_file: Path = Path("data/KILL_SWITCH")
-    bar_fetcher: Any = None  # adapters.alpaca.history.BarFetcher
-    shadow: Any = None  # adapters.dryrun.ShadowExchange in a dry run: takes the orders, emits the trade updates
+    bar_fetcher: BarSource | None = None
+    shadow: ShadowVenue | None = None  # in a dry run: takes the orders, emits the trade updates
     intervals: Intervals = field(default_factory=Intervals)
     # client_order_id -> asset id of the live orders taken over from the seed bot (ids not ours)
     taken_over_orders: dict[str, int] = field(default_factory=dict)
@@ -105,7 +101,7 @@ class Runtime:
         self.metrics.stream_connected.labels(stream).set(1 if connected else 0)
         self.health.stream(stream, connected)
 
-    def publish_quote(self, quote: Any) -> None:
+    def publish_quote(self, quote: Quote) -> None:
         """A live quote: the shadow exchange (dry run) matches against it first, then the assets see it."""
         if self.shadow is not None:
             self.shadow.on_quote(quote)
@@ -163,5 +159,5 @@ class Runtime:
             self._pair_problems[symbol] = problem
         return problem
 
-    def asset_handle(self, symbol: str) -> Any:
+    def asset_handle(self, symbol: str) -> ChildHandle:
         return self.asset_directory.handle(asset_actor_name(symbol))

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ports.broker import TradingStopped  # the broker port's error kind: what the gate raises
 
-class TradingStopped(Exception):
-    """The gate is closed: the process is stopping or no longer owns the book. Nothing was sent."""
+__all__ = ["GatedBroker", "TradingGate", "TradingStopped"]
 
 
 class TradingGate:

@@ -202,9 +202,9 @@ def make_naive() -> None:
             return
         url = self._rt.cycles._db.url
         db = databases.setdefault(url, Database(url, pooled=False))
-        record = AssetRepository(db).by_id(self._asset_id)
+        record = AssetRepository(db).by_id(self._driver._asset_id)
         state = CycleStore(db).load(record)
-        decide(self._config, state, quote)
+        decide(self._driver.snapshot()[0], state, quote)
         self._rt.metrics.decision_latency.observe((time.perf_counter_ns() - arrived_ns) / 1e9)
 
     AssetActor._on_quote_ready = naive_on_quote_ready
@@ -227,10 +227,10 @@ def send_every_quote_to_the_actors() -> None:
 
 def decide_on_every_quote() -> None:
     """No triggers anywhere: every quote wakes its actor and runs the full `decide` (the worst case)."""
-    from actors.asset_actor import AssetActor
+    from app.driver.asset_driver import AssetDriver
     from dca.strategy import ALWAYS
 
-    AssetActor._refresh_triggers = lambda self: setattr(self, "_triggers", ALWAYS)
+    AssetDriver._refresh_triggers = lambda self: setattr(self, "_triggers", ALWAYS)
 
 
 def throughput(args: argparse.Namespace) -> None:

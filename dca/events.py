@@ -25,6 +25,18 @@ class CloseReason(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class RejectionKind(enum.StrEnum):
+    """Why the venue refused an order, as the adapter that received its answer typed it (the
+    values are the `dca_orders_rejected_total` reason labels). A refusal reported on the stream
+    carries no text: `EXCHANGE`."""
+
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    BELOW_MINIMUM = "below_minimum"
+    TIME_IN_FORCE = "time_in_force"
+    EXCHANGE = "exchange"
+    OTHER = "other"
+
+
 @dataclass(frozen=True, slots=True)
 class PositionBeforeOrder:
     """The exchange's position in the symbol, read just before the live order is submitted. The
@@ -77,7 +89,8 @@ class OrderClosed:
     filled_avg_price: Decimal | None = None
     position_qty: Decimal | None = None
     fee: Decimal | None = None
-    message: str = ""
+    message: str = ""  # the venue's words, for the log only
+    rejection: RejectionKind = RejectionKind.EXCHANGE  # why, when `reason` is REJECTED
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,9 +57,22 @@ from dca.events import (
 )
 from dca.fees import corrected_cycle, execution_fee, fee_from_position
 from dca.market import Quote
-from dca.money import ZERO, percent_above, percent_below, round_down, round_nearest, round_up
+from dca.money import ZERO, round_down, round_nearest, round_up
 from dca.order_ids import client_order_id
 from dca.params import AssetConfig
+from dca.triggers import (  # the one definition of where a quote acts; Triggers re-exported for drivers
+    ALWAYS,
+    Triggers,
+    restart_trigger,
+    safety_trigger,
+    stop_loss_level,
+    take_profit_trigger,
+    trailing_stop,
+    triggers,
+)
+
+__all__ = ["ALWAYS", "Decision", "Triggers", "coin_text", "decide", "money_text", "start_reading_due",
+           "start_waits_for", "stop_loss_level", "take_profit_trigger", "triggers"]
 
 # A shortfall of the exchange's holding below this fraction of what the cycle holds is corrected in
 # place (a fee the exchange rounded differently); a larger one means the coins left the bot.
@@ -138,14 +151,14 @@ def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
     stop_loss = _watch_stop_loss(config, state, quote)
     if stop_loss is not None:  # at or below the stop-loss level the cycle buys nothing more
         return stop_loss
-    safety = _safety_trigger(config, cycle)
+    safety = safety_trigger(config, cycle)
     if safety is not None and quote.ask <= safety:
         amount = config.params.safety_amount(cycle.safety_orders)
         why = f"safety order {cycle.safety_orders + 1}: ask {quote.ask} ≤ trigger {_show(safety)}"
         return _buy(config, state, quote, OrderKind.SAFETY, amount, why)
     if cycle.status is CycleStatus.TRAILING and config.params.ttp_enabled:
         return _follow_peak(config, state, quote)
-    take_profit = _take_profit_trigger(config, cycle)
+    take_profit = take_profit_trigger(config, cycle)
     if quote.bid < take_profit:
         return Decision(state)
     why = f"take-profit: bid {quote.bid} ≥ trigger {_show(take_profit)}"
@@ -160,7 +173,7 @@ def _watch_stop_loss(config: AssetConfig, state: AssetState, quote: Quote) -> De
     the first such quote starts the timeout (market time); once the bid has stayed there that long,
     the cycle sells at market. A bid back above the level resets the timeout."""
     cycle = state.cycle
-    level = _stop_loss_level(config, cycle)
+    level = stop_loss_level(config, cycle)
     if level is None or quote.bid > level:
         if cycle.stop_loss_since is None:
             return None
@@ -198,10 +211,10 @@ def _follow_peak(config: AssetConfig, state: AssetState, quote: Quote, may_sell:
     peak = cycle.peak_price or ZERO
     if quote.bid > peak:
         return Decision(state.evolve(cycle=cycle.evolve(peak_price=quote.bid)), durable=False)
-    stop = _trailing_stop(config, cycle)
+    stop = trailing_stop(config, cycle)
     if stop is None or quote.bid >= stop:
         return Decision(state)
-    floor = _take_profit_trigger(config, cycle)
+    floor = take_profit_trigger(config, cycle)
     if quote.bid < floor:
         return Decision(state, notes=(f"trailing stop hit at bid {quote.bid} below the take-profit "
                                       f"floor {_show(floor)}: holding",))
@@ -216,7 +229,7 @@ def _end_cooldown(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
     if cycle.cooldown_until is None or quote.time >= cycle.cooldown_until:
         why = "cooldown over"
     else:
-        restart = _restart_trigger(config, state)
+        restart = restart_trigger(config, state)
         if restart is None or quote.ask > restart:
             return None
         why = f"price-triggered restart: ask {quote.ask} ≤ {_show(restart)}"
@@ -331,108 +344,6 @@ def _submit(
     price = f" @ {_show(limit)}" if limit is not None else " at market"
     return Decision(state.evolve(cycle=placed), commands,
                     notes=(f"{why} → {side} {_show(qty)}{price} ({order_id})",))
-
-
-# --- triggers ------------------------------------------------------------------------------------
-
-
-def _safety_trigger(config: AssetConfig, cycle: Cycle) -> Decimal | None:
-    if cycle.last_fill_price is None or cycle.safety_orders >= config.params.max_safety_orders:
-        return None
-    return percent_below(cycle.last_fill_price, config.params.safety_deviation(cycle.safety_orders))
-
-
-def _take_profit_trigger(config: AssetConfig, cycle: Cycle) -> Decimal:
-    return percent_above(cycle.average_price, config.params.take_profit_percent)
-
-
-def take_profit_trigger(config: AssetConfig, cycle: Cycle) -> Decimal:
-    """The bid at which the cycle takes profit (the floor of a trailing take-profit); reports use it."""
-    return _take_profit_trigger(config, cycle)
-
-
-def _trailing_stop(config: AssetConfig, cycle: Cycle) -> Decimal | None:
-    deviation = config.params.ttp_deviation_percent
-    if cycle.peak_price is None or deviation is None:
-        return None
-    return percent_below(cycle.peak_price, deviation)
-
-
-def _stop_loss_level(config: AssetConfig, cycle: Cycle) -> Decimal | None:
-    """The bid at or below which the stop loss counts (None when it is off or the cycle holds nothing)."""
-    percent = config.params.stop_loss_percent
-    if percent is None or cycle.is_flat:
-        return None
-    return percent_below(cycle.average_price, percent)
-
-
-def stop_loss_level(config: AssetConfig, cycle: Cycle) -> Decimal | None:
-    """The stop-loss level of the cycle, for reports (None when off or flat)."""
-    return _stop_loss_level(config, cycle)
-
-
-def _restart_trigger(config: AssetConfig, state: AssetState) -> Decimal | None:
-    if state.last_sell_price is None:
-        return None
-    return percent_below(state.last_sell_price, config.params.buy_order_price_deviation_percent)
-
-
-@dataclass(frozen=True, slots=True)
-class Triggers:
-    """Where `decide` may act on the next quote. A quote with ask above `ask_at_or_below`, bid below
-    `bid_at_or_above` and above `bid_at_or_below`, at a time before `at_time`, leaves the state
-    unchanged, so a driver may skip it (the backtester's fast path). `always` means every quote may
-    matter (an order is live, a base order is due, or the cycle is waiting out a failure)."""
-
-    always: bool = False
-    ask_at_or_below: Decimal | None = None
-    bid_at_or_above: Decimal | None = None
-    bid_at_or_below: Decimal | None = None
-    at_time: datetime | None = None
-
-    def may_act_on(self, quote: Quote) -> bool:
-        """False when `decide` certainly changes nothing on this quote (so a driver may skip it)."""
-        return (
-            self.always
-            or (self.ask_at_or_below is not None and quote.ask <= self.ask_at_or_below)
-            or (self.bid_at_or_above is not None and quote.bid >= self.bid_at_or_above)
-            or (self.bid_at_or_below is not None and quote.bid <= self.bid_at_or_below)
-            or (self.at_time is not None and quote.time >= self.at_time)
-        )
-
-
-ALWAYS = Triggers(always=True)
-
-
-def triggers(config: AssetConfig, state: AssetState) -> Triggers:
-    cycle = state.cycle
-    if cycle.order is not None:
-        return ALWAYS
-    if cycle.close_requested_at is not None or cycle.stop_loss_since is not None:  # each quote may sell or reset
-        return ALWAYS
-    if cycle.status is CycleStatus.TRAILING and cycle.peak_price is None:  # any bid becomes the peak
-        return ALWAYS
-    # the same order of checks as `_on_quote`: the cooldown is looked at before a retry wait
-    if cycle.status is CycleStatus.COOLDOWN:
-        if cycle.cooldown_until is None:  # a cooldown without an end is over at the next quote
-            return ALWAYS
-        return Triggers(ask_at_or_below=_restart_trigger(config, state), at_time=cycle.cooldown_until)
-    if cycle.retry_at is not None:  # the peak still moves while waiting (whatever ttp_enabled says now)
-        following = cycle.status is CycleStatus.TRAILING
-        return Triggers(bid_at_or_above=cycle.peak_price if following else None, at_time=cycle.retry_at)
-    if cycle.is_flat:
-        return ALWAYS
-    safety = _safety_trigger(config, cycle)
-    stop_loss = _stop_loss_level(config, cycle)
-    if cycle.status is CycleStatus.TRAILING and config.params.ttp_enabled:
-        stop = _trailing_stop(config, cycle)
-        if stop is not None and stop <= _take_profit_trigger(config, cycle):
-            stop = None  # a pull-back sells only between the floor and the stop: here no bid can do both
-        # a trailing stop lies above the take-profit floor, so above the stop-loss level: it covers both
-        return Triggers(ask_at_or_below=safety, bid_at_or_above=cycle.peak_price,
-                        bid_at_or_below=stop if stop is not None else stop_loss)
-    return Triggers(ask_at_or_below=safety, bid_at_or_above=_take_profit_trigger(config, cycle),
-                    bid_at_or_below=stop_loss)
 
 
 # --- order reports -------------------------------------------------------------------------------

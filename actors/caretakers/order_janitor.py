@@ -26,8 +26,9 @@ from actors.messages import CheckOrder
 from actors.runtime import Runtime
 from actors.supervision.clock import describe_delay
 from actors.trading_gate import TradingStopped
-from adapters.alpaca.broker import BrokerError
 from dca.order_ids import is_ours
+from ports.asset_host import OrderLookup
+from ports.broker import BrokerError
 
 
 class OrderJanitor(Caretaker):
@@ -59,7 +60,7 @@ class OrderJanitor(Caretaker):
                 continue
             limit = timing.stale_buy_after if order.side == "buy" else timing.stuck_sell_after
             if age >= limit:
-                rt.asset_handle(stored.symbol).tell(CheckOrder("order janitor"))
+                rt.asset_handle(stored.symbol).tell(CheckOrder(OrderLookup.ORDER_JANITOR))
             if age >= 2 * limit:
                 reason = "stale_buy" if order.side == "buy" else "stuck_sell"
                 self._cancel(order.id, order.client_order_id, order.symbol, order.side, reason, age)

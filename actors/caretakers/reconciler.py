@@ -19,10 +19,10 @@ from actors.asset_actor import RECONCILING
 from actors.caretakers.base import Caretaker
 from actors.messages import CheckHoldings, CheckOrder
 from actors.runtime import Runtime
-from adapters.alpaca.broker import BrokerError
-from adapters.db.cycles import StoredCycle
 from dca.cycle import LiveOrder, Side
 from dca.money import ZERO, plain, round_nearest
+from ports.broker import BrokerError
+from ports.stores import StoredCycleRow
 
 
 class Reconciler(Caretaker):
@@ -54,7 +54,7 @@ class Reconciler(Caretaker):
                 self._report_foreign(symbol, position.qty)
         rt.health.reconciled()
 
-    def _check(self, stored: StoredCycle, held: Decimal, expected: Decimal, requested_at: float) -> None:
+    def _check(self, stored: StoredCycleRow, held: Decimal, expected: Decimal, requested_at: float) -> None:
         """Have the cycle's actor repair it; a cycle whose actor is not running (a disabled asset)
         is repaired by its next actor, which reads its live order back when it starts."""
         handle = self._rt.asset_handle(stored.symbol)

@@ -1,13 +1,8 @@
 """The bot's REST side of Alpaca (paper, live, or our simulator), on alpaca-py's TradingClient.
 
-Errors come out as three kinds, because the caller must act differently on each:
-
-* `OrderRejected` — a definite "no" (HTTP 4xx): the order does not exist on the exchange.
-  `DuplicateClientOrderId` is the special answer (any 4xx) for an id the exchange already has: the order *does*
-  exist (an earlier attempt got through), so look it up.
-* `NotFound` — 404 for a lookup or a cancel.
-* `BrokerUnavailable` — 5xx, timeouts, connection errors: the outcome is unknown. After a submit,
-  the caller must look the order up by its client_order_id before deciding anything.
+It implements `ports.broker.Broker` and raises the port's error kinds (see `ports/broker.py` for
+what each means to the caller). This is the only module that reads Alpaca's answers as text: a
+refusal is typed here (`rejection_for`), so nothing above branches on the venue's words.
 """
 
 from __future__ import annotations
@@ -36,62 +31,28 @@ from adapters.alpaca.pacing import RequestPacer
 from dca.assets import compact_symbol
 from dca.commands import SubmitOrder
 from dca.cycle import OrderType, Side
+from dca.events import RejectionKind
 from dca.exchange import ExchangeOrder, Position
 from dca.fees import Execution, FeeRecord
 from dca.market import Quote
 from dca.money import ZERO
 from dca.params import ExchangeRules
+from ports.broker import (  # the port's error kinds and values: this adapter raises and answers with them
+    Account,
+    BelowMinimum,
+    BrokerError,
+    BrokerTimeout,
+    BrokerUnavailable,
+    DuplicateClientOrderId,
+    InsufficientBalance,
+    NotFound,
+    OrderRejected,
+    VenueFees,
+)
 
 T = TypeVar("T")
 DUPLICATE_ID_TEXT = "client_order_id must be unique"
 REQUEST_TIMEOUT = (5.0, 30.0)  # connect, read: alpaca-py sets none, and a hung venue must not hang an actor
-
-
-class BrokerError(Exception):
-    def __init__(self, message: str, status: int | None = None, code: int | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code = status, code
-
-
-class OrderRejected(BrokerError):
-    """The exchange refused the request (HTTP 4xx); nothing was created."""
-
-
-class DuplicateClientOrderId(OrderRejected):
-    """The exchange already has an order with this client_order_id."""
-
-
-class BelowMinimum(OrderRejected):
-    """The order is under the pair's minimum (cost basis, `min_order_size`); the minimums move with
-    the price, so the pair's rules are worth reading again."""
-
-
-class InsufficientBalance(OrderRejected):
-    """Not enough of `asset` for the order; `available` is what the venue says it can use (None when
-    the answer did not say)."""
-
-    def __init__(self, message: str, status: int | None, code: int | None, asset: str,
-                 available: Decimal | None) -> None:
-        super().__init__(message, status, code)
-        self.asset, self.available = asset, available
-
-
-class NotFound(BrokerError):
-    pass
-
-
-class BrokerUnavailable(BrokerError):
-    """5xx, timeout or connection failure: the request may or may not have taken effect."""
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    cash: Decimal
-    buying_power: Decimal
-    equity: Decimal
-    status: str
-    number: str = ""  # Alpaca's account_number: which account the books belong to
-    crypto_status: str = "ACTIVE"  # not ACTIVE: Alpaca refuses crypto orders on the account
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,24 +251,15 @@ class AlpacaBroker:
             translated = _translate(error)
             kind = type(translated).__name__
             raise translated from error
+        except requests.Timeout as error:
+            kind = "BrokerUnavailable"  # the metric's label: a timeout is one way of being unavailable
+            raise BrokerTimeout(f"{endpoint}: {connection_problem(error)}") from error
         except requests.RequestException as error:
             kind = "BrokerUnavailable"
             raise BrokerUnavailable(f"{endpoint}: {connection_problem(error)}") from error
         finally:
             if self._on_request is not None:
                 self._on_request(endpoint, time.monotonic() - started, kind)
-
-
-@dataclass(frozen=True, slots=True)
-class VenueFees:
-    """Fills by exchange order id, and the fee records the venue posted."""
-
-    fills: dict[str, list[Execution]]
-    records: list[FeeRecord]
-
-    @property
-    def executions(self) -> list[Execution]:
-        return [execution for executions in self.fills.values() for execution in executions]
 
 
 def _fee_record(body: dict[str, Any]) -> FeeRecord | None:
@@ -384,7 +336,19 @@ def rejection_for(message: str, status: int, code: int | None) -> OrderRejected:
         return InsufficientBalance(message, status, code, "", None)
     if any(text in message for text in _BELOW_MINIMUM):
         return BelowMinimum(message, status, code)
-    return OrderRejected(message, status, code)
+    return OrderRejected(message, status, code, rejection_kind(message))
+
+
+def rejection_kind(message: str) -> RejectionKind:
+    """What a refusal the bot does not act on was about, for the rejection metric's label."""
+    text = message.lower()
+    if "insufficient" in text:
+        return RejectionKind.INSUFFICIENT_BALANCE
+    if "minimal amount" in text or "cost basis" in text:
+        return RejectionKind.BELOW_MINIMUM
+    if "time_in_force" in text:
+        return RejectionKind.TIME_IN_FORCE
+    return RejectionKind.OTHER if text else RejectionKind.EXCHANGE
 
 
 def _translate(error: APIError) -> BrokerError:

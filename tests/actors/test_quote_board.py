@@ -7,7 +7,7 @@ from decimal import Decimal
 from actors.messages import QuoteReady
 from actors.quote_board import QuoteBoard
 from dca.market import Quote
-from dca.strategy import Triggers
+from dca.triggers import Triggers
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -41,14 +41,9 @@ VENDORS = {"alpaca", "sqlalchemy", "alembic", "prometheus_client", "dask", "dist
 VENDOR_USERS = {"adapters"}
 
 # (importing module, imported module or package) → why it is allowed for now. Keep each entry narrow.
-PORTS_PENDING = "issue 13.2: the actors reach the broker, stores and streams through ports (helpers driver/kit)"
 DB_PENDING = "an app service over the concrete store until the stores have ports (issue 13.2)"
 SIM_ENGINE = "the backtester's fill model is the simulator's matching engine: one engine, two drivers"
 EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("actors.asset_actor", "adapters.alpaca.broker"): PORTS_PENDING,
-    ("actors.caretakers.order_janitor", "adapters.alpaca.broker"): PORTS_PENDING,
-    ("actors.caretakers.reconciler", "adapters.alpaca.broker"): PORTS_PENDING,
-    ("actors.caretakers.reconciler", "adapters.db.cycles"): PORTS_PENDING,
     ("app.backtest.inputs", "adapters.sim.assets"): SIM_ENGINE + " (its asset catalog gives the increments)",
     ("app.backtest.runner", "adapters.sim.assets"): SIM_ENGINE + " (its asset catalog gives the increments)",
     ("app.backtest.venue", "adapters.sim"): SIM_ENGINE,

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from dca.cycle import AssetState, Cycle, CycleStatus
 from dca.market import Quote
-from dca.strategy import ALWAYS, decide, triggers
+from dca.strategy import decide
+from dca.triggers import ALWAYS, triggers
 from tests.core.helpers import SYMBOL, T0, config
 
 prices = st.decimals(min_value=Decimal(50), max_value=Decimal(150), places=2)

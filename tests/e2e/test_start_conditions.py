@@ -12,10 +12,10 @@ import pytest
 from adapters.db.assets import AssetRepository
 from adapters.db.bars import BarStore
 from adapters.db.database import Database
-from app.market_view import VenueView
 from app.reports import status
 from dca.market import Bar
 from tests.e2e.harness import QUICK, SCRIPT_START, BotHarness
+from wiring.market_view import VenueView
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

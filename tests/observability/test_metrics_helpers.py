@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from adapters.metrics import REJECT_REASONS, VETO_GATES, BookTotals, Metrics
+from dca.events import RejectionKind
 from dca.market import Quote
 from tests.observability.tools import ROOT
 
@@ -67,7 +68,7 @@ def test_forgetting_an_asset_drops_its_quote_series_so_no_quotes_alert_stays_qui
 
 
 def _string_arguments(path: str, call: str) -> set[str]:
-    """The first string argument of every `call(...)` and the strings `return`ed by `_reject_reason`."""
+    """The first string argument of every `call(...)` and the strings a function `call` returns."""
     tree = ast.parse((ROOT / path).read_text())
     found = set()
     for node in ast.walk(tree):
@@ -82,7 +83,7 @@ def _string_arguments(path: str, call: str) -> set[str]:
 
 def test_every_label_value_the_code_can_set_is_created_at_zero() -> None:
     assert _string_arguments("dca/risk.py", "Veto") == set(VETO_GATES)
-    assert _string_arguments("actors/asset_actor.py", "_reject_reason") == set(REJECT_REASONS)
+    assert {kind.value for kind in RejectionKind} == set(REJECT_REASONS)
 
 
 def test_a_started_asset_has_every_counter_at_zero_and_the_books_set_its_lifetime_figures() -> None:
