@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import argparse
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from cli.common import open_database, settings_from
 from cli.errors import EXIT_FAILURE, Unavailable, UsageError
 from cli.inputs import option, positive
+
+if TYPE_CHECKING:
+    from ports.stores import Answer
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -57,10 +61,10 @@ def _adopt(args: argparse.Namespace) -> int:
         request = requests.submit("adopt", symbol, {"quantity": quantity, "price": price})
         result = requests.wait(request, timeout=60)
         print(result or "the running supervisor has not answered yet; it will carry the request out")
-    return EXIT_FAILURE if result and "refused" in result else 0
+    return EXIT_FAILURE if result is not None and result.refused else 0
 
 
-def _adopt_here(settings, db, symbol: str, quantity: Decimal | None, price: Decimal | None) -> str:  # type: ignore[no-untyped-def]
+def _adopt_here(settings, db, symbol: str, quantity: Decimal | None, price: Decimal | None) -> Answer:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     from adapters.db.assets import AssetRepository
@@ -69,11 +73,12 @@ def _adopt_here(settings, db, symbol: str, quantity: Decimal | None, price: Deci
     from dca.events import PositionAdopted
     from dca.params import AssetConfig
     from dca.strategy import decide
+    from ports.stores import Answer
     from wiring.market_view import open_market_view
 
     view = open_market_view(settings, db)
     if view is None:
-        return "refused: the exchange's position cannot be read (start the supervisor once first)"
+        return Answer("the exchange's position cannot be read (start the supervisor once first)", refused=True)
     position = view.positions().get(symbol)
     record = AssetRepository(db).get(symbol)
     store = CycleStore(db)
@@ -83,12 +88,12 @@ def _adopt_here(settings, db, symbol: str, quantity: Decimal | None, price: Deci
                                   position.avg_entry_price if position else Decimal(0),
                                   state.held_quantity, quantity, price)
     except AdoptionRefused as error:
-        return f"refused: {error}"
+        return Answer(str(error), refused=True)
     now = datetime.now(UTC)
     decision = decide(AssetConfig(record.id, symbol, "offline", record.params), state,
                       PositionAdopted(qty, cost, now))
     if decision.state is state:
-        return decision.notes[-1] if decision.notes else "refused"
+        return Answer(decision.notes[-1] if decision.notes else "nothing to adopt", refused=True)
     store.save(record.id, state, decision, now)
-    return decision.notes[-1]
+    return Answer(decision.notes[-1])
 

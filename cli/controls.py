@@ -56,4 +56,4 @@ def _control(args: argparse.Namespace) -> int:
     request = requests.submit(args.control, symbol, {})
     result = requests.wait(request, timeout=ANSWER_WITHIN_SECONDS)
     print(result or "the running supervisor has not answered yet; it will carry the request out")
-    return EXIT_FAILURE if result and result.startswith("refused") else 0
+    return EXIT_FAILURE if result is not None and result.refused else 0

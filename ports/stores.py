@@ -5,6 +5,7 @@ in adapters/db implement them; the driver and the actors see only these."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -109,12 +110,24 @@ class PendingRequest(Protocol):
     def payload(self) -> dict[str, Any]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What an operator's request (`adopt`, `close`, `cancel-orders`) came to: the text for the operator
+    and whether it was refused, which the command's exit code follows."""
+
+    text: str
+    refused: bool = False
+
+    def __str__(self) -> str:
+        return f"refused: {self.text}" if self.refused else self.text
+
+
 class RequestStore(Protocol):
-    """Requests from the command line to the running supervisor (adopt, reload)."""
+    """Requests from the command line to the running supervisor (adopt, close, cancel-orders)."""
 
     def pending(self) -> Sequence[PendingRequest]: ...
 
-    def finish(self, request_id: int, result: str) -> None: ...
+    def finish(self, request_id: int, answer: Answer) -> None: ...
 
 
 class FetchedBars(Protocol):

@@ -16,6 +16,7 @@ from actors.caretakers.base import Caretaker
 from actors.messages import Adopt, CancelOrders, CloseCycle, HandleRequests, ParamsChanged, Unsubscribe
 from actors.runtime import ASSET_PREFIX, Runtime, asset_actor_name
 from dca.params import AssetParams
+from ports.stores import Answer
 
 ASSET_SUPERVISOR = "assets"
 REFUSED_PAIRS = "refused_pairs"  # dca_meta key: enabled pairs the venue does not trade, and why
@@ -88,9 +89,9 @@ class AssetWatcher(Caretaker):
         for request in rt.requests.pending():
             handle = rt.asset_handle(request.symbol)
             if request.kind not in ("adopt", "close", "cancel-orders"):
-                result = f"refused: unknown request {request.kind!r}"
+                result = Answer(f"unknown request {request.kind!r}", refused=True)
             elif not handle.is_alive():
-                result = f"refused: {request.symbol} is not enabled (enable it first)"
+                result = Answer(f"{request.symbol} is not enabled (enable it first)", refused=True)
             elif request.kind == "close":
                 result = handle.ask(CloseCycle(), timeout=30)
             elif request.kind == "cancel-orders":
@@ -102,7 +103,7 @@ class AssetWatcher(Caretaker):
             rt.requests.finish(request.id, result)
             self._log.info("{} {}: {}", request.kind, request.symbol, result)
 
-    def _cancel_orders(self, symbol: str, handle: Any) -> str:
+    def _cancel_orders(self, symbol: str, handle: Any) -> Answer:
         """Cancel through the asset's actor (which then places nothing more), then pause the asset the
         way `assets disable` does: its actor stops, its cycle stays as it is until `assets enable`."""
         result = handle.ask(CancelOrders(), timeout=30)
@@ -110,7 +111,8 @@ class AssetWatcher(Caretaker):
         supervisor = self._rt.root_directory.handle(ASSET_SUPERVISOR).proxy()
         if supervisor is not None:
             self._disable(supervisor, symbol)
-        return f"{result}; {symbol} is paused (disabled): resume with `supervisor.py assets enable {symbol}`"
+        resume = f"resume with `supervisor.py assets enable {symbol}`"
+        return Answer(f"{result.text}; {symbol} is paused (disabled): {resume}", refused=result.refused)
 
     def _disable(self, supervisor: Any, symbol: str) -> None:
         supervisor.stop_child(asset_actor_name(symbol)).get(timeout=60)

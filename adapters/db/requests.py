@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from adapters.db.database import Database
 from adapters.db.models import DcaRequest
+from ports.stores import Answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,19 +40,31 @@ class RequestStore:
                                    .order_by(DcaRequest.id)).scalars()
             return [Request(row.id, row.kind, row.symbol, json.loads(row.payload)) for row in rows]
 
-    def finish(self, request_id: int, result: str) -> None:
+    def finish(self, request_id: int, answer: Answer) -> None:
         with self._db.transaction() as session:
             row = session.get(DcaRequest, request_id)
             if row is not None:
-                row.handled_at, row.result = self._db.now(), result
+                row.handled_at = self._db.now()
+                row.result = json.dumps({"text": answer.text, "refused": answer.refused})
 
-    def wait(self, request_id: int, timeout: float) -> str | None:
+    def wait(self, request_id: int, timeout: float) -> Answer | None:
         """The result once handled, or None after `timeout` real seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._db.transaction() as session:
                 row = session.get(DcaRequest, request_id)
                 if row is not None and row.handled_at is not None:
-                    return row.result
+                    return _answer(row.result)
             time.sleep(0.25)
         return None
+
+
+def _answer(stored: str | None) -> Answer:
+    """The stored answer; a row an earlier version handled holds plain text with a "refused: " prefix."""
+    try:
+        fields = json.loads(stored or "")
+        return Answer(str(fields["text"]), bool(fields["refused"]))
+    except (ValueError, TypeError, KeyError):
+        text = stored or ""
+        refused = text.startswith("refused: ")
+        return Answer(text.removeprefix("refused: "), refused)

@@ -99,6 +99,7 @@ from ports.broker import (
     OrderRejected,
     TradingStopped,
 )
+from ports.stores import Answer
 
 if TYPE_CHECKING:
     from loguru import Logger
@@ -271,7 +272,7 @@ class AssetDriver:
         if self._host.stopwatch.seconds() - self._rules_read_at >= self._p.rules.rules_refresh_seconds:
             self._refresh_rules("the refresh period")
 
-    def adopt(self, quantity: Decimal, price: Decimal) -> str:
+    def adopt(self, quantity: Decimal, price: Decimal) -> Answer:
         """Take foreign coins into a flat cycle (`supervisor.py adopt`); the answer for the operator."""
         assert self._state is not None
         position = self._p.broker.position(self._symbol)
@@ -279,20 +280,20 @@ class AssetDriver:
         try:
             qty, cost = plan_adoption(held, entry, self._state.held_quantity, quantity, price)
         except AdoptionRefused as error:
-            return f"refused: {error}"
+            return Answer(str(error), refused=True)
+        before = self._state
         decision = self._run(_Decide(PositionAdopted(qty, cost, self._p.clock.now()), entry=True))
-        return decision.notes[-1] if decision.notes else "nothing to do"
+        return Answer(decision.notes[-1] if decision.notes else "nothing to do", refused=decision.state is before)
 
-    def close_cycle(self) -> str:
+    def close_cycle(self) -> Answer:
         """`supervisor.py close`: the core marks the cycle (cancelling a live buy); the next quote sells.
         The answer for the operator."""
         assert self._state is not None
         before = self._state
         decision = self._run(_Decide(CloseRequested(self._p.clock.now()), entry=True))
-        note = decision.notes[-1] if decision.notes else "nothing to do"
-        return note if decision.state is not before else f"refused: {note}"
+        return Answer(decision.notes[-1] if decision.notes else "nothing to do", refused=decision.state is before)
 
-    def cancel_orders(self) -> str:
+    def cancel_orders(self) -> Answer:
         """`supervisor.py cancel-orders`: cancel the live order, read its end back, place nothing more."""
         assert self._state is not None
         self._paused = True
@@ -302,7 +303,7 @@ class AssetDriver:
         live = self._state.cycle.order
         after = (f"; {live.client_order_id} is still live on the exchange (the cancel is asked again when the "
                  "asset is enabled)" if live is not None else "")
-        return (decision.notes[-1] if decision.notes else "nothing to cancel") + after
+        return Answer((decision.notes[-1] if decision.notes else "nothing to cancel") + after)
 
     def _read_start_condition(self, now: datetime) -> None:
         """Before a flat watching cycle decides on a quote, its deal start condition is read for the

@@ -437,14 +437,14 @@ def test_close_marks_the_cycle_and_the_next_quote_sells_what_it_holds_at_market(
     rig = Rig(holding("1", "100")).start()
     rig.venue.held = Decimal(1)
     answer = rig.driver.close_cycle()
-    assert not answer.startswith("refused") and rig.state.cycle.close_requested_at is not None
+    assert not answer.refused and rig.state.cycle.close_requested_at is not None
     rig.quote("90")  # below the take-profit: only the close sells
     assert [(c.side, c.kind, c.qty) for c in rig.venue.sent] == [(Side.SELL, OrderKind.CLOSE, Decimal(1))]
 
 
 def test_close_of_a_cycle_holding_nothing_is_refused_and_changes_nothing():
     rig = Rig().start()
-    assert rig.driver.close_cycle().startswith("refused")
+    assert rig.driver.close_cycle().refused
     assert rig.books.saved == [] and rig.venue.sent == []
 
 
