@@ -119,8 +119,9 @@ def _report_holdings(store: TakeoverStore, cycles: list[SeedCycle], held: dict[s
     for cycle in cycles:
         on_exchange = held.get(cycle.symbol, ZERO)
         if on_exchange < cycle.quantity:
-            said = (f"books disagree at the takeover: the cycle holds {plain(cycle.quantity)} {cycle.symbol}, the "
-                    f"exchange {plain(on_exchange)}; the reconciler corrects a fee-sized gap and ends the cycle in "
+            coin = cycle.symbol.split("/")[0]
+            said = (f"books disagree at the takeover: the cycle holds {plain(cycle.quantity)} {coin}, the exchange "
+                    f"{plain(on_exchange)} {coin}; the reconciler corrects a fee-sized gap and ends the cycle in "
                     "error if the coins have left")
             log.warning("cycle {}: {}", cycle.id, said)
             store.note(cycle, said)

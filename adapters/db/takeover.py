@@ -39,9 +39,14 @@ class SeedCycle:
     order_id: str | None  # the seed's latest_order_id: Alpaca's id of the cycle's live order
 
     def describe(self) -> str:
-        return (f"{self.symbol} {self.status}, {plain(self.quantity)} at {plain(self.average_price)}, "
-                f"{self.safety_orders} safety orders, last fill {plain(self.last_fill_price)}, "
-                f"trailing peak {plain(self.peak_price)}")
+        coin, quote = self.symbol.split("/") if "/" in self.symbol else (self.symbol, "USD")
+
+        def price(value: Decimal | None) -> str:
+            return "-" if value is None else f"{plain(value)} {quote}"
+
+        return (f"{self.symbol} {self.status}, {plain(self.quantity)} {coin} at {price(self.average_price)}, "
+                f"{self.safety_orders} safety orders, last fill {price(self.last_fill_price)}, "
+                f"trailing peak {price(self.peak_price)}")
 
 
 class TakeoverStore:

@@ -265,7 +265,7 @@ def test_a_cycle_whose_coins_are_gone_is_reported_then_ended_by_the_reconciler(t
     harness = BotHarness(tmp_path, database_url, assets=PAIRS, disabled=HAND_TRADED, pacing="manual",
                          prepare=_prepare_and_upgrade(SeedBot(), upgraded, eth_sold_by_hand=True))
     with harness:
-        assert harness.events("books disagree at the takeover: the cycle holds 0.00999 ETH/USD, the exchange 0")
+        assert harness.events("books disagree at the takeover: the cycle holds 0.00999 ETH, the exchange 0 ETH")
         wait_for(lambda: harness.pass_time(1) or harness.state("ETH/USD").cycle.id != 4, 30,
                  "the reconciler to end the cycle", poll=0.2)
         assert harness.events("the coins left the bot")
