@@ -156,6 +156,7 @@ class AssetDriver:
         self._start_reader: StoredBarsReader | None = None  # deal start conditions, made on first use
         self._start_read_at = datetime.min.replace(tzinfo=UTC)
         self._paused = False  # `cancel-orders`: no new order until the asset is enabled again (a new driver)
+        self._trading_stopped: str | None = None  # the gate refused a request: closed for good in this process
 
     # --- the host's calls -------------------------------------------------------------------------
 
@@ -365,6 +366,11 @@ class AssetDriver:
         if self._paused and any(isinstance(c, SubmitOrder) for c in decision.commands):
             self._note(("paused by cancel-orders: no new order (enable the asset to resume)",))
             return Decision(before)
+        if self._trading_stopped and any(isinstance(c, SubmitOrder | CancelOrder) for c in decision.commands):
+            # Shutting down (or the lease is lost): booking orders that cannot be sent would only leave
+            # more `submitting` rows for the next start to resolve. Fills and closes still apply.
+            self._note((f"trading stopped ({self._trading_stopped}): no new order or cancel",))
+            return Decision(before)
         if decision.commands:
             veto = self._vet(decision)
             if veto is not None:  # dropped whole: nothing stored, nothing sent, asked again later
@@ -461,6 +467,7 @@ class AssetDriver:
             order = p.broker.submit(command)
         except TradingStopped as stopped:  # its row stays `submitting`: the next start finds it was never sent
             self._log.info("{} not sent: {}", order_id, stopped)
+            self._trading_stopped = str(stopped)
             return []
         except DuplicateClientOrderId:
             self._log.info("{} already exists on the exchange; reading it back", order_id)
@@ -516,6 +523,7 @@ class AssetDriver:
             self._log.info("cancel requested for {} ({})", command.client_order_id, command.reason)
         except TradingStopped as stopped:
             self._log.info("cancel of {} not sent: {}", command.client_order_id, stopped)
+            self._trading_stopped = str(stopped)
         except (NotFound, OrderRejected) as error:  # already filled, canceled or gone: read its final state
             self._log.info("cancel of {} refused ({}); reading it back", command.client_order_id, error)
             return self._read_back(OrderLookup.CANCEL_REFUSED)

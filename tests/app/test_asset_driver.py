@@ -32,6 +32,7 @@ from ports.broker import (
     DuplicateClientOrderId,
     InsufficientBalance,
     OrderRejected,
+    TradingStopped,
 )
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -318,6 +319,20 @@ def test_an_order_that_never_reached_the_exchange_is_sent_again_under_the_same_i
     rig.driver.check_order(OrderLookup.UNKNOWN_SUBMIT_OUTCOME)  # the exchange does not know it
     assert [c.client_order_id for c in rig.venue.sent] == [rig.venue.sent[0].client_order_id] * 2
     assert rig.state.cycle.order is not None and rig.state.cycle.order.exchange_id == "ex-1"
+
+
+def test_once_the_gate_refuses_an_order_no_further_order_or_cancel_is_booked_while_fills_still_apply():
+    rig = Rig().start()
+    rig.venue.submit_answers.append(TradingStopped("shutting down"))
+    rig.quote("100", "100")
+    stranded = rig.state.cycle.order
+    assert stranded is not None and stranded.exchange_id is None  # stays `submitting`: the next start resolves it
+    saved = len(rig.books.saved)
+    for _ in range(5):  # hours later: the stranded order is stale, a new base order would be due
+        rig.quote("90", "90", after=3600)
+        rig.driver.on_timer()
+    assert len(rig.venue.sent) == 1 and len(rig.books.saved) == saved
+    assert rig.venue.cancelled == []
 
 
 def test_a_duplicate_id_reads_the_order_back_and_applies_what_it_shows():
