@@ -134,7 +134,7 @@ class StoredBarsReader:
         condition = self._parsed(text)
         self._load(as_of - condition.lookback, as_of)
         reading = evaluate(condition, self._times, self._closes, as_of)
-        if not self._has(as_of - MINUTE) and self._top_up(as_of):
+        if not self._has(as_of - MINUTE) and self._top_up(as_of, condition.lookback):
             self._load(as_of - condition.lookback, as_of)
             reading = evaluate(condition, self._times, self._closes, as_of)
         return replace(reading, condition=text)
@@ -144,12 +144,16 @@ class StoredBarsReader:
         position = int(np.searchsorted(self._times, moment, "left"))
         return position < len(self._times) and int(self._times[position]) == moment
 
-    def _top_up(self, as_of: datetime) -> bool:
-        """Fetch the minutes after the newest stored bar up to `as_of`; True when it stored any."""
+    def _top_up(self, as_of: datetime, lookback: timedelta) -> bool:
+        """Fetch the minutes after the newest stored bar up to `as_of`, reaching back as far as the
+        condition reads (at least `REREAD`); True when it stored any. Reaching back only `REREAD`
+        would leave a fresh table (or one a restart left behind) with a few minutes of history: the
+        caretaker backfills only an empty table, so `rsi(14, 1h)` would wait days for its window."""
         if self._fetcher is None:
             return False
         latest = self._store.latest_time(self._asset_id)
-        start = max(latest + MINUTE, as_of - REREAD) if latest is not None else as_of - REREAD
+        horizon = as_of - max(lookback, REREAD)
+        start = max(latest + MINUTE, horizon) if latest is not None else horizon
         result = sync_symbol(self._fetcher, self._store, self._asset_id, self._symbol, start, as_of)
         if result.error:
             self.top_up_errors += 1

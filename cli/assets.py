@@ -145,11 +145,11 @@ def _list(args: argparse.Namespace) -> int:
     rows = [[a.symbol, "yes" if a.enabled else "no", _n(p.base_order_amount), _n(p.safety_order_amount),
              p.max_safety_orders, _n(p.safety_order_deviation), _n(p.take_profit_percent),
              _n(p.ttp_deviation_percent) if p.ttp_enabled else "off", p.cooldown_period,
-             _n(p.buy_order_price_deviation_percent), _n(p.max_cycle_commitment()), _price_range(p),
-             p.start_condition or "-"]
+             _n(p.buy_order_price_deviation_percent), _n(p.max_cycle_commitment()), _stop_loss(p),
+             _price_range(p), p.start_condition or "-"]
             for a in assets for p in [a.params]]
     headers = ["symbol", "enabled", "base", "safety", "max SO", "SO dev %", "TP %", "TTP %", "cooldown s",
-               "restart %", "max per cycle", "price range", "start condition"]
+               "restart %", "max per cycle", "stop loss", "price range", "start condition"]
     print(table(headers, rows, right=range(2, 11)))
     return 0
 
@@ -181,6 +181,13 @@ def _toggle(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     print(f"{symbol} {'enabled' if args.enable else 'disabled'}")
     return 0
+
+
+def _stop_loss(params: AssetParams) -> str:
+    if params.stop_loss_percent is None:
+        return "off"
+    after = f" after {params.stop_loss_timeout} s" if params.stop_loss_timeout else ""
+    return f"{_n(params.stop_loss_percent)}%{after}"
 
 
 def _price_range(params: AssetParams) -> str:

@@ -63,7 +63,7 @@ class Summary:
     bars_replayed: int
     starting_cash: Decimal
     final_equity: Decimal
-    cycles_completed: int
+    cycles_completed: int  # cycles ended by a sale: take-profit or stop loss
     realized_pnl: Decimal
     unrealized_pnl: Decimal
     fees: Decimal  # every fee in the quote currency (coin fees valued at their fill price)
@@ -137,7 +137,9 @@ def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
     last_close = series.prices(len(series) - 1)[3] if len(series) else None
     cycle = state.cycle
     unrealized = cycle.quantity * last_close - cycle.cost if last_close is not None and cycle.quantity else ZERO
-    complete = [c for c in log.cycles if c.status.value == "complete"]
+    # every cycle that sold what it held counts, the stop loss's losses included: counting take-profits
+    # only would show "won 100%" beside cycles the stop loss closed at a loss
+    complete = [c for c in log.cycles if c.status.ended_by_sale]
     rejected = [o for o in log.orders if o.outcome == CloseReason.REJECTED.value]
     realized = sum((c.realized_pnl for c in log.cycles), ZERO)
     committed = max((p.committed for p in [session.start, *log.timeline]), default=ZERO)

@@ -8,6 +8,7 @@ import math
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -125,6 +126,31 @@ def test_stored_bars_and_the_backtest_arrays_give_bit_identical_readings(databas
             compared += 1
             held += one.holds
     assert compared > 500 and 0 < held < compared  # conditions that both hold and fail on these days
+
+
+class SeriesFetcher:
+    """The venue's bar history, served from a series (the shape of `ports.stores.BarSource`)."""
+
+    def __init__(self, series) -> None:
+        self._series = series
+
+    def fetch(self, symbol, start, end):
+        bars = [self._series.bar(i) for i in range(len(self._series)) if start <= self._series.time(i) < end]
+        yield SimpleNamespace(end=end, bars=bars, extras=[(None, None)] * len(bars))
+
+
+def test_a_live_reading_on_an_empty_table_fetches_the_whole_window_it_reads(database):
+    # a freshly added asset: nothing stored yet, so the reader's own top-up is the first fetch; it must
+    # reach back over the condition's window, not only the last minutes (the caretaker backfills only an
+    # empty table, so a short first fetch would leave rsi(14, 1h) waiting days for its history)
+    series = load_series(REAL_DAYS, "BTC/USD")
+    (asset,), _ = AssetRepository(database).add(["BTC/USD"], AssetParams(), enabled=True)
+    live = StoredBarsReader(BarStore(database), asset.id, "BTC/USD", SeriesFetcher(series))
+    as_of = series.time(len(series) - 1)
+    text = parse_condition("rsi(14, 5m) < 45 and close < sma(50)").text
+    reading = live(text, as_of)
+    assert reading == SeriesReader(series.times, series.close)(text, as_of)
+    assert reading.complete and all(value is not None for _, value in reading.values)
 
 
 # --- backtests on the real minutes ------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.sim.assets import make_asset
+from app.backtest.metrics import summarize
 from app.backtest.runner import run
 from app.bars_csv import load_series
 from dca.cycle import CycleStatus, OrderKind
@@ -47,6 +48,17 @@ def test_the_timeout_holds_the_sale_back_until_the_bid_has_stayed_below_the_leve
     first = {name: next(o for o in outcome.session.log.orders if o.kind is OrderKind.STOP_LOSS)
              for name, outcome in (("at once", at_once), ("waiting", waiting))}
     assert first["waiting"].decided_at > first["at once"].decided_at
+
+
+def test_cycles_the_stop_loss_sold_count_as_completed_losing_cycles_in_the_summary():
+    series = load_series(REAL_DAYS, "BTC/USD")
+    outcome = run(setup(spec=make_asset("BTC/USD"), stop_loss_percent="3", **CRASH_PARAMS), series)
+    log, summary = outcome.session.log, summarize(outcome)
+    ended = [c for c in log.cycles if c.status in (CycleStatus.COMPLETE, CycleStatus.STOPPED)]
+    assert any(c.status is CycleStatus.STOPPED for c in ended)
+    assert summary.cycles_completed == len(ended)
+    assert summary.losing_cycles == sum(1 for c in ended if c.realized_pnl <= 0) > 0
+    assert summary.win_rate < 1
 
 
 def test_without_a_stop_loss_the_same_crash_ends_no_cycle_stopped():

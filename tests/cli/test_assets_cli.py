@@ -80,3 +80,11 @@ def test_start_condition_and_price_range_through_the_cli(tmp_path):
             btc["stop_loss_timeout"]) == ("rsi(14, 1h) < 30", "20000", "90000", "5", 60)
     table = supervisor(tmp_path, "assets", "list").stdout
     assert "20000..90000" in table and "rsi(14, 1h) < 30" in table
+    assert "stop loss" in table and "5% after 60 s" in table  # a stop loss the operator set is visible
+
+
+def test_the_asset_table_says_when_the_stop_loss_is_off_and_when_it_acts_at_once(tmp_path):
+    supervisor(tmp_path, "assets", "add", "BTC/USD,ETH/USD")
+    assert supervisor(tmp_path, "assets", "set", "ETH/USD", "stop_loss_percent=3").returncode == 0
+    rows = {line.split()[0]: line for line in supervisor(tmp_path, "assets", "list").stdout.splitlines()[2:]}
+    assert " off " in rows["BTC/USD"] and " 3% " in rows["ETH/USD"] and "after" not in rows["ETH/USD"]
