@@ -78,7 +78,7 @@ def _adopt_here(settings, db, symbol: str, quantity: Decimal | None, price: Deci
 
     view = open_market_view(settings, db)
     if view is None:
-        return Answer("the exchange's position cannot be read (start the supervisor once first)", refused=True)
+        return Answer("refused: the exchange's position cannot be read (start the supervisor once first)", refused=True)
     position = view.positions().get(symbol)
     record = AssetRepository(db).get(symbol)
     store = CycleStore(db)
@@ -88,12 +88,12 @@ def _adopt_here(settings, db, symbol: str, quantity: Decimal | None, price: Deci
                                   position.avg_entry_price if position else Decimal(0),
                                   state.held_quantity, quantity, price)
     except AdoptionRefused as error:
-        return Answer(str(error), refused=True)
+        return Answer(f"refused: {error}", refused=True)
     now = datetime.now(UTC)
     decision = decide(AssetConfig(record.id, symbol, "offline", record.params), state,
                       PositionAdopted(qty, cost, now))
     if decision.state is state:
-        return Answer(decision.notes[-1] if decision.notes else "nothing to adopt", refused=True)
+        return Answer(decision.notes[-1] if decision.notes else "refused: nothing to adopt", refused=True)
     store.save(record.id, state, decision, now)
     return Answer(decision.notes[-1])
 

@@ -113,13 +113,13 @@ class PendingRequest(Protocol):
 @dataclass(frozen=True, slots=True)
 class Answer:
     """What an operator's request (`adopt`, `close`, `cancel-orders`) came to: the text for the operator
-    and whether it was refused, which the command's exit code follows."""
+    and whether it was refused, which the command's exit code follows (the text says so in words)."""
 
     text: str
     refused: bool = False
 
     def __str__(self) -> str:
-        return f"refused: {self.text}" if self.refused else self.text
+        return self.text
 
 
 class RequestStore(Protocol):

@@ -89,9 +89,9 @@ class AssetWatcher(Caretaker):
         for request in rt.requests.pending():
             handle = rt.asset_handle(request.symbol)
             if request.kind not in ("adopt", "close", "cancel-orders"):
-                result = Answer(f"unknown request {request.kind!r}", refused=True)
+                result = Answer(f"refused: unknown request {request.kind!r}", refused=True)
             elif not handle.is_alive():
-                result = Answer(f"{request.symbol} is not enabled (enable it first)", refused=True)
+                result = Answer(f"refused: {request.symbol} is not enabled (enable it first)", refused=True)
             elif request.kind == "close":
                 result = handle.ask(CloseCycle(), timeout=30)
             elif request.kind == "cancel-orders":

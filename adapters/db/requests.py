@@ -66,5 +66,4 @@ def _answer(stored: str | None) -> Answer:
         return Answer(str(fields["text"]), bool(fields["refused"]))
     except (ValueError, TypeError, KeyError):
         text = stored or ""
-        refused = text.startswith("refused: ")
-        return Answer(text.removeprefix("refused: "), refused)
+        return Answer(text, refused=text.startswith("refused"))

@@ -281,7 +281,7 @@ class AssetDriver:
         try:
             qty, cost = plan_adoption(held, entry, self._state.held_quantity, quantity, price)
         except AdoptionRefused as error:
-            return Answer(str(error), refused=True)
+            return Answer(f"refused: {error}", refused=True)
         before = self._state
         decision = self._run(_Decide(PositionAdopted(qty, cost, self._p.clock.now()), entry=True))
         return Answer(decision.notes[-1] if decision.notes else "nothing to do", refused=decision.state is before)
