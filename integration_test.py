@@ -150,7 +150,8 @@ class Run:
         bought = self.broker.position_qty(SYMBOL) - before
         assert cycle.quantity == bought, f"the cycle holds {cycle.quantity}, the account got {bought}"
         ours = [o for o in self.broker.orders(status="all", limit=50) if o.client_order_id.startswith("dca-")]
-        assert len([o for o in ours if o.side == "buy"]) == 1, f"expected one buy, found {len(ours)}"
+        buys = [o for o in ours if o.side == "buy"]
+        assert len(buys) == 1, f"expected one buy, found {[(o.client_order_id, o.status, o.filled_qty) for o in buys]}"
         self.placed.extend(o.client_order_id for o in ours)
 
     def janitor_cancels_orphans_not_foreign(self) -> None:

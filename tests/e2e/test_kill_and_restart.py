@@ -24,6 +24,7 @@ import pytest
 from adapters.db.assets import AssetRepository
 from adapters.db.cycles import CycleStore
 from adapters.db.database import Database
+from adapters.db.lease import LeaseStore
 from tests.e2e.harness import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -125,6 +126,12 @@ def test_kill_9_mid_cycle_then_restart_duplicates_nothing_and_loses_no_fill(tmp_
         bot.wait(10)
         time.sleep(3)  # trades keep happening on the exchange while the bot is dead
         bot = _supervisor("run", env=env, cwd=tmp_path, log=log)
+        lease = LeaseStore(database_url)
+        try:  # the killed owner's lease runs out first; only then is the new process the bot
+            wait_for(lambda: (holder := lease.holder()) is not None and holder.pid == bot.pid, 90,
+                     "the restarted bot to own the book")
+        finally:
+            lease.dispose()
         time.sleep(10)  # the restarted bot recovers and trades on
         assert bot.poll() is None, log.read_text()[-3000:]
         _post(sim, "/sim/pause")
