@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from app.backtest.summary_text import cell, summary_lines, sweep_cell
 from app.report_text import table
 from cli import inputs
 from cli.common import open_database, settings_from
@@ -220,7 +220,7 @@ def _single(args: argparse.Namespace, setups: list[Any], series: list[Any], sour
     report.write_equity_csv(out / "equity.csv", outcomes, curve_list)
     if not args.no_chart:
         chart.draw(out / "chart.png", outcomes, curve_list, book, summaries, insight)
-    _print_summary(summaries, book.figures(), outcomes, insight)
+    print("\n".join(summary_lines(summaries, book.figures(), outcomes, insight)))
     written = "result.json, cycles.csv, fills.csv, equity.csv" + ("" if args.no_chart else ", chart.png")
     print(f"\nwritten to {out}/: {written}")
     if args.verify:
@@ -255,7 +255,7 @@ def _sweep(args: argparse.Namespace, setups: list[Any], series: list[Any], point
     best = ranked(rows, args.rank_by)
     path = _write_sweep_csv(out / "sweep.csv", best, [*names, *SWEEP_COLUMNS])
     _write_sweep_json(out / "sweep.json", best, args.rank_by)
-    shown = [[rank, *(_shown(c, row[c]) for c in [*names, *SWEEP_COLUMNS])]
+    shown = [[rank, *(sweep_cell(c, row[c]) for c in [*names, *SWEEP_COLUMNS])]
              for rank, row in enumerate(best[:args.top], start=1)]
     window = "" if windows is None else f" on the training window (before {args.train_until})"
     print(f"\n{len(points)} parameter sets{window}, ranked by {args.rank_by} (best first):")
@@ -285,7 +285,7 @@ def _validate(args: argparse.Namespace, setups: list[Any], bars: list[Any], top:
              **{f"test_{c}": after[c] for c in VALIDATION_COLUMNS}} for row, after in zip(top, later, strict=True)]
     columns = [*names, *(f"{window}_{c}" for c in VALIDATION_COLUMNS for window in ("train", "test"))]
     path = _write_sweep_csv(out / "validation.csv", rows, columns)
-    shown = [[rank, *(_shown(_bare(c), row[c]) for c in columns)] for rank, row in enumerate(rows, start=1)]
+    shown = [[rank, *(sweep_cell(_bare(c), row[c]) for c in columns)] for rank, row in enumerate(rows, start=1)]
     print(f"\nthe top {len(rows)} on the validation window (from {args.train_until}), beside their training results:")
     print(table(["#", *columns], shown, right=range(len(names) + 1, len(columns) + 1)))
     print(f"\nvalidation table: {path}")
@@ -311,7 +311,7 @@ def _write_sweep_csv(path: Path, rows: list[dict[str, Any]], columns: list[str])
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["rank", *columns])
-        writer.writerows([rank, *(_cell(row[c], money, exact=True) for c in columns)]
+        writer.writerows([rank, *(cell(row[c], money, exact=True) for c in columns)]
                          for rank, row in enumerate(rows, start=1))
     return path
 
@@ -329,158 +329,6 @@ def _bare(column: str) -> str:
         if column.startswith(prefix):
             return column[len(prefix):]
     return column
-
-
-# --- terminal output -----------------------------------------------------------------------------
-
-
-def _print_summary(summaries: Sequence[Any], combined: dict[str, Any], outcomes: Sequence[Any],
-                   insight: Sequence[dict[str, Any]]) -> None:
-    from app.backtest.report import money
-
-    headers = ["symbol", "bars", "replayed", "cycles", "rejected", "won", "realized", "unrealized", "fees",
-               "max committed", "return on capital", "max drawdown", "sharpe", "sortino", "in market", "loop s"]
-    rows = [[s.symbol, s.bars, s.bars_replayed, s.cycles_completed, s.orders_rejected,
-             _percent(s.win_rate) if s.cycles_completed else "-",
-             _usd(s.realized_pnl, money),
-             _usd(s.unrealized_pnl, money), _usd(s.fees, money), _usd(s.max_committed, money),
-             _percent(s.return_on_capital), _percent(s.max_drawdown), _ratio(s.sharpe), _ratio(s.sortino),
-             _percent(s.time_in_market), f"{s.seconds:.3f}"] for s in summaries]
-    print()
-    print(table(headers, rows, right=range(1, len(headers))))
-    if len(summaries) > 1:
-        print(f"all symbols: max drawdown {_percent(combined['max_drawdown'])}, sharpe {_ratio(combined['sharpe'])}, "
-              f"sortino {_ratio(combined['sortino'])} (one equity curve, accounts added up)")
-    for summary in summaries:
-        _print_rejections(summary)
-    for outcome, summary, more in zip(outcomes, summaries, insight, strict=True):
-        _print_cycles(outcome)
-        _print_insight(summary, more)
-
-
-def _print_insight(s: Any, more: dict[str, Any]) -> None:
-    from app.backtest.report import money
-
-    hold = more["buy_and_hold"]
-    if not hold:
-        return
-    print(f"\n{s.symbol} against buy-and-hold of the same {_usd(s.starting_cash, money)} USD over the same bars:")
-    print(f"  strategy      total P/L {_usd(s.total_pnl, money):>12} ({_percent(float(s.total_pnl / s.starting_cash))}"
-          f" of the cash), account max drawdown {_drawdown(more['account_drawdown'])}")
-    print(f"  buy-and-hold  total P/L {_usd(hold['pnl'], money):>12} ({_percent(hold['return'])}), "
-          f"max drawdown {_drawdown(hold['max_drawdown'])}")
-    print(f"  the cycles' own drawdown, of the capital they deployed: {_drawdown(more['strategy_drawdown'])}")
-    still = more["open_cycle"]
-    if still is not None:
-        print(f"  open cycle #{still['cycle']} ({still['status']}): {still['quantity']} coin at average cost "
-              f"{_usd(still['average_price'], money)}, {still['safety_orders']} safety orders, unrealized "
-              f"{_usd(still['unrealized_pnl'], money)} ({_percent(still['unrealized_pnl_percent'])})")
-    else:
-        print("  no cycle open at the end")
-    worst, longest = more["worst_cycle"], more["longest_cycle"]
-    print(f"  safety orders filled in all: {more['safety_orders_total']}" + (
-        f"; worst cycle #{worst['cycle']} {_percent(worst['pnl_percent'])}" if worst else "") + (
-        f"; longest cycle #{longest['cycle']} {_seconds(longest['duration_seconds'])}" if longest else ""))
-    fees = more["fees_split"]
-    print("  fees (USD): " + ", ".join(f"{name.replace('_', ' ')} {_usd(fee, money)}" for name, fee in fees.items()))
-    slip = more["take_profit_slippage"]
-    if slip["sells"]:
-        side = "below" if slip["mean"] >= 0 else "above"
-        print(f"  take-profit fills: {slip['sells']} sells, on average {_percent(abs(slip['mean']))} {side} their "
-              f"trigger (the furthest below: {_percent(slip['worst'])})")
-    rows = [[m["month"], m["cycles_completed"], _usd(m["realized_pnl"], money), _usd(m["fees"], money),
-             f"{m['end_equity']:,.2f}", _percent(m["return"])] for m in more["monthly"]]
-    print()
-    print(table(["month", "cycles", "realized", "fees", "equity at end", "return"], rows, right=range(1, 6)))
-
-
-def _drawdown(found: Any) -> str:
-    if found.peak_at is None:
-        return "none"
-    recovered = f"recovered {_when(found.recovered_at)}" if found.recovered_at is not None else "not recovered"
-    return (f"{_percent(found.fraction)} ({found.value:,.2f} USD), peak {_when(found.peak_at)}, trough "
-            f"{_when(found.trough_at)}, {recovered}, {_seconds(found.duration.total_seconds())}")
-
-
-def _seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes = int(seconds // 60)
-    return f"{minutes // 1440}d {minutes % 1440 // 60:02d}h{minutes % 60:02d}"
-
-
-def _print_rejections(summary: Any) -> None:
-    first = summary.first_rejection
-    if first is None:
-        return
-    print(f"\n{summary.symbol}: WARNING: the exchange refused {summary.orders_rejected} orders; the first, "
-          f"{first.kind.value} {first.side.value} at {_when(first.decided_at)}: {first.message or '(no reason)'}. "
-          "Each refusal doubled the wait before the next try (up to 1 h).")
-
-
-def _print_cycles(outcome: Any, limit: int = 15) -> None:
-    cycles = outcome.session.log.cycles
-    print(f"\n{outcome.setup.symbol}: {len(cycles)} completed cycles" + (":" if cycles else ""))
-    if not cycles:
-        return
-    from app.backtest.report import money
-
-    rows = [[c.cycle_id, _when(c.started_at), _when(c.completed_at), _span(c), c.safety_orders,
-             _usd(c.average_price, money), _usd(c.sell_price, money), _usd(c.fees_value, money),
-             _usd(c.realized_pnl, money)] for c in cycles[-limit:]]
-    print(table(["cycle", "started", "completed", "duration", "SO", "avg cost", "sold at", "fees", "P/L"], rows,
-                right=range(3, 9)))
-    if len(cycles) > limit:
-        print(f"(the last {limit} of {len(cycles)}; every cycle is in cycles.csv)")
-
-
-def _when(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
-
-
-def _span(cycle: Any) -> str:
-    if cycle.started_at is None or cycle.completed_at is None:
-        return "-"
-    minutes = int((cycle.completed_at - cycle.started_at).total_seconds() // 60)
-    return f"{minutes // 1440}d {minutes % 1440 // 60:02d}h{minutes % 60:02d}"
-
-
-def _usd(value: Any, money: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{Decimal(money(value)):,.2f}"
-
-
-def _cents(value: Decimal) -> str:
-    return f"{value:,.2f}"
-
-
-def _percent(value: Any) -> str:
-    return "-" if value is None else f"{float(value) * 100:.2f}%"
-
-
-def _ratio(value: Any) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-SHOWN_AS_PERCENT = {"return_on_capital", "max_drawdown", "time_in_market"}
-
-
-def _shown(column: str, value: Any) -> Any:
-    """A sweep cell for the terminal: the same units as the single-run summary."""
-    if column in SHOWN_AS_PERCENT:
-        return _percent(value)
-    if column in ("sharpe", "sortino"):
-        return _ratio(value)
-    return _cell(value, _cents)
-
-
-def _cell(value: Any, money: Any, exact: bool = False) -> Any:
-    if isinstance(value, Decimal):
-        return money(value)
-    if isinstance(value, float):
-        return repr(value) if exact else f"{value:.6g}"
-    return "" if value is None else value
 
 
 # --- option parsing ------------------------------------------------------------------------------
