@@ -13,6 +13,7 @@ import os
 import secrets
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,6 +57,19 @@ def _mariadb_admin():  # type: ignore[no-untyped-def]
     url = make_url(MARIADB_SERVER)
     return pymysql.connect(host=url.host, port=url.port or 3306, user=url.username or "root",
                            password=url.password or "", autocommit=True)
+
+
+@contextmanager
+def scratch_mariadb_database(prefix: str) -> Iterator[str]:
+    """A new, empty MariaDB database named `prefix_<random>`, dropped afterwards; yields its name."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = _mariadb_admin()
+    admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield name
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
 
 
 @pytest.fixture(scope="session")

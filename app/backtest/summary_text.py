@@ -129,8 +129,7 @@ def _when(moment: Any) -> str:
 def _span(cycle: Any) -> str:
     if cycle.started_at is None or cycle.completed_at is None:
         return "-"
-    minutes = int((cycle.completed_at - cycle.started_at).total_seconds() // 60)
-    return f"{minutes // 1440}d {minutes % 1440 // 60:02d}h{minutes % 60:02d}"
+    return _seconds((cycle.completed_at - cycle.started_at).total_seconds())
 
 
 def _usd(value: Any, money: Any) -> str:

@@ -4,7 +4,6 @@ a batch table rebuild would have dropped `dca_assets` and cascaded to every cycl
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy import inspect, text
 from adapters.db import migrate
 from adapters.db.assets import AssetRepository
 from adapters.db.database import Database
-from tests.conftest import MARIADB_SERVER, _mariadb_admin
+from tests.conftest import MARIADB_SERVER, scratch_mariadb_database
 
 NEW_COLUMNS = {"start_condition", "min_price", "max_price", "stop_loss_percent", "stop_loss_timeout"}
 
@@ -25,14 +24,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'books.sqlite3'}"
         return
     request.getfixturevalue("mariadb_url")
-    name = f"dca_m5_{secrets.token_hex(4)}"
-    admin = _mariadb_admin()
-    admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    try:
+    with scratch_mariadb_database("dca_m5") as name:
         yield f"{MARIADB_SERVER}/{name}?charset=utf8mb4"
-    finally:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
 
 
 def _counts(db: Database) -> tuple[int, int, int]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import MARIADB_SERVER, _mariadb_admin
+from tests.conftest import MARIADB_SERVER, scratch_mariadb_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
@@ -16,14 +15,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'bot.sqlite3'}"
         return
     request.getfixturevalue("mariadb_url")  # fails (or skips when switched off) like every MariaDB test
-    name = f"dca_e2e_{secrets.token_hex(4)}"
-    admin = _mariadb_admin()
-    admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    try:
+    with scratch_mariadb_database("dca_e2e") as name:
         yield f"{MARIADB_SERVER}/{name}?charset=utf8mb4"
-    finally:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ that the database does not know of, and the bot must carry on by itself once the
 from __future__ import annotations
 
 import io
-import secrets
 import sys
 import time
 from decimal import Decimal
@@ -18,7 +17,7 @@ from sqlalchemy.engine import make_url
 from adapters.db.orders import OrderMirror
 from adapters.log_episodes import DATABASE_DOWN
 from adapters.logging import configure_logging, shutdown_logging
-from tests.conftest import MARIADB_SERVER, _mariadb_admin
+from tests.conftest import MARIADB_SERVER, scratch_mariadb_database
 from tests.e2e.harness import QUICK, BotHarness, wait_for
 from tests.tcp_proxy import TcpProxy
 
@@ -29,17 +28,11 @@ OUTAGE_S = 8.0  # well inside the owner lease's fencing time (20 s by default): 
 
 @pytest.fixture
 def proxied_database(mariadb_url):  # mariadb_url: fails (or skips when switched off) like every MariaDB test
-    name = f"dca_outage_{secrets.token_hex(4)}"
-    admin = _mariadb_admin()
-    admin.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     server = make_url(MARIADB_SERVER)
-    try:
-        with TcpProxy(server.host or "127.0.0.1", server.port or 3306) as proxy:
-            url = server.set(host="127.0.0.1", port=proxy.port, database=name, query={"charset": "utf8mb4"})
-            yield proxy, url.render_as_string(hide_password=False)
-    finally:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
-        admin.close()
+    with scratch_mariadb_database("dca_outage") as name, \
+            TcpProxy(server.host or "127.0.0.1", server.port or 3306) as proxy:
+        url = server.set(host="127.0.0.1", port=proxy.port, database=name, query={"charset": "utf8mb4"})
+        yield proxy, url.render_as_string(hide_password=False)
 
 
 class Console:
