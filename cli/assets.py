@@ -33,6 +33,10 @@ PARAMETER_HELP = {
     "max_price": "no new cycle starts while the ask is above this price (default none)",
     "stop_loss_percent": "%% below the average cost that sells the cycle at a loss (default none = off)",
     "stop_loss_timeout": "seconds the price must stay below the stop loss before it acts (default 0)",
+    "take_profit_order_type": "market (sell at market at the trigger) or limit (a limit sell rests at the "
+                              "trigger price; needs ttp_enabled false) (default market)",
+    "active_safety_orders": "safety orders kept resting on the book ahead of the price (default 0 = placed "
+                            "when the price gets there)",
 }
 
 

@@ -116,6 +116,10 @@ class Cycle:
     # stop loss sells once this is `stop_loss_timeout` seconds old; a bid back above the level clears it.
     stop_loss_since: datetime | None = None
     close_requested_at: datetime | None = None  # the operator asked to close: sold at market, then ended
+    # Orders placed ahead of need that rest on the book while the cycle watches: the safety orders of
+    # the ladder (`active_safety_orders`) and the limit take-profit (`take_profit_order_type=limit`).
+    # `order` stays the cycle's one *acting* order (the status BUYING/SELLING speaks of it).
+    resting: tuple[LiveOrder, ...] = ()
 
     @property
     def average_price(self) -> Decimal:
@@ -125,6 +129,18 @@ class Cycle:
     @property
     def is_flat(self) -> bool:
         return self.quantity == 0
+
+    @property
+    def live_orders(self) -> tuple[LiveOrder, ...]:
+        """Every order the cycle has on the exchange: the acting one first, then the resting ones."""
+        return self.resting if self.order is None else (self.order, *self.resting)
+
+    def live_order(self, client_order_id: str) -> LiveOrder | None:
+        """The cycle's live order (acting or resting) with this id, if any."""
+        for order in self.live_orders:
+            if order.client_order_id == client_order_id:
+                return order
+        return None
 
     def evolve(self, **changes: object) -> Cycle:
         return _evolved(self, changes)

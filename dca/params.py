@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from dca.conditions import ConditionError, parse_condition
+from dca.cycle import OrderType
 from dca.money import HUNDRED, ZERO, percent_above, to_decimal
 
 
@@ -42,6 +43,13 @@ class AssetParams:
     # has stayed this % below the average cost for `stop_loss_timeout` seconds. None = off.
     stop_loss_percent: Decimal | None = None
     stop_loss_timeout: int = 0
+    # How the take-profit sells (3Commas' "take profit order type"): `market` (the seed's market sale
+    # at the trigger) or `limit` (a limit sell resting at the trigger price, replaced whenever the
+    # position changes: never fills below the trigger, pays the maker fee). Trailing sells at market.
+    take_profit_order_type: OrderType = OrderType.MARKET
+    # 3Commas' "max active safety orders": the next N safety orders rest on the book at their levels;
+    # 0 = reactive (a safety order is placed when a quote crosses its trigger).
+    active_safety_orders: int = 0
 
     def safety_deviation(self, index: int) -> Decimal:
         """Deviation (%) from the last fill for safety order number `index` (0 = the first)."""
@@ -113,8 +121,9 @@ MAX_SAFETY_ORDERS = 1000  # far beyond any useful ladder; keeps the commitment s
 MAX_COOLDOWN_SECONDS = 2**31 - 1  # the INT column (68 years)
 MAX_STOP_LOSS_TIMEOUT = 2**31 - 1  # the INT column
 MAX_CONDITION_LENGTH = 500  # the VARCHAR column
-_INT_PARAMS = {"max_safety_orders", "cooldown_period", "stop_loss_timeout"}
+_INT_PARAMS = {"max_safety_orders", "cooldown_period", "stop_loss_timeout", "active_safety_orders"}
 _BOOL_PARAMS = {"ttp_enabled"}
+_CHOICE_PARAMS: dict[str, type[OrderType]] = {"take_profit_order_type": OrderType}
 _TEXT_PARAMS = {"start_condition"}
 _OPTIONAL_PARAMS = {"ttp_deviation_percent", "start_condition", "min_price", "max_price", "stop_loss_percent"}
 _PERCENT_PARAMS = (
@@ -152,6 +161,7 @@ def check_params(params: AssetParams) -> dict[str, str]:
         if not Decimal("0.1") <= getattr(params, name) <= Decimal(10):
             problems[name] = "must be between 0.1 and 10"
     problems.update(_range_problems(params))
+    problems.update(_order_type_problems(params))
     if not 0 <= params.stop_loss_timeout <= MAX_STOP_LOSS_TIMEOUT:
         problems["stop_loss_timeout"] = f"must be between 0 and {MAX_STOP_LOSS_TIMEOUT} seconds"
     if params.start_condition is not None:
@@ -174,6 +184,18 @@ def _range_problems(params: AssetParams) -> dict[str, str]:
     return problems
 
 
+def _order_type_problems(params: AssetParams) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not isinstance(params.take_profit_order_type, OrderType):
+        problems["take_profit_order_type"] = "must be market or limit"
+    elif params.take_profit_order_type is OrderType.LIMIT and params.ttp_enabled:
+        problems["take_profit_order_type"] = ("limit needs ttp_enabled false: a trailing take-profit sells at "
+                                              "market on the pull-back")
+    if not 0 <= params.active_safety_orders <= params.max_safety_orders:
+        problems["active_safety_orders"] = f"must be between 0 and max_safety_orders ({params.max_safety_orders})"
+    return problems
+
+
 def validated(params: AssetParams) -> AssetParams:
     """`params` if usable, else `InvalidParams` naming every bad field."""
     problems = check_params(params)
@@ -191,6 +213,8 @@ def parse_param_value(name: str, raw: Any) -> Any:
             return _parse_bool(raw)
         if name in _INT_PARAMS:
             return _parse_int(raw)
+        if name in _CHOICE_PARAMS:
+            return _parse_choice(_CHOICE_PARAMS[name], raw)
         if name in _OPTIONAL_PARAMS and (raw is None or str(raw).strip().lower() in ("", "none", "null", "off")):
             return None
         if name in _TEXT_PARAMS:
@@ -214,6 +238,14 @@ def with_overrides(params: AssetParams, overrides: Mapping[str, Any]) -> AssetPa
     if problems:
         raise InvalidParams(problems)
     return candidate
+
+
+def _parse_choice(choices: type[OrderType], raw: Any) -> OrderType:
+    text = str(raw).strip().lower()
+    try:
+        return choices(text)
+    except ValueError:
+        raise ValueError(f"expected one of {', '.join(c.value for c in choices)}, got {raw!r}") from None
 
 
 def _parse_bool(raw: Any) -> bool:

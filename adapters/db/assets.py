@@ -12,6 +12,7 @@ from adapters.db.database import Database
 from adapters.db.models import DcaAsset
 from adapters.db.types import ExactDecimal
 from dca.assets import AssetRecord
+from dca.cycle import OrderType
 from dca.params import AssetParams, InvalidParams, with_overrides
 
 # The parameters with a column (a parameter whose migration has not landed yet keeps its default)
@@ -105,5 +106,7 @@ def _check_storable(params: AssetParams) -> None:
 
 
 def _record(row: DcaAsset) -> AssetRecord:
-    params = AssetParams(**{name: getattr(row, name) for name in PARAM_FIELDS})
+    columns = {name: getattr(row, name) for name in PARAM_FIELDS}
+    columns["take_profit_order_type"] = OrderType(columns["take_profit_order_type"])
+    params = AssetParams(**columns)
     return AssetRecord(row.id, row.asset_symbol, bool(row.is_enabled), params, row.last_sell_price, row.dust_quantity)

@@ -66,6 +66,9 @@ class DcaAsset(Base):
     max_price: Mapped[Decimal | None] = mapped_column(PRICE)
     stop_loss_percent: Mapped[Decimal | None] = mapped_column(PERCENT)
     stop_loss_timeout: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    # added (0007): the take-profit's order type and 3Commas' max active safety orders
+    take_profit_order_type: Mapped[str] = mapped_column(String(10), nullable=False, server_default=text("'market'"))
+    active_safety_orders: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
@@ -169,6 +172,9 @@ class DcaOrder(Base):
     fee_source: Mapped[str] = mapped_column(String(8), nullable=False, server_default=text("'estimate'"))
     position_before: Mapped[Decimal | None] = mapped_column(QTY)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # added (0007): placed ahead of need, resting on the book while the cycle watches (a safety order
+    # of the ladder, or the limit take-profit); false for the cycle's one acting order
+    resting: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("0"))
 
 
 class HistoricalBar(Base):

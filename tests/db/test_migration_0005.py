@@ -13,6 +13,7 @@ from sqlalchemy import inspect, text
 from adapters.db import migrate
 from adapters.db.assets import AssetRepository
 from adapters.db.database import Database
+from dca.cycle import OrderType
 from tests.conftest import MARIADB_SERVER, scratch_mariadb_database
 
 NEW_COLUMNS = {"start_condition", "min_price", "max_price", "stop_loss_percent", "stop_loss_timeout"}
@@ -35,7 +36,7 @@ def _counts(db: Database) -> tuple[int, int, int]:
     return counts[0], counts[1], counts[2]
 
 
-def test_upgrading_books_to_0005_keeps_every_row_and_the_new_parameters_are_off(empty_url):
+def test_upgrading_books_to_0005_and_on_keeps_every_row_and_the_new_parameters_are_off(empty_url):
     db = Database(empty_url)
     try:
         migrate.run_chain(db.engine, "0004")
@@ -50,9 +51,12 @@ def test_upgrading_books_to_0005_keeps_every_row_and_the_new_parameters_are_off(
         migrate.run_chain(db.engine, "0005")
         assert migrate.current_revision(db.engine) == "0005" and _counts(db) == before == (1, 1, 1)
         assert {c["name"] for c in inspect(db.engine).get_columns("dca_assets")} >= NEW_COLUMNS
+        migrate.run_chain(db.engine, "0007")  # the repository reads the head's columns
+        assert _counts(db) == before
         params = AssetRepository(db).get("BTC/USD").params
         assert (params.start_condition, params.min_price, params.max_price, params.stop_loss_percent,
                 params.stop_loss_timeout) == (None, None, None, None, 0)
+        assert (params.take_profit_order_type, params.active_safety_orders) == (OrderType.MARKET, 0)
         config = migrate._config()
         with db.engine.begin() as connection:
             config.attributes["connection"] = connection

@@ -30,6 +30,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('dca_cycles', schema=None) as batch_op:
-        batch_op.drop_column('close_requested_at')
-        batch_op.drop_column('stop_loss_since')
+    # Plain DROP COLUMN, never a batch rebuild: on SQLite a rebuilt `dca_cycles` cascades the drop to
+    # every cycle event (ON DELETE CASCADE), which a downgrade must keep.
+    op.drop_column('dca_cycles', 'close_requested_at')
+    op.drop_column('dca_cycles', 'stop_loss_since')
