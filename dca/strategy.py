@@ -171,7 +171,7 @@ def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
         amount = config.params.safety_amount(cycle.safety_orders)
         why = f"safety order {cycle.safety_orders + 1}: ask {quote.ask} ≤ trigger {_show(safety)}"
         if cycle.resting:  # the resting take-profit goes first (and is replaced for the new position anyway)
-            return _cancel_resting(state, quote.time, "safety order first", why)
+            return _cancel_resting(state, quote.time, "safety order first", why, Side.SELL)
         return _buy(config, state, quote, OrderKind.SAFETY, amount, why)
     if cycle.status is CycleStatus.TRAILING and config.params.ttp_enabled:
         return _with_upkeep(config, _follow_peak(config, state, quote), quote.time)
@@ -413,7 +413,7 @@ def _keep_take_profit(config: AssetConfig, state: AssetState, now: datetime) -> 
             return Decision(state)
         why = (f"the position changed (now {coin_text(config, state.held_quantity)}, take-profit price "
                f"{_show(limit)}): replacing the take-profit {order.client_order_id}")
-        return _cancel_resting(state, now, "take-profit replaced", why)
+        return _cancel_resting(state, now, "take-profit replaced", why, Side.SELL)
     rules = config.rules
     qty = round_down(min(state.held_quantity, _sellable_now(state, now)), rules.min_trade_increment)
     if qty < rules.min_order_size or qty <= 0:
@@ -453,14 +453,14 @@ def _sell_after_cancels(config: AssetConfig, state: AssetState, now: datetime, k
     return _sell(config, state, now, kind, why)
 
 
-def _cancel_resting(state: AssetState, now: datetime, reason: str, why: str) -> Decision:
-    """Cancel every resting order not already being cancelled (none: nothing to do, no note)."""
+def _cancel_resting(state: AssetState, now: datetime, reason: str, why: str, side: Side | None = None) -> Decision:
+    """Cancel every resting order (of `side`, if given) not already being cancelled (none: nothing to
+    do, no note)."""
     cycle = state.cycle
-    asked = [o for o in cycle.resting if o.cancel_requested_at is None]
+    asked = [o for o in cycle.resting if o.cancel_requested_at is None and side in (None, o.side)]
     if not asked:
         return Decision(state)
-    resting = tuple(replace(o, cancel_requested_at=now) if o.cancel_requested_at is None else o
-                    for o in cycle.resting)
+    resting = tuple(replace(o, cancel_requested_at=now) if o in asked else o for o in cycle.resting)
     commands = tuple(CancelOrder(o.client_order_id, o.exchange_id, reason) for o in asked)
     ids = ", ".join(f"{o.kind} {o.side} {o.client_order_id}" for o in asked)
     return Decision(state.evolve(cycle=cycle.evolve(resting=resting)), commands,
