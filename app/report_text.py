@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # light on purpose: every command imports `table`, and `--help` must stay instant
-    from app.reports import StatusReport
+    from app.reports import AssetStatus, StatusReport
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
@@ -87,11 +87,7 @@ def status_text(report: StatusReport) -> str:
     if funds is not None:
         lines.append(f"account: cash {amount(funds.cash, 2)}, buying power for crypto {amount(funds.buying_power, 2)} "
                      "(non_marginable_buying_power: what the bot's buys draw on)")
-    for row in rows:
-        if row.waiting_for:
-            lines.append(f"{row.symbol}: no new cycle until {row.waiting_for}")
-        if row.start_condition:
-            lines.append(f"{row.symbol}: start condition {row.start_condition}")
+    lines += [line for line in map(_start_gate_line, rows) if line]
     for symbol, why in report.refused_pairs.items():
         lines.append(f"{symbol}: enabled, but the venue does not trade it ({why.replace('_', ' ')}): not started")
     if report.takeover_note:
@@ -115,6 +111,20 @@ def status_text(report: StatusReport) -> str:
         lines.append(f"open order {order.client_order_id} ({order.side} {size} {order.symbol}{price}) is not the "
                      "bot's; it is left alone")
     return "\n".join(lines)
+
+
+def _start_gate_line(row: AssetStatus) -> str:
+    """One line on what holds a new cycle back: the price range, and the start condition's reading
+    (which says itself whether it holds, what it waits for and the indicator values)."""
+    if row.price_range_wait:
+        held = f"no new cycle until {row.price_range_wait}"
+    elif row.waiting_for:
+        held = "no new cycle" if row.start_condition else f"no new cycle until {row.waiting_for}"
+    else:
+        held = ""
+    reading = f"start condition {row.start_condition}" if row.start_condition else ""
+    parts = [part for part in (held, reading) if part]
+    return f"{row.symbol}: {'; '.join(parts)}" if parts else ""
 
 
 # --- report ------------------------------------------------------------------------------------------

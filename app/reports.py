@@ -4,7 +4,7 @@ check_cycle.py): where does each asset stand, what did the bot earn, what happen
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -41,6 +41,7 @@ class AssetStatus:
     foreign_quantity: Decimal | None  # on the exchange beyond what the bot holds (None: unknown)
     waiting_for: str = ""  # a flat cycle held back by its start condition or price range: by what
     start_condition: str = ""  # the condition's reading now, with its indicator values
+    price_range_wait: str = ""  # the part of `waiting_for` that is the price range (empty: inside it)
     stop_loss_level: Decimal | None = None  # the bid at or below which the stop loss counts (None: off or flat)
     stop_loss_since: datetime | None = None  # the bid has stayed at or below it since then (the timeout runs)
     close_requested_at: datetime | None = None  # `supervisor.py close` asked; sold at market at the next quote
@@ -88,9 +89,9 @@ def _start_gate(db: Database, asset: AssetRecord, cycle: Cycle | None, quote: Qu
     start condition from the stored bars at the current minute (`app.start_conditions`), the price
     range against the latest quote."""
     params = asset.params
-    if cycle is None or not cycle.is_flat or cycle.status is not CycleStatus.WATCHING or (
+    if not asset.enabled or cycle is None or not cycle.is_flat or cycle.status is not CycleStatus.WATCHING or (
             params.start_condition is None and params.min_price is None and params.max_price is None):
-        return {}
+        return {}  # a paused asset starts nothing, whatever its gates say
     now = quote.time if quote is not None else db.now()
     state = AssetState(cycle)
     shown = ""
@@ -102,7 +103,10 @@ def _start_gate(db: Database, asset: AssetRecord, cycle: Cycle | None, quote: Qu
     waits = start_waits_for(config, state, quote) if quote is not None else None
     if quote is None and state.start_reading is not None and not state.start_reading.holds:  # no price to judge
         waits = f"the start condition: {state.start_reading.waiting_for}"
-    return {"waiting_for": waits or "", "start_condition": shown}
+    price_wait = None
+    if quote is not None:  # the price range alone (the reading of this minute says the rest)
+        price_wait = start_waits_for(replace(config, params=replace(params, start_condition=None)), state, quote)
+    return {"waiting_for": waits or "", "start_condition": shown, "price_range_wait": price_wait or ""}
 
 
 @dataclass(frozen=True, slots=True)
