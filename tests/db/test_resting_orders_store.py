@@ -44,7 +44,8 @@ def _row(database, client_order_id: str) -> DcaOrder:
 def test_resting_orders_are_stored_before_submission_and_reload_with_the_cycle(database):
     store, asset, state = _setup(database)
     cid = state.cycle.id
-    ladder = (_resting(cid, 2, Side.BUY, OrderKind.SAFETY, "49000"), _resting(cid, 3, Side.BUY, OrderKind.SAFETY, "48000"))
+    ladder = (_resting(cid, 2, Side.BUY, OrderKind.SAFETY, "49000"),
+              _resting(cid, 3, Side.BUY, OrderKind.SAFETY, "48000"))
     take_profit = _resting(cid, 4, Side.SELL, OrderKind.TAKE_PROFIT, "50600", "0.002")
     wanted = _in_position(state, *ladder, take_profit)
     saved = store.save(asset.id, state, Decision(wanted), T)
