@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 from actors.messages import CancelOrders, CloseCycle
 from adapters.db.models import DcaCycle
-from adapters.sim.orders import Liquidity
+from adapters.sim.orders import Liquidity, OrderRequest
+from app.report_text import cycle_text
+from app.reports import cycle_story, status
 from dca.cycle import CycleStatus
 from dca.market import Quote
 from tests.e2e.harness import QUICK, BotHarness, wait_for
@@ -140,6 +142,12 @@ def test_a_limit_take_profit_rests_at_its_price_is_replaced_after_a_safety_fill_
         trigger = cycle.average_price * Decimal("1.003")
         assert first_tp.limit_price == trigger.to_integral_value(rounding="ROUND_CEILING")  # the grid is $1
         assert first_tp.qty <= cycle.quantity
+        (row,) = status(harness.db, None)  # what `status` and `cycle N` show: each resting order
+        assert [(o.kind, o.side, o.limit_price, o.filled_qty) for o in row.resting] == [
+            ("take_profit", "sell", first_tp.limit_price, 0), ("safety", "buy", Decimal(59854), 0)]
+        shown = cycle_text(cycle_story(harness.db, harness.namespace(), cycle.id))
+        assert f"take profit sell limit {first_tp.limit_price} qty {first_tp.qty}, filled 0" in shown, shown
+        assert "safety buy limit 59854" in shown
 
         harness.quote("BTC/USD", "59800", "59805")  # the safety order fills: the position changed
         wait_for(lambda: _btc(harness).safety_orders == 1, 10, "the safety fill")
@@ -201,4 +209,28 @@ def test_cancel_orders_cancels_every_resting_order(tmp_path, sqlite_url):
         harness.bot.runtime.asset_handle("BTC/USD").ask(CancelOrders(), timeout=10)
         wait_for(lambda: not harness.exchange.open_orders("BTC/USD"), 10, "every resting order to be cancelled")
         assert harness.exchange.engine.wash_trade_refusals == 0
+        harness.settle_and_check()
+
+
+def test_a_foreign_resting_buy_makes_the_venue_refuse_the_market_take_profit_as_a_wash_trade(tmp_path, sqlite_url):
+    """Alpaca's rule is per account: an operator's own resting buy on the pair blocks the bot's market
+    sale. The bot cannot cancel what is not its own: the refusal is typed and counted, the cycle waits
+    and retries (and sells once the order is gone), and the books stay right."""
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual") as harness:
+        _holding(harness)
+        harness.exchange.submit_order(OrderRequest("BTC/USD", "buy", "limit", "gtc", qty=Decimal("0.001"),
+                                                   limit_price=Decimal(50000), client_order_id="by-hand"))
+        harness.quote("BTC/USD", "60500", "60505")  # above the take-profit: the market sale is refused
+        metric = harness.bot.runtime.metrics.orders_rejected.labels("BTC/USD", "sell", "wash_trade")
+        wait_for(lambda: metric._value.get() == 1, 10, "the refusal to be counted as a wash trade")
+        assert harness.exchange.engine.wash_trade_refusals == 1
+        cycle = _btc(harness)
+        assert cycle.order is None and cycle.retry_at is not None and cycle.quantity > 0
+        foreign = harness.exchange.order_by_client_id("by-hand")
+        assert foreign.is_open  # never touched
+        harness.exchange.cancel_order(foreign.id)  # the operator takes it away: the next try sells
+        harness.quote("BTC/USD", "60500", "60505", after=10)  # past the retry wait
+        harness.quote("BTC/USD", "60500", "60505")
+        wait_for(lambda: _ended(harness, CycleStatus.COMPLETE), 10, "the take-profit to complete the cycle")
+        assert harness.exchange.engine.wash_trade_refusals == 1
         harness.settle_and_check()
