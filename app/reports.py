@@ -16,12 +16,12 @@ from adapters.db.database import Database
 from adapters.db.orders import OrderMirror
 from app.start_conditions import StoredBarsReader
 from dca.assets import AssetRecord, compact_symbol
-from dca.cycle import AssetState, Cycle, CycleStatus, Side
+from dca.cycle import AssetState, Cycle, CycleStatus
 from dca.market import Quote
 from dca.money import ZERO
 from dca.order_ids import is_ours
 from dca.params import AssetConfig
-from dca.risk import reserved_by_buy
+from dca.risk import cycle_committed
 from dca.strategy import start_waits_for, stop_loss_level
 
 
@@ -68,12 +68,6 @@ def resting_orders(cycle: Cycle | None) -> tuple[RestingOrder, ...]:
     return tuple(sorted(shown, key=lambda o: o.limit_price or ZERO, reverse=True))
 
 
-def committed_by(cycle: Cycle | None) -> Decimal:
-    """What a cycle commits: the cost of the coin it holds plus every live buy's unfilled part at its limit."""
-    if cycle is None:
-        return ZERO
-    return sum((reserved_by_buy(o.qty - o.filled_qty, o.limit_price) for o in cycle.live_orders
-                if o.side is Side.BUY), cycle.cost)
 
 
 def status(db: Database, view: Any) -> list[AssetStatus]:
@@ -98,7 +92,7 @@ def status(db: Database, view: Any) -> list[AssetStatus]:
             status=cycle.status.value if cycle else "-", quantity=quantity,
             average_price=cycle.average_price if cycle else ZERO, last_bid=bid,
             unrealized_pnl=quantity * bid - cycle.cost if cycle and bid is not None and quantity else None,
-            committed=committed_by(cycle),
+            committed=cycle_committed(cycle) if cycle else ZERO,
             safety_orders=f"{cycle.safety_orders if cycle else 0}/{asset.params.max_safety_orders}",
             live_order=f"{order.side} {order.kind} {order.client_order_id}" if order else "",
             foreign_quantity=foreign,

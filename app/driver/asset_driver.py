@@ -55,7 +55,7 @@ from app.start_conditions import ASK_AGAIN_AFTER, StoredBarsReader
 from dca.adoption import AdoptionRefused, plan_adoption
 from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
-from dca.cycle import AssetState, Cycle, CycleStatus, FeeSource, LiveOrder, Side
+from dca.cycle import AssetState, CycleStatus, FeeSource, LiveOrder, Side
 from dca.events import (
     CancelRequested,
     CloseReason,
@@ -78,7 +78,7 @@ from dca.market import Quote
 from dca.money import ZERO
 from dca.order_reports import event_for
 from dca.params import AssetConfig, ExchangeRules
-from dca.risk import Veto, buy_cost, reserved_by_buy, vet
+from dca.risk import Veto, buy_cost, cycle_committed, cycle_reserved, vet
 from dca.strategy import (
     ALWAYS,
     Decision,
@@ -427,10 +427,7 @@ class AssetDriver:
         power = self._buying_power_for(cost)
         if power is None:
             return Veto("cash", "the account's buying power could not be read; no buy without it")
-        # The gates deduct the other assets' open buys; this asset's own resting buys (the ladder) hold
-        # cash back too, so a top-up never counts on cash they may still take (never leverage).
-        own = snapshot.reserved.get(self._symbol, ZERO)
-        return vet(limits, replace(snapshot, buying_power=power - own), self._symbol, decision.commands)
+        return vet(limits, replace(snapshot, buying_power=power), self._symbol, decision.commands)
 
     def _buying_power_for(self, cost: Decimal) -> Decimal | None:
         """The account's buying power for crypto (`non_marginable_buying_power`, not `cash`) for a buy of
@@ -646,8 +643,8 @@ class AssetDriver:
         orders included) and the cash its live buys hold back, for the risk gates."""
         assert self._state is not None
         cycle = self._state.cycle
-        reserved = _reserved_by_live_buys(cycle)
-        self._p.risk.update_asset(self._symbol, cycle.cost + reserved,
+        reserved = cycle_reserved(cycle)
+        self._p.risk.update_asset(self._symbol, cycle_committed(cycle),
                                   is_open=cycle.quantity > 0 or bool(cycle.live_orders), reserved=reserved)
 
     def _alone_on_the_venue(self, client_order_id: str) -> bool:
@@ -689,12 +686,6 @@ def _holding(config: AssetConfig, state: AssetState) -> str:
     if cycle.is_flat:
         return "flat"
     return f"holding {coin_text(config, cycle.quantity)} at avg {money_text(config, cycle.average_price)}"
-
-
-def _reserved_by_live_buys(cycle: Cycle) -> Decimal:
-    """The unfilled part of every live buy of the cycle at its limit: cash the venue may still take."""
-    return sum((reserved_by_buy(order.qty - order.filled_qty, order.limit_price)
-                for order in cycle.live_orders if order.side is Side.BUY), ZERO)
 
 
 def _position_may_have_moved(state: AssetState) -> bool:
