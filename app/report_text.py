@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # light on purpose: every command imports `table`, and `--help` must stay instant
-    from app.reports import AssetStatus, StatusReport
+    from app.reports import AssetStatus, RestingOrder, StatusReport
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
@@ -93,6 +93,9 @@ def status_text(report: StatusReport) -> str:
     if report.takeover_note:
         lines.append(report.takeover_note)
     for row in rows:
+        for order in row.resting:
+            lines.append(f"{row.symbol}: resting {resting_text(order)}")
+    for row in rows:
         if row.close_requested_at is not None:
             lines.append(f"{row.symbol}: closing (asked {row.close_requested_at:%Y-%m-%d %H:%M:%S}): sold at market "
                          "at the next quote")
@@ -171,9 +174,18 @@ def cycle_text(story: dict[str, Any]) -> str:
                     [[o["client_order_id"], o["kind"], o["side"], o["type"], amount(o["qty"]), amount(o["limit_price"]),
                       o["status"], amount(o["filled_qty"]), amount(o["filled_avg_price"]), amount(o["fee"])]
                      for o in story["orders"]],
-                    right=(4, 5, 7, 8, 9)),
-              "\nwhat happened"]
+                    right=(4, 5, 7, 8, 9))]
+    if story.get("resting"):
+        lines += ["\nresting orders (placed ahead, waiting on the book for their price)",
+                  *(f"  {resting_text(order)}" for order in story["resting"])]
+    lines += ["\nwhat happened"]
     for event in story["events"]:
         change = f"[{event['from'] or '·'} → {event['to']}] " if event["to"] else ""
         lines.append(f"  {event['at']:%Y-%m-%d %H:%M:%S}  {change}{event['what']}")
     return "\n".join(lines)
+
+
+def resting_text(order: RestingOrder) -> str:
+    """One resting order on one line: kind, side, limit, quantity, how much has filled."""
+    return (f"{order.kind.replace('_', ' ')} {order.side} limit {amount(order.limit_price)} qty {amount(order.qty)}, "
+            f"filled {amount(order.filled_qty)} ({order.client_order_id})")
