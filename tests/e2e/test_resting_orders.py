@@ -234,3 +234,45 @@ def test_a_foreign_resting_buy_makes_the_venue_refuse_the_market_take_profit_as_
         wait_for(lambda: _ended(harness, CycleStatus.COMPLETE), 10, "the take-profit to complete the cycle")
         assert harness.exchange.engine.wash_trade_refusals == 1
         harness.settle_and_check()
+
+
+def test_orders_placed_ahead_stay_right_under_every_venue_quirk_at_once(tmp_path, sqlite_url):
+    """The ladder and the limit take-profit through a whole cycle with every quirk at once but the
+    position lag (the wash-trade check on, refusals as 422, resting fills improved to the quote, cancels
+    pending until the next quote, other fee rates posted only at the end of the day, no position_qty in
+    fills, ...): nothing is refused as a wash trade, every fill is applied once and the books match the
+    venue (the fee rates differ from the configured ones: the position check before the new take-profit
+    corrects the holding)."""
+    from tests.e2e.test_venue_quirks import ALL_BUT_LAG
+
+    quirks = {**ALL_BUT_LAG, "wash_trade_check": "crossing", "wash_trade_status": "422",
+              "maker_fill_price": "quote"}
+    assets = {"BTC/USD": {**LIMIT_TP, "active_safety_orders": 2}}
+    with BotHarness(tmp_path, sqlite_url, assets=assets, pacing="manual", quirks=quirks) as harness:
+        _holding(harness)
+
+        def placed_ahead() -> bool:
+            harness.quote("BTC/USD", "60000", "60005")
+            return len(harness.exchange.open_orders("BTC/USD")) == 3  # the take-profit and two safety orders
+
+        wait_for(placed_ahead, 20, "the take-profit and the ladder to rest")
+
+        def crashed_and_replaced() -> bool:  # both levels fill; the take-profit is replaced for the new position
+            harness.quote("BTC/USD", "59650", "59655")
+            cycle = _btc(harness)
+            sells = _resting_on_venue(harness, "sell")
+            return cycle.safety_orders == 2 and len(sells) == 1 and sells[0].qty == cycle.quantity.quantize(
+                Decimal("1e-9"), rounding="ROUND_DOWN")
+
+        wait_for(crashed_and_replaced, 30, "the safety fills and the replaced take-profit")
+
+        def sold() -> bool:
+            harness.quote("BTC/USD", "61000", "61005")
+            return bool(_ended(harness, CycleStatus.COMPLETE))
+
+        wait_for(sold, 30, "the take-profit to fill and complete the cycle")
+        (sale,) = [o for o in harness.exchange.orders() if o.side.value == "sell" and o.filled_qty]
+        assert sale.type.value == "limit" and sale.filled_avg_price >= sale.limit_price  # never below its price
+        assert harness.exchange.engine.wash_trade_refusals == 0
+        assert not harness.exchange.open_orders("BTC/USD")
+        harness.settle_and_check()
