@@ -276,3 +276,18 @@ def test_orders_placed_ahead_stay_right_under_every_venue_quirk_at_once(tmp_path
         assert harness.exchange.engine.wash_trade_refusals == 0
         assert not harness.exchange.open_orders("BTC/USD")
         harness.settle_and_check()
+
+
+def test_the_order_janitor_never_cancels_a_resting_order_however_old(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LIMIT_TP}, pacing="manual") as harness:
+        _holding(harness)
+        harness.quote("BTC/USD", "60000", "60005")
+        wait_for(lambda: len(harness.exchange.open_orders("BTC/USD")) == 2, 10, "the take-profit and safety order")
+        resting = {o.client_order_id for o in harness.exchange.open_orders("BTC/USD")}
+        harness.tick(3700)  # past the stale threshold (60 min in the harness) and twice the stuck-sell limit
+        janitor = harness.bot.runtime.metrics.caretaker_runs.labels("order_janitor")
+        runs = janitor._value.get()
+        wait_for(lambda: harness.tick(1) or janitor._value.get() >= runs + 2, 20, "two janitor runs", poll=0.3)
+        assert {o.client_order_id for o in harness.exchange.open_orders("BTC/USD")} == resting
+        assert {o.client_order_id for o in _btc(harness).resting} == resting
+        harness.settle_and_check()
