@@ -291,3 +291,31 @@ def test_the_order_janitor_never_cancels_a_resting_order_however_old(tmp_path, s
         assert {o.client_order_id for o in harness.exchange.open_orders("BTC/USD")} == resting
         assert {o.client_order_id for o in _btc(harness).resting} == resting
         harness.settle_and_check()
+
+
+def test_a_ladder_order_that_fills_while_its_cancel_is_pending_is_applied_and_then_sold(tmp_path, sqlite_url):
+    """`pending_events`: a cancel ends only on the next quote, which may fill the order first. The take-
+    profit cancels the ladder; the next quote dips through the first level before the cancels end: that
+    fill belongs to the cycle, which carries on and sells it all at the next take-profit."""
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LADDER}, pacing="manual",
+                    quirks={"pending_events": ""}) as harness:
+        _holding(harness)
+        harness.quote("BTC/USD", "60000", "60005")
+        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 3, 10, "three resting safety orders")
+        first = _resting_on_venue(harness, "buy")[0]
+        harness.quote("BTC/USD", "60500", "60505")  # the take-profit: the ladder's cancels are asked
+        wait_for(lambda: all(o.cancel_requested_at for o in _btc(harness).resting), 10, "the cancels to be asked")
+        harness.quote("BTC/USD", "59800", "59805")  # fills the first level, then the cancels end
+        wait_for(lambda: _btc(harness).safety_orders == 1, 10, "the fill made during the cancel to be applied")
+        assert harness.exchange.order(first.id).status.value == "filled"
+
+        def sold() -> bool:
+            harness.quote("BTC/USD", "60700", "60705")
+            return bool(_ended(harness, CycleStatus.COMPLETE))
+
+        wait_for(sold, 20, "the take-profit to sell everything")
+        (sale,) = [o for o in harness.exchange.orders() if o.side.value == "sell"]
+        bought = sum((o.filled_qty - o.fees for o in harness.exchange.orders() if o.side.value == "buy"), Decimal(0))
+        assert sale.filled_qty == bought  # the coins bought during the cancel were sold too
+        assert harness.exchange.engine.wash_trade_refusals == 0
+        harness.settle_and_check()
