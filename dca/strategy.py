@@ -66,6 +66,7 @@ from dca.resting import (
     next_levels,
     resting_buys,
     resting_sell,
+    sold_out,
     take_profit_limit,
     take_profit_out_of_date,
     uses_limit_take_profit,
@@ -145,7 +146,7 @@ def _on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decision:
 
 def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decision:
     cycle = state.cycle
-    if cycle.resting and _sold_out(config, state):  # a cycle never ends with live orders: its ladder goes first
+    if cycle.resting and sold_out(config, state):  # a cycle never ends with live orders: its ladder goes first
         return _cancel_resting(state, quote.time, "cycle end", "the cycle has sold what it held")
     if cycle.retry_at is not None:
         if quote.time < cycle.retry_at:  # waiting out a failed order: no new orders, the peak still moves
@@ -480,11 +481,6 @@ def _reask_cancels(config: AssetConfig, state: AssetState, now: datetime) -> Dec
     return Decision(state.evolve(cycle=cycle.evolve(resting=resting)),
                     tuple(CancelOrder(o.client_order_id, o.exchange_id, "cancel not confirmed") for o in overdue),
                     notes=tuple(f"{o.client_order_id}: its cancel is not confirmed yet; asking again" for o in overdue))
-
-
-def _sold_out(config: AssetConfig, state: AssetState) -> bool:
-    """Has the cycle nothing left to sell: flat, or a sale left less than the venue's minimum?"""
-    return state.cycle.is_flat or (state.cycle.sold_qty > 0 and not _sellable(config, state))
 
 
 # --- order reports -------------------------------------------------------------------------------
