@@ -20,6 +20,39 @@ The cycle, per asset:
                                          SELL, stop loss) ──fill──▶ stopped, and a new cycle in cooldown
     any cycle holding coin ──operator close──▶ (its buy cancelled first) selling (MARKET SELL) ──fill──▶ closed
 
+Orders placed ahead (dca/resting.py says what should rest; `Cycle.order` stays the one *acting* order
+that BUYING/SELLING speak of, `Cycle.resting` holds LIMIT gtc orders that rest while the cycle watches
+or trails; they never change the status, never time out as stale, and are placed, replaced and
+cancelled on quotes only, never on an order report, so a report's decision never carries an order a
+risk gate could veto together with the fill it applies):
+
+* **The ladder** (`active_safety_orders = N > 0`): while the cycle holds coin, no order acts, no close
+  is asked, no stop loss is pending, no failure is waited out and nothing is being cancelled, the next
+  N safety levels rest as LIMIT BUYs (levels and sizes: dca/resting.py). A reactive safety order is
+  placed only while no ladder buy rests. A filled ladder buy counts as the next safety order, its
+  average price becomes the last fill, and the next quote tops the ladder up below the deepest one.
+* **The limit take-profit** (`take_profit_order_type = limit`, trailing off): under the same
+  conditions one LIMIT SELL of what the cycle holds (capped like a market sale by the venue's
+  sellable reading) rests at the take-profit trigger rounded up. A bid above the trigger sells
+  nothing at market. Once out of date (a buy or a corrected fee moved the average cost) it is
+  cancelled and placed anew at the first quote after the cancel is confirmed; its own partial fills
+  leave it as it is. A reactive safety order cancels it first (the buy is placed at the first quote
+  after that cancel, if the ask is still at its trigger; if not, the take-profit is placed again).
+* **Cancel first**: Alpaca refuses an order that could trade against the account's own opposite order
+  (a wash trade). So a market sale (take-profit, trailing, stop loss, close) first cancels every
+  resting order and is decided again, conditions and all, at the first quote after every cancel is
+  confirmed; coins a buy gets before its cancel lands are applied and sold with the rest. A ladder
+  level at or above the resting sell's limit, or a take-profit at or below a resting buy's, is not
+  placed. A cancel not confirmed within the stale-buy (stuck-sell) limit is asked again.
+* **The cycle's end**: a cycle never ends with a live order. When the limit take-profit has sold what
+  the cycle held while ladder buys rest, the next quote cancels them; once none is left the cycle
+  ends `complete` at the take-profit's price. Coins a ladder buy gets before its cancel is confirmed
+  keep the cycle going: it places a take-profit for them and sells them (nothing is lost, nothing
+  left unmanaged). The operator's close and cancel-orders cancel every live order.
+* Readings: the exchange's holding is not compared while an acting order or a resting sell is live
+  (resting buys only ever add); the venue's sellable reading is ignored while a resting sell holds
+  coin back. A resting order's fill is estimated at the maker rate until the venue confirms its fee.
+
 Differences from the original bot (its bugs are in the reference's section 7): fees taken in coin
 reduce the quantity and raise the average cost, and the sell is sized from what the cycle holds
 (B8); trailing never sells below the take-profit trigger and resumes safety orders instead of
