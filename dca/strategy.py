@@ -594,7 +594,7 @@ def _apply_report(
         notes.append(f"{order_id} filled {coin_text(config, order.filled_qty)} @ avg "
                      f"{money_text(config, order.average_price)} (fee {fee})")
     elif ending is not None and (report.fee is not None or report.position_qty is not None):
-        state, order = _true_up_fee(config, state, order, report)
+        state, order = _true_up_fee(config, state, order, report, resting)
     if report.exchange_id and order.exchange_id is None:
         order = replace(order, exchange_id=report.exchange_id)
     if order is not before:
@@ -629,14 +629,14 @@ def _apply_fill(
 
 
 def _true_up_fee(
-    config: AssetConfig, state: AssetState, order: LiveOrder, report: _Report
+    config: AssetConfig, state: AssetState, order: LiveOrder, report: _Report, resting: bool
 ) -> tuple[AssetState, LiveOrder]:
     """A final report that adds no fill can still tell the exact fee of the fills already applied
     (reported outright, or for a buy through the position); replace the estimate with it."""
     if order.filled_qty == 0 or order.fee_source is FeeSource.VENUE:
         return state, order
     fee, source = _fee(config, order, replace(report, filled_qty=order.filled_qty), order.filled_notional, True,
-                       resting=False)
+                       resting)
     if source is not FeeSource.VENUE:
         return state, order
     cycle = corrected_cycle(state.cycle, order.side, order.fee, fee)
@@ -650,11 +650,13 @@ def _fee(
     from the venue's position before and after the order, else estimated for the new part at the
     taker rate (the maker rate for a resting order, which a later quote fills at its limit), rounded
     up per execution as Alpaca does. The estimate stands until the venue's fee activities confirm or
-    correct it (see `FeeConfirmed`)."""
+    correct it (see `FeeConfirmed`). A resting order's fee is never inferred from the position: the
+    cycle's other resting orders may have moved it in between."""
     if report.fee is not None:
         return report.fee, FeeSource.VENUE
     fees = config.fees
-    if order.side is Side.BUY and final and report.position_qty is not None and order.position_before is not None:
+    if (order.side is Side.BUY and final and not resting and report.position_qty is not None
+            and order.position_before is not None):
         inferred = fee_from_position(report.filled_qty, order.position_before, report.position_qty,
                                      max(fees.taker_bps, fees.maker_bps))
         if inferred is not None:

@@ -17,6 +17,7 @@ from dca.events import (
     OrderClosed,
     OrderFilled,
     OrderNotFound,
+    PositionBeforeOrder,
     SellableChecked,
     Tick,
 )
@@ -389,3 +390,14 @@ def test_a_cycle_whose_coins_left_ends_in_error_once_its_ladder_is_cancelled():
     assert len(_cancels(asked)) == 3
     state, decisions = run(cfg, asked.state, *(_cancelled(b, t=7) for b in _buys(asked.state)))
     assert decisions[-1].completed is not None and decisions[-1].completed.status is CycleStatus.ERROR
+
+
+def test_a_resting_buys_fee_is_never_inferred_from_the_position_other_orders_may_have_moved_it():
+    cfg = _ladder(fees=("15", "25"))
+    state = _placed_ladder(cfg)
+    top = _buys(state)[0]
+    state = decide(cfg, state, PositionBeforeOrder(top.client_order_id, D("0.2"), at(1))).state
+    # the position after also holds what another order did meanwhile: it proves nothing about this fee
+    report = OrderFilled(top.client_order_id, top.qty, top.limit_price, at(5), True, position_qty=D("0.2") + top.qty)
+    applied = decide(cfg, state, report).state
+    assert applied.cycle.quantity == D("0.2") + top.qty - execution_fee(Side.BUY, top.qty, top.qty * 99, D(15))
