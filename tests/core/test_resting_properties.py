@@ -3,7 +3,8 @@
 The in-test exchange keeps every order the core submits, fills any open one at random (a resting
 limit at its limit, as a maker; a market order at the quote), confirms cancels late (an order can
 still fill while its cancel is under way), repeats old reports, and takes the operator's close at
-any time. Invariants, with both features on (and with the ladder next to the market take-profit):
+any time. Invariants, with both features on (and with the ladder next to the market take-profit, plain
+or trailing):
 
 * at most one acting order, and every order open on the exchange is one the cycle knows;
 * never an open buy whose limit is at or above an open sell's limit, never a market order while
@@ -58,14 +59,15 @@ class Order:
 
 class RestingOrdersAgainstExchange(RuleBasedStateMachine):
     TAKE_PROFIT = OrderType.LIMIT
+    TRAILING = False
 
     def __init__(self) -> None:
         super().__init__()
         self.cfg = config(
             base_order_amount="100", safety_order_amount="100", safety_order_deviation="3", max_safety_orders=4,
             active_safety_orders=2, take_profit_order_type=self.TAKE_PROFIT, take_profit_percent="2",
-            ttp_enabled=False, stop_loss_percent="15", stop_loss_timeout=0, cooldown_period=30,
-            fees=("15", "25"), increments=str(INCREMENT), min_notional="1",
+            ttp_enabled=self.TRAILING, ttp_deviation_percent="1", stop_loss_percent="15", stop_loss_timeout=0,
+            cooldown_period=30, fees=("15", "25"), increments=str(INCREMENT), min_notional="1",
         )
         self.state = AssetState(Cycle(id=1, status=CycleStatus.WATCHING))
         self.now = T0
@@ -218,3 +220,12 @@ class LadderWithMarketTakeProfit(RestingOrdersAgainstExchange):
 
 LadderWithMarketTakeProfit.TestCase.settings = RestingOrdersAgainstExchange.TestCase.settings
 test_ladder_with_the_market_take_profit_against_an_exchange = LadderWithMarketTakeProfit.TestCase
+
+
+class LadderWithTrailingTakeProfit(RestingOrdersAgainstExchange):
+    TAKE_PROFIT = OrderType.MARKET
+    TRAILING = True
+
+
+LadderWithTrailingTakeProfit.TestCase.settings = RestingOrdersAgainstExchange.TestCase.settings
+test_ladder_with_the_trailing_take_profit_against_an_exchange = LadderWithTrailingTakeProfit.TestCase
