@@ -209,7 +209,7 @@ class RestingOrdersAgainstExchange(RuleBasedStateMachine):
 
 
 RestingOrdersAgainstExchange.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=100, stateful_step_count=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 test_ladder_and_limit_take_profit_against_an_exchange = RestingOrdersAgainstExchange.TestCase
 

@@ -72,7 +72,7 @@ def any_state_with_resting_orders(draw: st.DrawFn) -> AssetState:
     return state.evolve(cycle=state.cycle.evolve(resting=tuple(buys + sells), status=status, sold_qty=sold))
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(state=any_state_with_resting_orders(), bid=prices, spread=st.decimals(min_value=0, max_value=2, places=2),
        seconds=st.integers(-300, 300), limit_take_profit=st.booleans(), active=st.integers(0, 3),
        deviation=st.sampled_from(["0.5", "2", "10"]), stop_loss=st.sampled_from([None, Decimal(5)]))
