@@ -32,8 +32,10 @@ risk gate could veto together with the fill it applies):
   placed only while no ladder buy rests. A filled ladder buy counts as the next safety order, its
   average price becomes the last fill, and the next quote tops the ladder up below the deepest one.
 * **The limit take-profit** (`take_profit_order_type = limit`, trailing off): under the same
-  conditions one LIMIT SELL of what the cycle holds (capped like a market sale by the venue's
-  sellable reading) rests at the take-profit trigger rounded up. A bid above the trigger sells
+  conditions, and before the ladder (a quote that places or cancels it does nothing else, so a risk
+  gate refusing the ladder's buys never holds it back), one LIMIT SELL of what the cycle holds
+  (capped like a market sale by the venue's sellable reading) rests at the take-profit trigger
+  rounded up. A bid above the trigger sells
   nothing at market. Once out of date (a buy or a corrected fee moved the average cost) it is
   cancelled and placed anew at the first quote after the cancel is confirmed; its own partial fills
   leave it as it is. A reactive safety order cancels it first (the buy is placed at the first quote
@@ -403,14 +405,17 @@ def _submit(
 
 
 def _keep_resting(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
-    """Bring the resting orders to what the cycle wants: top up the ladder, then place (or, out of
-    date, cancel for replacing) the limit take-profit. Only while `ladder_gate_open`."""
+    """Bring the resting orders to what the cycle wants, only while `ladder_gate_open`: first the
+    limit take-profit (placed, or cancelled for replacing when out of date), and only when it needs
+    nothing, the ladder's top-up. Apart, so that a risk gate refusing the ladder's buys (the
+    decision is dropped whole) never holds back the take-profit."""
     if not ladder_gate_open(state.cycle):
         return Decision(state)
-    decision = _keep_ladder(config, state, now)
     if uses_limit_take_profit(config):
-        decision = _joined(decision, _keep_take_profit(config, decision.state, now))
-    return decision
+        take_profit = _keep_take_profit(config, state, now)
+        if take_profit.commands:
+            return take_profit
+    return _keep_ladder(config, state, now)
 
 
 def _with_upkeep(config: AssetConfig, decision: Decision, now: datetime) -> Decision:
