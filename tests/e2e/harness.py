@@ -7,7 +7,7 @@ lets the bot finish what it is doing, and then requires, for every asset, that
 * the cycle's quantity (plus the asset's dust) equals the simulator's position: every fill was
   applied exactly once, net of the fee taken in coin;
 * every open order on the simulator is known to the database and is a live order of its cycle (the
-  acting one or a resting one);
+  acting one or a resting one), and every live order of a cycle is open on the simulator;
 * the simulator never had two orders of ours open at once for one pair (no duplicate); with orders
   placed ahead (`active_safety_orders`, `take_profit_order_type=limit`) several may rest together, so
   there a duplicate is two open at once on the same side at the same price.
@@ -259,6 +259,7 @@ class BotHarness:
         exchange = self.exchange
         with exchange.lock:
             open_orders = exchange.open_orders()
+            every_order = {order.client_order_id: order for order in exchange.orders()}
             positions = {p.symbol.replace("/", ""): p.qty for p in exchange.positions()}
         assets = {a.symbol: a for a in AssetRepository(self.db).all()}
         cycles = {c.symbol: c for c in self.cycles()}
@@ -275,6 +276,13 @@ class BotHarness:
                 found.append(f"open order {order.client_order_id} is unknown to the database")
             elif order.client_order_id not in live:
                 found.append(f"open order {order.client_order_id} is not a live order of its cycle")
+        open_ids = {order.client_order_id for order in open_orders}
+        for stored in cycles.values():
+            for order in stored.cycle.live_orders:  # an order the books hold as live but the venue ended
+                on_exchange = every_order.get(order.client_order_id)  # (one it never got is resolved on start)
+                if on_exchange is not None and order.client_order_id not in open_ids:
+                    found.append(f"{stored.symbol}: {order.client_order_id} is live in the books but "
+                                 f"{on_exchange.status.value} on the exchange")
         found.extend(self.overlapping_orders())
         return found
 
