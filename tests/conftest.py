@@ -125,3 +125,21 @@ def database(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Datab
 @pytest.fixture
 def sqlite_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "dca.sqlite3"
+
+
+# --- sharing the suite between xdist workers (tests/xdist_scheduling.py) -------------------------------
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    if config.getvalue("dist") != "loadgroup":
+        return None  # another --dist on the command line: xdist's own
+    from tests.xdist_scheduling import SharedSetupScheduling
+
+    return SharedSetupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER") and config.getvalue("dist") == "loadgroup":
+        from tests.xdist_scheduling import slowest_first
+
+        slowest_first(items)  # every worker collects the same order, as xdist requires
