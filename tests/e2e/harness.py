@@ -57,6 +57,9 @@ CARETAKER_PERIODS = ("order_janitor", "cooldown_keeper", "reconciler", "asset_wa
 # behind the pacer: a quote waits seconds for its actor's turn and a stopping bot for the queue to drain
 # (a quirk-matrix case took 20 s instead of 6). The simulator here has no rate limit (rate_limit_per_minute=0).
 REQUEST_BUDGET_FACTOR = 30
+# How long `quote()` waits for the actor; it polls, so only a failing test waits it out. With two xdist
+# workers per core on a loaded machine, an asset actor restarted mid-test took over 10 s to see a quote.
+QUOTE_WAIT_S = 30
 
 
 def on_the_venue_clock(real: Intervals, speed: float) -> Intervals:
@@ -198,11 +201,12 @@ class BotHarness:
         when = self.exchange.clock.now() + timedelta(seconds=after)
         fills = self.exchange.push_quote(Quote(symbol, Decimal(bid), Decimal(ask if ask is not None else bid), when))
         if fills:  # the fills reach the actor over the trade stream: wait until it has applied them
-            wait_for(lambda: self._order_settled(symbol), 10, f"{symbol}'s fills to be applied")
+            wait_for(lambda: self._order_settled(symbol), QUOTE_WAIT_S, f"{symbol}'s fills to be applied")
         assert self.bot is not None and self.bot.runtime is not None
         self.bot.runtime.scheduler.wake()
         self.exchange.publish(symbol)
-        wait_for(lambda: (self.last_quote(symbol) or _NO_QUOTE).time >= when, 10, f"{symbol} to see {bid}/{ask}")
+        wait_for(lambda: (self.last_quote(symbol) or _NO_QUOTE).time >= when, QUOTE_WAIT_S,
+                 f"{symbol} to see {bid}/{ask}")
         return when
 
     def tick(self, seconds: float = 1.0, symbol: str | None = None) -> None:
