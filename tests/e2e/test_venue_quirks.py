@@ -53,7 +53,8 @@ QUIRK_SETS = {
 # change the numbers or names written to the books: fees (amount, rounding, timing, the activity that
 # carries them, a quantity before the fee), prices off the grid, numbers without an exponent, legacy symbols.
 # The quirks left out (e.g. position_lag, pending_events, duplicate_id_status) change when and how the venue
-# answers, which does not depend on the engine; "none" keeps the baseline on both.
+# answers: the bot then writes the same kinds of rows as under "none" (run on both engines), at other moments,
+# and all of them together still run on MariaDB in "all_at_once".
 ON_MARIADB_TOO = {"none", "fees_eod", "fee_tier", "fee_rounding", "usd_fee_activity", "gross_position_qty",
                   "off_grid_prices", "no_exponent", "legacy_symbols", "all_but_position_lag", "all_at_once"}
 # ALL_AT_ONCE once failed under CPU load: two readings of the lagging position, taken within its lag after
