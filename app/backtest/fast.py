@@ -323,7 +323,7 @@ class _Replay:
         if self._watch is not None and self._only_raises_peak(found, quote):
             self.session.skipped_to_peak(quote.bid)
             return False
-        self.session.on_quote(quote)
+        self.session.on_quote(quote, settle_outside_triggers=True)
         return True
 
     def _waiting_for(self) -> Triggers:
