@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # light on purpose: every command imports `table`, and `--help` must stay instant
-    from app.reports import StatusReport
+    from app.reports import AssetStatus, RestingOrder, StatusReport
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: Sequence[int] = ()) -> str:
@@ -87,15 +87,14 @@ def status_text(report: StatusReport) -> str:
     if funds is not None:
         lines.append(f"account: cash {amount(funds.cash, 2)}, buying power for crypto {amount(funds.buying_power, 2)} "
                      "(non_marginable_buying_power: what the bot's buys draw on)")
-    for row in rows:
-        if row.waiting_for:
-            lines.append(f"{row.symbol}: no new cycle until {row.waiting_for}")
-        if row.start_condition:
-            lines.append(f"{row.symbol}: start condition {row.start_condition}")
+    lines += [line for line in map(_start_gate_line, rows) if line]
     for symbol, why in report.refused_pairs.items():
         lines.append(f"{symbol}: enabled, but the venue does not trade it ({why.replace('_', ' ')}): not started")
     if report.takeover_note:
         lines.append(report.takeover_note)
+    for row in rows:
+        for order in row.resting:
+            lines.append(f"{row.symbol}: resting {resting_text(order)}")
     for row in rows:
         if row.close_requested_at is not None:
             lines.append(f"{row.symbol}: closing (asked {row.close_requested_at:%Y-%m-%d %H:%M:%S}): sold at market "
@@ -115,6 +114,20 @@ def status_text(report: StatusReport) -> str:
         lines.append(f"open order {order.client_order_id} ({order.side} {size} {order.symbol}{price}) is not the "
                      "bot's; it is left alone")
     return "\n".join(lines)
+
+
+def _start_gate_line(row: AssetStatus) -> str:
+    """One line on what holds a new cycle back: the price range, and the start condition's reading
+    (which says itself whether it holds, what it waits for and the indicator values)."""
+    if row.price_range_wait:
+        held = f"no new cycle until {row.price_range_wait}"
+    elif row.waiting_for:
+        held = "no new cycle" if row.start_condition else f"no new cycle until {row.waiting_for}"
+    else:
+        held = ""
+    reading = f"start condition {row.start_condition}" if row.start_condition else ""
+    parts = [part for part in (held, reading) if part]
+    return f"{row.symbol}: {'; '.join(parts)}" if parts else ""
 
 
 # --- report ------------------------------------------------------------------------------------------
@@ -161,9 +174,18 @@ def cycle_text(story: dict[str, Any]) -> str:
                     [[o["client_order_id"], o["kind"], o["side"], o["type"], amount(o["qty"]), amount(o["limit_price"]),
                       o["status"], amount(o["filled_qty"]), amount(o["filled_avg_price"]), amount(o["fee"])]
                      for o in story["orders"]],
-                    right=(4, 5, 7, 8, 9)),
-              "\nwhat happened"]
+                    right=(4, 5, 7, 8, 9))]
+    if story.get("resting"):
+        lines += ["\nresting orders (placed ahead, waiting on the book for their price)",
+                  *(f"  {resting_text(order)}" for order in story["resting"])]
+    lines += ["\nwhat happened"]
     for event in story["events"]:
         change = f"[{event['from'] or '·'} → {event['to']}] " if event["to"] else ""
         lines.append(f"  {event['at']:%Y-%m-%d %H:%M:%S}  {change}{event['what']}")
     return "\n".join(lines)
+
+
+def resting_text(order: RestingOrder) -> str:
+    """One resting order on one line: kind, side, limit, quantity, how much has filled."""
+    return (f"{order.kind.replace('_', ' ')} {order.side} limit {amount(order.limit_price)} qty {amount(order.qty)}, "
+            f"filled {amount(order.filled_qty)} ({order.client_order_id})")

@@ -4,7 +4,7 @@ check_cycle.py): where does each asset stand, what did the bot earn, what happen
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,12 +16,12 @@ from adapters.db.database import Database
 from adapters.db.orders import OrderMirror
 from app.start_conditions import StoredBarsReader
 from dca.assets import AssetRecord, compact_symbol
-from dca.cycle import AssetState, Cycle, CycleStatus, Side
+from dca.cycle import AssetState, Cycle, CycleStatus
 from dca.market import Quote
 from dca.money import ZERO
 from dca.order_ids import is_ours
 from dca.params import AssetConfig
-from dca.risk import committed_capital
+from dca.risk import cycle_committed
 from dca.strategy import start_waits_for, stop_loss_level
 
 
@@ -41,9 +41,34 @@ class AssetStatus:
     foreign_quantity: Decimal | None  # on the exchange beyond what the bot holds (None: unknown)
     waiting_for: str = ""  # a flat cycle held back by its start condition or price range: by what
     start_condition: str = ""  # the condition's reading now, with its indicator values
+    price_range_wait: str = ""  # the part of `waiting_for` that is the price range (empty: inside it)
     stop_loss_level: Decimal | None = None  # the bid at or below which the stop loss counts (None: off or flat)
     stop_loss_since: datetime | None = None  # the bid has stayed at or below it since then (the timeout runs)
     close_requested_at: datetime | None = None  # `supervisor.py close` asked; sold at market at the next quote
+    resting: tuple[RestingOrder, ...] = ()  # orders placed ahead (the ladder, the limit take-profit)
+
+
+@dataclass(frozen=True, slots=True)
+class RestingOrder:
+    """One of a cycle's resting orders as the reports show it."""
+
+    client_order_id: str
+    kind: str
+    side: str
+    limit_price: Decimal | None
+    qty: Decimal
+    filled_qty: Decimal
+
+
+def resting_orders(cycle: Cycle | None) -> tuple[RestingOrder, ...]:
+    """The cycle's resting orders, highest limit first (the take-profit, then the ladder downwards)."""
+    if cycle is None:
+        return ()
+    shown = [RestingOrder(o.client_order_id, o.kind.value, o.side.value, o.limit_price, o.qty, o.filled_qty)
+             for o in cycle.resting]
+    return tuple(sorted(shown, key=lambda o: o.limit_price or ZERO, reverse=True))
+
+
 
 
 def status(db: Database, view: Any) -> list[AssetStatus]:
@@ -58,7 +83,6 @@ def status(db: Database, view: Any) -> list[AssetStatus]:
         quantity = cycle.quantity if cycle else ZERO
         bid = quotes[symbol].bid if symbol in quotes else None
         order = cycle.order if cycle else None
-        live_buy = order is not None and order.side is Side.BUY
         held = quantity + asset.dust
         foreign = None
         if positions is not None:
@@ -69,9 +93,7 @@ def status(db: Database, view: Any) -> list[AssetStatus]:
             status=cycle.status.value if cycle else "-", quantity=quantity,
             average_price=cycle.average_price if cycle else ZERO, last_bid=bid,
             unrealized_pnl=quantity * bid - cycle.cost if cycle and bid is not None and quantity else None,
-            committed=committed_capital(cycle.cost if cycle else ZERO,
-                                        (order.qty - order.filled_qty) if live_buy else ZERO,
-                                        order.limit_price if live_buy else None),
+            committed=cycle_committed(cycle) if cycle else ZERO,
             safety_orders=f"{cycle.safety_orders if cycle else 0}/{asset.params.max_safety_orders}",
             live_order=f"{order.side} {order.kind} {order.client_order_id}" if order else "",
             foreign_quantity=foreign,
@@ -79,6 +101,7 @@ def status(db: Database, view: Any) -> list[AssetStatus]:
             stop_loss_level=stop_loss_level(AssetConfig(asset.id, symbol, "", asset.params), cycle) if cycle else None,
             stop_loss_since=cycle.stop_loss_since if cycle else None,
             close_requested_at=cycle.close_requested_at if cycle else None,
+            resting=resting_orders(cycle),
         ))
     return rows
 
@@ -88,9 +111,9 @@ def _start_gate(db: Database, asset: AssetRecord, cycle: Cycle | None, quote: Qu
     start condition from the stored bars at the current minute (`app.start_conditions`), the price
     range against the latest quote."""
     params = asset.params
-    if cycle is None or not cycle.is_flat or cycle.status is not CycleStatus.WATCHING or (
+    if not asset.enabled or cycle is None or not cycle.is_flat or cycle.status is not CycleStatus.WATCHING or (
             params.start_condition is None and params.min_price is None and params.max_price is None):
-        return {}
+        return {}  # a paused asset starts nothing, whatever its gates say
     now = quote.time if quote is not None else db.now()
     state = AssetState(cycle)
     shown = ""
@@ -102,7 +125,10 @@ def _start_gate(db: Database, asset: AssetRecord, cycle: Cycle | None, quote: Qu
     waits = start_waits_for(config, state, quote) if quote is not None else None
     if quote is None and state.start_reading is not None and not state.start_reading.holds:  # no price to judge
         waits = f"the start condition: {state.start_reading.waiting_for}"
-    return {"waiting_for": waits or "", "start_condition": shown}
+    price_wait = None
+    if quote is not None:  # the price range alone (the reading of this minute says the rest)
+        price_wait = start_waits_for(replace(config, params=replace(params, start_condition=None)), state, quote)
+    return {"waiting_for": waits or "", "start_condition": shown, "price_range_wait": price_wait or ""}
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,4 +247,5 @@ def cycle_story(db: Database, namespace: str, cycle_id: int) -> dict[str, Any] |
                "buy_fees_coin": cycle.buy_fees, "sell_fees": cycle.sell_fees}
     events = [{"at": at, "from": before, "to": after, "what": what}
               for at, before, after, what in store.events(cycle_id)]
-    return {"cycle": figures, "orders": OrderMirror(db, namespace).for_cycle(cycle_id), "events": events}
+    return {"cycle": figures, "orders": OrderMirror(db, namespace).for_cycle(cycle_id), "events": events,
+            "resting": list(resting_orders(cycle))}

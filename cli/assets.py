@@ -7,6 +7,7 @@ import json
 import sys
 from dataclasses import fields
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from app.report_text import table
@@ -147,14 +148,14 @@ def _list(args: argparse.Namespace) -> int:
         print("no assets configured; add some with: supervisor.py assets add BTC/USD,ETH/USD --enabled")
         return 0
     rows = [[a.symbol, "yes" if a.enabled else "no", _n(p.base_order_amount), _n(p.safety_order_amount),
-             p.max_safety_orders, _n(p.safety_order_deviation), _n(p.take_profit_percent),
-             _n(p.ttp_deviation_percent) if p.ttp_enabled else "off", p.cooldown_period,
-             _n(p.buy_order_price_deviation_percent), _n(p.max_cycle_commitment()), _stop_loss(p),
-             _price_range(p), p.start_condition or "-"]
+             p.max_safety_orders, p.active_safety_orders, _n(p.safety_order_deviation), _n(p.take_profit_percent),
+             _n(p.ttp_deviation_percent) if p.ttp_enabled else "off", p.take_profit_order_type.value,
+             p.cooldown_period, _n(p.buy_order_price_deviation_percent), _n(p.max_cycle_commitment()),
+             _stop_loss(p), _price_range(p), p.start_condition or "-"]
             for a in assets for p in [a.params]]
-    headers = ["symbol", "enabled", "base", "safety", "max SO", "SO dev %", "TP %", "TTP %", "cooldown s",
-               "restart %", "max per cycle", "stop loss", "price range", "start condition"]
-    print(table(headers, rows, right=range(2, 11)))
+    headers = ["symbol", "enabled", "base", "safety", "max SO", "active SO", "SO dev %", "TP %", "TTP %",
+               "TP order", "cooldown s", "restart %", "max per cycle", "stop loss", "price range", "start condition"]
+    print(table(headers, rows, right=(*range(2, 9), 10, 11, 12)))
     return 0
 
 
@@ -202,9 +203,13 @@ def _price_range(params: AssetParams) -> str:
 
 
 def _n(value: object) -> str:
-    """A parameter for display: no trailing zeros."""
+    """A parameter for display: no trailing zeros, choices and switches as they are typed."""
     if isinstance(value, Decimal):
         return f"{value.normalize():f}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Enum):
+        return str(value.value)
     return "-" if value is None else str(value)
 
 

@@ -1,18 +1,5 @@
-"""`supervisor.py close SYMBOL` and `supervisor.py cancel-orders SYMBOL`: the operator's hands on a cycle.
-
-`close` sells the asset's current cycle at market and ends it as `closed` (a live buy is cancelled
-first and what it filled is sold too; a live sell is left to finish). The cooldown then applies as
-after any cycle; to stop trading the asset as well, `assets disable` it.
-
-`cancel-orders` cancels the cycle's open order and pauses the asset: it is disabled (as by `assets
-disable`), so its actor stops and its cycle stays exactly as it is, coins included. Resume with
-`supervisor.py assets enable SYMBOL`.
-
-Both are carried out by the running supervisor, through the asset's own actor (the one writer of the
-cycle, which books every order before it is sent and reads the venue's answers): the request reaches
-it within seconds, and `cycle N` shows who asked and what happened. Without a running supervisor
-they are refused: nothing trades then, and a sale placed from here could not be followed to its fill.
-"""
+"""`supervisor.py close SYMBOL` and `supervisor.py cancel-orders SYMBOL`: the operator's hands on a cycle,
+carried out by the running supervisor through the asset's own actor (`DESCRIPTIONS` says what each does)."""
 
 from __future__ import annotations
 
@@ -23,11 +10,33 @@ from cli.errors import EXIT_FAILURE, UsageError
 
 ANSWER_WITHIN_SECONDS = 60
 
+_BY_THE_SUPERVISOR = """
+Carried out by the running supervisor, through the asset's own actor (the one writer of the cycle,
+which books every order before it is sent and reads the venue's answers): the request reaches it
+within seconds, and `cycle N` shows who asked and what happened. Without a running supervisor it is
+refused (exit 1): nothing trades then, and a sale placed from here could not be followed to its fill.
+"""
+
+SUMMARIES = {
+    "close": "sell an asset's current cycle at market and end it",
+    "cancel-orders": "cancel an asset's open order and pause the asset",
+}
+DESCRIPTIONS = {
+    "close": """Sell the asset's current cycle at market and end it as `closed`. A live buy is cancelled
+first and what it filled is sold too, orders resting ahead (safety orders, a limit take-profit) are
+cancelled before the sale; a live sell is left to finish. The cooldown then applies as
+after any cycle; to stop trading the asset as well, `assets disable` it.
+""" + _BY_THE_SUPERVISOR,
+    "cancel-orders": """Cancel the cycle's open order and pause the asset: it is disabled (as by `assets
+disable`), so its actor stops and its cycle stays exactly as it is, coins included. Resume with
+`supervisor.py assets enable SYMBOL`.
+""" + _BY_THE_SUPERVISOR,
+}
+
 
 def register(commands: argparse._SubParsersAction) -> None:
-    for name, summary in (("close", "sell an asset's current cycle at market and end it"),
-                          ("cancel-orders", "cancel an asset's open order and pause the asset")):
-        parser = commands.add_parser(name, help=summary, description=__doc__,
+    for name, summary in SUMMARIES.items():
+        parser = commands.add_parser(name, help=summary, description=DESCRIPTIONS[name],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
         parser.add_argument("symbol")
         parser.set_defaults(handler=_control, control=name)

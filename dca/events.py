@@ -33,6 +33,7 @@ class RejectionKind(enum.StrEnum):
     INSUFFICIENT_BALANCE = "insufficient_balance"
     BELOW_MINIMUM = "below_minimum"
     TIME_IN_FORCE = "time_in_force"
+    WASH_TRADE = "wash_trade"  # it could have traded against the account's own open opposite order
     EXCHANGE = "exchange"
     OTHER = "other"
 

@@ -12,6 +12,10 @@ asks again on a later quote. The gates:
   (sells may still close positions);
 * **capital budget / per-asset cap** — a buy may not take what all cycles (or this asset's cycle)
   have committed past the limit;
+
+The buy gates judge a decision's buys together: a ladder of safety orders placed ahead
+(`active_safety_orders`) goes, or waits, as one. What a cycle has committed and reserves counts
+every live buy's unfilled part, resting ones included (`cycle_committed`, `cycle_reserved`).
 * **cash** — a buy may not cost more than the account's buying power for crypto
   (`non_marginable_buying_power`; on a margin account `cash` can be negative while it is large) less
   what the bot's other open buy orders reserve: never leverage. Whether the venue already deducts open
@@ -28,7 +32,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from dca.commands import CancelOrder, Command, SubmitOrder
-from dca.cycle import OrderKind, Side
+from dca.cycle import Cycle, OrderKind, Side
 from dca.money import ZERO
 
 GLOBAL = "global"
@@ -71,11 +75,11 @@ class RiskSnapshot:
         return sum(self.committed.values(), ZERO)
 
     def spendable(self, symbol: str) -> Decimal | None:
-        """What a new buy of `symbol` may cost: the buying power less the other assets' open buys
-        (an asset places a buy only when it has no live order, so its own reservation is zero)."""
+        """What a new buy of `symbol` may cost: the buying power less what the bot's open buys
+        reserve, this asset's resting buys included (a new buy is never one of them)."""
         if self.buying_power is None:
             return None
-        return self.buying_power - sum((v for s, v in self.reserved.items() if s != symbol), ZERO)
+        return self.buying_power - sum(self.reserved.values(), ZERO)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +95,12 @@ def vet(limits: RiskLimits, snapshot: RiskSnapshot, symbol: str, commands: Seque
         return None
     if snapshot.kill_switch is not None:
         return Veto("kill_switch", f"kill switch engaged ({snapshot.kill_switch}): no new orders, no cancels")
-    for command in acting:
-        if isinstance(command, SubmitOrder):
-            veto = _breaker(snapshot, symbol) or (
-                _buy_gates(limits, snapshot, symbol, command) if command.side is Side.BUY else None)
-            if veto is not None:
-                return veto
-    return None
+    if any(isinstance(c, SubmitOrder) for c in acting):
+        veto = _breaker(snapshot, symbol)
+        if veto is not None:
+            return veto
+    buys = [c for c in acting if isinstance(c, SubmitOrder) and c.side is Side.BUY]
+    return _buy_gates(limits, snapshot, symbol, buys) if buys else None
 
 
 def _breaker(snapshot: RiskSnapshot, symbol: str) -> Veto | None:
@@ -120,12 +123,14 @@ def _cost(order: SubmitOrder) -> Decimal:
     return order.qty * (order.limit_price or ZERO)
 
 
-def _buy_gates(limits: RiskLimits, snapshot: RiskSnapshot, symbol: str, order: SubmitOrder) -> Veto | None:
-    cost = _cost(order)
+def _buy_gates(limits: RiskLimits, snapshot: RiskSnapshot, symbol: str, buys: Sequence[SubmitOrder]) -> Veto | None:
+    """The gates for all of a decision's buys at once: their costs added up."""
+    cost = sum((_cost(order) for order in buys), ZERO)
     if limits.daily_loss_limit is not None and snapshot.realized_today <= -limits.daily_loss_limit:
         return Veto("daily_loss_limit", f"realized {snapshot.realized_today} today reaches the daily loss limit "
                                         f"{limits.daily_loss_limit}: no new buys until 00:00 UTC")
-    if (order.kind is OrderKind.BASE and limits.max_open_cycles is not None and symbol not in snapshot.open_cycles
+    opens_a_cycle = any(order.kind is OrderKind.BASE for order in buys)
+    if (opens_a_cycle and limits.max_open_cycles is not None and symbol not in snapshot.open_cycles
             and len(snapshot.open_cycles) >= limits.max_open_cycles):
         return Veto("max_open_cycles", f"{len(snapshot.open_cycles)} cycles are open (limit {limits.max_open_cycles})")
     if limits.capital_budget is not None and snapshot.committed_total + cost > limits.capital_budget:
@@ -137,7 +142,7 @@ def _buy_gates(limits: RiskLimits, snapshot: RiskSnapshot, symbol: str, order: S
                                  f"over its cap {limits.asset_capital_cap}")
     spendable = snapshot.spendable(symbol)
     if spendable is not None and cost > spendable:
-        return Veto("cash", f"the buy costs {cost:.2f} but only {spendable:.2f} of the account's buying power is "
+        return Veto("cash", f"the buys cost {cost:.2f} but only {spendable:.2f} of the account's buying power is "
                             f"not reserved by the bot's open buys (no leverage)")
     return None
 
@@ -153,6 +158,18 @@ def global_breaker_trips(limits: RiskLimits, streak: Mapping[str, int]) -> bool:
         return False
     counted = sum(min(failures, limits.failure_threshold) for failures in streak.values())
     return len(streak) > 1 and counted >= limits.global_threshold
+
+
+def cycle_reserved(cycle: Cycle) -> Decimal:
+    """What a cycle's live buys (acting and resting) hold back from the buying power: their unfilled
+    parts at their limits."""
+    return sum((reserved_by_buy(o.qty - o.filled_qty, o.limit_price) for o in cycle.live_orders if o.side is Side.BUY),
+               ZERO)
+
+
+def cycle_committed(cycle: Cycle) -> Decimal:
+    """What a cycle has committed: the cost of the coin it holds plus every live buy's unfilled part."""
+    return cycle.cost + cycle_reserved(cycle)
 
 
 def committed_capital(cost_held: Decimal, live_buy_qty: Decimal, live_buy_limit: Decimal | None) -> Decimal:

@@ -60,6 +60,16 @@ from dca.market import Quote
 from dca.money import ZERO, round_down, round_nearest, round_up
 from dca.order_ids import client_order_id
 from dca.params import AssetConfig
+from dca.resting import (
+    buy_quantity,
+    ladder_gate_open,
+    next_levels,
+    resting_buys,
+    resting_sell,
+    take_profit_limit,
+    take_profit_out_of_date,
+    uses_limit_take_profit,
+)
 from dca.triggers import (  # the one definition of where a quote acts; Triggers re-exported for drivers
     ALWAYS,
     Triggers,
@@ -122,6 +132,9 @@ def _on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decision:
     cycle = state.cycle
     if cycle.order is not None:
         return _check_order_age(config, state, quote.time)
+    reasked = _reask_cancels(config, state, quote.time)
+    if reasked is not None:
+        return reasked
     if cycle.status is CycleStatus.COOLDOWN:
         ended = _end_cooldown(config, state, quote)
         if ended is None:
@@ -132,6 +145,8 @@ def _on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decision:
 
 def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decision:
     cycle = state.cycle
+    if cycle.resting and _sold_out(config, state):  # a cycle never ends with live orders: its ladder goes first
+        return _cancel_resting(state, quote.time, "cycle end", "the cycle has sold what it held")
     if cycle.retry_at is not None:
         if quote.time < cycle.retry_at:  # waiting out a failed order: no new orders, the peak still moves
             trailing = cycle.status is CycleStatus.TRAILING
@@ -152,20 +167,23 @@ def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
     if stop_loss is not None:  # at or below the stop-loss level the cycle buys nothing more
         return stop_loss
     safety = safety_trigger(config, cycle)
-    if safety is not None and quote.ask <= safety:
+    if safety is not None and quote.ask <= safety and not resting_buys(cycle):  # a resting buy covers the level
         amount = config.params.safety_amount(cycle.safety_orders)
         why = f"safety order {cycle.safety_orders + 1}: ask {quote.ask} ≤ trigger {_show(safety)}"
+        if cycle.resting:  # the resting take-profit goes first (and is replaced for the new position anyway)
+            return _cancel_resting(state, quote.time, "safety order first", why, Side.SELL)
         return _buy(config, state, quote, OrderKind.SAFETY, amount, why)
     if cycle.status is CycleStatus.TRAILING and config.params.ttp_enabled:
-        return _follow_peak(config, state, quote)
+        return _with_upkeep(config, _follow_peak(config, state, quote), quote.time)
     take_profit = take_profit_trigger(config, cycle)
-    if quote.bid < take_profit:
-        return Decision(state)
+    if uses_limit_take_profit(config) or quote.bid < take_profit:  # a limit take-profit rests instead
+        return _keep_resting(config, state, quote.time)
     why = f"take-profit: bid {quote.bid} ≥ trigger {_show(take_profit)}"
     if config.params.ttp_enabled:
         armed = cycle.evolve(status=CycleStatus.TRAILING, peak_price=quote.bid)
-        return Decision(state.evolve(cycle=armed), notes=(f"{why}; trailing armed at peak {quote.bid}",))
-    return _sell(config, state, quote.time, OrderKind.TAKE_PROFIT, why)
+        decision = Decision(state.evolve(cycle=armed), notes=(f"{why}; trailing armed at peak {quote.bid}",))
+        return _with_upkeep(config, decision, quote.time)
+    return _sell_after_cancels(config, state, quote.time, OrderKind.TAKE_PROFIT, why)
 
 
 def _watch_stop_loss(config: AssetConfig, state: AssetState, quote: Quote) -> Decision | None:
@@ -188,7 +206,7 @@ def _watch_stop_loss(config: AssetConfig, state: AssetState, quote: Quote) -> De
         held = f", held since {since.isoformat()}" if timeout else ""
         why = (f"stop loss: bid {quote.bid} ≤ {_show(level)} ({_show(config.params.stop_loss_percent)} % below "
                f"the average cost {money_text(config, cycle.average_price)}{held})")
-        return _sell(config, pending, quote.time, OrderKind.STOP_LOSS, why)
+        return _sell_after_cancels(config, pending, quote.time, OrderKind.STOP_LOSS, why)
     if pending is state:
         return Decision(state)
     return Decision(pending, notes=(f"stop loss pending: bid {quote.bid} ≤ {_show(level)}; selling at market if "
@@ -197,7 +215,10 @@ def _watch_stop_loss(config: AssetConfig, state: AssetState, quote: Quote) -> De
 
 def _close_now(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
     """The operator's close, once no order is live: sell what the cycle holds at market; a cycle with
-    nothing (its buy was cancelled without fills) or too little to sell ends at once."""
+    nothing (its buy was cancelled without fills) or too little to sell ends at once. Resting orders
+    are cancelled first, and the sale waits for their cancels."""
+    if state.cycle.resting:
+        return _cancel_resting(state, now, "operator close", "closed by the operator")
     if _sellable(config, state) and not state.cycle.is_flat:
         return _sell(config, state, now, OrderKind.CLOSE, "closed by the operator")
     cycle = state.cycle
@@ -221,7 +242,7 @@ def _follow_peak(config: AssetConfig, state: AssetState, quote: Quote, may_sell:
     if not may_sell:
         return Decision(state)
     why = f"trailing take-profit: bid {quote.bid} < stop {_show(stop)} (peak {peak})"
-    return _sell(config, state, quote.time, OrderKind.TAKE_PROFIT, why)
+    return _sell_after_cancels(config, state, quote.time, OrderKind.TAKE_PROFIT, why)
 
 
 def _end_cooldown(config: AssetConfig, state: AssetState, quote: Quote) -> Decision | None:
@@ -267,7 +288,8 @@ def start_reading_due(config: AssetConfig, state: AssetState, minute: datetime) 
     """The start condition a driver should read at `minute` (a whole minute) before the next quote:
     only for a flat watching cycle without an order, once a minute. None: no reading is needed."""
     condition, cycle, last = config.params.start_condition, state.cycle, state.start_reading
-    if condition is None or not cycle.is_flat or cycle.order is not None or cycle.status is not CycleStatus.WATCHING:
+    if (condition is None or not cycle.is_flat or cycle.live_orders
+            or cycle.status is not CycleStatus.WATCHING):
         return None
     if last is not None and last.condition == condition and last.as_of == minute:
         return None
@@ -290,11 +312,8 @@ def _buy(
 ) -> Decision:
     rules = config.rules
     limit = round_up(quote.ask, rules.price_increment)  # on the price grid and still marketable
-    qty = round_down(amount / limit, rules.min_trade_increment)
-    if qty * limit < rules.buy_floor and rules.min_notional <= amount:
-        # close to the floor: sized the margin above it, so a move before the venue values it cannot reject it
-        qty = round_up(rules.buy_floor / limit, rules.min_trade_increment)
-    if qty < rules.min_order_size or qty * limit < rules.min_notional or qty <= 0:
+    qty = buy_quantity(rules, amount, limit)
+    if qty is None:
         return Decision(state, notes=(f"{why}, but {kind} amount {amount} is below the exchange minimum "
                                       f"(min qty {rules.min_order_size}, min notional {rules.min_notional})",))
     return _submit(config, state, quote.time, kind, Side.BUY, OrderType.LIMIT, qty, limit, why)
@@ -346,6 +365,128 @@ def _submit(
                     notes=(f"{why} → {side} {_show(qty)}{price} ({order_id})",))
 
 
+# --- resting orders: the ladder and the limit take-profit (see dca/resting.py) -------------------
+
+
+def _keep_resting(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
+    """Bring the resting orders to what the cycle wants: top up the ladder, then place (or, out of
+    date, cancel for replacing) the limit take-profit. Only while `ladder_gate_open`."""
+    if not ladder_gate_open(state.cycle):
+        return Decision(state)
+    decision = _keep_ladder(config, state, now)
+    if uses_limit_take_profit(config):
+        decision = _joined(decision, _keep_take_profit(config, decision.state, now))
+    return decision
+
+
+def _with_upkeep(config: AssetConfig, decision: Decision, now: datetime) -> Decision:
+    """`decision`, followed by the resting orders' upkeep if that has anything to do."""
+    return _joined(decision, _keep_resting(config, decision.state, now))
+
+
+def _joined(first: Decision, second: Decision) -> Decision:
+    """`first.then(second)`, or `first` alone when `second` changed nothing (so a peak move made
+    by `first` stays non-durable)."""
+    if second.state is first.state and not second.commands and not second.notes:
+        return first
+    return first.then(second)
+
+
+def _keep_ladder(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
+    decision = Decision(state)
+    for level in next_levels(config, state.cycle):
+        why = f"safety order {level.index + 1} placed ahead at its level {_show(level.limit)}"
+        decision = decision.then(_submit_resting(config, decision.state, now, OrderKind.SAFETY, Side.BUY,
+                                                 level.qty, level.limit, why))
+    return decision
+
+
+def _keep_take_profit(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
+    """One resting LIMIT SELL of what the cycle holds at the take-profit price (the trigger rounded up:
+    a sale never fills below it), replaced once out of date: cancelled first, placed anew at the
+    next quote after the cancel is confirmed."""
+    cycle = state.cycle
+    limit = take_profit_limit(config, cycle)
+    order = resting_sell(cycle)
+    if order is not None:
+        if not take_profit_out_of_date(config, state, order):
+            return Decision(state)
+        why = (f"the position changed (now {coin_text(config, state.held_quantity)}, take-profit price "
+               f"{_show(limit)}): replacing the take-profit {order.client_order_id}")
+        return _cancel_resting(state, now, "take-profit replaced", why, Side.SELL)
+    rules = config.rules
+    qty = round_down(min(state.held_quantity, _sellable_now(state, now)), rules.min_trade_increment)
+    if qty < rules.min_order_size or qty <= 0:
+        return Decision(state)
+    highest_buy = max((o.limit_price or ZERO for o in resting_buys(cycle)), default=ZERO)
+    if limit <= highest_buy:  # never meet the bot's own buy (Alpaca refuses it as a wash trade)
+        return Decision(state)
+    why = f"take-profit placed ahead at {_show(limit)} (trigger {_show(take_profit_trigger(config, cycle))})"
+    placed = _submit_resting(config, state, now, OrderKind.TAKE_PROFIT, Side.SELL, qty, limit, why)
+    return replace(placed, state=placed.state.evolve(sellable=None, sellable_at=None))  # the reading is used up
+
+
+def _submit_resting(
+    config: AssetConfig, state: AssetState, now: datetime, kind: OrderKind, side: Side, qty: Decimal,
+    limit: Decimal, why: str,
+) -> Decision:
+    """Place a LIMIT order that rests (gtc) next to whatever else rests; the status stays as it is and
+    no timeout is set: a resting order is never stale."""
+    cycle = state.cycle
+    if cycle.id is None:
+        raise ValueError("a cycle must be stored (have an id) before it places an order")
+    sequence = cycle.order_seq + 1
+    order_id = client_order_id(config.order_namespace, config.asset_id, cycle.id, sequence)
+    order = LiveOrder(order_id, kind, side, OrderType.LIMIT, qty, limit, created_at=now)
+    placed = cycle.evolve(resting=(*cycle.resting, order), order_seq=sequence)
+    return Decision(state.evolve(cycle=placed),
+                    (SubmitOrder(order_id, config.symbol, side, OrderType.LIMIT, qty, limit, kind),),
+                    notes=(f"{why} → resting {side} {_show(qty)} @ {_show(limit)} ({order_id})",))
+
+
+def _sell_after_cancels(config: AssetConfig, state: AssetState, now: datetime, kind: OrderKind, why: str) -> Decision:
+    """A market sale, once nothing rests: Alpaca refuses a market order opposite any open order of the
+    account (a wash trade), so every resting order is cancelled first and the sale is decided again
+    at the first quote after all the cancels are confirmed."""
+    if state.cycle.resting:
+        return _cancel_resting(state, now, f"{kind} sale first", f"{why}; the sale waits")
+    return _sell(config, state, now, kind, why)
+
+
+def _cancel_resting(state: AssetState, now: datetime, reason: str, why: str, side: Side | None = None) -> Decision:
+    """Cancel every resting order (of `side`, if given) not already being cancelled (none: nothing to
+    do, no note)."""
+    cycle = state.cycle
+    asked = [o for o in cycle.resting if o.cancel_requested_at is None and side in (None, o.side)]
+    if not asked:
+        return Decision(state)
+    resting = tuple(replace(o, cancel_requested_at=now) if o in asked else o for o in cycle.resting)
+    commands = tuple(CancelOrder(o.client_order_id, o.exchange_id, reason) for o in asked)
+    ids = ", ".join(f"{o.kind} {o.side} {o.client_order_id}" for o in asked)
+    return Decision(state.evolve(cycle=cycle.evolve(resting=resting)), commands,
+                    notes=(f"{why}: cancelling the resting {ids}",))
+
+
+def _reask_cancels(config: AssetConfig, state: AssetState, now: datetime) -> Decision | None:
+    """Ask again to cancel a resting order whose cancel has not been confirmed for a full period
+    (the stale-buy or stuck-sell limit); None when there is none."""
+    cycle = state.cycle
+    overdue = [o for o in cycle.resting if o.cancel_requested_at is not None
+               and now - o.cancel_requested_at >= (config.timing.stale_buy_after if o.side is Side.BUY
+                                                   else config.timing.stuck_sell_after)]
+    if not overdue:
+        return None
+    resting = tuple(replace(o, cancel_requested_at=now) if o in overdue else o for o in cycle.resting)
+    return Decision(state.evolve(cycle=cycle.evolve(resting=resting)),
+                    tuple(CancelOrder(o.client_order_id, o.exchange_id, "cancel not confirmed") for o in overdue),
+                    notes=tuple(f"{o.client_order_id}: its cancel is not confirmed yet; asking again" for o in overdue))
+
+
+def _sold_out(config: AssetConfig, state: AssetState) -> bool:
+    """Has the cycle nothing left to sell: flat, or a sale left less than the venue's minimum?"""
+    return state.cycle.is_flat or (state.cycle.sold_qty > 0 and not _sellable(config, state))
+
+
 # --- order reports -------------------------------------------------------------------------------
 
 
@@ -354,7 +495,7 @@ def _on_position_before(_config: AssetConfig, state: AssetState, event: Position
     if order is None or order.position_before is not None:  # only the first reading is "before"
         return Decision(state)
     updated = replace(order, position_before=event.quantity)
-    return Decision(state.evolve(cycle=state.cycle.evolve(order=updated)))
+    return Decision(state.evolve(cycle=_with_order(state.cycle, updated)))
 
 
 def _on_accepted(_config: AssetConfig, state: AssetState, event: OrderAccepted) -> Decision:
@@ -364,7 +505,7 @@ def _on_accepted(_config: AssetConfig, state: AssetState, event: OrderAccepted) 
     if order.exchange_id == event.exchange_id:
         return Decision(state)
     updated = replace(order, exchange_id=event.exchange_id)
-    return Decision(state.evolve(cycle=state.cycle.evolve(order=updated)),
+    return Decision(state.evolve(cycle=_with_order(state.cycle, updated)),
                     notes=(f"{order.client_order_id} accepted as {event.exchange_id}",))
 
 
@@ -417,8 +558,9 @@ def _apply_report(
         return _not_ours(state, order_id, str(ending or "partial fill"))
     notes: list[str] = []
     before = order
+    resting = order is not state.cycle.order
     if report.filled_qty > order.filled_qty and report.avg_price is not None:
-        state, order = _apply_fill(config, state, order, report, ending is not None)
+        state, order = _apply_fill(config, state, order, report, ending is not None, resting)
         fee = coin_text(config, order.fee) if order.side is Side.BUY else money_text(config, order.fee)
         notes.append(f"{order_id} filled {coin_text(config, order.filled_qty)} @ avg "
                      f"{money_text(config, order.average_price)} (fee {fee})")
@@ -427,19 +569,19 @@ def _apply_report(
     if report.exchange_id and order.exchange_id is None:
         order = replace(order, exchange_id=report.exchange_id)
     if order is not before:
-        state = state.evolve(cycle=state.cycle.evolve(order=order))
+        state = state.evolve(cycle=_with_order(state.cycle, order))
     if ending is None:
         return Decision(state, notes=tuple(notes))
-    ended = _end_order(config, state, order, ending, now)
+    ended = (_end_resting if resting else _end_order)(config, state, order, ending, now)
     return replace(ended, notes=(*notes, *ended.notes), finished_order=order)
 
 
 def _apply_fill(
-    config: AssetConfig, state: AssetState, order: LiveOrder, report: _Report, final: bool
+    config: AssetConfig, state: AssetState, order: LiveOrder, report: _Report, final: bool, resting: bool
 ) -> tuple[AssetState, LiveOrder]:
     assert report.avg_price is not None
     notional = report.filled_qty * report.avg_price
-    fee, source = _fee(config, order, report, notional, final)
+    fee, source = _fee(config, order, report, notional, final, resting)
     d_qty, d_notional, d_fee = report.filled_qty - order.filled_qty, notional - order.filled_notional, fee - order.fee
     order = replace(order, filled_qty=report.filled_qty, filled_notional=notional, fee=fee, fee_source=source)
     cycle = state.cycle
@@ -464,7 +606,8 @@ def _true_up_fee(
     (reported outright, or for a buy through the position); replace the estimate with it."""
     if order.filled_qty == 0 or order.fee_source is FeeSource.VENUE:
         return state, order
-    fee, source = _fee(config, order, replace(report, filled_qty=order.filled_qty), order.filled_notional, True)
+    fee, source = _fee(config, order, replace(report, filled_qty=order.filled_qty), order.filled_notional, True,
+                       resting=False)
     if source is not FeeSource.VENUE:
         return state, order
     cycle = corrected_cycle(state.cycle, order.side, order.fee, fee)
@@ -472,12 +615,13 @@ def _true_up_fee(
 
 
 def _fee(
-    config: AssetConfig, order: LiveOrder, report: _Report, notional: Decimal, final: bool
+    config: AssetConfig, order: LiveOrder, report: _Report, notional: Decimal, final: bool, resting: bool
 ) -> tuple[Decimal, FeeSource]:
     """The order's cumulative fee and where it came from: reported, else (a buy's coin fee) inferred
-    from the venue's position before and after the order, else estimated at the taker rate for the
-    new part, rounded up per execution as Alpaca does. The estimate stands until the venue's fee
-    activities confirm or correct it (see `FeeConfirmed`)."""
+    from the venue's position before and after the order, else estimated for the new part at the
+    taker rate (the maker rate for a resting order, which a later quote fills at its limit), rounded
+    up per execution as Alpaca does. The estimate stands until the venue's fee activities confirm or
+    correct it (see `FeeConfirmed`)."""
     if report.fee is not None:
         return report.fee, FeeSource.VENUE
     fees = config.fees
@@ -487,7 +631,8 @@ def _fee(
         if inferred is not None:
             return inferred, FeeSource.VENUE
     new_qty, new_notional = report.filled_qty - order.filled_qty, notional - order.filled_notional
-    return order.fee + execution_fee(order.side, new_qty, new_notional, fees.taker_bps), FeeSource.ESTIMATE
+    rate = fees.maker_bps if resting else fees.taker_bps
+    return order.fee + execution_fee(order.side, new_qty, new_notional, rate), FeeSource.ESTIMATE
 
 
 def _end_order(
@@ -497,7 +642,7 @@ def _end_order(
     how = "filled" if ending == "fill" else str(ending)
     retry_at = now + config.timing.retry_after_failure if ending is CloseReason.REJECTED else None
     if order.side is Side.SELL:
-        if ending == "fill" or not _sellable(config, state):
+        if (ending == "fill" or not _sellable(config, state)) and not cycle.resting:
             return _complete(config, state, order, now)
         watching = cycle.evolve(status=CycleStatus.WATCHING, order=None, peak_price=None, retry_at=retry_at)
         return Decision(state.evolve(cycle=watching),
@@ -513,6 +658,51 @@ def _end_order(
                f"{money_text(config, watching.average_price)}" if order.filled_qty > 0
                else f"{order.kind} order {how} without fills")
     return Decision(state.evolve(cycle=watching), notes=(summary,))
+
+
+def _end_resting(
+    config: AssetConfig, state: AssetState, order: LiveOrder, ending: CloseReason | str, now: datetime
+) -> Decision:
+    """A resting order ended (its fills are already applied). A buy that filled counts as the next
+    safety order and its average price becomes the last fill (a safety fill disarms trailing, as a
+    reactive one does); a sale that filled sets the cycle's sell price. The cycle ends once nothing
+    is live and nothing is left to sell (see `_settle`); else the next quote tops the orders up."""
+    cycle = state.cycle
+    how = "filled" if ending == "fill" else str(ending)
+    changes: dict[str, Any] = {"resting": tuple(o for o in cycle.resting if o.client_order_id != order.client_order_id)}
+    if ending is CloseReason.REJECTED:
+        changes["retry_at"] = now + config.timing.retry_after_failure
+    if order.filled_qty > 0 and order.side is Side.BUY:
+        changes["last_fill_price"] = order.average_price
+        if order.kind is OrderKind.SAFETY:
+            changes["safety_orders"] = cycle.safety_orders + 1
+        if cycle.status is CycleStatus.TRAILING:
+            changes.update(status=CycleStatus.WATCHING, peak_price=None)
+    elif order.filled_qty > 0:
+        changes["sell_price"] = order.average_price
+    state = state.evolve(cycle=cycle.evolve(**changes))
+    what = (f"resting {order.kind} {order.side} {order.client_order_id} {how}" if order.filled_qty > 0
+            else f"resting {order.kind} {order.side} {order.client_order_id} {how} without fills")
+    held = state.cycle
+    note = f"{what}: holding {coin_text(config, held.quantity)} at avg {money_text(config, held.average_price)}"
+    return _joined(Decision(state, notes=(note,)), _settle(config, state, now))
+
+
+def _settle(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
+    """End a cycle left with no live order and nothing to sell: after its sales as `complete` (or
+    `closed`, if the operator asked) at its last sale price; a cycle whose coins left the bot (see
+    `_on_holdings`) in `error`. Anything else carries on."""
+    cycle = state.cycle
+    if cycle.live_orders:
+        return Decision(state)
+    if cycle.sold_qty > 0 and not _sellable(config, state):
+        status = CycleStatus.CLOSED if cycle.close_requested_at is not None else CycleStatus.COMPLETE
+        what = "cycle closed by the operator" if status is CycleStatus.CLOSED else "cycle complete"
+        sold = f"{what}: sold {_show(cycle.sold_qty)} @ {_show(cycle.sell_price)}"
+        return _end_cycle(config, state, status, now, cycle.sell_price, sold)
+    if cycle.is_flat and cycle.bought_qty > 0 and cycle.sold_qty == 0:
+        return _left_the_bot(state, now, "the coins left the bot and its resting orders are gone")
+    return Decision(state)
 
 
 def _sellable(config: AssetConfig, state: AssetState) -> bool:
@@ -590,10 +780,12 @@ def _on_holdings(_config: AssetConfig, state: AssetState, event: HoldingsChecked
     else's coin (never touched). Less comes out of the dust first, then the cycle: a small shortfall
     is a fee rounded differently (the quantity is corrected, what was paid stays paid); a larger one
     means coins left the bot (a manual sell): the cycle keeps what is left, at its share of the cost,
-    and sells that. A cycle left with nothing ends in `error` and a fresh one starts."""
+    and sells that. A cycle left with nothing ends in `error` and a fresh one starts (one with resting
+    buys keeps nothing and ends once they are cancelled). The reading is ignored while an acting order
+    or a resting sell is live (either may be moving the position); resting buys only ever add."""
     cycle = state.cycle
     held = state.held_quantity
-    if cycle.order is not None or event.quantity >= held:
+    if cycle.order is not None or resting_sell(cycle) is not None or event.quantity >= held:
         return Decision(state)
     shortfall = held - event.quantity
     from_dust = min(shortfall, state.dust)
@@ -609,16 +801,26 @@ def _on_holdings(_config: AssetConfig, state: AssetState, event: HoldingsChecked
         return Decision(state.evolve(cycle=corrected, **reading),
                         notes=(f"exchange holds {event.quantity} but the cycle holds {held}: {_show(from_cycle)} left "
                                f"the bot; the cycle keeps {_show(left)} at its share of the cost",))
-    ended = cycle.evolve(status=CycleStatus.ERROR, completed_at=event.time, order=None)
+    why = f"exchange holds {event.quantity} but the cycle holds {held}: the coins left the bot"
+    if cycle.resting:  # the next quote cancels them (a cycle never ends with live orders)
+        emptied = cycle.evolve(quantity=ZERO, cost=ZERO)
+        return Decision(state.evolve(cycle=emptied, **reading),
+                        notes=(f"{why}; the cycle ends once its resting orders are cancelled",))
+    return _left_the_bot(state.evolve(dust=ZERO), event.time, why)
+
+
+def _left_the_bot(state: AssetState, now: datetime, why: str) -> Decision:
+    """End the cycle in `error` (what it held is gone) and start a fresh one."""
+    ended = state.cycle.evolve(status=CycleStatus.ERROR, completed_at=now, order=None)
     return Decision(AssetState(new_cycle(), last_sell_price=state.last_sell_price, dust=ZERO),
-                    completed=ended,
-                    notes=(f"exchange holds {event.quantity} but the cycle holds {held}: "
-                           f"the coins left the bot; cycle ends in error, a new one starts",))
+                    completed=ended, notes=(f"{why}; cycle ends in error, a new one starts",))
 
 
 def _on_sellable(_config: AssetConfig, state: AssetState, event: SellableChecked) -> Decision:
-    """Remember what the venue lets the bot sell; the next sell (within a while) is capped by it."""
-    if state.cycle.order is not None:
+    """Remember what the venue lets the bot sell; the next sell (within a while) is capped by it. Not
+    while an order that moves the position or a resting sell (whose quantity the venue holds back)
+    is live."""
+    if state.cycle.order is not None or resting_sell(state.cycle) is not None:
         return Decision(state)
     updated = state.evolve(sellable=event.quantity, sellable_at=event.time)
     if event.quantity >= state.held_quantity:
@@ -632,8 +834,7 @@ def _on_fee_confirmed(_config: AssetConfig, state: AssetState, event: FeeConfirm
     """A finished order's fee as the venue charged it replaces the estimate, once. In the current cycle
     it corrects the quantity (a buy's coin fee) or the P/L (a sell's USD fee); for an order of an
     ended cycle, a buy's coins join the dust (the store corrects an ended cycle's P/L)."""
-    live = state.cycle.order
-    if live is not None and live.client_order_id == event.client_order_id:
+    if _live_order(state, event.client_order_id) is not None:
         return Decision(state)  # still live: its own reports carry its fee
     change = event.confirmed - event.estimated
     if event.in_current_cycle:
@@ -653,7 +854,7 @@ def _on_adopted(_config: AssetConfig, state: AssetState, event: PositionAdopted)
     cycle = state.cycle
     if event.quantity <= 0 or event.price <= 0:
         return Decision(state, notes=("adoption refused: the quantity and the price must be positive",))
-    if not cycle.is_flat or cycle.order is not None or cycle.status not in (CycleStatus.WATCHING, CycleStatus.COOLDOWN):
+    if not cycle.is_flat or cycle.live_orders or cycle.status not in (CycleStatus.WATCHING, CycleStatus.COOLDOWN):
         return Decision(state, notes=(f"adoption refused: cycle {cycle.id} is {cycle.status} and holds "
                                       f"{_show(cycle.quantity)}; only a flat cycle without a live order can adopt",))
     adopted = cycle.evolve(status=CycleStatus.WATCHING, quantity=event.quantity, cost=event.quantity * event.price,
@@ -666,56 +867,80 @@ def _on_adopted(_config: AssetConfig, state: AssetState, event: PositionAdopted)
 
 
 def _on_close_requested(config: AssetConfig, state: AssetState, event: CloseRequested) -> Decision:
-    """Mark the cycle to be sold at market (at the next quote) and ended as `closed`. A live buy is
-    cancelled first (what it filled is sold with the rest); a live sell is left to finish. Refused
-    (state unchanged, a note saying why) for a cycle holding nothing with nothing live, or one already
-    closing."""
+    """Mark the cycle to be sold at market (at the next quote) and ended as `closed`. A live buy and
+    every resting order are cancelled first (what they filled is sold with the rest); a live market
+    sell is left to finish. Refused (state unchanged, a note saying why) for a cycle holding nothing
+    with nothing live, or one already closing."""
     cycle, order = state.cycle, state.cycle.order
     if cycle.close_requested_at is not None:
         return Decision(state, notes=(f"close refused: cycle {cycle.id} is already closing "
                                       f"(asked at {cycle.close_requested_at.isoformat()})",))
-    if order is None and cycle.is_flat:
+    if not cycle.live_orders and cycle.is_flat:
         return Decision(state, notes=(f"close refused: cycle {cycle.id} is {cycle.status} and holds nothing",))
     closing = state.evolve(cycle=cycle.evolve(close_requested_at=event.time))
-    if order is None:  # stored first; the next quote sells through the ordinary sell path and its checks
-        return Decision(closing, notes=(f"close requested by the operator: cycle {cycle.id} sells "
-                                        f"{coin_text(config, cycle.quantity)} at market at the next quote",))
-    if order.side is Side.SELL:
+    if order is not None and order.side is Side.SELL:
         return Decision(closing, notes=(f"close requested by the operator: the sell {order.client_order_id} is live; "
                                         "the cycle ends when it fills (what a cancel leaves is sold at market)",))
-    cancelling = replace(order, cancel_requested_at=event.time)
-    return Decision(closing.evolve(cycle=closing.cycle.evolve(order=cancelling)),
-                    (CancelOrder(order.client_order_id, order.exchange_id, "operator close"),),
-                    notes=(f"close requested by the operator: cancelling the {order.kind} buy {order.client_order_id} "
-                           "first, then selling at market",))
+    cancelled = _cancel_all(closing, event.time, "operator close")
+    if not cancelled.commands:  # stored first; the next quote sells through the ordinary sell path and its checks
+        return Decision(closing, notes=(f"close requested by the operator: cycle {cycle.id} sells "
+                                        f"{coin_text(config, cycle.quantity)} at market at the next quote",))
+    return replace(cancelled, notes=(f"close requested by the operator: cancelling {_listed(cancelled)} first, "
+                                     "then selling at market",))
 
 
 def _on_cancel_requested(_config: AssetConfig, state: AssetState, event: CancelRequested) -> Decision:
-    """Cancel the cycle's open order (the driver pauses the asset). A pending close is dropped too:
-    the operator wants nothing more to happen."""
-    cycle, order = state.cycle, state.cycle.order
+    """Cancel every live order of the cycle, acting and resting (the driver pauses the asset). A
+    pending close is dropped too: the operator wants nothing more to happen."""
+    cycle = state.cycle
     if cycle.close_requested_at is not None:
         cycle = cycle.evolve(close_requested_at=None)
-    if order is None:
+    if not cycle.live_orders:
         return Decision(state.evolve(cycle=cycle) if cycle is not state.cycle else state,
                         notes=(f"cancel-orders: cycle {cycle.id} has no open order",))
-    cancelling = replace(order, cancel_requested_at=event.time)
-    return Decision(state.evolve(cycle=cycle.evolve(order=cancelling)),
-                    (CancelOrder(order.client_order_id, order.exchange_id, "operator cancel"),),
-                    notes=(f"cancel-orders by the operator: cancelling the {order.kind} {order.side} "
-                           f"{order.client_order_id}",))
+    cancelled = _cancel_all(state.evolve(cycle=cycle), event.time, "operator cancel", again=True)
+    return replace(cancelled, notes=(f"cancel-orders by the operator: cancelling {_listed(cancelled)}",))
+
+
+def _cancel_all(state: AssetState, now: datetime, reason: str, again: bool = False) -> Decision:
+    """Cancel the acting buy (an acting sell too when `again`: the operator's cancel-orders) and every
+    resting order (those whose cancel is already asked only when `again`)."""
+    cycle = state.cycle
+    acting = [cycle.order] if cycle.order is not None and (again or cycle.order.side is Side.BUY) else []
+    wanted = acting + [o for o in cycle.resting if again or o.cancel_requested_at is None]
+    for order in wanted:
+        cycle = _with_order(cycle, replace(order, cancel_requested_at=now))
+    return Decision(state.evolve(cycle=cycle),
+                    tuple(CancelOrder(o.client_order_id, o.exchange_id, reason) for o in wanted))
+
+
+def _listed(decision: Decision) -> str:
+    cancels = [c for c in decision.commands if isinstance(c, CancelOrder)]
+    orders = [decision.state.cycle.live_order(c.client_order_id) for c in cancels]
+    return ", ".join(f"the {o.kind} {o.side} {o.client_order_id}" for o in orders if o is not None)
 
 
 # --- helpers -------------------------------------------------------------------------------------
 
 
 def _live_order(state: AssetState, order_id: str) -> LiveOrder | None:
+    """The cycle's live order with this id: the acting one or a resting one."""
     order = state.cycle.order
-    return order if order is not None and order.client_order_id == order_id else None
+    if order is not None and order.client_order_id == order_id:
+        return order
+    return state.cycle.live_order(order_id) if state.cycle.resting else None
+
+
+def _with_order(cycle: Cycle, order: LiveOrder) -> Cycle:
+    """`cycle` with its live order of `order`'s id (acting or resting) replaced by `order`."""
+    if cycle.order is not None and cycle.order.client_order_id == order.client_order_id:
+        return cycle.evolve(order=order)
+    return cycle.evolve(resting=tuple(order if o.client_order_id == order.client_order_id else o
+                                      for o in cycle.resting))
 
 
 def _not_ours(state: AssetState, order_id: str, what: str) -> Decision:
-    return Decision(state, notes=(f"ignored {what} for {order_id}: not the cycle's live order",))
+    return Decision(state, notes=(f"ignored {what} for {order_id}: not one of the cycle's live orders",))
 
 
 def coin_text(config: AssetConfig, value: Decimal | None) -> str:

@@ -17,6 +17,7 @@ from dca.cycle import AssetState, Cycle, CycleStatus
 from dca.market import Quote
 from dca.money import percent_above, percent_below
 from dca.params import AssetConfig
+from dca.resting import upkeep_due, uses_limit_take_profit
 
 # --- trigger prices ------------------------------------------------------------------------------
 
@@ -92,6 +93,8 @@ def triggers(config: AssetConfig, state: AssetState) -> Triggers:
     cycle = state.cycle
     if cycle.order is not None:
         return ALWAYS
+    if upkeep_due(config, state):  # a resting order to place, replace or cancel, or a sale waiting for cancels
+        return ALWAYS
     if cycle.close_requested_at is not None or cycle.stop_loss_since is not None:  # each quote may sell or reset
         return ALWAYS
     if cycle.status is CycleStatus.TRAILING and cycle.peak_price is None:  # any bid becomes the peak
@@ -115,5 +118,6 @@ def triggers(config: AssetConfig, state: AssetState) -> Triggers:
         # a trailing stop lies above the take-profit floor, so above the stop-loss level: it covers both
         return Triggers(ask_at_or_below=safety, bid_at_or_above=cycle.peak_price,
                         bid_at_or_below=stop if stop is not None else stop_loss)
-    return Triggers(ask_at_or_below=safety, bid_at_or_above=take_profit_trigger(config, cycle),
-                    bid_at_or_below=stop_loss)
+    # a limit take-profit rests on the book: its fills come as order events, not from quotes
+    take_profit = None if uses_limit_take_profit(config) else take_profit_trigger(config, cycle)
+    return Triggers(ask_at_or_below=safety, bid_at_or_above=take_profit, bid_at_or_below=stop_loss)

@@ -5,7 +5,8 @@ The caller must act differently on each kind of error, so they are types, never 
 
 * `OrderRejected` — a definite "no" (HTTP 4xx): the order does not exist on the exchange. Its
   `kind` (a `RejectionKind`) says why, as far as the adapter that read the answer could tell;
-  `BelowMinimum` and `InsufficientBalance` are the refusals the bot learns from.
+  `BelowMinimum` and `InsufficientBalance` are the refusals the bot learns from; `WashTradeRefused`
+  says an open opposite order of the account stood in the way.
   `DuplicateClientOrderId` is the special answer for an id the exchange already has: the order
   *does* exist (an earlier attempt got through), so look it up.
 * `NotFound` — 404 for a lookup or a cancel.
@@ -75,6 +76,13 @@ class InsufficientBalance(OrderRejected):
                  available: Decimal | None) -> None:
         super().__init__(message, status, code)
         self.asset, self.available = asset, available
+
+
+class WashTradeRefused(OrderRejected):
+    """The order could trade against an open opposite order of the account ("potential wash trade
+    detected", 403 or 422): the bot's own resting order must be cancelled first."""
+
+    kind = RejectionKind.WASH_TRADE
 
 
 class NotFound(BrokerError):

@@ -191,12 +191,18 @@ def render(data: dict[str, Any] | None) -> str:
             f"<h1>DCA bot</h1>{content}</body></html>")
 
 
+def _live_orders(asset: dict[str, Any]) -> str:
+    """The acting order, and how many orders rest on the book beside it (the ladder, a limit take-profit)."""
+    resting = asset.get("resting") or []
+    return " ".join(part for part in (asset["live_order"], f"+{len(resting)} resting" if resting else "") if part)
+
+
 def _sections(data: dict[str, Any]) -> str:
     warnings = data["alerts"] + data["gates"]
     banner = ("".join(f'<div class="alert">{html.escape(w)}</div>' for w in warnings) if warnings
               else '<div class="ok">Running and ready; no gate or alert in force.</div>')
     assets = [[a["symbol"], "yes" if a["enabled"] else "no", a["cycle_id"], a["status"], a["quantity"],
-               a["average_price"], a["last_bid"], a["unrealized_pnl"], a["safety_orders"], a["live_order"]]
+               a["average_price"], a["last_bid"], a["unrealized_pnl"], a["safety_orders"], _live_orders(a)]
               for a in data["assets"]]
     profit = [[symbol, row["cycles"], row["errors"], row["realized_pnl"], row["fees"], row["return_percent"]]
               for symbol, row in data["profit"]["by_asset"].items()]

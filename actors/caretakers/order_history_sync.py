@@ -42,7 +42,7 @@ class OrderHistorySync(Caretaker):
 
     def _settle_open_rows(self) -> None:
         rt = self._rt
-        live = {c.cycle.order.client_order_id for c in rt.cycles.current_cycles() if c.cycle.order is not None}
+        live = {order.client_order_id for c in rt.cycles.current_cycles() for order in c.cycle.live_orders}
         settle_before = rt.clock.now() - timedelta(seconds=self._interval)  # an order younger than this is in flux
         for client_order_id in rt.orders.unsettled(settle_before):
             if client_order_id in live:

@@ -6,7 +6,9 @@ order in the account, B5). For each open order of ours:
 
 * not the live order of any current cycle (an orphan) and older than the stale threshold →
   cancelled here;
-* the live order of a cycle, past its limit (a stale BUY limit, a stuck market SELL) → its asset
+* a resting order of a cycle (a ladder safety order, the limit take-profit) → left alone, whatever
+  its age: it waits on the book for its price by design;
+* the acting order of a cycle, past its limit (a stale BUY limit, a stuck market SELL) → its asset
   actor is told to check it, and the cycle's own timeout cancels it (B3, B6); only if it is still
   open at twice the limit does the janitor cancel it on the exchange as a backstop.
 
@@ -44,13 +46,17 @@ class OrderJanitor(Caretaker):
             return
         timing = rt.rules.timing
         now = rt.clock.now()
-        tracked = {c.cycle.order.client_order_id: c for c in rt.cycles.current_cycles() if c.cycle.order}
+        current = rt.cycles.current_cycles()
+        tracked = {c.cycle.order.client_order_id: c for c in current if c.cycle.order}
+        resting = {order.client_order_id for c in current for order in c.cycle.resting}
         foreign = 0
         for order in rt.broker.iter_orders(status="open"):
             if rt.risk.kill_switch is not None:  # engaged while we page through: stop at once
                 return
             if not is_ours(order.client_order_id, rt.rules.namespace):
                 foreign += 1
+                continue
+            if order.client_order_id in resting:
                 continue
             age = now - (order.submitted_at or order.created_at)
             stored = tracked.get(order.client_order_id)

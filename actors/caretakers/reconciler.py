@@ -1,6 +1,6 @@
 """`Reconciler`: compares each cycle with the exchange and has its asset actor repair it.
 
-* Every cycle's live order is read back (a fill or cancel the streams missed is applied, exactly
+* Every cycle's live orders (acting and resting) are read back (a fill or cancel the streams missed is applied, exactly
   once), including `selling` cycles whose fill was lost (the original left them stuck for ever, B4).
 * The exchange's position in each traded symbol goes to the asset actor, whose core corrects a
   small fee difference or ends the cycle in `error` if the coins left the bot. More coin on the
@@ -19,7 +19,7 @@ from actors.asset_actor import RECONCILING
 from actors.caretakers.base import Caretaker
 from actors.messages import CheckHoldings, CheckOrder
 from actors.runtime import Runtime
-from dca.cycle import LiveOrder, Side
+from dca.cycle import Cycle, Side
 from dca.money import ZERO, plain, round_nearest
 from ports.broker import BrokerError
 from ports.stores import StoredCycleRow
@@ -48,7 +48,7 @@ class Reconciler(Caretaker):
             held = position.qty if position is not None else ZERO
             expected = stored.cycle.quantity + dust.get(stored.asset_id, ZERO)
             self._check(stored, held, expected, requested_at)
-            self._report_foreign(stored.symbol, held - expected - _unfilled_buy(stored.cycle.order))
+            self._report_foreign(stored.symbol, held - expected - _unfilled_buys(stored.cycle))
         for symbol, position in positions.items():
             if symbol not in traded:
                 self._report_foreign(symbol, position.qty)
@@ -60,9 +60,12 @@ class Reconciler(Caretaker):
         handle = self._rt.asset_handle(stored.symbol)
         if not handle.is_alive():
             return
-        if stored.cycle.order is not None:  # in flux: read the order back; holdings wait for the next run
+        cycle = stored.cycle
+        if cycle.live_orders:  # a fill the streams missed is applied first
             handle.tell(CheckOrder(RECONCILING))
-        else:
+        if cycle.order is None and not any(order.side is Side.SELL for order in cycle.resting):
+            # Only resting buys live: they can only add coin, so a shortfall is still one. With the acting
+            # order or a resting sell live the holding is in flux: it waits for the next run.
             handle.tell(CheckHoldings(held, expected, requested_at))
 
     def _report_foreign(self, symbol: str, extra: Decimal) -> None:
@@ -84,8 +87,8 @@ class Reconciler(Caretaker):
         return f"{plain(round_nearest(quantity, increment))} {coin}"
 
 
-def _unfilled_buy(order: LiveOrder | None) -> Decimal:
-    """Coin a live buy may have brought in that its cycle has not applied yet: not foreign."""
-    if order is None or order.side is not Side.BUY:
-        return ZERO
-    return max(order.qty - order.filled_qty, ZERO)
+def _unfilled_buys(cycle: Cycle) -> Decimal:
+    """Coin the cycle's live buys (acting or resting) may have brought in that it has not applied yet:
+    not foreign."""
+    return sum((max(order.qty - order.filled_qty, ZERO) for order in cycle.live_orders if order.side is Side.BUY),
+               ZERO)

@@ -48,6 +48,7 @@ from ports.broker import (  # the port's error kinds and values: this adapter ra
     NotFound,
     OrderRejected,
     VenueFees,
+    WashTradeRefused,
 )
 
 T = TypeVar("T")
@@ -323,6 +324,7 @@ def _rules(asset: Any, min_notional: Decimal) -> ExchangeRules:
 
 
 _INSUFFICIENT = re.compile(r"insufficient balance for (?P<asset>\w+).*?available: (?P<available>[0-9.]+)")
+_WASH_TRADE = "wash trade"  # "potential wash trade detected. use complex orders" (403 40310000, or 422)
 _BELOW_MINIMUM = ("cost basis must be >=", "minimal amount of order", "qty must be >=", "min_order_size")
 
 
@@ -336,6 +338,8 @@ def rejection_for(message: str, status: int, code: int | None) -> OrderRejected:
         return InsufficientBalance(message, status, code, "", None)
     if any(text in message for text in _BELOW_MINIMUM):
         return BelowMinimum(message, status, code)
+    if _WASH_TRADE in message.lower():
+        return WashTradeRefused(message, status, code)
     return OrderRejected(message, status, code, rejection_kind(message))
 
 

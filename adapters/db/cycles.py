@@ -156,6 +156,7 @@ class CycleStore:
                 self._notes(session, old_row, before.cycle.status, state.cycle.status, decision.notes, at)
             if state.cycle.order is not None:
                 self._write_order(session, asset_id, state.cycle.id, state.cycle.order)
+            self._write_resting(session, asset_id, before.cycle, state.cycle)
             if decision.confirmed_fee is not None:
                 self._confirm_fee(session, decision.confirmed_fee)
             if state.last_sell_price != before.last_sell_price or state.dust != before.dust:
@@ -256,6 +257,21 @@ class CycleStore:
         row.cancel_requested_at = order.cancel_requested_at
         return row
 
+    def _write_resting(self, session: Session, asset_id: int, before: Cycle, after: Cycle) -> None:
+        """The cycle's resting orders: each one's row is marked `resting` while the cycle holds it, and
+        unmarked once the cycle lets it go (filled, cancelled, or taken over as the acting order), so a
+        restarted bot loads back exactly the ones still live. (An order that ends is the decision's
+        `finished_order`, whose figures were written above.)"""
+        for order in after.resting:
+            self._write_order(session, asset_id, after.id, order).resting = True
+        kept = {order.client_order_id for order in after.resting}
+        for order in before.resting:
+            if order.client_order_id not in kept:
+                row = session.execute(select(DcaOrder).where(DcaOrder.client_order_id == order.client_order_id)
+                                      ).scalar_one_or_none()
+                if row is not None:
+                    row.resting = False
+
     def _notes(self, session: Session, row: DcaCycle, before: CycleStatus, after: CycleStatus,
                notes: tuple[str, ...], at: datetime) -> None:
         for index, note in enumerate(notes):
@@ -307,6 +323,8 @@ def _cycle(session: Session, row: DcaCycle) -> Cycle:
         ).scalar_one_or_none()
         if order_row is not None:
             order = _live_order(order_row)
+    resting = session.execute(select(DcaOrder).where(DcaOrder.cycle_id == row.id, DcaOrder.resting.is_(True))
+                              .order_by(DcaOrder.pk)).scalars()
     return Cycle(
         id=row.id, status=CycleStatus(row.status), quantity=row.quantity, cost=row.cost,
         safety_orders=row.safety_orders, last_fill_price=row.last_order_fill_price,
@@ -315,6 +333,7 @@ def _cycle(session: Session, row: DcaCycle) -> Cycle:
         buy_fees=row.buy_fees, sold_qty=row.sold_qty, sell_notional=row.sell_notional, sell_fees=row.sell_fees,
         realized_pnl=row.realized_pnl, sell_price=row.sell_price, completed_at=row.completed_at,
         stop_loss_since=row.stop_loss_since, close_requested_at=row.close_requested_at,
+        resting=tuple(_live_order(order_row) for order_row in resting),
     )
 
 

@@ -172,8 +172,9 @@ class DcaOrder(Base):
     fee_source: Mapped[str] = mapped_column(String(8), nullable=False, server_default=text("'estimate'"))
     position_before: Mapped[Decimal | None] = mapped_column(QTY)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    # added (0007): placed ahead of need, resting on the book while the cycle watches (a safety order
-    # of the ladder, or the limit take-profit); false for the cycle's one acting order
+    # added (0007): one of its cycle's resting orders, placed ahead of need (a safety order of the
+    # ladder, or the limit take-profit); set while the cycle holds it, cleared once the cycle lets it go
+    # (so a restart loads back exactly the live ones); false for the cycle's one acting order
     resting: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("0"))
 
 

@@ -84,6 +84,12 @@ def apply_quirks_to_rules(rules: ExchangeRules, given: dict[str, str], quirks: Q
         rules.price_increment_policy = quirks.off_grid_prices
     if "post_status" in named:
         rules.accepted_status = quirks.post_status
+    if "wash_trade_check" in named:
+        rules.wash_trade_check = quirks.wash_trade_check
+    if "wash_trade_status" in named:
+        rules.wash_trade_status = quirks.wash_trade_status
+    if "maker_fill_price" in named:
+        rules.maker_fill_price = quirks.maker_fill_price
     if "duplicate_id_status" in named:
         rules.duplicate_id_status = quirks.duplicate_id_status
     if quirks.buying_power_below_cash is not None:

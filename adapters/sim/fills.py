@@ -38,6 +38,8 @@ def fill_price(order: Order, quote: Quote, taker: bool, spec: AssetSpec, rules: 
         return None, Liquidity.TAKER
     if taker:
         return opposite, Liquidity.TAKER
+    if rules.maker_fill_price == "quote":  # price improvement: the resting order trades at the quote
+        return opposite, Liquidity.MAKER
     return order.limit_price, Liquidity.MAKER
 
 

@@ -50,6 +50,7 @@ from adapters.sim.orders import Liquidity, Order, OrderRequest, OrderStatus, Ord
 from adapters.sim.reservations import buy_reservation, reserved_for, sell_reservation
 from adapters.sim.rules import ExchangeRules, FillModel
 from adapters.sim.validation import text
+from adapters.sim.wash_trades import wash_trade_refusal
 from dca.market import Quote
 from dca.money import round_down, round_up
 
@@ -81,6 +82,7 @@ class MatchingEngine:
         self._fill_rng = random.Random(f"alpaca-sim:{seed}:fills")
         self._last_quote: dict[str, Quote] = {}
         self._sequence = 0
+        self.wash_trade_refusals = 0  # orders refused by the wash-trade check (counted for tests)
 
     # ------------------------------------------------------------------ queries
 
@@ -162,6 +164,12 @@ class MatchingEngine:
             target_qty = round_down(notional / limit_price, spec.min_trade_increment)  # type: ignore[operator]
             if target_qty < self.min_order_size(spec.symbol):
                 raise forbidden(f"qty must be >= {text(self.min_order_size(spec.symbol))}")
+        # after the request's own checks (sizes, minimums): it is about the account's other orders
+        refusal = wash_trade_refusal(side, order_type, limit_price, self.book.open(spec.symbol),
+                                     rules.wash_trade_check, rules.wash_trade_status)
+        if refusal is not None:
+            self.wash_trade_refusals += 1
+            raise refusal
         if side is Side.BUY:
             reserve_price, reserved = buy_reservation(spec, order_type, target_qty, notional, estimate, rules,
                                                       self.buying_power, self.ledger.cash)

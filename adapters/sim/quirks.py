@@ -50,6 +50,9 @@ class Quirks:
     min_order_size_usd: Decimal | None = None
     off_grid_prices: str = "reject"
     no_position_qty: bool = False
+    wash_trade_check: str = "crossing"
+    wash_trade_status: int = 403
+    maker_fill_price: str = "limit"
 
 
 def _flag(name: str, value: str) -> bool:
@@ -82,6 +85,12 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str, str], str]:
         return value
 
     return parse
+
+
+def _wash_status(name: str, value: str) -> int:
+    if value not in ("403", "422"):
+        raise ValueError(f"quirk {name}: must be 403 or 422 (got {value!r})")
+    return int(value)
 
 
 def _status(name: str, value: str) -> int:
@@ -134,6 +143,12 @@ QUIRKS: dict[str, tuple[Callable[[str, str], object], str, str]] = {
     "min_order_size_usd": (_decimal, "=USD", "an asset's min_order_size is USD of the coin at the current price"),
     "off_grid_prices": (_choice(("reject", "round")), "=reject|round",
                         "a price off price_increment is refused 422 (default) or rounded to it"),
+    "wash_trade_check": (_choice(("crossing", "off")), "=crossing|off",
+                         "refuse an order that could trade against the account's own open opposite order "
+                         "(default crossing: a market order opposite any open order, a limit crossing one)"),
+    "wash_trade_status": (_wash_status, "=403|422", "HTTP status of 'potential wash trade detected'"),
+    "maker_fill_price": (_choice(("limit", "quote")), "=limit|quote",
+                         "a resting limit crossed by a later quote fills at its limit (default) or at the quote"),
 }
 
 

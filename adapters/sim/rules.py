@@ -31,6 +31,13 @@ class ExchangeRules:
     min_order_usd: Decimal | None = None  # min_order_size follows the price: this many USD of the coin
     accepted_status: str = "pending_new"  # status in the POST response: "pending_new" or "accepted"
     max_client_order_id_length: int = 128
+    # an order that could trade against the account's own open opposite order is refused (wash_trades.py):
+    # "crossing" (Alpaca's documented rule) or "off"; and the refusal's HTTP status (403 or 422)
+    wash_trade_check: str = "crossing"
+    wash_trade_status: int = 403
+    # the price a resting limit fills at when a later quote crosses it: "limit" (its own limit) or
+    # "quote" (the crossing quote's price: a buy below its limit, a sell above it)
+    maker_fill_price: str = "limit"
 
     @property
     def maker_fee_rate(self) -> Decimal:

@@ -14,13 +14,14 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from typing import Any
 
 from app.backtest.metrics import curves, portfolio, summarize
 from app.backtest.runner import BacktestSetup, run
 from app.backtest.series import BarSeries
 from dca.money import ZERO
-from dca.params import PARAM_NAMES, InvalidParams
+from dca.params import PARAM_NAMES, InvalidParams, parse_param_value
 
 MAX_POINTS = 100_000
 RANKINGS = {  # name: (higher is better?)
@@ -56,7 +57,17 @@ def parse_axis(text: str) -> Axis:
         values = _range(name, spec) if ":" in spec else tuple(v.strip() for v in spec.split(",") if v.strip())
     if not values:
         raise SweepError(f"--sweep: {name}: no values in {spec!r}")
-    return Axis(name, values)
+    return Axis(name, tuple(_canonical(name, value) for value in values))
+
+
+def _canonical(name: str, value: str) -> str:
+    """A choice as the parameter spells it (`MARKET` → `market`), so the table, CSV and JSON show
+    one spelling; anything else as given (a bad value is named by `checked`, with its grid point)."""
+    try:
+        typed = parse_param_value(name, value)
+    except InvalidParams:
+        return value
+    return str(typed.value) if isinstance(typed, Enum) else value
 
 
 def _range(name: str, spec: str) -> tuple[str, ...]:

@@ -48,14 +48,14 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from app.driver.outcomes import OutcomeRecorder
-from app.driver.sell_guard import SellGuard
+from app.driver.sell_guard import SellGuard, held_by_own_sells
 from app.driver.services import AssetHost, DriverPorts
 from app.driver.venue_checks import GO, CashReading, PendingFee, Verdict
 from app.start_conditions import ASK_AGAIN_AFTER, StoredBarsReader
 from dca.adoption import AdoptionRefused, plan_adoption
 from dca.assets import AssetRecord
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
-from dca.cycle import AssetState, CycleStatus, FeeSource, Side
+from dca.cycle import AssetState, CycleStatus, FeeSource, LiveOrder, Side
 from dca.events import (
     CancelRequested,
     CloseReason,
@@ -78,7 +78,7 @@ from dca.market import Quote
 from dca.money import ZERO
 from dca.order_reports import event_for
 from dca.params import AssetConfig, ExchangeRules
-from dca.risk import Veto, buy_cost, committed_capital, reserved_by_buy, vet
+from dca.risk import Veto, buy_cost, cycle_committed, cycle_reserved, vet
 from dca.strategy import (
     ALWAYS,
     Decision,
@@ -178,8 +178,9 @@ class AssetDriver:
         return self._config, self._state
 
     def start(self) -> None:
-        """Rebuild the cycle from the books and, before anything else, ask the exchange about an
-        order the books hold as in flight (a fill or cancel while the bot was down is applied once)."""
+        """Rebuild the cycle from the books and, before anything else, ask the exchange about every
+        order the books hold as live, acting or resting (a fill or cancel while the bot was down is
+        applied once)."""
         p = self._p
         record = p.assets.by_id(self._asset_id)
         if record is None:
@@ -192,7 +193,7 @@ class AssetDriver:
         self._state = p.cycles.load(record)
         self._log.info("cycle {} {}; {}", self._state.cycle.id, self._state.cycle.status,
                        _holding(self._config, self._state))
-        if self._state.cycle.order is not None:  # in flight when we last stopped: ask the exchange first
+        if self._state.cycle.live_orders:  # live when we last stopped: ask the exchange first
             self.check_order(OrderLookup.RECOVERING)
         self._refresh_triggers()
         self._arm_deadlines()
@@ -216,7 +217,7 @@ class AssetDriver:
         self._run(_Decide(Tick(self._p.clock.now()), entry=True))
 
     def check_order(self, reason: OrderLookup) -> None:
-        """Read the live order back from the exchange and apply what the cycle has not seen yet."""
+        """Read every live order back from the exchange and apply what the cycle has not seen yet."""
         self._run(*self._read_back(reason))
 
     def check_holdings(self, quantity: Decimal, expected: Decimal, requested_at: float) -> None:
@@ -245,8 +246,8 @@ class AssetDriver:
         pending = self._fee_pending
         if pending is None or pending.client_order_id != client_order_id:
             return
-        if self._state.cycle.order is not None:  # another order moved the position meanwhile: the venue's
-            self._fee_pending = None             # fee activities will settle it
+        if _position_may_have_moved(self._state):  # another order moved the position meanwhile: the venue's
+            self._fee_pending = None                # fee activities will settle it
             return
         try:
             position: Decimal | None = self._p.broker.position_qty(self._symbol)
@@ -295,15 +296,16 @@ class AssetDriver:
         return Answer(decision.notes[-1] if decision.notes else "nothing to do", refused=decision.state is before)
 
     def cancel_orders(self) -> Answer:
-        """`supervisor.py cancel-orders`: cancel the live order, read its end back, place nothing more."""
+        """`supervisor.py cancel-orders`: cancel every live order (acting and resting), read their ends
+        back, place nothing more."""
         assert self._state is not None
         self._paused = True
         decision = self._run(_Decide(CancelRequested(self._p.clock.now()), entry=True))
-        if self._state.cycle.order is not None:
+        if self._state.cycle.live_orders:
             self.check_order(OrderLookup.OPERATOR_CANCEL)
-        live = self._state.cycle.order
-        after = (f"; {live.client_order_id} is still live on the exchange (the cancel is asked again when the "
-                 "asset is enabled)" if live is not None else "")
+        live = ", ".join(order.client_order_id for order in self._state.cycle.live_orders)
+        after = (f"; {live} still live on the exchange (the cancel is asked again when the asset is enabled)"
+                 if live else "")
         return Answer((decision.notes[-1] if decision.notes else "nothing to cancel") + after)
 
     def _read_start_condition(self, now: datetime) -> None:
@@ -458,7 +460,8 @@ class AssetDriver:
         assert self._outcomes is not None
         p, order_id = self._p, command.client_order_id
         now = p.clock.now()
-        if command.side is Side.BUY:  # stored before the POST: the exact coin fee is learned from it later
+        if command.side is Side.BUY and self._alone_on_the_venue(order_id):
+            # stored before the POST: the exact coin fee is learned from it later
             try:
                 self._store_now(PositionBeforeOrder(order_id, p.broker.position_qty(command.symbol), now))
             except BrokerUnavailable as error:
@@ -471,7 +474,7 @@ class AssetDriver:
             return []
         except DuplicateClientOrderId:
             self._log.info("{} already exists on the exchange; reading it back", order_id)
-            return self._read_back(OrderLookup.DUPLICATE_ID)
+            return self._read_back(OrderLookup.DUPLICATE_ID, order_id)
         except OrderRejected as error:
             self._log.warning("{} rejected: {}", order_id, error)
             closed = OrderClosed(order_id, CloseReason.REJECTED, now, message=str(error), rejection=error.kind)
@@ -503,7 +506,8 @@ class AssetDriver:
             self._log.warning("could not read the position after {} was refused ({})", command.client_order_id,
                               failure)
             return []
-        sellable = sellable_for_bot(position, self._state.held_quantity, error.available)
+        sellable = sellable_for_bot(position, self._state.held_quantity, error.available) + held_by_own_sells(
+            self._state)
         if sellable < command.qty:
             assert self._config is not None
             available = coin_text(self._config, error.available)
@@ -526,20 +530,26 @@ class AssetDriver:
             self._trading_stopped = str(stopped)
         except (NotFound, OrderRejected) as error:  # already filled, canceled or gone: read its final state
             self._log.info("cancel of {} refused ({}); reading it back", command.client_order_id, error)
-            return self._read_back(OrderLookup.CANCEL_REFUSED)
+            return self._read_back(OrderLookup.CANCEL_REFUSED, command.client_order_id)
         except BrokerUnavailable as error:
             self._log.warning("cancel of {} failed ({}); the cycle asks again later", command.client_order_id, error)
         return []
 
     # --- looking things up ---------------------------------------------------------------------------------
 
-    def _read_back(self, reason: OrderLookup) -> list[_Work]:
-        """The live order as the exchange has it, as events for the cycle (it applies only what it
-        has not seen), then a note of whether that changed anything."""
+    def _read_back(self, reason: OrderLookup, client_order_id: str | None = None) -> list[_Work]:
+        """Live orders as the exchange has them (every one, or the one named), as events for the cycle
+        (it applies only what it has not seen), then a note of whether that changed anything."""
         assert self._state is not None
-        live = self._state.cycle.order
-        if live is None:
-            return []
+        live = [order for order in self._state.cycle.live_orders
+                if client_order_id is None or order.client_order_id == client_order_id]
+        work: list[_Work] = []
+        for order in live:
+            work.extend(self._read_back_one(order, reason))
+        return work
+
+    def _read_back_one(self, live: LiveOrder, reason: OrderLookup) -> list[_Work]:
+        assert self._state is not None
         try:
             found = self._p.broker.order_by_client_id(live.client_order_id)
         except BrokerUnavailable as error:
@@ -570,9 +580,9 @@ class AssetDriver:
             return event
         if event.position_qty is not None or event.fee is not None or event.filled_qty == 0:
             return event
-        order = self._state.cycle.order if self._state is not None else None
-        if order is None or order.side is not Side.BUY or order.client_order_id != event.client_order_id:
-            return event
+        order = self._state.cycle.live_order(event.client_order_id) if self._state is not None else None
+        if order is None or order.side is not Side.BUY or order.position_before is None:
+            return event  # without the position before it (a resting buy) the position after tells nothing
         try:
             return replace(event, position_qty=self._p.broker.position_qty(self._symbol))
         except BrokerUnavailable:
@@ -629,14 +639,22 @@ class AssetDriver:
             self._peak_dirty = False
 
     def _post_exposure(self) -> None:
+        """What the cycle commits (the cost it holds plus every live buy's unfilled part, resting ladder
+        orders included) and the cash its live buys hold back, for the risk gates."""
         assert self._state is not None
-        cycle, order = self._state.cycle, self._state.cycle.order
-        live_buy = order is not None and order.side is Side.BUY
-        unfilled = (order.qty - order.filled_qty) if live_buy and order is not None else ZERO
-        limit = order.limit_price if live_buy and order is not None else None
-        self._p.risk.update_asset(self._symbol, committed_capital(cycle.cost, unfilled, limit),
-                                  is_open=cycle.quantity > 0 or order is not None,
-                                  reserved=reserved_by_buy(unfilled, limit))
+        cycle = self._state.cycle
+        reserved = cycle_reserved(cycle)
+        self._p.risk.update_asset(self._symbol, cycle_committed(cycle),
+                                  is_open=cycle.quantity > 0 or bool(cycle.live_orders), reserved=reserved)
+
+    def _alone_on_the_venue(self, client_order_id: str) -> bool:
+        """Whether the order just stored is the cycle's acting order and nothing else of the cycle is live:
+        only then does the position before it and after it tell its exact coin fee (a resting order
+        fills whenever the market reaches it, between other orders' fills)."""
+        assert self._state is not None
+        cycle = self._state.cycle
+        return (cycle.order is not None and cycle.order.client_order_id == client_order_id
+                and not cycle.resting)
 
     def _publish_metrics(self) -> None:
         if self._state is None:
@@ -668,3 +686,9 @@ def _holding(config: AssetConfig, state: AssetState) -> str:
     if cycle.is_flat:
         return "flat"
     return f"holding {coin_text(config, cycle.quantity)} at avg {money_text(config, cycle.average_price)}"
+
+
+def _position_may_have_moved(state: AssetState) -> bool:
+    """Whether another order of the cycle may change the venue's position after a buy ended (a resting
+    order fills whenever the market reaches it), so the position no longer tells the buy's fee."""
+    return bool(state.cycle.live_orders)

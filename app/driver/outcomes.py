@@ -31,13 +31,16 @@ class OutcomeRecorder:
         metrics, symbol = self._p.metrics, self._symbol
         for note in decision.notes:
             self._log.info("cycle {}: {}", before.cycle.id, note)
-        old = before.cycle.order
-        new = decision.finished_order or decision.state.cycle.order
-        if old is not None and new is not None and new.client_order_id == old.client_order_id:
+        for old in before.cycle.live_orders:  # the orders this event moved (acting or resting)
+            new = (decision.finished_order if decision.finished_order is not None
+                   and decision.finished_order.client_order_id == old.client_order_id
+                   else decision.state.cycle.live_order(old.client_order_id))
+            if new is None:
+                continue
             if new.filled_qty > old.filled_qty:
                 metrics.fills.labels(symbol, new.side.value).inc()
-            if decision.finished_order is not None and isinstance(event, OrderClosed | OrderNotFound):
-                self._order_ended_unfilled(new, event, config.timing)
+            if new is decision.finished_order and isinstance(event, OrderClosed | OrderNotFound):
+                self._order_ended_unfilled(new, event, config.timing, resting=old in before.cycle.resting)
         self._notify(decision, event)
         if decision.completed is not None:
             metrics.cycles_completed.labels(symbol, decision.completed.status.value).inc()
@@ -70,14 +73,16 @@ class OutcomeRecorder:
                 self._log.error("circuit breaker opened for {} after {} consecutive order failures; no orders "
                                 "for it for {}", scope, risk.limits.failure_threshold, cooldown)
 
-    def _order_ended_unfilled(self, order: LiveOrder, event: OrderClosed | OrderNotFound, timing: OrderTiming) -> None:
+    def _order_ended_unfilled(self, order: LiveOrder, event: OrderClosed | OrderNotFound, timing: OrderTiming,
+                              resting: bool) -> None:
         reason = event.reason if isinstance(event, OrderClosed) else CloseReason.EXPIRED
         side = order.side.value
         if isinstance(event, OrderClosed) and reason is CloseReason.REJECTED:
             self._p.metrics.orders_rejected.labels(self._symbol, side, event.rejection.value).inc()
             self.order_result(False)
         else:
-            operator = order.client_order_id in self.operator_cancels
+            # a resting order is never stale: the cycle cancels it on purpose (before a sale, a replacement)
+            operator = order.client_order_id in self.operator_cancels or resting
             label = CloseReason.CANCELED.value if operator else cancel_label(order, reason, event.time, timing)
             self._p.metrics.orders_canceled.labels(self._symbol, side, label).inc()
 

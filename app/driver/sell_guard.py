@@ -72,7 +72,7 @@ class SellGuard:
             self._p.metrics.sell_shortfalls.labels(self._symbol).inc()
             self._log.warning("{}", _shortfall_confirmed_text(config, total, held))
             return again(HoldingsChecked(total, self._p.clock.now()))
-        sellable = sellable_for_bot(position, held)
+        sellable = sellable_for_bot(position, held) + held_by_own_sells(before)
         if sellable >= sell.qty:
             return self._hold_back_unconfirmed_fees(config, before, sell, total)
         return again(self.sellable_short(config, before, sellable, "coins held back by other orders"))
@@ -143,3 +143,9 @@ def _shortfall_confirmed_text(config: AssetConfig, venue_qty: Decimal, held: Dec
                 "activities")
     return (f"the venue holds {coin_text(config, venue_qty)} of the {coin_text(config, held)} the cycle "
             "holds (a manual sell or a fee taken differently): the cycle is corrected and sells what is left")
+
+
+def held_by_own_sells(state: AssetState) -> Decimal:
+    """Coins the cycle's own live sells still hold on the venue (a resting limit take-profit): the venue's
+    `qty_available` leaves them out, but they are the bot's to sell, not coins held back by others."""
+    return sum((order.qty - order.filled_qty for order in state.cycle.live_orders if order.side is Side.SELL), ZERO)

@@ -38,6 +38,7 @@ from dca.events import CloseReason, ConditionChecked, Event, OrderAccepted, Orde
 from dca.market import Quote
 from dca.money import ZERO
 from dca.params import AssetConfig
+from dca.risk import cycle_committed
 from dca.strategy import Decision, Triggers, decide, start_reading_due, take_profit_trigger, triggers
 
 MAX_REJECTION_BACKOFF = timedelta(hours=1)
@@ -122,7 +123,7 @@ class BacktestSession:
         holdings = self.venue.holdings(self.config.symbol)
         cycle = self.state.cycle
         return AccountPoint(index, time, holdings.cash, holdings.quantity, cycle.quantity, cycle.cost,
-                            cycle.cost + _unfilled_buy(cycle.order))
+                            cycle_committed(cycle))
 
     # --- one event -------------------------------------------------------------------------------
 
@@ -177,13 +178,12 @@ class BacktestSession:
     def _record(self, before: AssetState, decision: Decision, event: Event) -> None:
         if self.keep_notes:
             self.log.notes.extend((event.time, note) for note in decision.notes)
-        old = before.cycle.order
-        new = decision.finished_order or decision.state.cycle.order
-        if old is not None and new is not None and new.client_order_id == old.client_order_id:
+        old, new = _order_before_after(before, decision, event)
+        if old is not None and new is not None:
             if new.filled_qty > old.filled_qty:
                 self._fill(before.cycle, old, new, event.time)
-            if decision.finished_order is not None:
-                self._order_ended(decision.finished_order, event)
+            if new is decision.finished_order:
+                self._order_ended(new, event)
         if decision.completed is not None:
             self._cycle_ended(decision.completed)
 
@@ -232,10 +232,18 @@ class BacktestSession:
 _QUIET_WHEN_UNCHANGED = frozenset({Quote, Tick})
 
 
-def _unfilled_buy(order: LiveOrder | None) -> Decimal:
-    if order is None or order.side is not Side.BUY or order.limit_price is None:
-        return ZERO
-    return (order.qty - order.filled_qty) * order.limit_price
+def _order_before_after(before: AssetState, decision: Decision,
+                        event: Event) -> tuple[LiveOrder | None, LiveOrder | None]:
+    """The order `event` reports on (the acting one, or a resting one by its id), before and after
+    the decision (its final figures if the event ended it)."""
+    order_id = getattr(event, "client_order_id", None)
+    old = before.cycle.live_order(order_id) if order_id is not None else before.cycle.order
+    if old is None:
+        return None, None
+    finished = decision.finished_order
+    if finished is not None and finished.client_order_id == old.client_order_id:
+        return old, finished
+    return old, decision.state.cycle.live_order(old.client_order_id)
 
 
 def _account_changed(last: AccountPoint, point: AccountPoint) -> bool:

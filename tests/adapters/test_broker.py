@@ -13,13 +13,16 @@ from adapters.alpaca.broker import (
     InsufficientBalance,
     NotFound,
     OrderRejected,
+    WashTradeRefused,
     decimal_text,
+    rejection_for,
 )
 from adapters.sim.config import SimConfig
 from adapters.sim.orders import OrderRequest
 from adapters.sim.service import SimulatorService
 from dca.commands import SubmitOrder
 from dca.cycle import OrderKind, OrderType, Side
+from dca.events import RejectionKind
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +174,15 @@ def test_a_stock_order_keeps_its_symbol():
             "created_at": "2026-01-01T00:00:00Z"}
     assert order_from_json(body).symbol == "AAPL"
     assert order_from_json({**body, "symbol": "ETHBTC", "asset_class": "crypto"}).symbol == "ETH/BTC"
+
+
+def test_a_wash_trade_refusal_is_typed_whatever_4xx_carries_it(venue):
+    _service, broker = venue
+    broker.submit(_buy("broker-wash-buy", qty="0.02", limit="1000"))
+    crossing = SubmitOrder("broker-wash-sell", "BTC/USD", Side.SELL, OrderType.LIMIT, Decimal("0.02"), Decimal(900),
+                           OrderKind.TAKE_PROFIT)
+    with pytest.raises(WashTradeRefused) as refused:
+        broker.submit(crossing)
+    assert refused.value.status == 403 and refused.value.kind is RejectionKind.WASH_TRADE
+    as_422 = rejection_for("potential wash trade detected. use complex orders", 422, 42210000)
+    assert isinstance(as_422, WashTradeRefused)

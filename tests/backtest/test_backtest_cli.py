@@ -244,3 +244,34 @@ def test_start_conditions_and_the_price_range_run_from_params_and_sweeps(tmp_pat
     with (tmp_path / "w" / "sweep.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert {r["start_condition"] for r in rows} == {"rsi(14) < 30", "rsi(14, 5m) < 35", "none"} and len(rows) == 6
+
+
+def test_the_take_profit_order_type_and_active_safety_orders_run_from_params_and_sweeps(tmp_path, bar_file):
+    data = f"csv:{bar_file}"
+    done = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", data, "--out", "p", "--no-chart",
+                      "--params", "take_profit_order_type=limit", "ttp_enabled=false", "active_safety_orders=2")
+    assert done.returncode == 0, done.stderr
+    params = json.loads((tmp_path / "p" / "result.json").read_text())["per_symbol"]["BTC/USD"]["params"]
+    assert (params["take_profit_order_type"], params["active_safety_orders"]) == ("limit", 2)
+    swept = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", data, "--out", "w", "--workers", "1",
+                       "--sweep", "take_profit_order_type=MARKET,limit", "active_safety_orders=0:4:2",
+                       "--params", "ttp_enabled=false")
+    assert swept.returncode == 0, swept.stderr
+    with (tmp_path / "w" / "sweep.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    expected = {(kind, count) for kind in ("market", "limit") for count in ("0", "2", "4")}  # one spelling
+    assert {(r["take_profit_order_type"], r["active_safety_orders"]) for r in rows} == expected and len(rows) == 6
+    sets = json.loads((tmp_path / "w" / "sweep.json").read_text())["sets"]
+    assert {s["take_profit_order_type"] for s in sets} == {"market", "limit"}
+    assert "take_profit_order_type  active_safety_orders" in swept.stdout
+    assert (tmp_path / "w" / "sweep_heatmap.png").exists()  # a choice on one axis, a count on the other
+    refusals = {  # exit 2, the field named, nothing run
+        ("--sweep", "take_profit_order_type=market,limit"): "take_profit_order_type: limit needs ttp_enabled false",
+        ("--sweep", "active_safety_orders=0:3:0.5"): "active_safety_orders: expected a whole number, got '0.5'",
+        ("--params", "active_safety_orders=16"): "active_safety_orders: must be between 0 and max_safety_orders (15)",
+        ("--params", "take_profit_order_type=stop"): "take_profit_order_type: expected one of limit, market",
+    }
+    for args, why in refusals.items():
+        refused = supervisor(tmp_path, "backtest", "--symbols", "BTC/USD", "--data", data, "--out", "x", *args)
+        assert refused.returncode == 2 and why in refused.stderr, (args, refused.stderr)
+    assert not (tmp_path / "x").exists()

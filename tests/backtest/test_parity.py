@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,12 +31,13 @@ from sqlalchemy import select
 
 import tests.e2e.harness as harness_module
 from actors.runtime import Intervals
-from adapters.db.models import DcaOrder
+from adapters.db.models import DcaCycle, DcaOrder
 from adapters.sim.assets import make_asset
 from app.backtest.inputs import setup_for
 from app.backtest.runner import BacktestSetup, new_session
 from config.settings import load_settings
 from dca.backtest.loop import replay_quotes
+from dca.cycle import CycleStatus, OrderKind
 from dca.market import Quote, bar_quote_path
 from dca.money import cents
 from tests.backtest.helpers import random_bars
@@ -205,3 +206,89 @@ def test_a_start_condition_holds_back_the_same_cycles_live_and_in_the_backtest(t
                                      Decimal(100_000), Decimal(0)))
     replay_quotes(free, quotes)
     assert [o.decided_at for o in free.log.orders if o.kind.value == "base"] != [o[5] for o in bases]  # held back
+
+
+# --- one pair with a feature switched on: the stop loss, the price range ---------------------------------
+
+
+@dataclass(frozen=True)
+class OnePairRun:
+    """What one pair's live run and its backtest produced, once checked to agree."""
+
+    orders: list[tuple]  # the live bot's orders (as `live_orders`)
+    session: Any  # the backtest replaying the same quotes
+    setup: BacktestSetup  # the live actor's configuration, for a backtest with a parameter changed
+    quotes: list[Quote]
+
+    def backtest_with(self, **params: Any) -> Any:
+        """The same quotes backtested with some parameters changed: what the feature changed."""
+        session = new_session(self.setup.with_params(params))
+        replay_quotes(session, self.quotes)
+        return session
+
+
+def ended_cycles(harness: BotHarness) -> list[tuple]:
+    """Every cycle the live bot ended (sold at the take-profit or by the stop loss), in order."""
+    ended = (CycleStatus.COMPLETE.value, CycleStatus.STOPPED.value)
+    assert harness.db is not None
+    with harness.db.transaction() as session:
+        rows = session.execute(select(DcaCycle).where(DcaCycle.status.in_(ended)).order_by(DcaCycle.id)).scalars()
+        return [(row.status, row.safety_orders, row.realized_pnl) for row in rows]
+
+
+def backtest_cycles(session: Any) -> list[tuple]:
+    return [(c.status.value, c.safety_orders, c.realized_pnl) for c in session.log.cycles]
+
+
+def one_pair_live_and_backtest(tmp_path: Any, params: dict[str, Any], seed: int) -> OnePairRun:
+    """BTC/USD alone with `params` on seeded quotes, live and backtested: the same orders, executions
+    and ended cycles (with their status: a stop loss ends a cycle `stopped`)."""
+    symbol = "BTC/USD"
+    price, offset = MARKETS[symbol]
+    spec = make_asset(symbol)
+    bars = random_bars(seed, BARS, price=price, volatility=0.002, symbol=symbol,
+                       start=SCRIPT_START + timedelta(minutes=1, seconds=offset), reversion=0.05)
+    quotes = [q for bar in bars for q in bar_quote_path(bar, spec.spread_bps, spec.price_increment)]
+    with BotHarness(tmp_path, f"sqlite:///{tmp_path / 'bot.sqlite3'}", assets={symbol: params},
+                    pacing="manual") as harness:
+        config = harness.snapshot(symbol)[0]
+        for quote in quotes:
+            drive(harness, quote)
+        harness.settle_and_check()
+        orders, ended = live_orders(harness, symbol), ended_cycles(harness)
+        live_executions = executions(harness.exchange.engine, symbol)
+    setup = BacktestSetup(config, spec, Decimal(100_000), Decimal(0))
+    session = new_session(setup)
+    replay_quotes(session, quotes)
+    assert_same_orders(orders, backtest_orders(session))
+    assert executions(session.venue.engine, symbol) == live_executions
+    backtest_ended = backtest_cycles(session)
+    assert [(status, safety, cents(pnl)) for status, safety, pnl in ended] == [
+        (status, safety, cents(pnl)) for status, safety, pnl in backtest_ended]
+    assert all(abs(one[2] - other[2]) <= TINY for one, other in zip(ended, backtest_ended, strict=True))
+    return OnePairRun(orders, session, setup, quotes)
+
+
+@pytest.mark.parametrize("timeout", [0, 120])
+def test_the_stop_loss_sells_the_same_cycles_at_the_same_moments_live_and_in_the_backtest(tmp_path, timeout,
+                                                                                          idle_caretakers):
+    """With a timeout, the pending breach (`stop_loss_since`) is counted by the live actor on its stored
+    cycle and by the backtest on its own: the same sales on the same quotes."""
+    outcome = one_pair_live_and_backtest(tmp_path, {**QUICK, "stop_loss_percent": "1", "stop_loss_timeout": timeout},
+                                         seed=2)
+    statuses = [c.status for c in outcome.session.log.cycles]
+    assert statuses.count(CycleStatus.STOPPED) >= 2 and CycleStatus.COMPLETE in statuses, statuses
+    sales = [o[5] for o in outcome.orders if o[0] == OrderKind.STOP_LOSS.value]
+    assert len(sales) >= 2
+    at_once = [o.decided_at for o in outcome.backtest_with(stop_loss_timeout=0).log.orders
+               if o.kind is OrderKind.STOP_LOSS]
+    assert (sales[0] > at_once[0]) if timeout else (sales == at_once)  # the timeout held the first sale back
+
+
+def test_the_price_range_holds_back_the_same_cycles_live_and_in_the_backtest(tmp_path, idle_caretakers):
+    """min_price/max_price around the middle of the market: base orders wait for an ask inside it."""
+    outcome = one_pair_live_and_backtest(tmp_path, {**QUICK, "min_price": "59650", "max_price": "59880"}, seed=1)
+    bases = [o[5] for o in outcome.orders if o[0] == OrderKind.BASE.value]
+    assert len(bases) >= 3 and any(c.status is CycleStatus.COMPLETE for c in outcome.session.log.cycles)
+    anywhere = outcome.backtest_with(min_price=None, max_price=None)
+    assert bases[0] > next(o.decided_at for o in anywhere.log.orders if o.kind is OrderKind.BASE)  # held back

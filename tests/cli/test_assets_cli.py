@@ -88,3 +88,45 @@ def test_the_asset_table_says_when_the_stop_loss_is_off_and_when_it_acts_at_once
     assert supervisor(tmp_path, "assets", "set", "ETH/USD", "stop_loss_percent=3").returncode == 0
     rows = {line.split()[0]: line for line in supervisor(tmp_path, "assets", "list").stdout.splitlines()[2:]}
     assert " off " in rows["BTC/USD"] and " 3% " in rows["ETH/USD"] and "after" not in rows["ETH/USD"]
+
+
+def test_the_take_profit_order_type_and_active_safety_orders_through_the_cli(tmp_path):
+    added = supervisor(tmp_path, "assets", "add", "BTC/USD", "--take-profit-order-type", "limit", "--ttp-enabled",
+                       "false", "--max-safety-orders", "4", "--active-safety-orders", "2")
+    assert added.returncode == 0, added.stderr
+    btc = json.loads(supervisor(tmp_path, "assets", "list", "--json").stdout)[0]
+    assert (btc["take_profit_order_type"], btc["active_safety_orders"], btc["ttp_enabled"]) == ("limit", 2, False)
+    header, _, row = supervisor(tmp_path, "assets", "list").stdout.splitlines()[:3]
+    assert "active SO" in header and "TP order" in header
+    cells = dict(zip(["symbol", "enabled", "base", "safety", "max SO", "active SO", "SO dev %", "TP %", "TTP %",
+                      "TP order"], row.split(), strict=False))
+    assert (cells["max SO"], cells["active SO"], cells["TTP %"], cells["TP order"]) == ("4", "2", "off", "limit")
+    changed = supervisor(tmp_path, "assets", "set", "BTC/USD", "take_profit_order_type=MARKET", "ttp_enabled=true",
+                         "active_safety_orders=4")
+    assert changed.returncode == 0, changed.stderr
+    assert "take_profit_order_type=market, ttp_enabled=true, active_safety_orders=4" in changed.stdout
+    btc = json.loads(supervisor(tmp_path, "assets", "list", "--json").stdout)[0]
+    assert (btc["take_profit_order_type"], btc["active_safety_orders"], btc["ttp_enabled"]) == ("market", 4, True)
+
+
+def test_bad_take_profit_order_types_and_active_safety_orders_are_named_and_nothing_is_written(tmp_path):
+    bad = supervisor(tmp_path, "assets", "add", "BTC/USD", "--take-profit-order-type", "stop",
+                     "--active-safety-orders", "many")
+    assert bad.returncode == 2
+    assert "take_profit_order_type: expected one of limit, market, got 'stop'" in bad.stderr
+    assert "active_safety_orders: expected a whole number" in bad.stderr and "nothing was written" in bad.stderr
+    assert json.loads(supervisor(tmp_path, "assets", "list", "--json").stdout) == []
+    assert supervisor(tmp_path, "assets", "add", "BTC/USD", "--max-safety-orders", "3",
+                      "--active-safety-orders", "3").returncode == 0
+    before = supervisor(tmp_path, "assets", "list", "--json").stdout
+    refusals = {
+        "active_safety_orders=4": "active_safety_orders: must be between 0 and max_safety_orders (3)",
+        "active_safety_orders=-1": "active_safety_orders: must be between 0 and max_safety_orders (3)",
+        "max_safety_orders=2": "active_safety_orders: must be between 0 and max_safety_orders (2)",  # as a whole
+        "take_profit_order_type=limit": "take_profit_order_type: limit needs ttp_enabled false",  # trailing is on
+    }
+    for assignment, why in refusals.items():
+        refused = supervisor(tmp_path, "assets", "set", "BTC/USD", assignment)
+        assert refused.returncode == 2 and why in refused.stderr, (assignment, refused.stderr)
+        assert "nothing was written" in refused.stderr
+    assert supervisor(tmp_path, "assets", "list", "--json").stdout == before

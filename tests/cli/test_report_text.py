@@ -103,3 +103,20 @@ def test_a_cycles_story_lists_its_orders_and_what_happened():
     assert text.startswith("cycle 7 of BTC/USD: complete, started 2026-03-01 12:30:00, ended 2026-03-01 12:30:00")
     assert "sold at 101: realized P/L 0.0512 after fees" in text and "dca-x-1-7-1" in text
     assert text.endswith("2026-03-01 12:30:00  [watching → buying] base order placed")
+
+
+def _gate_lines(row: AssetStatus) -> list[str]:
+    return [line for line in status_text(_report(rows=[row])).splitlines() if line.startswith("BTC/USD: ")]
+
+
+def test_status_says_in_one_line_what_holds_a_new_cycle_back():
+    reading = "waiting for rsi(14) < 30 (rsi(14) = 41.2) at 2026-03-01 12:30 UTC"
+    condition = _row(quantity=Decimal(0), waiting_for="the start condition: rsi(14) < 30", start_condition=reading)
+    assert _gate_lines(condition) == [f"BTC/USD: no new cycle; start condition {reading}"]
+    holds = "holds (rsi(14) = 22) at 2026-03-01 12:30 UTC"
+    price = _row(quantity=Decimal(0), waiting_for="the buy price (101) to fall to max_price 100",
+                 price_range_wait="the buy price (101) to fall to max_price 100", start_condition=holds)
+    assert _gate_lines(price) == [f"BTC/USD: no new cycle until the buy price (101) to fall to max_price 100; "
+                                  f"start condition {holds}"]
+    assert _gate_lines(_row(quantity=Decimal(0), start_condition=holds)) == [f"BTC/USD: start condition {holds}"]
+    assert _gate_lines(_row()) == []

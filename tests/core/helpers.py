@@ -30,7 +30,7 @@ def config(
     min_order_size: str | None = None, **params
 ) -> AssetConfig:
     """An asset config with loose exchange minimums and no fees unless a test asks for them."""
-    typed = {k: (Decimal(v) if isinstance(v, str) else v) for k, v in params.items()}
+    typed = {k: (Decimal(v) if type(v) is str else v) for k, v in params.items()}  # enums (str too) stay
     return AssetConfig(
         asset_id=1, symbol=SYMBOL, order_namespace=NAMESPACE,
         params=replace(AssetParams(ttp_enabled=False), **typed),

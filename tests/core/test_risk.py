@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from actors.risk_board import RiskBoard
 from dca.commands import CancelOrder, ScheduleTimer, SubmitOrder
-from dca.cycle import OrderKind, OrderType, Side
-from dca.risk import GLOBAL, RiskLimits, RiskSnapshot, committed_capital, vet
+from dca.cycle import Cycle, CycleStatus, LiveOrder, OrderKind, OrderType, Side
+from dca.risk import GLOBAL, RiskLimits, RiskSnapshot, committed_capital, cycle_committed, cycle_reserved, vet
 
 T = datetime(2026, 3, 1, 12, tzinfo=UTC)
 D = Decimal
@@ -65,10 +65,33 @@ def test_a_buy_never_costs_more_than_the_buying_power():
     assert _gate(commands=(SELL,), buying_power=D(0)) is None
 
 
-def test_other_assets_open_buys_are_held_back_from_the_buying_power_but_not_the_buyers_own():
+def test_every_open_buy_of_the_bot_is_held_back_from_the_buying_power_the_buyers_resting_ones_too():
     assert _gate(buying_power=D(80), reserved={"ETH/USD": D("30.01")}) == "cash"
     assert _gate(buying_power=D(80), reserved={"ETH/USD": D(30)}) is None
-    assert _gate(buying_power=D(50), reserved={"BTC/USD": D(40)}) is None
+    assert _gate(buying_power=D(90), reserved={"BTC/USD": D(40)}) is None
+    assert _gate(buying_power=D(50), reserved={"BTC/USD": D(40)}) == "cash"  # its resting ladder reserves 40
+
+
+def test_a_ladder_placed_in_one_decision_is_vetted_as_one_cost():
+    ladder = (_buy(OrderKind.SAFETY, qty="0.5", limit="100"), _buy(OrderKind.SAFETY, qty="1", limit="90"))
+    assert _gate(commands=ladder, buying_power=D(140)) is None  # 50 + 90
+    assert _gate(commands=ladder, buying_power=D("139.99")) == "cash"
+    budget, cap = RiskLimits(capital_budget=D(200)), RiskLimits(asset_capital_cap=D(200))
+    assert _gate(budget, commands=ladder, committed={"BTC/USD": D("60.01")}) == "capital_budget"
+    assert _gate(cap, commands=ladder, committed={"BTC/USD": D(60)}) is None
+    take_profit = SubmitOrder("id-9", "BTC/USD", Side.SELL, OrderType.LIMIT, D(1), D(120), OrderKind.TAKE_PROFIT)
+    with_sell = (*ladder, take_profit)
+    assert _gate(commands=with_sell, buying_power=D(140)) is None  # a sell costs nothing
+
+
+def test_a_cycles_commitment_counts_every_live_buy_resting_ones_included():
+    cycle = Cycle(id=1, status=CycleStatus.WATCHING, quantity=D(1), cost=D(100), resting=(
+        LiveOrder("a", OrderKind.SAFETY, Side.BUY, OrderType.LIMIT, D(1), D(90), T, filled_qty=D("0.25")),
+        LiveOrder("b", OrderKind.SAFETY, Side.BUY, OrderType.LIMIT, D(2), D(80), T),
+        LiveOrder("c", OrderKind.TAKE_PROFIT, Side.SELL, OrderType.LIMIT, D(1), D(120), T),
+    ))
+    assert cycle_reserved(cycle) == D("67.5") + D(160)
+    assert cycle_committed(cycle) == D(100) + D("227.5")
 
 
 def test_max_open_cycles_stops_new_cycles_only():

@@ -6,13 +6,15 @@ lets the bot finish what it is doing, and then requires, for every asset, that
 
 * the cycle's quantity (plus the asset's dust) equals the simulator's position: every fill was
   applied exactly once, net of the fee taken in coin;
-* every open order on the simulator is known to the database and is the live order of its cycle;
-* the simulator never had two orders of ours open at once for one pair (no duplicate).
+* every open order on the simulator is known to the database and is a live order of its cycle (the
+  acting one or a resting one);
+* the simulator never had two orders of ours open at once for one pair (no duplicate); with orders
+  placed ahead (`active_safety_orders`, `take_profit_order_type=limit`) several may rest together, so
+  there a duplicate is two open at once on the same side at the same price.
 """
 
 from __future__ import annotations
 
-import itertools
 import sys
 import time
 from collections.abc import Callable
@@ -210,11 +212,11 @@ class BotHarness:
             state = self.state(symbol)
         except ActorDeadError:
             return False
-        live = state.cycle.order
-        if live is None:
-            return True
-        on_exchange = self.exchange.order_by_client_id(live.client_order_id)
-        return on_exchange is not None and on_exchange.filled_qty == live.filled_qty and on_exchange.is_open
+        for live in state.cycle.live_orders:
+            on_exchange = self.exchange.order_by_client_id(live.client_order_id)
+            if on_exchange is None or on_exchange.filled_qty != live.filled_qty or not on_exchange.is_open:
+                return False
+        return True
 
     # --- looking at the books -------------------------------------------------------------------
 
@@ -265,30 +267,42 @@ class BotHarness:
             on_exchange = positions.get(symbol.replace("/", ""), Decimal(0))
             if held != on_exchange:
                 found.append(f"{symbol}: the cycle holds {held}, the exchange {on_exchange}")
-        live = {c.cycle.order.client_order_id for c in cycles.values() if c.cycle.order is not None}
+        live = {order.client_order_id for c in cycles.values() for order in c.cycle.live_orders}
         namespace = self.namespace()
         known = OrderMirror(self.db, namespace).known_client_ids(o.client_order_id for o in open_orders)
         for order in open_orders:
             if order.client_order_id not in known:
                 found.append(f"open order {order.client_order_id} is unknown to the database")
             elif order.client_order_id not in live:
-                found.append(f"open order {order.client_order_id} is not its cycle's live order")
+                found.append(f"open order {order.client_order_id} is not a live order of its cycle")
         found.extend(self.overlapping_orders())
         return found
 
     def overlapping_orders(self) -> list[str]:
-        """Orders of one pair whose lifetimes overlap: two live orders at once (a duplicate)."""
+        """Orders of one pair whose lifetimes overlap: two live orders at once (a duplicate). A pair that
+        places orders ahead may have several resting together: there only two open at once on the same
+        side at the same price are a duplicate."""
         by_symbol: dict[str, list[Any]] = {}
         for order in self.exchange.orders():
             by_symbol.setdefault(order.symbol, []).append(order)
         found = []
         for symbol, orders in by_symbol.items():
             orders.sort(key=lambda o: (o.created_at, o.sequence))
-            for earlier, later in itertools.pairwise(orders):
+            ahead = self.places_orders_ahead(symbol)
+            for index, earlier in enumerate(orders):
                 ended = None if earlier.is_open else earlier.updated_at
-                if ended is None or later.created_at < ended - timedelta(microseconds=1):
+                for later in orders[index + 1:] if ahead else orders[index + 1:index + 2]:
+                    if ended is not None and later.created_at >= ended - timedelta(microseconds=1):
+                        continue
+                    if ahead and (later.side != earlier.side or later.limit_price != earlier.limit_price):
+                        continue
                     found.append(f"{symbol}: {later.client_order_id} placed while {earlier.client_order_id} was open")
         return found
+
+    def places_orders_ahead(self, symbol: str) -> bool:
+        """Whether the pair is configured to keep orders resting (a ladder or a limit take-profit)."""
+        values = next((v for s, v in self.assets.items() if s.replace("/", "") == symbol.replace("/", "")), {})
+        return int(values.get("active_safety_orders", 0)) > 0 or values.get("take_profit_order_type") == "limit"
 
     def describe(self) -> str:
         """The bot's books and the simulator's, for a failure message."""
@@ -303,7 +317,8 @@ class BotHarness:
             for row in connection.execute(text("SELECT cycle_id, at, from_status, to_status, detail "
                                                "FROM dca_cycle_events ORDER BY id")):
                 lines.append(f"  event {tuple(row)}")
-            for row in connection.execute(text("SELECT client_order_id, status, id, filled_qty FROM dca_orders")):
+            for row in connection.execute(text("SELECT client_order_id, status, id, filled_qty, order_kind, resting "
+                                               "FROM dca_orders")):
                 lines.append(f"order {tuple(row)}")
         lines.append("--- the simulator")
         for order in self.exchange.orders():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from actors.messages import ParamsChanged
 from adapters.db.assets import AssetRepository
 from adapters.db.models import DcaCycle
 from dca.cycle import CycleStatus
+from dca.market import Quote
 from tests.cli.helpers import supervisor
 from tests.e2e.harness import QUICK, BotHarness, wait_for
 from tests.e2e.test_reports_and_adoption import _cli_env, _while_time_passes
@@ -29,8 +31,7 @@ def _ended(harness, status: CycleStatus) -> list[DcaCycle]:
 
 
 def _with_stop_loss(harness, percent: str, timeout: int) -> None:
-    """Give the running actor a stop loss. (Until the `dca_assets` columns of migration 0005 land, the
-    parameters reach the actor the way a changed row does, without going through the table.)"""
+    """Give the running actor a stop loss while it holds a position, the way a changed row reaches it."""
     record = AssetRepository(harness.db).get("BTC/USD")
     params = replace(record.params, stop_loss_percent=Decimal(percent), stop_loss_timeout=timeout,
                      max_safety_orders=0)
@@ -69,6 +70,67 @@ def test_a_crash_sets_off_the_stop_loss_only_once_the_bid_has_stayed_below_the_l
         assert harness.state("BTC/USD").cycle.status is CycleStatus.COOLDOWN
         assert harness.bot.runtime.metrics.stop_losses.labels("BTC/USD")._value.get() == 1
         assert harness.bot.runtime.metrics.cycles_completed.labels("BTC/USD", "stopped")._value.get() == 1
+        harness.settle_and_check()
+
+
+STOP_LOSS_30S = {**QUICK, "stop_loss_percent": "2", "stop_loss_timeout": 30, "max_safety_orders": 0}  # level ≈ 98.29
+
+
+def _while_down(harness, bid: str, ask: str, after: float) -> None:
+    """The market moves while no supervisor runs: the quote is current on the venue and its stream
+    sends it to nobody (the restarted bot sees only what comes after it)."""
+    when = harness.exchange.clock.now() + timedelta(seconds=after)
+    harness.exchange.push_quote(Quote("BTC/USD", Decimal(bid), Decimal(ask), when))
+    harness.exchange.publish("BTC/USD")
+
+
+def _stop_loss_since(harness):
+    with harness.db.transaction() as session:
+        return session.execute(select(DcaCycle.stop_loss_since).where(DcaCycle.status == "watching")).scalar_one()
+
+
+def test_a_restart_in_the_middle_of_the_stop_loss_timeout_keeps_counting_from_the_first_breach(
+        tmp_path, database_url):
+    with BotHarness(tmp_path, database_url, assets={"BTC/USD": STOP_LOSS_30S}, pacing="manual") as harness:
+        _holding(harness)
+        breach = harness.quote("BTC/USD", "98.00", "98.05")  # below the level: the 30 s start
+        harness.quote("BTC/USD", "97.50", "97.55", after=8)
+        harness.stop_bot()
+        assert _stop_loss_since(harness) == breach  # stored with the cycle, to the second
+        _while_down(harness, "97.40", "97.45", after=10)  # still below while nobody watches
+        harness.start_bot()
+        assert harness.state("BTC/USD").cycle.stop_loss_since == breach
+        harness.quote("BTC/USD", "97.30", "97.35", after=4)  # 23 s after the breach: still waiting
+        assert harness.state("BTC/USD").cycle.status is CycleStatus.WATCHING and not _ended(harness,
+                                                                                         CycleStatus.STOPPED)
+        harness.quote("BTC/USD", "97.20", "97.25", after=8)  # 31 s after the breach, 13 s after the restart
+        harness.quote("BTC/USD", "97.20", "97.25")  # the market sale fills
+        wait_for(lambda: _ended(harness, CycleStatus.STOPPED), 10, "the stop loss to end the cycle")
+        (stopped,) = _ended(harness, CycleStatus.STOPPED)
+        assert stopped.sell_price is not None and stopped.sell_price < Decimal("97.3")
+        assert not harness.events("stop loss reset")
+        harness.settle_and_check()
+
+
+def test_a_bid_back_above_the_level_while_the_supervisor_is_down_restarts_the_timeout(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": STOP_LOSS_30S}, pacing="manual") as harness:
+        _holding(harness)
+        breach = harness.quote("BTC/USD", "98.00", "98.05")
+        harness.stop_bot()
+        _while_down(harness, "99.00", "99.05", after=20)  # recovered while nobody watched
+        harness.start_bot()
+        assert harness.state("BTC/USD").cycle.stop_loss_since == breach  # nothing seen yet
+        harness.quote("BTC/USD", "99.00", "99.05", after=5)  # the first quote the restarted bot sees: above
+        wait_for(lambda: harness.events("stop loss reset"), 10, "the stop loss to reset")
+        assert harness.state("BTC/USD").cycle.stop_loss_since is None
+        again = harness.quote("BTC/USD", "97.50", "97.55", after=5)  # 30 s after the first breach: a new start
+        assert harness.state("BTC/USD").cycle.stop_loss_since == again
+        harness.quote("BTC/USD", "97.50", "97.55", after=20)  # 20 s of the new timeout: no sale
+        assert harness.state("BTC/USD").cycle.status is CycleStatus.WATCHING and not _ended(harness,
+                                                                                         CycleStatus.STOPPED)
+        harness.quote("BTC/USD", "97.40", "97.45", after=10)  # 30 s: the sale
+        harness.quote("BTC/USD", "97.40", "97.45")
+        wait_for(lambda: _ended(harness, CycleStatus.STOPPED), 10, "the stop loss to end the cycle")
         harness.settle_and_check()
 
 

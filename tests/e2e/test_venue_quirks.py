@@ -44,8 +44,13 @@ QUIRK_SETS = {
     "none": {}, **{name: {name: value} for name, value in ALL_AT_ONCE.items()},
     "duplicate_id_status_400": {"duplicate_id_status": "400"}, "all_but_position_lag": ALL_BUT_LAG,
     "position_lag_with_fee_tier": {"position_lag": "0.3", "fee_tier": "40/60"},
-    "all_at_once": ALL_AT_ONCE,
+    "all_at_once": {**ALL_AT_ONCE, "maker_fill_price": "quote", "wash_trade_status": "422"},
 }
+# The scenario keeps a foreign resting BUY on BTC/USD: under Alpaca's wash-trade rule (the simulator's
+# default, `wash_trade_check=crossing`) it would refuse the bot's market take-profit (a market order
+# opposite an open order of the account). That is its own scenario (tests/e2e/test_resting_orders.py);
+# here the check is off so the matrix proves the other quirks.
+SCENARIO_QUIRKS = {"wash_trade_check": "off"}
 # ALL_AT_ONCE once failed under CPU load: two readings of the lagging position, taken within its lag after
 # the base orders filled and handled seconds apart, "confirmed" that the coins were gone and ended the
 # cycles in error. A shortfall now counts only from readings requested well after the bot's last fill
@@ -59,7 +64,8 @@ SHIB_BASE, SHIB_TP = ("0.000022000", "0.000022010"), ("0.000022300", "0.00002231
 
 @pytest.mark.parametrize("quirks", list(QUIRK_SETS.values()), ids=list(QUIRK_SETS))
 def test_the_books_match_the_venue_under_every_quirk(tmp_path, database_url, quirks):
-    with BotHarness(tmp_path, database_url, assets=ASSETS, pacing="manual", quirks=quirks) as harness:
+    with BotHarness(tmp_path, database_url, assets=ASSETS, pacing="manual",
+                    quirks={**SCENARIO_QUIRKS, **quirks}) as harness:
         exchange = harness.exchange
         exchange.submit_order(OrderRequest("SHIB/USD", "buy", "market", "gtc", qty=FOREIGN_SHIB,
                                            client_order_id="foreign-coins"))

@@ -351,3 +351,44 @@ def test_exported_state_continues_exactly_like_the_original() -> None:
     copy.import_state(original.export_state())
     assert scenario(copy) == scenario(original)
     assert copy.cash == original.cash and copy.positions() == original.positions()
+
+
+# ---------------------------------------------------------------- the wash-trade check and maker prices
+
+
+def test_a_market_order_opposite_an_open_order_is_refused_as_a_wash_trade_and_counted() -> None:
+    engine = make_engine()
+    engine.submit(buy("0.002"), T0)
+    engine.on_quote(quote("60000", "60000", 1))
+    engine.submit(sell("0.001", type="limit", limit_price=D("61000")), T0)
+    refused = rejection(engine, buy("0.001"))
+    assert (refused.status, refused.code) == (403, 40310000) and "wash trade" in refused.message
+    assert engine.wash_trade_refusals == 1 and len(engine.open_orders()) == 1
+
+
+def test_a_limit_is_refused_only_when_it_crosses_an_open_opposite_limit() -> None:
+    engine = make_engine()
+    engine.submit(buy("0.001", type="limit", limit_price=D("59000")), T0)
+    assert rejection(engine, sell("0.001", type="limit", limit_price=D("59000"))).status == 403
+    engine.submit(buy("0.001", type="limit", limit_price=D("58000")), T0)  # same side: never a wash trade
+    assert engine.wash_trade_refusals == 1
+
+
+def test_with_the_check_off_opposite_orders_stand_together() -> None:
+    engine = make_engine(wash_trade_check="off")
+    engine.submit(buy("0.001", type="limit", limit_price=D("59000")), T0)
+    engine.submit(buy("0.002"), T0)
+    engine.on_quote(quote("60000", "60000", 1))
+    engine.submit(sell("0.001", type="limit", limit_price=D("58000")), T0)
+    assert engine.wash_trade_refusals == 0 and len(engine.open_orders()) == 2
+
+
+@pytest.mark.parametrize(("maker_fill_price", "price"), [("limit", D(59000)), ("quote", D(58100))])
+def test_a_resting_limit_crossed_by_a_gap_fills_at_its_limit_or_at_the_quote_as_maker(
+        maker_fill_price: str, price: D) -> None:
+    engine = make_engine(maker_fill_price=maker_fill_price)
+    engine.submit(buy("0.001", type="limit", limit_price=D("59000")), T0)
+    assert engine.on_quote(quote("59990", "60000", 1)) == []  # its first quote: it rests
+    fill = engine.on_quote(quote("58000", "58100", 2))[0]
+    assert fill.execution.price == price and fill.execution.liquidity == Liquidity.MAKER
+    assert fill.execution.fee == D("0.0000015")  # the maker rate

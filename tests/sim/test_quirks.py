@@ -30,7 +30,8 @@ EVERY_QUIRK = {
     "min_notional_on_sells": "", "duplicate_id_status": "409", "crypto_status": "ACTIVE",
     "data_connection_limit": "2", "fee_rounding": "up", "usd_fee_activity": "FEE", "post_status": "accepted",
     "no_exponent": "", "legacy_symbols": "", "no_position_qty": "", "min_order_size_usd": "2",
-    "off_grid_prices": "round",
+    "off_grid_prices": "round", "wash_trade_check": "crossing", "wash_trade_status": "422",
+    "maker_fill_price": "quote",
 }
 
 
@@ -287,6 +288,49 @@ def test_duplicate_id_status_answers_the_duplicate_with_that_status(status: str)
         assert refused.value.message == "client_order_id must be unique"
     finally:
         service.stop()
+
+
+def test_by_default_an_order_that_could_trade_against_an_own_open_order_is_refused_as_a_wash_trade(
+        sim: SimulatorService) -> None:
+    post_order(sim, qty="0.002")
+    quote(sim, "60000", "60000")
+    post_order(sim, side="sell", type="limit", qty="0.001", limit_price="61000", client_order_id="tp")
+    with pytest.raises(APIError) as market:
+        post_order(sim, qty="0.001")  # a market buy while the own sell is open
+    with pytest.raises(APIError) as crossing:
+        post_order(sim, type="limit", qty="0.001", limit_price="61000")
+    assert (market.value.status_code, market.value.code) == (403, 40310000)
+    assert market.value.message == "potential wash trade detected. use complex orders"
+    assert crossing.value.status_code == 403
+    post_order(sim, type="limit", qty="0.001", limit_price="59000", client_order_id="ladder")  # below: fine
+    assert sim.exchange.engine.wash_trade_refusals == 2
+
+
+@with_quirks(wash_trade_status="422")
+def test_wash_trade_status_answers_the_refusal_with_that_status(quirky: SimulatorService) -> None:
+    post_order(quirky, type="limit", qty="0.001", limit_price="50000")
+    with pytest.raises(APIError) as refused:
+        post_order(quirky, side="sell", type="limit", qty="0.001", limit_price="50000")
+    assert (refused.value.status_code, refused.value.code) == (422, 42210000)
+
+
+@with_quirks(wash_trade_check="off")
+def test_wash_trade_check_off_lets_opposite_orders_stand_together(quirky: SimulatorService) -> None:
+    post_order(quirky, qty="0.002")
+    quote(quirky, "60000", "60000")
+    post_order(quirky, side="sell", type="limit", qty="0.001", limit_price="61000")
+    post_order(quirky, qty="0.001")
+    assert quirky.exchange.engine.wash_trade_refusals == 0
+
+
+@with_quirks(maker_fill_price="quote")
+def test_maker_fill_price_quote_fills_a_resting_limit_at_the_crossing_quote(quirky: SimulatorService) -> None:
+    post_order(quirky, type="limit", qty="0.001", limit_price="59000", client_order_id="resting")
+    quote(quirky, "60000", "60010")
+    quote(quirky, "58000", "58100", timedelta(seconds=2))  # a gap through the limit
+    order = client(quirky).get_order_by_client_id("resting")
+    assert order.status == "filled" and D(order.filled_avg_price) == D(58100)
+    assert fee_activities(quirky)[0]["qty"] == "-0.0000015"  # the maker rate (15 bps)
 
 
 @with_quirks(crypto_status="INACTIVE")
