@@ -234,3 +234,88 @@ def test_a_foreign_resting_buy_makes_the_venue_refuse_the_market_take_profit_as_
         wait_for(lambda: _ended(harness, CycleStatus.COMPLETE), 10, "the take-profit to complete the cycle")
         assert harness.exchange.engine.wash_trade_refusals == 1
         harness.settle_and_check()
+
+
+def test_orders_placed_ahead_stay_right_under_every_venue_quirk_at_once(tmp_path, sqlite_url):
+    """The ladder and the limit take-profit through a whole cycle with every quirk at once but the
+    position lag (the wash-trade check on, refusals as 422, resting fills improved to the quote, cancels
+    pending until the next quote, other fee rates posted only at the end of the day, no position_qty in
+    fills, ...): nothing is refused as a wash trade, every fill is applied once and the books match the
+    venue (the fee rates differ from the configured ones: the position check before the new take-profit
+    corrects the holding)."""
+    from tests.e2e.test_venue_quirks import ALL_BUT_LAG
+
+    quirks = {**ALL_BUT_LAG, "wash_trade_check": "crossing", "wash_trade_status": "422",
+              "maker_fill_price": "quote"}
+    assets = {"BTC/USD": {**LIMIT_TP, "active_safety_orders": 2}}
+    with BotHarness(tmp_path, sqlite_url, assets=assets, pacing="manual", quirks=quirks) as harness:
+        _holding(harness)
+
+        def placed_ahead() -> bool:
+            harness.quote("BTC/USD", "60000", "60005")
+            return len(harness.exchange.open_orders("BTC/USD")) == 3  # the take-profit and two safety orders
+
+        wait_for(placed_ahead, 20, "the take-profit and the ladder to rest")
+
+        def crashed_and_replaced() -> bool:  # both levels fill; the take-profit is replaced for the new position
+            harness.quote("BTC/USD", "59650", "59655")
+            cycle = _btc(harness)
+            sells = _resting_on_venue(harness, "sell")
+            return cycle.safety_orders == 2 and len(sells) == 1 and sells[0].qty == cycle.quantity.quantize(
+                Decimal("1e-9"), rounding="ROUND_DOWN")
+
+        wait_for(crashed_and_replaced, 30, "the safety fills and the replaced take-profit")
+
+        def sold() -> bool:
+            harness.quote("BTC/USD", "61000", "61005")
+            return bool(_ended(harness, CycleStatus.COMPLETE))
+
+        wait_for(sold, 30, "the take-profit to fill and complete the cycle")
+        (sale,) = [o for o in harness.exchange.orders() if o.side.value == "sell" and o.filled_qty]
+        assert sale.type.value == "limit" and sale.filled_avg_price >= sale.limit_price  # never below its price
+        assert harness.exchange.engine.wash_trade_refusals == 0
+        assert not harness.exchange.open_orders("BTC/USD")
+        harness.settle_and_check()
+
+
+def test_the_order_janitor_never_cancels_a_resting_order_however_old(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LIMIT_TP}, pacing="manual") as harness:
+        _holding(harness)
+        harness.quote("BTC/USD", "60000", "60005")
+        wait_for(lambda: len(harness.exchange.open_orders("BTC/USD")) == 2, 10, "the take-profit and safety order")
+        resting = {o.client_order_id for o in harness.exchange.open_orders("BTC/USD")}
+        harness.tick(3700)  # past the stale threshold (60 min in the harness) and twice the stuck-sell limit
+        janitor = harness.bot.runtime.metrics.caretaker_runs.labels("order_janitor")
+        runs = janitor._value.get()
+        wait_for(lambda: harness.tick(1) or janitor._value.get() >= runs + 2, 20, "two janitor runs", poll=0.3)
+        assert {o.client_order_id for o in harness.exchange.open_orders("BTC/USD")} == resting
+        assert {o.client_order_id for o in _btc(harness).resting} == resting
+        harness.settle_and_check()
+
+
+def test_a_ladder_order_that_fills_while_its_cancel_is_pending_is_applied_and_then_sold(tmp_path, sqlite_url):
+    """`pending_events`: a cancel ends only on the next quote, which may fill the order first. The take-
+    profit cancels the ladder; the next quote dips through the first level before the cancels end: that
+    fill belongs to the cycle, which carries on and sells it all at the next take-profit."""
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LADDER}, pacing="manual",
+                    quirks={"pending_events": ""}) as harness:
+        _holding(harness)
+        harness.quote("BTC/USD", "60000", "60005")
+        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 3, 10, "three resting safety orders")
+        first = _resting_on_venue(harness, "buy")[0]
+        harness.quote("BTC/USD", "60500", "60505")  # the take-profit: the ladder's cancels are asked
+        wait_for(lambda: all(o.cancel_requested_at for o in _btc(harness).resting), 10, "the cancels to be asked")
+        harness.quote("BTC/USD", "59800", "59805")  # fills the first level, then the cancels end
+        wait_for(lambda: _btc(harness).safety_orders == 1, 10, "the fill made during the cancel to be applied")
+        assert harness.exchange.order(first.id).status.value == "filled"
+
+        def sold() -> bool:
+            harness.quote("BTC/USD", "60700", "60705")
+            return bool(_ended(harness, CycleStatus.COMPLETE))
+
+        wait_for(sold, 20, "the take-profit to sell everything")
+        (sale,) = [o for o in harness.exchange.orders() if o.side.value == "sell"]
+        bought = sum((o.filled_qty - o.fees for o in harness.exchange.orders() if o.side.value == "buy"), Decimal(0))
+        assert sale.filled_qty == bought  # the coins bought during the cancel were sold too
+        assert harness.exchange.engine.wash_trade_refusals == 0
+        harness.settle_and_check()
