@@ -592,7 +592,8 @@ def _apply_report(
         return _not_ours(state, order_id, str(ending or "partial fill"))
     notes: list[str] = []
     before = order
-    resting = order is not state.cycle.order
+    acting = state.cycle.order
+    resting = acting is None or acting.client_order_id != order_id
     if report.filled_qty > order.filled_qty and report.avg_price is not None:
         state, order = _apply_fill(config, state, order, report, ending is not None, resting)
         fee = coin_text(config, order.fee) if order.side is Side.BUY else money_text(config, order.fee)

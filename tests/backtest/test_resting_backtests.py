@@ -7,13 +7,21 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from adapters.sim.assets import make_asset
 from app.backtest.runner import RunOutcome, run
+from app.backtest.venue import EngineVenue, engine_for
 from app.bars_csv import load_series
+from dca.backtest.loop import replay_bars
 from dca.backtest.records import OrderRecord
+from dca.backtest.session import BacktestSession
 from dca.cycle import CycleStatus, OrderKind, OrderType, Side
+from dca.events import Event
 from dca.money import basis_points
-from tests.backtest.helpers import setup
+from dca.strategy import Decision
+from tests.backtest.helpers import random_bars, setup
 
 REAL_DAYS = Path(__file__).resolve().parents[1] / "data" / "btc_usdt_1m_2024-08-04_to_06.csv.gz"
 # A stop loss ends the cycles the crash would otherwise hold to the end of the data.
@@ -105,3 +113,45 @@ def test_both_features_together_end_every_cycle_with_no_order_left_open():
     current = state.cycle.bought_qty - state.cycle.buy_fees - state.cycle.sold_qty
     books = sum((c.bought_qty - c.buy_fees - c.sold_qty for c in log.cycles), current)
     assert outcome.session.venue.holdings("BTC/USD").quantity == books == state.held_quantity  # no coin lost
+
+
+class _Watched(BacktestSession):
+    """A session that checks, after every event, that the engine's open orders are exactly the
+    cycle's live orders, never a buy at or above a sell, and that no cycle ended with one open."""
+
+    def apply(self, event: Event) -> Decision:
+        decision = super().apply(event)
+        engine = self.venue.engine  # type: ignore[attr-defined]
+        open_orders = engine.open_orders()
+        known = {o.client_order_id for o in self.state.cycle.live_orders}
+        assert {o.client_order_id for o in open_orders} <= known
+        buys = [o.limit_price for o in open_orders if o.side.value == "buy" and o.limit_price is not None]
+        sells = [o.limit_price for o in open_orders if o.side.value == "sell" and o.limit_price is not None]
+        assert not (buys and sells) or max(buys) < min(sells)
+        if decision.completed is not None:
+            ended = decision.completed.id
+            assert not [o for o in open_orders if o.client_order_id.split("-")[-2] == str(ended)]
+        return decision
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), active=st.integers(0, 3), limit_take_profit=st.booleans(),
+       stop_loss=st.sampled_from([None, "2"]), trailing=st.booleans())
+def test_on_any_market_the_engine_holds_only_orders_the_cycle_knows_and_no_coin_is_lost(
+        seed, active, limit_take_profit, stop_loss, trailing):
+    params = {"active_safety_orders": active, "take_profit_order_type": "limit" if limit_take_profit else "market",
+              "ttp_enabled": trailing and not limit_take_profit, "ttp_deviation_percent": "0.3",
+              "stop_loss_percent": stop_loss, "take_profit_percent": "1", "max_safety_orders": 4}
+    run_setup = setup(**params)
+    engine = engine_for(run_setup.spec, run_setup.cash, run_setup.config.fees, run_setup.config.rules.min_notional)
+    session = _Watched(run_setup.config, EngineVenue(engine))
+    bars = random_bars(seed, 1500, volatility=0.003, heavy_tails=seed % 2 == 0)
+    replay_bars(session, bars, run_setup.spread_bps, run_setup.config.rules.price_increment)
+    state, log = session.state, session.log
+    assert log.orders  # the market made the bot trade
+    current = state.cycle.bought_qty - state.cycle.buy_fees - state.cycle.sold_qty
+    books = sum((c.bought_qty - c.buy_fees - c.sold_qty for c in log.cycles), current)
+    assert engine.position_qty(run_setup.symbol) == books == state.held_quantity
+    for order in log.orders:
+        if order.kind is OrderKind.TAKE_PROFIT and order.order_type is OrderType.LIMIT and order.filled_qty:
+            assert order.trigger is not None and order.average_price >= order.limit_price >= order.trigger

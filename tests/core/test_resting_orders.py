@@ -413,3 +413,12 @@ def test_a_resting_buys_fee_is_never_inferred_from_the_position_other_orders_may
     report = OrderFilled(top.client_order_id, top.qty, top.limit_price, at(5), True, position_qty=D("0.2") + top.qty)
     applied = decide(cfg, state, report).state
     assert applied.cycle.quantity == D("0.2") + top.qty - execution_fee(Side.BUY, top.qty, top.qty * 99, D(15))
+
+
+def test_the_limit_take_profit_is_capped_by_a_fresh_sellable_reading_and_kept_once_placed():
+    cfg = _limit_tp()
+    state = decide(cfg, in_position("0.2", "100"), SellableChecked(D("0.15"), at(0))).state
+    placed = decide(cfg, state, quote(100, "100.05", t=1))
+    (sell,) = _submits(placed)
+    assert sell.qty == D("0.15") and placed.state.sellable is None  # the reading is used up
+    assert decide(cfg, placed.state, quote(100, "100.05", t=120)).commands == ()  # not replaced to sell more
