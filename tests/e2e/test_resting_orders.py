@@ -149,12 +149,16 @@ def test_a_limit_take_profit_rests_at_its_price_is_replaced_after_a_safety_fill_
         assert f"take profit sell limit {first_tp.limit_price} qty {first_tp.qty}, filled 0" in shown, shown
         assert "safety buy limit 59854" in shown
 
-        harness.quote("BTC/USD", "59800", "59805")  # the safety order fills: the position changed
+        harness.quote("BTC/USD", "59900", "59905")  # the safety order's first quote: above its level, it rests
+        harness.quote("BTC/USD", "59800", "59805")  # then it fills (a maker): the position changed
         wait_for(lambda: _btc(harness).safety_orders == 1, 10, "the safety fill")
-        harness.quote("BTC/USD", "59800", "59805")  # the old take-profit is cancelled first...
-        harness.quote("BTC/USD", "59800", "59805")  # ...then the new one placed for the new position
-        wait_for(lambda: [o.client_order_id for o in _resting_on_venue(harness, "sell")] not in ([],
-                 [first_tp.client_order_id]), 10, "the replaced take-profit")
+
+        def replaced() -> bool:  # the old take-profit is cancelled first, then the new one placed
+            harness.quote("BTC/USD", "59800", "59805")
+            return [o.client_order_id for o in _resting_on_venue(harness, "sell")] not in ([],
+                                                                                          [first_tp.client_order_id])
+
+        wait_for(replaced, 20, "the replaced take-profit")
         assert harness.exchange.order(first_tp.id).status.value == "canceled"
         (second_tp,) = _resting_on_venue(harness, "sell")
         cycle = _btc(harness)
@@ -162,6 +166,7 @@ def test_a_limit_take_profit_rests_at_its_price_is_replaced_after_a_safety_fill_
         assert second_tp.limit_price >= trigger and second_tp.limit_price < first_tp.limit_price
         assert second_tp.qty == cycle.quantity.quantize(Decimal("1e-9"), rounding="ROUND_DOWN")
 
+        harness.quote("BTC/USD", "59800", "59805")  # its first quote: below it, so it rests (a maker from now on)
         harness.quote("BTC/USD", "61000", "61005")  # a spike through it: it fills (improved to the bid)
         wait_for(lambda: _ended(harness, CycleStatus.COMPLETE), 10, "the take-profit to complete the cycle")
         (sale,) = _executions(harness, {second_tp.client_order_id})
