@@ -26,7 +26,9 @@ SHARED_SETUP = frozenset({
 })
 # Directories whose tests run real processes, actor trees or Prometheus (seconds to a minute each), in
 # the order they are dealt out; every other directory follows, in collection order.
-SLOWEST_FIRST = ("tests/observability/", "tests/e2e/", "tests/takeover/", "tests/backtest/", "tests/cli/")
+SLOWEST_FIRST = (
+    "tests/observability/", "tests/e2e/", "tests/takeover/", "tests/backtest/", "tests/cli/", "tests/bars/",
+)
 
 
 class SharedSetupScheduling(LoadScopeScheduling):

@@ -83,6 +83,7 @@ def request_budget(factor: float) -> Iterator[None]:
     finally:
         alpaca_broker.RequestPacer = original  # type: ignore[misc]
 
+
 # Small moves complete cycles quickly at a high simulator speed.
 QUICK = {"base_order_amount": "20", "safety_order_amount": "20", "max_safety_orders": 3,
          "safety_order_deviation": "0.25", "take_profit_percent": "0.3", "ttp_enabled": False,
