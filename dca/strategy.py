@@ -701,13 +701,15 @@ def _end_resting(
     safety order and its average price becomes the last fill (a safety fill disarms trailing, as a
     reactive one does); a sale that filled sets the cycle's sell price. The cycle ends once nothing
     is live and nothing is left to sell (see `_settle`); else the next quote tops the orders up.
-    A first refusal as a wash trade teaches the asset to rest one side at a time (dca/resting.py),
-    with no failure to wait out: the next quote places what that rule allows. A later one is a
-    failure like any other (then an order that is not the bot's stands opposite)."""
+    A refusal as a wash trade while the cycle has an order of the other side live teaches the asset
+    to rest one side at a time (dca/resting.py), with no failure to wait out: the next quote places
+    what that rule allows. Without one, an order that is not the bot's stands opposite: a failure like
+    any other."""
     cycle = state.cycle
     how = "filled" if ending == "fill" else str(ending)
     changes: dict[str, Any] = {"resting": tuple(o for o in cycle.resting if o.client_order_id != order.client_order_id)}
-    learned = rejection is RejectionKind.WASH_TRADE and not state.one_side_at_a_time
+    own_opposite = any(o.side is not order.side for o in cycle.live_orders)
+    learned = rejection is RejectionKind.WASH_TRADE and own_opposite
     if learned:
         state = state.evolve(one_side_at_a_time=True)
     elif ending is CloseReason.REJECTED:
@@ -726,7 +728,7 @@ def _end_resting(
     held = state.cycle
     note = f"{what}: holding {coin_text(config, held.quantity)} at avg {money_text(config, held.average_price)}"
     if learned:
-        note += "; the venue refuses any order while an opposite one is open: from now on one side rests at a time"
+        note += "; the venue refuses any order while an opposite one is open: one side rests at a time"
     return _joined(Decision(state, notes=(note,)), _settle(config, state, now))
 
 

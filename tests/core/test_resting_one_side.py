@@ -132,12 +132,28 @@ def test_a_bid_at_the_trigger_with_nothing_resting_places_the_take_profit_and_no
     assert [s.side for s in _submits(below)] == [Side.BUY] * 3
 
 
-def test_a_second_wash_trade_refusal_is_a_failure_waited_out_as_any_other():
+def test_a_wash_trade_refusal_with_no_own_order_opposite_is_a_failure_waited_out_as_any_other():
     cfg = _both()
     state = _learned(cfg)
-    buy = _of(state, Side.BUY)[0]
+    buy = _of(state, Side.BUY)[0]  # only the ladder rests: someone else's sell stands opposite
     again = decide(cfg, state, _refused(buy, t=2)).state
     assert again.one_side_at_a_time and again.cycle.retry_at == at(2) + cfg.timing.retry_after_failure
+    market_tp = _both(take_profit_order_type=OrderType.MARKET)
+    ladder_only = decide(market_tp, in_position("0.2", "100"), quote(100, "100.05"))
+    first = decide(cfg, ladder_only.state, _refused(_submits(ladder_only)[0], t=2)).state
+    assert not first.one_side_at_a_time and first.cycle.retry_at is not None
+
+
+def test_every_refusal_of_one_burst_against_the_own_take_profit_teaches_and_none_is_waited_out():
+    cfg = _both()
+    state = _learned(cfg)
+    state = _cancelled_all(cfg, decide(cfg, state, quote(101, "101.05", t=2)).state, _of(state, Side.BUY), t=3)
+    state = decide(cfg, state, quote(101, "101.05", t=4)).state  # the take-profit rests alone
+    lesson_forgotten = state.evolve(one_side_at_a_time=False)  # as after a restart
+    burst = decide(cfg, lesson_forgotten, quote(100, "100.05", t=5))  # the ladder's levels below it
+    assert [s.side for s in _submits(burst)] == [Side.BUY] * 3
+    after, _ = run(cfg, burst.state, *(_refused(s, t=6) for s in _submits(burst)))
+    assert after.one_side_at_a_time and after.cycle.retry_at is None and _sides(after) == {Side.SELL}
 
 
 def test_another_refusal_of_a_resting_order_teaches_nothing_and_is_waited_out():
