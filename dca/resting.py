@@ -21,12 +21,13 @@ match it, and `dca.triggers` asks `upkeep_due` whether a quote may have somethin
   open opposite order of the account; by the documented reading only a crossing one, which the
   ladder (always below the take-profit) never is; by a stricter one any order while an opposite one
   is open (docs/venue-quirks.md, `wash_trade_check`). A resting order refused as a wash trade while
-  an order of the other side of the cycle is live teaches the asset the stricter rule (`AssetState.one_side_at_a_time`; not stored, a restarted bot learns
-  it again from one refusal). From then on only one side rests: while the bid is below the
-  take-profit trigger the ladder; once it reaches the trigger the ladder is cancelled first and then
-  the take-profit placed (marketable by then, at a limit that never sells below the trigger); it
-  rests until the ask falls back to the first ladder level, where it is cancelled first and the
-  safety order bought (`dca.strategy`), after which the ladder rests again.
+  an order of the cycle's other side is live teaches the asset the stricter rule
+  (`AssetState.one_side_at_a_time`; not stored, a restarted bot learns it again from one refusal).
+  From then on only one side rests: while the bid is below the take-profit trigger the ladder; once
+  it reaches the trigger the ladder is cancelled first and then the take-profit placed (marketable
+  by then, at a limit that never sells below the trigger); it rests until the ask falls back to the
+  first ladder level, where it is cancelled first and the safety order bought (`dca.strategy`),
+  after which the ladder rests again.
 """
 
 from __future__ import annotations
