@@ -93,7 +93,9 @@ def ladder_gate_open(cycle: Cycle) -> bool:
 def next_levels(config: AssetConfig, cycle: Cycle) -> list[Level]:
     """The levels to place to bring the ladder back to `active_safety_orders` resting buys. It stops
     at the last safety order, at a level the venue's minimums refuse, and below a resting sell's
-    limit (a buy must never meet the bot's own sell)."""
+    limit (a buy must never meet the bot's own sell). Next to a resting sell with no buy resting, one
+    level goes first: should the venue refuse any order opposite an open one ("One side at a time"),
+    that is one refusal, not one per level; the next quote places the rest."""
     params = config.params
     if params.active_safety_orders <= 0 or cycle.last_fill_price is None:
         return []
@@ -103,7 +105,8 @@ def next_levels(config: AssetConfig, cycle: Cycle) -> list[Level]:
     anchor = buys[-1].limit_price if buys else cycle.last_fill_price
     assert anchor is not None
     levels: list[Level] = []
-    for _ in range(params.active_safety_orders - len(buys)):
+    wanted = 1 if sell is not None and not buys else params.active_safety_orders - len(buys)
+    for _ in range(wanted):
         if index >= params.max_safety_orders:
             break
         limit = round_down(percent_below(anchor, params.safety_deviation(index)), config.rules.price_increment)

@@ -144,16 +144,28 @@ def test_a_wash_trade_refusal_with_no_own_order_opposite_is_a_failure_waited_out
     assert not first.one_side_at_a_time and first.cycle.retry_at is not None
 
 
-def test_every_refusal_of_one_burst_against_the_own_take_profit_teaches_and_none_is_waited_out():
+def test_after_a_restart_next_to_the_take_profit_resting_alone_one_level_goes_first_and_teaches_again():
     cfg = _both()
     state = _learned(cfg)
     state = _cancelled_all(cfg, decide(cfg, state, quote(101, "101.05", t=2)).state, _of(state, Side.BUY), t=3)
     state = decide(cfg, state, quote(101, "101.05", t=4)).state  # the take-profit rests alone
     lesson_forgotten = state.evolve(one_side_at_a_time=False)  # as after a restart
-    burst = decide(cfg, lesson_forgotten, quote(100, "100.05", t=5))  # the ladder's levels below it
-    assert [s.side for s in _submits(burst)] == [Side.BUY] * 3
-    after, _ = run(cfg, burst.state, *(_refused(s, t=6) for s in _submits(burst)))
+    probe = decide(cfg, lesson_forgotten, quote(100, "100.05", t=5))
+    (buy,) = _submits(probe)  # one level, not the whole ladder: at most one refusal
+    assert (buy.side, buy.limit_price) == (Side.BUY, D(99))
+    after = decide(cfg, probe.state, _refused(buy, t=6)).state
     assert after.one_side_at_a_time and after.cycle.retry_at is None and _sides(after) == {Side.SELL}
+    assert decide(cfg, after, quote(100, "100.05", t=7)).commands == ()
+
+
+def test_under_the_documented_rule_the_rest_of_the_ladder_follows_the_first_level_at_the_next_quote():
+    cfg = _both()
+    state = decide(cfg, in_position("0.2", "100"), quote(100, "100.05")).state
+    state = _cancelled_all(cfg, state, _of(state, Side.BUY), t=1)  # the take-profit rests alone
+    first = decide(cfg, state, quote(100, "100.05", t=2))
+    assert [s.limit_price for s in _submits(first)] == [D(99)]
+    rest = decide(cfg, first.state, quote(100, "100.05", t=3))
+    assert [s.limit_price for s in _submits(rest)] == [D("97.51"), D("95.31")]
 
 
 def test_another_refusal_of_a_resting_order_teaches_nothing_and_is_waited_out():

@@ -7,8 +7,9 @@ The in-test exchange refuses such a submission the way the driver reports it (`O
 cancels late, and now and then restarts the bot (which forgets the lesson: it is not stored).
 Invariants:
 
-* once the asset has learned to keep one side at a time, the venue refuses none of its orders again
-  (so, per asset and process, only the orders submitted before the lesson can be refused);
+* once the asset has learned to keep one side at a time, the venue refuses none of its orders again,
+  and before that no decision has more than one of its orders refused (so one refusal per asset and
+  process: the circuit breaker counts each);
 * a refusal that taught the lesson leaves no failure to wait out;
 * the limit take-profit's limit is at or above the take-profit trigger of the position it sells;
 * what the bot holds is what its fills left on the exchange; a cycle never ends with live orders;
@@ -88,6 +89,7 @@ class OneSideAtATime(RuleBasedStateMachine):
                 refusals += self.submit(command, before)
             elif isinstance(command, CancelOrder) and command.client_order_id in self.orders:
                 self.orders[command.client_order_id].cancelling = self.orders[command.client_order_id].open
+        assert len(refusals) <= 1, "one decision's orders refused more than once (the breaker counts each)"
         for refusal, learned_before in refusals:  # as the driver: decided after the submissions
             assert not learned_before, "refused as a wash trade after the asset learned one side at a time"
             waiting = self.state.cycle.retry_at
