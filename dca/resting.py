@@ -140,6 +140,12 @@ def sellable_quantity(config: AssetConfig, state: AssetState, cap: Decimal | Non
     return qty if qty >= rules.min_order_size and qty > 0 else Decimal(0)
 
 
+def sold_out(config: AssetConfig, state: AssetState) -> bool:
+    """Has the cycle nothing left to sell: flat, or a sale left less than the venue's minimum?
+    (Then whatever still rests is cancelled: a cycle never ends with live orders.)"""
+    return state.cycle.is_flat or (state.cycle.sold_qty > 0 and sellable_quantity(config, state) == 0)
+
+
 def take_profit_out_of_date(config: AssetConfig, state: AssetState, order: LiveOrder) -> bool:
     """Does the resting take-profit need replacing? Its limit is no longer the take-profit price, or
     what it has left to sell differs from what a take-profit placed now would sell. The venue's cap
@@ -169,7 +175,7 @@ def upkeep_due(config: AssetConfig, state: AssetState) -> bool:
     cycle = state.cycle
     if cycle.order is not None:
         return False
-    if cancelling(cycle) or (cycle.is_flat and cycle.resting):
+    if cancelling(cycle) or (cycle.resting and sold_out(config, state)):
         return True
     if not ladder_gate_open(cycle):
         return False

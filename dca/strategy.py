@@ -20,6 +20,41 @@ The cycle, per asset:
                                          SELL, stop loss) ──fill──▶ stopped, and a new cycle in cooldown
     any cycle holding coin ──operator close──▶ (its buy cancelled first) selling (MARKET SELL) ──fill──▶ closed
 
+Orders placed ahead (dca/resting.py says what should rest; `Cycle.order` stays the one *acting* order
+that BUYING/SELLING speak of, `Cycle.resting` holds LIMIT gtc orders that rest while the cycle watches
+or trails; they never change the status, never time out as stale, and are placed, replaced and
+cancelled on quotes only, never on an order report, so a report's decision never carries an order a
+risk gate could veto together with the fill it applies):
+
+* **The ladder** (`active_safety_orders = N > 0`): while the cycle holds coin, no order acts, no close
+  is asked, no stop loss is pending, no failure is waited out and nothing is being cancelled, the next
+  N safety levels rest as LIMIT BUYs (levels and sizes: dca/resting.py). A reactive safety order is
+  placed only while no ladder buy rests. A filled ladder buy counts as the next safety order, its
+  average price becomes the last fill, and the next quote tops the ladder up below the deepest one.
+* **The limit take-profit** (`take_profit_order_type = limit`, trailing off): under the same
+  conditions, and before the ladder (a quote that places or cancels it does nothing else, so a risk
+  gate refusing the ladder's buys never holds it back), one LIMIT SELL of what the cycle holds
+  (capped like a market sale by the venue's sellable reading) rests at the take-profit trigger
+  rounded up. A bid above the trigger sells
+  nothing at market. Once out of date (a buy or a corrected fee moved the average cost) it is
+  cancelled and placed anew at the first quote after the cancel is confirmed; its own partial fills
+  leave it as it is. A reactive safety order cancels it first (the buy is placed at the first quote
+  after that cancel, if the ask is still at its trigger; if not, the take-profit is placed again).
+* **Cancel first**: Alpaca refuses an order that could trade against the account's own opposite order
+  (a wash trade). So a market sale (take-profit, trailing, stop loss, close) first cancels every
+  resting order and is decided again, conditions and all, at the first quote after every cancel is
+  confirmed; coins a buy gets before its cancel lands are applied and sold with the rest. A ladder
+  level at or above the resting sell's limit, or a take-profit at or below a resting buy's, is not
+  placed. A cancel not confirmed within the stale-buy (stuck-sell) limit is asked again.
+* **The cycle's end**: a cycle never ends with a live order. When the limit take-profit has sold what
+  the cycle held while ladder buys rest, the next quote cancels them; once none is left the cycle
+  ends `complete` at the take-profit's price. Coins a ladder buy gets before its cancel is confirmed
+  keep the cycle going: it places a take-profit for them and sells them (nothing is lost, nothing
+  left unmanaged). The operator's close and cancel-orders cancel every live order.
+* Readings: the exchange's holding is not compared while an acting order or a resting sell is live
+  (resting buys only ever add); the venue's sellable reading is ignored while a resting sell holds
+  coin back. A resting order's fill is estimated at the maker rate until the venue confirms its fee.
+
 Differences from the original bot (its bugs are in the reference's section 7): fees taken in coin
 reduce the quantity and raise the average cost, and the sell is sized from what the cycle holds
 (B8); trailing never sells below the take-profit trigger and resumes safety orders instead of
@@ -69,6 +104,7 @@ from dca.resting import (
     resting_buys,
     resting_sell,
     sellable_quantity,
+    sold_out,
     take_profit_limit,
     take_profit_out_of_date,
     uses_limit_take_profit,
@@ -148,7 +184,7 @@ def _on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decision:
 
 def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decision:
     cycle = state.cycle
-    if cycle.resting and _sold_out(config, state):  # a cycle never ends with live orders: its ladder goes first
+    if cycle.resting and sold_out(config, state):  # a cycle never ends with live orders: its ladder goes first
         return _cancel_resting(state, quote.time, "cycle end", "the cycle has sold what it held")
     if cycle.retry_at is not None:
         if quote.time < cycle.retry_at:  # waiting out a failed order: no new orders, the peak still moves
@@ -372,17 +408,20 @@ def _submit(
 
 
 def _keep_resting(config: AssetConfig, state: AssetState, now: datetime, bid: Decimal | None = None) -> Decision:
-    """Bring the resting orders to what the cycle wants: top up the ladder, then place (or, out of
-    date, cancel for replacing) the limit take-profit. Only while `ladder_gate_open`; one side at a
-    time once the asset learned it must (`_keep_one_side`)."""
+    """Bring the resting orders to what the cycle wants, only while `ladder_gate_open`: first the
+    limit take-profit (placed, or cancelled for replacing when out of date), and only when it needs
+    nothing, the ladder's top-up. Apart, so that a risk gate refusing the ladder's buys (the
+    decision is dropped whole) never holds back the take-profit. One side at a time once the asset
+    learned it must (`_keep_one_side`)."""
     if not ladder_gate_open(state.cycle):
         return Decision(state)
     if one_side_only(config, state):
         return _keep_one_side(config, state, now, bid)
-    decision = _keep_ladder(config, state, now)
     if uses_limit_take_profit(config):
-        decision = _joined(decision, _keep_take_profit(config, decision.state, now))
-    return decision
+        take_profit = _keep_take_profit(config, state, now)
+        if take_profit.commands:
+            return take_profit
+    return _keep_ladder(config, state, now)
 
 
 def _with_upkeep(config: AssetConfig, decision: Decision, now: datetime) -> Decision:
@@ -508,11 +547,6 @@ def _reask_cancels(config: AssetConfig, state: AssetState, now: datetime) -> Dec
                     notes=tuple(f"{o.client_order_id}: its cancel is not confirmed yet; asking again" for o in overdue))
 
 
-def _sold_out(config: AssetConfig, state: AssetState) -> bool:
-    """Has the cycle nothing left to sell: flat, or a sale left less than the venue's minimum?"""
-    return state.cycle.is_flat or (state.cycle.sold_qty > 0 and not _sellable(config, state))
-
-
 # --- order reports -------------------------------------------------------------------------------
 
 
@@ -586,14 +620,15 @@ def _apply_report(
         return _not_ours(state, order_id, str(ending or "partial fill"))
     notes: list[str] = []
     before = order
-    resting = order is not state.cycle.order
+    acting = state.cycle.order
+    resting = acting is None or acting.client_order_id != order_id
     if report.filled_qty > order.filled_qty and report.avg_price is not None:
         state, order = _apply_fill(config, state, order, report, ending is not None, resting)
         fee = coin_text(config, order.fee) if order.side is Side.BUY else money_text(config, order.fee)
         notes.append(f"{order_id} filled {coin_text(config, order.filled_qty)} @ avg "
                      f"{money_text(config, order.average_price)} (fee {fee})")
     elif ending is not None and (report.fee is not None or report.position_qty is not None):
-        state, order = _true_up_fee(config, state, order, report)
+        state, order = _true_up_fee(config, state, order, report, resting)
     if report.exchange_id and order.exchange_id is None:
         order = replace(order, exchange_id=report.exchange_id)
     if order is not before:
@@ -633,14 +668,14 @@ def _apply_fill(
 
 
 def _true_up_fee(
-    config: AssetConfig, state: AssetState, order: LiveOrder, report: _Report
+    config: AssetConfig, state: AssetState, order: LiveOrder, report: _Report, resting: bool
 ) -> tuple[AssetState, LiveOrder]:
     """A final report that adds no fill can still tell the exact fee of the fills already applied
     (reported outright, or for a buy through the position); replace the estimate with it."""
     if order.filled_qty == 0 or order.fee_source is FeeSource.VENUE:
         return state, order
     fee, source = _fee(config, order, replace(report, filled_qty=order.filled_qty), order.filled_notional, True,
-                       resting=False)
+                       resting)
     if source is not FeeSource.VENUE:
         return state, order
     cycle = corrected_cycle(state.cycle, order.side, order.fee, fee)
@@ -654,11 +689,13 @@ def _fee(
     from the venue's position before and after the order, else estimated for the new part at the
     taker rate (the maker rate for a resting order, which a later quote fills at its limit), rounded
     up per execution as Alpaca does. The estimate stands until the venue's fee activities confirm or
-    correct it (see `FeeConfirmed`)."""
+    correct it (see `FeeConfirmed`). A resting order's fee is never inferred from the position: the
+    cycle's other resting orders may have moved it in between."""
     if report.fee is not None:
         return report.fee, FeeSource.VENUE
     fees = config.fees
-    if order.side is Side.BUY and final and report.position_qty is not None and order.position_before is not None:
+    if (order.side is Side.BUY and final and not resting and report.position_qty is not None
+            and order.position_before is not None):
         inferred = fee_from_position(report.filled_qty, order.position_before, report.position_qty,
                                      max(fees.taker_bps, fees.maker_bps))
         if inferred is not None:

@@ -12,6 +12,10 @@ class BarsSync(Caretaker):
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime, runtime.intervals.bars_sync)
+        # assets whose bars are current: their routine few new minutes are logged at DEBUG (a fast
+        # simulator would otherwise log a line every real second); a catch-up after the start or
+        # after a failed fetch is logged at INFO once
+        self._current: set[int] = set()
 
     def run_once(self) -> None:
         rt = self._rt
@@ -33,7 +37,11 @@ class BarsSync(Caretaker):
             result = sync_symbol(rt.bar_fetcher, rt.bars, asset.id, asset.symbol, start, end)
             if result.error:
                 failures.append(f"{asset.symbol}: {result.error}")
-            elif result.new:
-                self._log.info("{}: {} new bars up to {}", asset.symbol, result.new, end.isoformat())
+                self._current.discard(asset.id)
+                continue
+            if result.new:
+                level = "DEBUG" if asset.id in self._current else "INFO"
+                self._log.log(level, "{}: {} new bars up to {}", asset.symbol, result.new, end.isoformat())
+            self._current.add(asset.id)
         if failures:
             raise RuntimeError("; ".join(failures))

@@ -98,6 +98,7 @@ from ports.broker import (
     NotFound,
     OrderRejected,
     TradingStopped,
+    WashTradeRefused,
 )
 from ports.stores import Answer
 
@@ -498,6 +499,11 @@ class AssetDriver:
         caps the next sell at what the venue says is available, less foreign coins."""
         if isinstance(error, BelowMinimum):
             self._refresh_rules("a minimum-size rejection")
+        if isinstance(error, WashTradeRefused):  # the bot cancels its own first: the other order is someone's
+            self._log.warning("{} refused as a potential wash trade: an open {} order of the account on {} that "
+                              "is not the bot's stands in the way; the cycle tries again after its wait (cancel "
+                              "that order to let it through)", command.client_order_id,
+                              "buy" if command.side is Side.SELL else "sell", self._symbol)
         if not isinstance(error, InsufficientBalance) or command.side is not Side.SELL or self._state is None:
             return []
         try:

@@ -4,8 +4,10 @@ on start, and the risk board sees every live buy's reserved cash."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
+from app.driver.sell_guard import held_by_own_sells
 from dca.cycle import AssetState, Cycle, CycleStatus, LiveOrder, OrderKind, OrderType, Side
 from dca.exchange import ExchangeOrder
 from ports.asset_host import OrderLookup
@@ -67,3 +69,9 @@ def test_the_risk_board_counts_every_resting_buy_as_committed_and_reserved_but_n
     assert snapshot.committed[SYMBOL] == Decimal(100) + ladder_cash
     assert SYMBOL in snapshot.open_cycles
     assert rig.state.cycle.resting == (*LADDER, TAKE_PROFIT)  # still open on the venue: nothing changed
+
+
+def test_coins_the_bots_own_resting_sell_holds_count_as_the_bots_to_sell():
+    partly_sold = replace(TAKE_PROFIT, filled_qty=Decimal("0.25"))
+    assert held_by_own_sells(_holding_with(*LADDER, partly_sold)) == Decimal("0.75")  # the venue's qty_available
+    assert held_by_own_sells(_holding_with(*LADDER)) == 0                              # leaves these out

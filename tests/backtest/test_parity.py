@@ -137,19 +137,20 @@ def idle_caretakers(monkeypatch: pytest.MonkeyPatch) -> None:
         bars_sync=idle, housekeeping=1, stream_check=2))
 
 
-@pytest.mark.parametrize("seed", [1, 3])  # markets with several cycles, safety orders and a stale buy each
-def test_the_live_actor_tree_and_the_backtest_trade_the_same_quotes_identically(tmp_path, seed,
-                                                                                idle_caretakers):
+def trade_both_ways(tmp_path: Any, seed: int, assets: dict[str, dict[str, Any]]) -> dict[str, tuple]:
+    """Trade the seed's quotes live (the actor tree on the simulator) and in the backtester, assert
+    that both placed the same orders, got the same executions and booked the same cycles, and
+    return, per pair, the live orders, the completed cycles and the backtest session."""
     paths = quote_paths(seed)
-    with BotHarness(tmp_path, f"sqlite:///{tmp_path / 'bot.sqlite3'}", assets=ASSETS, pacing="manual") as harness:
-        configs = {symbol: harness.snapshot(symbol)[0] for symbol in ASSETS}
+    with BotHarness(tmp_path, f"sqlite:///{tmp_path / 'bot.sqlite3'}", assets=assets, pacing="manual") as harness:
+        configs = {symbol: harness.snapshot(symbol)[0] for symbol in assets}
         for quote in merged(paths):
             drive(harness, quote)
         harness.settle_and_check()  # books and exchange agree on the live side, no duplicate order
-        live = {symbol: (live_orders(harness, symbol), harness.completed(symbol)) for symbol in ASSETS}
-        live_executions = {symbol: executions(harness.exchange.engine, symbol) for symbol in ASSETS}
+        live = {symbol: (live_orders(harness, symbol), harness.completed(symbol)) for symbol in assets}
+        live_executions = {symbol: executions(harness.exchange.engine, symbol) for symbol in assets}
     settings = load_settings(env_file=None)
-    activity = {}  # completed cycles and safety orders per pair: the market must make the comparison mean something
+    traded = {}
     for symbol, config in configs.items():
         # the backtester's own configuration of the pair matches what the live actor read from the exchange
         own = setup_for(symbol, config.params, {}, backtest_terms(settings), Decimal(100_000), None).config
@@ -163,10 +164,45 @@ def test_the_live_actor_tree_and_the_backtest_trade_the_same_quotes_identically(
         assert [c["safety_orders"] for c in completed] == [c.safety_orders for c in cycles]
         assert [cents(c["realized_pnl"]) for c in completed] == [cents(c.realized_pnl) for c in cycles]
         assert all(abs(c["realized_pnl"] - b.realized_pnl) <= TINY for c, b in zip(completed, cycles, strict=True))
-        activity[symbol] = (len(cycles), sum(1 for o in orders if o[0] == "safety"),
-                            sum(1 for o in orders if o[6] == "canceled"))
+        traded[symbol] = (orders, completed, session)
+    return traded
+
+
+@pytest.mark.parametrize("seed", [1, 3])  # markets with several cycles, safety orders and a stale buy each
+def test_the_live_actor_tree_and_the_backtest_trade_the_same_quotes_identically(tmp_path, seed,
+                                                                                idle_caretakers):
+    traded = trade_both_ways(tmp_path, seed, ASSETS)
+    # completed cycles and safety orders per pair: the market must make the comparison mean something
+    activity = {symbol: (len(session.log.cycles), sum(1 for o in orders if o[0] == "safety"),
+                         sum(1 for o in orders if o[6] == "canceled"))
+                for symbol, (orders, _, session) in traded.items()}
     assert all(completed >= 2 and safety >= 2 for completed, safety, _ in activity.values()), activity
     assert any(canceled for _, _, canceled in activity.values()), f"no stale buy was cancelled: {activity}"
+
+
+# Orders placed ahead: the limit take-profit on one pair, the safety-order ladder on the other.
+RESTING_ASSETS = {"BTC/USD": {**QUICK, "take_profit_order_type": "limit"},
+                  "ETH/USD": {**QUICK, "active_safety_orders": 3}}
+
+
+def test_the_limit_take_profit_and_the_ladder_trade_the_same_live_and_in_the_backtest(tmp_path, idle_caretakers):
+    traded = trade_both_ways(tmp_path, 1, RESTING_ASSETS)
+    _, tp_cycles, tp_session = traded["BTC/USD"]
+    sales = [o for o in tp_session.log.orders if o.kind.value == "take_profit"]
+    assert sales and all(o.order_type.value == "limit" for o in sales)
+    sold = [o for o in sales if o.outcome == "filled"]
+    assert len(sold) == len(tp_cycles) >= 2
+    assert all(o.average_price >= o.limit_price >= o.trigger for o in sold)  # never below the trigger
+    assert any(o.outcome == "canceled" for o in sales), "no take-profit was replaced after a safety order"
+    ladder_orders, ladder_cycles, ladder_session = traded["ETH/USD"]
+    safety = [o for o in ladder_session.log.orders if o.kind.value == "safety"]
+    filled = [o for o in safety if o.outcome == "filled"]
+    assert len(ladder_cycles) >= 2 and filled, (len(ladder_cycles), len(filled))
+    liquidity = ladder_session.venue.liquidity()
+    resting_fills = [o for o in filled if liquidity[o.client_order_id] == ["maker"]]
+    assert resting_fills and all(o.average_price == o.limit_price for o in resting_fills)  # at their levels
+    assert any(o.outcome == "canceled" for o in safety)  # the ladder is cancelled before the market take-profit
+    assert len(ladder_orders) == len(ladder_session.log.orders)
 
 
 def test_a_start_condition_holds_back_the_same_cycles_live_and_in_the_backtest(tmp_path, idle_caretakers):

@@ -52,32 +52,53 @@ def _cancelled_all(cfg: AssetConfig, state: AssetState, orders: list[LiveOrder],
 
 
 def _learned(cfg: AssetConfig | None = None) -> AssetState:
-    """Both sides placed after the base fill; the venue refused the take-profit as a wash trade."""
+    """The take-profit placed first, then the ladder's first level: refused as a wash trade."""
     cfg = cfg or _both()
-    placed = decide(cfg, in_position("0.2", "100"), quote(100, "100.05"))
-    (sell,) = [s for s in _submits(placed) if s.side is Side.SELL]
-    return decide(cfg, placed.state, _refused(sell)).state
+    state, _ = run(cfg, in_position("0.2", "100"), quote(100, "100.05"))
+    probe = decide(cfg, state, quote(100, "100.05", t=0.5))
+    (buy,) = _submits(probe)
+    return decide(cfg, probe.state, _refused(buy)).state
 
 
-def test_a_resting_take_profit_refused_as_a_wash_trade_teaches_one_side_at_a_time_with_no_failure_to_wait_out():
+def _ladder_learned(cfg: AssetConfig) -> AssetState:
+    """The asset knows the rule and the ladder rests alone (as below the trigger)."""
+    state, _ = run(_both(take_profit_order_type=OrderType.MARKET), in_position("0.2", "100"), quote(100, "100.05"))
+    assert len(_of(state, Side.BUY)) == 3
+    return state.evolve(one_side_at_a_time=True)
+
+
+def test_a_ladder_order_refused_next_to_the_take_profit_teaches_one_side_at_a_time_with_no_failure_to_wait_out():
     cfg = _both()
     placed = decide(cfg, in_position("0.2", "100"), quote(100, "100.05"))
-    assert [s.side for s in _submits(placed)] == [Side.BUY] * 3 + [Side.SELL]
-    (sell,) = [s for s in _submits(placed) if s.side is Side.SELL]
-    refused = decide(cfg, placed.state, _refused(sell))
+    assert [s.side for s in _submits(placed)] == [Side.SELL]  # the take-profit first
+    probe = decide(cfg, placed.state, quote(100, "100.05", t=0.5))
+    (buy,) = _submits(probe)  # then one ladder order, alone: one refusal at most
+    refused = decide(cfg, probe.state, _refused(buy))
     state = refused.state
     assert state.one_side_at_a_time and state.cycle.retry_at is None
-    assert _sides(state) == {Side.BUY} and len(state.cycle.resting) == 3
+    assert _sides(state) == {Side.SELL}
     assert any("one side rests at a time" in note for note in refused.notes)
-    # below the trigger the ladder rests alone: nothing to do, and only the bid's trigger can change that
-    assert decide(cfg, state, quote("100.5", "100.55", t=2)).commands == ()
+    # the take-profit rests alone until the ask reaches the first ladder level
+    assert decide(cfg, state, quote("99.5", "99.55", t=2)).commands == ()
     assert not upkeep_due(cfg, state)
+    bounds = triggers(cfg, state)
+    assert bounds.ask_at_or_below == D(99) and bounds.bid_at_or_above is None
+
+
+def test_a_take_profit_refused_next_to_the_ladder_teaches_it_too():
+    cfg = _both()
+    ladder = _ladder_learned(cfg).evolve(one_side_at_a_time=False)
+    placed = decide(cfg, ladder, quote(100, "100.05", t=1))
+    (sell,) = _submits(placed)
+    state = decide(cfg, placed.state, _refused(sell, t=2)).state
+    assert state.one_side_at_a_time and state.cycle.retry_at is None and _sides(state) == {Side.BUY}
+    assert decide(cfg, state, quote("100.5", "100.55", t=3)).commands == ()  # below the trigger: the ladder
     assert triggers(cfg, state).bid_at_or_above == D(101)
 
 
 def test_at_the_trigger_the_ladder_is_cancelled_first_then_the_take_profit_placed_at_the_trigger_rounded_up():
     cfg = _both(take_profit_percent="1.005")  # trigger 101.005: the limit is 101.01
-    state = _learned(cfg)
+    state = _ladder_learned(cfg)
     ladder = _of(state, Side.BUY)
     asked = decide(cfg, state, quote("101.005", "101.05", t=2))
     assert _submits(asked) == [] and {c.client_order_id for c in _cancels(asked)} == {o.client_order_id for o in ladder}
@@ -93,11 +114,8 @@ def test_at_the_trigger_the_ladder_is_cancelled_first_then_the_take_profit_place
 def test_the_take_profit_stays_when_the_bid_falls_back_and_gives_way_to_the_safety_order_at_the_first_level():
     cfg = _both()
     state = _learned(cfg)
-    state = _cancelled_all(cfg, decide(cfg, state, quote(101, "101.05", t=2)).state, _of(state, Side.BUY), t=3)
-    state = decide(cfg, state, quote(101, "101.05", t=4)).state
     (tp,) = _of(state, Side.SELL)
     assert decide(cfg, state, quote("99.5", "99.55", t=5)).commands == ()  # between the two: it stays
-    assert triggers(cfg, state).ask_at_or_below == D(99) and triggers(cfg, state).bid_at_or_above is None
     asked = decide(cfg, state, quote("98.95", 99, t=6))  # the ask at the first ladder level
     assert [c.client_order_id for c in _cancels(asked)] == [tp.client_order_id] and _submits(asked) == []
     state = _cancelled_all(cfg, asked.state, [tp], t=7)
@@ -110,21 +128,19 @@ def test_the_take_profit_stays_when_the_bid_falls_back_and_gives_way_to_the_safe
 def test_after_the_safety_fill_the_ladder_rests_again_and_no_take_profit_with_it():
     cfg = _both()
     state = _learned(cfg)
-    state = _cancelled_all(cfg, decide(cfg, state, quote(101, "101.05", t=2)).state, _of(state, Side.BUY), t=3)
-    state = decide(cfg, state, quote(101, "101.05", t=4)).state
     state = _cancelled_all(cfg, decide(cfg, state, quote(99, 99, t=5)).state, _of(state, Side.SELL), t=6)
     state = decide(cfg, state, quote(99, 99, t=7)).state
     assert state.cycle.order is not None
     order = state.cycle.order
     state, _ = run(cfg, state, OrderFilled(order.client_order_id, order.qty, D(99), at(8), True, fee=D(0)))
     again = decide(cfg, state, quote(99, "99.05", t=9))
-    assert {s.side for s in _submits(again)} == {Side.BUY} and len(_submits(again)) == 3
+    assert [s.side for s in _submits(again)] == [Side.BUY] * 3
     assert _sides(again.state) == {Side.BUY}
 
 
 def test_a_bid_at_the_trigger_with_nothing_resting_places_the_take_profit_and_no_ladder():
     cfg = _both()
-    state = _learned(cfg)
+    state = _ladder_learned(cfg)
     state = _cancelled_all(cfg, state, _of(state, Side.BUY), t=2)  # say the ladder was cancelled by hand
     placed = decide(cfg, state, quote(101, "101.05", t=3))
     assert [s.side for s in _submits(placed)] == [Side.SELL]
@@ -134,21 +150,17 @@ def test_a_bid_at_the_trigger_with_nothing_resting_places_the_take_profit_and_no
 
 def test_a_wash_trade_refusal_with_no_own_order_opposite_is_a_failure_waited_out_as_any_other():
     cfg = _both()
-    state = _learned(cfg)
+    state = _ladder_learned(cfg)
     buy = _of(state, Side.BUY)[0]  # only the ladder rests: someone else's sell stands opposite
     again = decide(cfg, state, _refused(buy, t=2)).state
     assert again.one_side_at_a_time and again.cycle.retry_at == at(2) + cfg.timing.retry_after_failure
-    market_tp = _both(take_profit_order_type=OrderType.MARKET)
-    ladder_only = decide(market_tp, in_position("0.2", "100"), quote(100, "100.05"))
-    first = decide(cfg, ladder_only.state, _refused(_submits(ladder_only)[0], t=2)).state
+    first = decide(cfg, state.evolve(one_side_at_a_time=False), _refused(buy, t=2)).state
     assert not first.one_side_at_a_time and first.cycle.retry_at is not None
 
 
 def test_after_a_restart_next_to_the_take_profit_resting_alone_one_level_goes_first_and_teaches_again():
     cfg = _both()
-    state = _learned(cfg)
-    state = _cancelled_all(cfg, decide(cfg, state, quote(101, "101.05", t=2)).state, _of(state, Side.BUY), t=3)
-    state = decide(cfg, state, quote(101, "101.05", t=4)).state  # the take-profit rests alone
+    state = _learned(cfg)  # the take-profit rests alone
     lesson_forgotten = state.evolve(one_side_at_a_time=False)  # as after a restart
     probe = decide(cfg, lesson_forgotten, quote(100, "100.05", t=5))
     (buy,) = _submits(probe)  # one level, not the whole ladder: at most one refusal
@@ -160,8 +172,7 @@ def test_after_a_restart_next_to_the_take_profit_resting_alone_one_level_goes_fi
 
 def test_under_the_documented_rule_the_rest_of_the_ladder_follows_the_first_level_at_the_next_quote():
     cfg = _both()
-    state = decide(cfg, in_position("0.2", "100"), quote(100, "100.05")).state
-    state = _cancelled_all(cfg, state, _of(state, Side.BUY), t=1)  # the take-profit rests alone
+    state = decide(cfg, in_position("0.2", "100"), quote(100, "100.05")).state  # the take-profit rests alone
     first = decide(cfg, state, quote(100, "100.05", t=2))
     assert [s.limit_price for s in _submits(first)] == [D(99)]
     rest = decide(cfg, first.state, quote(100, "100.05", t=3))
@@ -193,7 +204,7 @@ def test_without_a_ladder_or_a_limit_take_profit_the_lesson_changes_nothing():
 
 def test_the_triggers_of_a_learned_asset_cover_every_quote_it_acts_on():
     cfg = _both()
-    state = _learned(cfg)
+    state = _ladder_learned(cfg)
     bounds = triggers(cfg, state)
     assert bounds is not ALWAYS
     for bid in (Decimal("99.5"), Decimal("100.99"), Decimal(101), Decimal(105)):
@@ -208,7 +219,7 @@ def test_the_triggers_of_a_learned_asset_cover_every_quote_it_acts_on():
 
 def test_a_buy_at_exactly_the_average_cost_replaces_the_take_profit_for_what_the_cycle_now_holds():
     cfg = _both()
-    state = decide(cfg, in_position("0.2", "100", last_fill="101.02"), quote(101, "101.05")).state
+    state, _ = run(cfg, in_position("0.2", "100", last_fill="101.02"), *(quote(101, "101.05", t=t) for t in (0, 1)))
     (tp,) = _of(state, Side.SELL)
     top = max(_of(state, Side.BUY), key=lambda o: o.limit_price or 0)
     assert top.limit_price == D(100) and tp.limit_price == D(101)  # 101.02 × 0.99 ↓ = the average cost

@@ -17,6 +17,7 @@ from dca.events import (
     OrderClosed,
     OrderFilled,
     OrderNotFound,
+    PositionBeforeOrder,
     SellableChecked,
     Tick,
 )
@@ -67,8 +68,12 @@ def _cancelled(order: LiveOrder, t: float = 5) -> OrderClosed:
 
 
 def _placed_ladder(cfg=None, **fields) -> AssetState:
+    """In position with the ladder (and a limit take-profit, if configured) resting: the take-profit
+    goes first, the ladder at the next quotes (next to the take-profit its first level goes alone)."""
     cfg = cfg or _ladder()
-    return decide(cfg, in_position("0.2", "100", **fields), quote(100, "100.05")).state
+    state, _ = run(cfg, in_position("0.2", "100", **fields), quote(100, "100.05"), quote(100, "100.05", t=0.5),
+                   quote(100, "100.05", t=0.7))
+    return state
 
 
 # --- the ladder ----------------------------------------------------------------------------------
@@ -270,14 +275,25 @@ def test_the_limit_take_profit_is_replaced_after_a_safety_fill_for_the_new_quant
     old = _sell(state)
     state, _ = run(cfg, state, _filled(_buys(state)[0]))  # 0.202020202 more at 99
     replacing = decide(cfg, state, quote(99, "99.05", t=6))
-    assert [c.client_order_id for c in _cancels(replacing)] == [old.client_order_id]
-    assert [s.side for s in _submits(replacing)] == [Side.BUY]  # the ladder's top-up: buys and the sell coexist
+    assert [c.client_order_id for c in _cancels(replacing)] == [old.client_order_id] and not _submits(replacing)
     state, _ = run(cfg, replacing.state, _cancelled(old, t=7))
-    (new,) = _submits(decide(cfg, state, quote(99, "99.05", t=8)))
+    placing = decide(cfg, state, quote(99, "99.05", t=8))
+    (new,) = _submits(placing)
     held = state.cycle.quantity
     trigger = state.cycle.average_price * D("1.01")
     assert new.side is Side.SELL and new.qty == held.quantize(D("0.000000001"), rounding="ROUND_DOWN")
     assert new.limit_price >= trigger and new.limit_price - trigger < D("0.01")
+    (top_up,) = _submits(decide(cfg, placing.state, quote(99, "99.05", t=9)))  # then the ladder: buys and
+    assert top_up.side is Side.BUY and top_up.limit_price < new.limit_price  # the sell rest side by side
+
+
+def test_the_take_profit_goes_before_the_ladder_so_a_refused_ladder_never_holds_it_back():
+    cfg = _ladder(take_profit_order_type=OrderType.LIMIT)
+    first = decide(cfg, in_position("0.2", "100"), quote(100, "100.05"))
+    assert [s.side for s in _submits(first)] == [Side.SELL]
+    probe = decide(cfg, first.state, quote(100, "100.05", t=1))  # one level first (dca.resting.next_levels)
+    assert [s.side for s in _submits(probe)] == [Side.BUY]
+    assert [s.side for s in _submits(decide(cfg, probe.state, quote(100, "100.05", t=2)))] == [Side.BUY] * 2
 
 
 def test_the_limit_take_profit_completes_the_cycle_at_its_price():
@@ -389,3 +405,23 @@ def test_a_cycle_whose_coins_left_ends_in_error_once_its_ladder_is_cancelled():
     assert len(_cancels(asked)) == 3
     state, decisions = run(cfg, asked.state, *(_cancelled(b, t=7) for b in _buys(asked.state)))
     assert decisions[-1].completed is not None and decisions[-1].completed.status is CycleStatus.ERROR
+
+
+def test_a_resting_buys_fee_is_never_inferred_from_the_position_other_orders_may_have_moved_it():
+    cfg = _ladder(fees=("15", "25"))
+    state = _placed_ladder(cfg)
+    top = _buys(state)[0]
+    state = decide(cfg, state, PositionBeforeOrder(top.client_order_id, D("0.2"), at(1))).state
+    # the position after also holds what another order did meanwhile: it proves nothing about this fee
+    report = OrderFilled(top.client_order_id, top.qty, top.limit_price, at(5), True, position_qty=D("0.2") + top.qty)
+    applied = decide(cfg, state, report).state
+    assert applied.cycle.quantity == D("0.2") + top.qty - execution_fee(Side.BUY, top.qty, top.qty * 99, D(15))
+
+
+def test_the_limit_take_profit_is_capped_by_a_fresh_sellable_reading_and_kept_once_placed():
+    cfg = _limit_tp()
+    state = decide(cfg, in_position("0.2", "100"), SellableChecked(D("0.15"), at(0))).state
+    placed = decide(cfg, state, quote(100, "100.05", t=1))
+    (sell,) = _submits(placed)
+    assert sell.qty == D("0.15") and placed.state.sellable == D("0.15")  # kept while it rests, for its size
+    assert decide(cfg, placed.state, quote(100, "100.05", t=120)).commands == ()  # not replaced to sell more

@@ -15,7 +15,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dca.cycle import AssetState, Cycle, CycleStatus
+from dca.cycle import AssetState, Cycle, CycleStatus, LiveOrder, OrderKind, OrderType, Side
 from dca.market import Quote
 from dca.strategy import decide
 from dca.triggers import ALWAYS, triggers
@@ -52,6 +52,48 @@ def test_a_quote_outside_the_triggers_never_changes_any_state(state, bid, spread
     if not triggers(cfg, state).may_act_on(quote):
         decision = decide(cfg, state, quote)
         assert decision.state == state and decision.commands == ()
+
+
+def _resting_order(draw: st.DrawFn, seq: int, side: Side) -> LiveOrder:
+    kind = OrderKind.SAFETY if side is Side.BUY else OrderKind.TAKE_PROFIT
+    qty = draw(st.sampled_from([Decimal("0.5"), Decimal(2), Decimal("2.001")]))
+    return LiveOrder(f"o-{seq}", kind, side, OrderType.LIMIT, qty, draw(prices), T0,
+                     filled_qty=draw(st.sampled_from([Decimal(0), Decimal("0.25")])),
+                     cancel_requested_at=draw(st.none() | maybe_time))
+
+
+@st.composite
+def any_state_with_resting_orders(draw: st.DrawFn) -> AssetState:
+    state = draw(any_state())
+    buys = [_resting_order(draw, 10 + i, Side.BUY) for i in range(draw(st.integers(0, 3)))]
+    sells = [_resting_order(draw, 20, Side.SELL)] if draw(st.booleans()) else []
+    status = draw(st.sampled_from((CycleStatus.WATCHING, CycleStatus.TRAILING, state.cycle.status)))
+    sold = draw(st.sampled_from([Decimal(0), Decimal(1)]))
+    return state.evolve(cycle=state.cycle.evolve(resting=tuple(buys + sells), status=status, sold_qty=sold))
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(state=any_state_with_resting_orders(), bid=prices, spread=st.decimals(min_value=0, max_value=2, places=2),
+       seconds=st.integers(-300, 300), limit_take_profit=st.booleans(), active=st.integers(0, 3),
+       deviation=st.sampled_from(["0.5", "2", "10"]), stop_loss=st.sampled_from([None, Decimal(5)]))
+def test_with_resting_orders_a_quote_outside_the_triggers_never_changes_any_state(
+        state, bid, spread, seconds, limit_take_profit, active, deviation, stop_loss):
+    cfg = config(ttp_enabled=False, safety_order_deviation=Decimal(deviation), take_profit_percent=Decimal(2),
+                 max_safety_orders=4, active_safety_orders=active, cooldown_period=60, stop_loss_percent=stop_loss,
+                 take_profit_order_type=OrderType.LIMIT if limit_take_profit else OrderType.MARKET)
+    quote = Quote(SYMBOL, bid, bid + spread, T0 + timedelta(seconds=seconds))
+    if not triggers(cfg, state).may_act_on(quote):
+        decision = decide(cfg, state, quote)
+        assert decision.state == state and decision.commands == ()
+
+
+def test_a_cycle_whose_ladder_is_missing_a_level_is_never_skipped():
+    cfg = config(active_safety_orders=2, max_safety_orders=3, safety_order_deviation=Decimal(2))
+    state = AssetState(Cycle(id=1, status=CycleStatus.WATCHING, quantity=Decimal(1), cost=Decimal(100),
+                             last_fill_price=Decimal(100), order_seq=1))
+    assert triggers(cfg, state) == ALWAYS
+    placed = decide(cfg, state, Quote(SYMBOL, Decimal(100), Decimal(101), T0)).state
+    assert len(placed.cycle.resting) == 2 and triggers(cfg, placed) != ALWAYS
 
 
 def test_a_cooldown_without_an_end_time_is_never_skipped():

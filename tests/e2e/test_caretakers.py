@@ -1,9 +1,11 @@
 """The caretakers at work on the real tree (scripted market: simulated time moves only when told)."""
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from loguru import logger
 from sqlalchemy import select
 
 from adapters.db.assets import AssetRepository
@@ -13,7 +15,7 @@ from adapters.sim.orders import OrderRequest
 from dca.cycle import CycleStatus
 from dca.market import Bar
 from dca.params import AssetParams, with_overrides
-from tests.e2e.harness import QUICK, SCRIPT_START, BotHarness, wait_for
+from tests.e2e.harness import FAST_INTERVALS, QUICK, SCRIPT_START, BotHarness, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -80,12 +82,24 @@ def test_cooldown_keeper_ends_a_cooldown_whose_timer_was_lost(tmp_path, sqlite_u
 
 
 def test_bars_sync_keeps_history_current_for_enabled_assets(tmp_path, sqlite_url):
-    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual", keep_bars=True) as harness:
-        store = BarStore(harness.db)
-        asset = AssetRepository(harness.db).get("BTC/USD")
-        wait_for(lambda: harness.tick(1) or store.count(asset.id) >= 30 * 1440 - 5, 60, "30 days of bars")
-        latest = store.latest_time(asset.id)
-        assert harness.exchange.clock.now() - latest < timedelta(minutes=5)
+    """... and says so at INFO once, for the catch-up: the routine new minutes after it go to DEBUG
+    (at a fast simulator's pace they came every real second)."""
+    said = []
+    sink = logger.add(lambda message: said.append(str(message)), level="INFO",
+                      filter=lambda record: "new bars up to" in record["message"])
+    try:
+        with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": QUICK}, pacing="manual", keep_bars=True,
+                        intervals=replace(FAST_INTERVALS, bars_sync=60)) as harness:
+            store = BarStore(harness.db)
+            asset = AssetRepository(harness.db).get("BTC/USD")
+            wait_for(lambda: harness.tick(1) or store.count(asset.id) >= 30 * 1440 - 5, 60, "30 days of bars")
+            latest = store.latest_time(asset.id)
+            assert harness.exchange.clock.now() - latest < timedelta(minutes=5)
+            wait_for(lambda: harness.tick(30) or store.latest_time(asset.id) >= latest + timedelta(minutes=3), 60,
+                     "three more minutes of bars")
+    finally:
+        logger.remove(sink)
+    assert len(said) == 1 and "BTC/USD: " in said[0], said
 
 
 def test_bars_sync_catches_up_at_most_the_backfill_after_old_bars(tmp_path, sqlite_url):

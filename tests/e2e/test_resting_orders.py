@@ -236,6 +236,91 @@ def test_a_foreign_resting_buy_makes_the_venue_refuse_the_market_take_profit_as_
         harness.settle_and_check()
 
 
+def test_orders_placed_ahead_stay_right_under_every_venue_quirk_at_once(tmp_path, sqlite_url):
+    """The ladder and the limit take-profit through a whole cycle with every quirk at once but the
+    position lag (the wash-trade check on, refusals as 422, resting fills improved to the quote, cancels
+    pending until the next quote, other fee rates posted only at the end of the day, no position_qty in
+    fills, ...): nothing is refused as a wash trade, every fill is applied once and the books match the
+    venue (the fee rates differ from the configured ones: the position check before the new take-profit
+    corrects the holding)."""
+    from tests.e2e.test_venue_quirks import ALL_BUT_LAG
+
+    quirks = {**ALL_BUT_LAG, "wash_trade_check": "crossing", "wash_trade_status": "422",
+              "maker_fill_price": "quote"}
+    assets = {"BTC/USD": {**LIMIT_TP, "active_safety_orders": 2}}
+    with BotHarness(tmp_path, sqlite_url, assets=assets, pacing="manual", quirks=quirks) as harness:
+        _holding(harness)
+
+        def placed_ahead() -> bool:
+            harness.quote("BTC/USD", "60000", "60005")
+            return len(harness.exchange.open_orders("BTC/USD")) == 3  # the take-profit and two safety orders
+
+        wait_for(placed_ahead, 20, "the take-profit and the ladder to rest")
+
+        def crashed_and_replaced() -> bool:  # both levels fill; the take-profit is replaced for the new position
+            harness.quote("BTC/USD", "59650", "59655")
+            cycle = _btc(harness)
+            sells = _resting_on_venue(harness, "sell")
+            return cycle.safety_orders == 2 and len(sells) == 1 and sells[0].qty == cycle.quantity.quantize(
+                Decimal("1e-9"), rounding="ROUND_DOWN")
+
+        wait_for(crashed_and_replaced, 30, "the safety fills and the replaced take-profit")
+
+        def sold() -> bool:
+            harness.quote("BTC/USD", "61000", "61005")
+            return bool(_ended(harness, CycleStatus.COMPLETE))
+
+        wait_for(sold, 30, "the take-profit to fill and complete the cycle")
+        (sale,) = [o for o in harness.exchange.orders() if o.side.value == "sell" and o.filled_qty]
+        assert sale.type.value == "limit" and sale.filled_avg_price >= sale.limit_price  # never below its price
+        assert harness.exchange.engine.wash_trade_refusals == 0
+        assert not harness.exchange.open_orders("BTC/USD")
+        harness.settle_and_check()
+
+
+def test_the_order_janitor_never_cancels_a_resting_order_however_old(tmp_path, sqlite_url):
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LIMIT_TP}, pacing="manual") as harness:
+        _holding(harness)
+        harness.quote("BTC/USD", "60000", "60005")
+        wait_for(lambda: len(harness.exchange.open_orders("BTC/USD")) == 2, 10, "the take-profit and safety order")
+        resting = {o.client_order_id for o in harness.exchange.open_orders("BTC/USD")}
+        harness.tick(3700)  # past the stale threshold (60 min in the harness) and twice the stuck-sell limit
+        janitor = harness.bot.runtime.metrics.caretaker_runs.labels("order_janitor")
+        runs = janitor._value.get()
+        wait_for(lambda: harness.tick(1) or janitor._value.get() >= runs + 2, 20, "two janitor runs", poll=0.3)
+        assert {o.client_order_id for o in harness.exchange.open_orders("BTC/USD")} == resting
+        assert {o.client_order_id for o in _btc(harness).resting} == resting
+        harness.settle_and_check()
+
+
+def test_a_ladder_order_that_fills_while_its_cancel_is_pending_is_applied_and_then_sold(tmp_path, sqlite_url):
+    """`pending_events`: a cancel ends only on the next quote, which may fill the order first. The take-
+    profit cancels the ladder; the next quote dips through the first level before the cancels end: that
+    fill belongs to the cycle, which carries on and sells it all at the next take-profit."""
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LADDER}, pacing="manual",
+                    quirks={"pending_events": ""}) as harness:
+        _holding(harness)
+        harness.quote("BTC/USD", "60000", "60005")
+        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 3, 10, "three resting safety orders")
+        first = _resting_on_venue(harness, "buy")[0]
+        harness.quote("BTC/USD", "60500", "60505")  # the take-profit: the ladder's cancels are asked
+        wait_for(lambda: all(o.cancel_requested_at for o in _btc(harness).resting), 10, "the cancels to be asked")
+        harness.quote("BTC/USD", "59800", "59805")  # fills the first level, then the cancels end
+        wait_for(lambda: _btc(harness).safety_orders == 1, 10, "the fill made during the cancel to be applied")
+        assert harness.exchange.order(first.id).status.value == "filled"
+
+        def sold() -> bool:
+            harness.quote("BTC/USD", "60700", "60705")
+            return bool(_ended(harness, CycleStatus.COMPLETE))
+
+        wait_for(sold, 20, "the take-profit to sell everything")
+        (sale,) = [o for o in harness.exchange.orders() if o.side.value == "sell"]
+        bought = sum((o.filled_qty - o.fees for o in harness.exchange.orders() if o.side.value == "buy"), Decimal(0))
+        assert sale.filled_qty == bought  # the coins bought during the cancel were sold too
+        assert harness.exchange.engine.wash_trade_refusals == 0
+        harness.settle_and_check()
+
+
 BOTH_SIDES = {**LADDER, "active_safety_orders": 2, "take_profit_order_type": "limit"}
 
 
@@ -251,24 +336,37 @@ def _bid_at(harness: BotHarness, price: Decimal) -> None:
 def test_under_the_strict_wash_trade_rule_one_refusal_teaches_the_bot_to_rest_one_side_at_a_time(
         tmp_path, sqlite_url):
     """`wash_trade_check=any_opposite`: the venue refuses any order while an opposite one is open. The
-    take-profit placed next to the ladder is refused once; from then on the ladder rests below the
-    trigger, the take-profit (after the ladder's cancels) at it, and it gives way to the safety order
-    when the ask falls back to the first level. One refusal, no breaker, the books match the venue."""
+    first ladder order placed next to the resting take-profit is refused, once; from then on one side
+    rests at a time: the take-profit gives way to the safety order when the ask reaches the first level,
+    the ladder rests below the trigger and gives way (cancelled first) to the take-profit at it. One
+    refusal, no breaker, buys at or below their levels, the sale at or above its trigger, the books match."""
     with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": BOTH_SIDES}, pacing="manual",
                     quirks={"wash_trade_check": "any_opposite"}) as harness:
         _holding(harness)
-        harness.quote("BTC/USD", "60000", "60005")  # the ladder goes out, then the take-profit: refused
+        harness.quote("BTC/USD", "60000", "60005")  # the take-profit goes out first...
+        harness.quote("BTC/USD", "60000", "60005")  # ...then one ladder order: refused
         wait_for(lambda: harness.state("BTC/USD").one_side_at_a_time, 10, "the refusal to teach one side")
         assert harness.exchange.engine.wash_trade_refusals == 1
-        ladder = _resting_on_venue(harness, "buy")
-        assert [o.limit_price for o in ladder] == [Decimal(59854), Decimal(59704)] and not _resting_on_venue(
-            harness, "sell")
+        (tp,) = _resting_on_venue(harness, "sell")
+        harness.quote("BTC/USD", "59900", "59905")  # above the first level: the take-profit rests alone
+        assert harness.exchange.order(tp.id).is_open and not _resting_on_venue(harness, "buy")
 
-        harness.quote("BTC/USD", "59840", "59845")  # the first level fills at its limit...
-        wait_for(lambda: _btc(harness).safety_orders == 1, 10, "the first ladder fill")
+        harness.quote("BTC/USD", "59840", "59845")  # the ask at the first level: the take-profit goes first
+        wait_for(lambda: not _btc(harness).resting, 10, "the take-profit's cancel")
+        harness.quote("BTC/USD", "59840", "59845")  # then the safety order, at the ask
+        harness.quote("BTC/USD", "59840", "59845")
+        wait_for(lambda: _btc(harness).safety_orders == 1, 10, "the safety fill")
+        harness.quote("BTC/USD", "59840", "59845")  # below the trigger the ladder rests, alone
+        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 2, 10, "the ladder")
+        ladder = _resting_on_venue(harness, "buy")
+        assert [o.limit_price for o in ladder] == [Decimal(59695), Decimal(59545)]  # 0.25 % below 59845, twice
+        assert not _resting_on_venue(harness, "sell")
+
+        harness.quote("BTC/USD", "59690", "59694")  # the first level fills at its limit, as a maker...
+        wait_for(lambda: _btc(harness).safety_orders == 2, 10, "the ladder fill")
         (level,) = _executions(harness, {ladder[0].client_order_id})
-        assert level.price == Decimal(59854) and level.liquidity is Liquidity.MAKER
-        harness.quote("BTC/USD", "59840", "59845")  # ...and the ladder is topped up, still without a sell
+        assert level.price == Decimal(59695) and level.liquidity is Liquidity.MAKER
+        harness.quote("BTC/USD", "59690", "59694")  # ...and the ladder is topped up, still without a sell
         wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 2, 10, "the ladder to be topped up")
 
         trigger = _trigger(harness)
@@ -279,26 +377,12 @@ def test_under_the_strict_wash_trade_rule_one_refusal_teaches_the_bot_to_rest_on
         wait_for(lambda: _resting_on_venue(harness, "sell"), 10, "the take-profit")
         (tp,) = _resting_on_venue(harness, "sell")
         assert tp.limit_price == trigger.to_integral_value(rounding="ROUND_CEILING")
-
-        harness.quote("BTC/USD", "59900", "59905")  # the bid falls back before it fills: it stays alone
-        assert harness.exchange.order(tp.id).is_open and not _resting_on_venue(harness, "buy")
-        harness.quote("BTC/USD", "59700", "59704")  # the ask at the first level: the take-profit goes first
-        wait_for(lambda: not _btc(harness).resting, 10, "the take-profit's cancel")
-        harness.quote("BTC/USD", "59700", "59704")  # then the safety order, at the ask
-        harness.quote("BTC/USD", "59700", "59704")
-        wait_for(lambda: _btc(harness).safety_orders == 2, 10, "the safety fill")
-        harness.quote("BTC/USD", "59700", "59704")  # and the ladder rests again
-        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 2, 10, "the ladder again")
-        assert not _resting_on_venue(harness, "sell")
-
-        trigger = _trigger(harness)
-        for _ in range(3):  # the ladder's cancels, the take-profit, its fill
-            _bid_at(harness, trigger)
+        _bid_at(harness, trigger)  # and fills
         wait_for(lambda: _ended(harness, CycleStatus.COMPLETE), 10, "the take-profit to complete the cycle")
         buys = [e for e in harness.exchange.engine.executions if e.side.value == "buy"]
-        assert [e.price for e in buys] == [Decimal(60005), Decimal(59854), Decimal(59704)]
+        assert [e.price for e in buys] == [Decimal(60005), Decimal(59845), Decimal(59695)]
         (sale,) = [e for e in harness.exchange.engine.executions if e.side.value == "sell"]
-        assert sale.price >= trigger
+        assert sale.price >= tp.limit_price >= trigger
         assert harness.exchange.engine.wash_trade_refusals == 1
         assert not harness.bot.runtime.risk.snapshot(harness.exchange.clock.now()).breakers
         assert not harness.exchange.open_orders("BTC/USD")
