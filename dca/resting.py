@@ -27,7 +27,8 @@ match it, and `dca.triggers` asks `upkeep_due` whether a quote may have somethin
   it reaches the trigger the ladder is cancelled first and then the take-profit placed (marketable
   by then, at a limit that never sells below the trigger); it rests until the ask falls back to the
   first ladder level, where it is cancelled first and the safety order bought (`dca.strategy`),
-  after which the ladder rests again.
+  after which the ladder rests again. (The take-profit goes before the ladder, so right after the
+  lesson it is the take-profit that rests: the next safety order is then bought at the ask.)
 """
 
 from __future__ import annotations

@@ -46,6 +46,13 @@ risk gate could veto together with the fill it applies):
   confirmed; coins a buy gets before its cancel lands are applied and sold with the rest. A ladder
   level at or above the resting sell's limit, or a take-profit at or below a resting buy's, is not
   placed. A cancel not confirmed within the stale-buy (stuck-sell) limit is asked again.
+* **One side at a time** (dca/resting.py): should the venue refuse a resting order as a wash trade
+  while an order of the cycle's other side is live (it refuses any order opposite an open one), the
+  asset learns it (not stored) and no failure is waited out. From then on the ladder rests only while
+  the bid is below the take-profit trigger; at the trigger it is cancelled first and the take-profit
+  placed (at the trigger rounded up); a resting take-profit gives way, cancelled first, to the safety
+  order once the ask reaches the first level. Next to a resting take-profit with no buy resting the
+  ladder's first level goes alone, so the lesson costs one refusal (the breakers count each).
 * **The cycle's end**: a cycle never ends with a live order. When the limit take-profit has sold what
   the cycle held while ladder buys rest, the next quote cancels them; once none is left the cycle
   ends `complete` at the take-profit's price. Coins a ladder buy gets before its cancel is confirmed
