@@ -3,9 +3,10 @@
 Every update is mirrored into `dca_orders`; updates for our own orders (recognised by the
 client_order_id namespace) become core events for the asset's actor; anything else is a foreign
 order, counted and left alone. After every (re)connect, each asset actor is asked to read its live
-order back over REST, so fills that happened while the stream was down are applied (exactly once:
-order events are cumulative). The connection itself is handled as for every stream router
-(`actors.stream_router`); in a dry run the stream is the shadow exchange's (the wiring decides).
+orders back over REST (the acting one and those resting ahead), so fills that happened while the
+stream was down are applied (exactly once: order events are cumulative). The connection itself is
+handled as for every stream router (`actors.stream_router`); in a dry run the stream is the shadow
+exchange's (the wiring decides).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class TradeUpdateRouter(StreamRouter):
         return self._rt.streams.trade_update_stream(lambda update: tell_quietly(me, update), events)
 
     def connected(self) -> None:
-        self._log.info("trade updates connected; asking every asset to read its live order back")
+        self._log.info("trade updates connected; asking every asset to read its live orders back")
         self._catch_up()
 
     def on_message(self, message: Any) -> None:

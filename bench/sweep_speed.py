@@ -30,8 +30,9 @@ from backtest_process import year_file  # noqa: E402
 from app.backtest.inputs import setup_for  # noqa: E402
 from app.backtest.sweep import run_point  # noqa: E402
 from app.bars_csv import load_series  # noqa: E402
-from config.settings import Settings  # noqa: E402
+from config.settings import load_settings  # noqa: E402
 from dca.params import AssetParams  # noqa: E402
+from wiring.settings_maps import backtest_terms  # noqa: E402
 
 GRID = {  # 4 × 3 × 2 = 24 sets: take-profit, safety spacing, trailing on/off
     "take_profit_percent": ["0.5", "1", "1.5", "2"],
@@ -49,7 +50,8 @@ def main() -> int:
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     series = load_series(year_file(args.work, args.data), "BTC/USD")
-    setup = setup_for("BTC/USD", AssetParams(), {}, Settings(), Decimal(10_000), None)
+    setup = setup_for("BTC/USD", AssetParams(), {}, backtest_terms(load_settings(env_file=None)), Decimal(10_000),
+                      None)
     points = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
     print(f"{len(series):,} bars; {len(points)} sets; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
     run_point([setup], [series], points[0])  # the per-series work (quote bounds) is done once, here

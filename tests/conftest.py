@@ -125,3 +125,32 @@ def database(request: pytest.FixtureRequest, clock: FakeClock) -> Iterator[Datab
 @pytest.fixture
 def sqlite_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "dca.sqlite3"
+
+
+# --- sharing the suite between xdist workers (tests/xdist_scheduling.py) -------------------------------
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: two workers per core, at most eight. The slow tests (actor trees, real processes,
+    Prometheus) spend most of their time waiting for a simulated venue, a lease or a scrape (the e2e
+    directory keeps a core busy ~15% of its wall time), so one worker per core leaves the cores idle;
+    eight bounds the MariaDB databases and connections the workers hold at once."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook honours it
+    return max(2, min(2 * len(os.sched_getaffinity(0)), 8))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    if config.getvalue("dist") != "loadgroup":
+        return None  # another --dist on the command line: xdist's own
+    from tests.xdist_scheduling import SharedSetupScheduling
+
+    return SharedSetupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER") and config.getvalue("dist") == "loadgroup":
+        from tests.xdist_scheduling import slowest_first
+
+        slowest_first(items)  # every worker collects the same order, as xdist requires

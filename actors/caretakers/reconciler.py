@@ -56,7 +56,7 @@ class Reconciler(Caretaker):
 
     def _check(self, stored: StoredCycleRow, held: Decimal, expected: Decimal, requested_at: float) -> None:
         """Have the cycle's actor repair it; a cycle whose actor is not running (a disabled asset)
-        is repaired by its next actor, which reads its live order back when it starts."""
+        is repaired by its next actor, which reads its live orders back when it starts."""
         handle = self._rt.asset_handle(stored.symbol)
         if not handle.is_alive():
             return

@@ -36,7 +36,6 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -202,7 +201,8 @@ class MatchingEngine:
             extended_hours=request.extended_hours,
         ))
         event = TradeEvent("new", order, now, self.ledger.position_qty(spec.symbol))
-        return replace(order, status=OrderStatus(rules.accepted_status)), [event]
+        accepted = OrderStatus(rules.accepted_status)
+        return (order if accepted is order.status else order.evolve(status=accepted)), [event]
 
     def cancel(self, order_id: uuid.UUID | str, now: datetime, deferred: bool = False) -> list[TradeEvent]:
         """Cancel an open order: `canceled` event. 404 if unknown, 422 if already terminal (or already
@@ -212,7 +212,7 @@ class MatchingEngine:
         if not order.is_open or order.status is OrderStatus.PENDING_CANCEL:
             raise NotCancelable(order.status.value)
         if deferred:
-            order = self.book.store(replace(order, status=OrderStatus.PENDING_CANCEL, updated_at=now))
+            order = self.book.store(order.evolve(status=OrderStatus.PENDING_CANCEL, updated_at=now))
             return [TradeEvent("pending_cancel", order, now, self.ledger.position_qty(order.symbol))]
         return [self._close(order, OrderStatus.CANCELED, now, "canceled by client")]
 
@@ -272,7 +272,7 @@ class MatchingEngine:
         time = max(quote.time, order.submitted_at)
         first = not order.first_quote_seen
         if first:
-            order = replace(order, first_quote_seen=True)
+            order = order.evolve(first_quote_seen=True)
         expiry = self.rules.gtc_expiry
         if expiry is not None and quote.time - order.submitted_at >= expiry:
             return [self._close(order, OrderStatus.EXPIRED, time, "gtc expiry")]
@@ -283,7 +283,7 @@ class MatchingEngine:
                     return [self._close(order, OrderStatus.CANCELED, time, "ioc: stop not triggered")]
                 self.book.store(order)
                 return []
-            order, taker = replace(order, triggered=True), True
+            order, taker = order.evolve(triggered=True), True
         events: list[TradeEvent] = []
         spec = self.catalog.get(order.symbol)
         price, liquidity = fills.fill_price(order, quote, taker, spec, self.rules)
@@ -308,7 +308,7 @@ class MatchingEngine:
         qty = round_down(order.notional / price, spec.min_trade_increment)
         if order.side is Side.SELL:
             qty = min(qty, self._coin_held_for(order))
-        return replace(order, target_qty=max(qty, ZERO), reserve_price=price)
+        return order.evolve(target_qty=max(qty, ZERO), reserve_price=price)
 
     def _execute(
         self, order: Order, qty: Decimal, price: Decimal, liquidity: Liquidity, time: datetime
@@ -339,8 +339,7 @@ class MatchingEngine:
             fee_currency = "USD"
         filled_qty = order.filled_qty + qty
         done = order.target_qty is not None and filled_qty >= order.target_qty
-        order = replace(
-            order,
+        order = order.evolve(
             filled_qty=filled_qty,
             filled_notional=order.filled_notional + qty * price,
             fees=order.fees + fee,
@@ -348,7 +347,7 @@ class MatchingEngine:
             updated_at=time,
             filled_at=time if done else None,
         )
-        order = self.book.store(replace(order, reserved=reserved_for(order)))
+        order = self.book.store(order.evolve(reserved=reserved_for(order)))
         position_qty = self.ledger.position_qty(spec.symbol)
         execution = Execution(
             id=self._new_id(),
@@ -379,7 +378,7 @@ class MatchingEngine:
         return self.ledger.position_qty(order.symbol) - others
 
     def _close(self, order: Order, status: OrderStatus, time: datetime, reason: str) -> TradeEvent:
-        closed = replace(order, status=status, updated_at=time, reserved=ZERO, **{CLOSED_AT[status]: time})
+        closed = order.evolve(status=status, updated_at=time, reserved=ZERO, **{CLOSED_AT[status]: time})
         order = self.book.store(closed)
         return TradeEvent(status.value, order, time, self.ledger.position_qty(order.symbol), reason=reason)
 

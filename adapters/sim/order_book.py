@@ -4,7 +4,6 @@ open orders hold back (cash for buys, coin for sells), kept in step on every cha
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from decimal import Decimal
 
 from adapters.sim.errors import NotFound
@@ -64,8 +63,10 @@ class OrderBook:
     def store(self, order: Order) -> Order:
         """Replace the order's snapshot and keep the reservation totals and the open index in step."""
         if not order.is_open and order.reserved != 0:
-            order = replace(order, reserved=ZERO)
+            order = order.evolve(reserved=ZERO)
         previous = self._orders.get(order.id)
+        if previous is order:  # the snapshot it already has (a resting order no quote reached)
+            return order
         delta = order.reserved - (previous.reserved if previous else ZERO)
         if delta:
             if order.side is Side.BUY:

@@ -323,7 +323,7 @@ class _Replay:
         if self._watch is not None and self._only_raises_peak(found, quote):
             self.session.skipped_to_peak(quote.bid)
             return False
-        self.session.on_quote(quote)
+        self.session.on_quote(quote, settle_outside_triggers=True)
         return True
 
     def _waiting_for(self) -> Triggers:
@@ -334,12 +334,12 @@ class _Replay:
             return self._found
         found = session.triggers()
         waiting = resting_buy(session) if found.always else None
-        if found.always and waiting is None:
+        if found.always and waiting is None and session.state.cycle.order is not None:
             self._state = None  # ALWAYS with an order the exchange has not matched yet: ask again next quote
             self._watch = None
             return found
         self._state, self._found = session.state, found if waiting is None else waiting
-        self._watch = None if waiting is not None else peak_watch(session.config, session.state, found)
+        self._watch = None if waiting is not None or found.always else peak_watch(session.config, session.state, found)
         self._levels = _float_levels(self._found)
         return self._found
 

@@ -22,11 +22,12 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 
 from app.backtest.runner import RunOutcome
-from dca.backtest.records import CycleRecord, OrderRecord
+from dca.backtest.records import AccountPoint, CycleRecord, OrderRecord
 from dca.cycle import Cycle, CycleStatus
 from dca.events import CloseReason
 from dca.money import ZERO
@@ -36,22 +37,58 @@ DAYS_PER_YEAR = 365
 SECONDS_PER_DAY = 86_400
 
 
-@dataclass(frozen=True)
 class Curves:
-    """Per-bar floats: cash, coin held, the cycle's coin and cost, equity."""
+    """Per-bar floats: cash, coin held, the cycle's coin and cost, equity, capital committed. Each is
+    the account records' values repeated over the bars they are in force for, built on first use
+    (a sweep point reads only the equity)."""
 
-    cash: np.ndarray
-    position: np.ndarray
-    cycle_quantity: np.ndarray
-    cycle_cost: np.ndarray
-    equity: np.ndarray
-    committed: np.ndarray  # capital tied up by the strategy: the cycle's cost plus a live buy's unfilled part
+    def __init__(self, points: list[AccountPoint], bars: np.ndarray, close: np.ndarray) -> None:
+        self._points, self._bars, self._close = points, bars, close
+
+    def _column(self, name: str) -> np.ndarray:
+        return np.repeat(self._record_values(name), self._bars)
+
+    def _record_values(self, name: str) -> np.ndarray:
+        return np.array([float(getattr(p, name)) for p in self._points], dtype=np.float64)
+
+    @cached_property
+    def cash(self) -> np.ndarray:
+        return self._column("cash")
+
+    @cached_property
+    def position(self) -> np.ndarray:
+        return self._column("position")
+
+    @cached_property
+    def cycle_quantity(self) -> np.ndarray:
+        return self._column("cycle_quantity")
+
+    @cached_property
+    def cycle_cost(self) -> np.ndarray:
+        return self._column("cycle_cost")
+
+    @cached_property
+    def equity(self) -> np.ndarray:
+        return self.cash + self.position * self._close
+
+    @cached_property
+    def committed(self) -> np.ndarray:
+        """Capital tied up by the strategy: the cycle's cost plus a live buy's unfilled part."""
+        return self._column("committed")
 
     @property
     def average_cost(self) -> np.ndarray:
         """The cycle's average cost per coin, NaN while flat."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.cycle_quantity > 0, self.cycle_cost / self.cycle_quantity, np.nan)
+
+    def time_in_market(self) -> float:
+        """The share of bars that ended with coin in the cycle (0 without bars): what
+        `np.mean(cycle_quantity > 0)` gives, counted over the records instead of the bars."""
+        total = int(self._bars.sum())
+        if total == 0:
+            return 0.0
+        return int(self._bars[self._record_values("cycle_quantity") > 0].sum()) / total
 
 
 @dataclass(frozen=True)
@@ -97,15 +134,8 @@ class Summary:
 
 
 def curves(outcome: RunOutcome) -> Curves:
-    points = [outcome.session.start, *outcome.session.log.timeline]
-    bars = bars_of_record(outcome)
-
-    def column(name: str) -> np.ndarray:  # each record's value repeated over its bars (no per-bar index)
-        return np.repeat(np.array([float(getattr(p, name)) for p in points], dtype=np.float64), bars)
-
-    cash, position = column("cash"), column("position")
-    equity = cash + position * outcome.series.close
-    return Curves(cash, position, column("cycle_quantity"), column("cycle_cost"), equity, column("committed"))
+    return Curves([outcome.session.start, *outcome.session.log.timeline], bars_of_record(outcome),
+                  outcome.series.close)
 
 
 def record_of_bar(outcome: RunOutcome) -> np.ndarray:
@@ -155,7 +185,7 @@ def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
         fees=sum((f.fee_value for f in log.fills), ZERO), max_committed=committed,
         return_on_capital=(realized + unrealized) / committed if committed > 0 else None,
         max_drawdown=drawdown, max_drawdown_value=drawdown_value, sharpe=sharpe(daily), sortino=sortino(daily),
-        time_in_market=float(np.mean(curve.cycle_quantity > 0)) if len(series) else 0.0,
+        time_in_market=curve.time_in_market(),
         average_cycle_duration=_average_duration(complete),
         max_safety_orders_used=max((c.safety_orders for c in complete), default=0),
         winning_cycles=sum(1 for c in complete if c.realized_pnl > 0),
@@ -173,8 +203,11 @@ def max_drawdown(equity: np.ndarray) -> tuple[float, float]:
         return 0.0, 0.0
     peak = np.maximum.accumulate(equity)
     fall = peak - equity
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where(peak > 0, fall / peak, 0.0)
+    if peak[0] > 0:  # a running peak never falls below its first value: every share is fall / peak
+        share = fall / peak
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(peak > 0, fall / peak, 0.0)
     return float(share.max()), float(fall.max())
 
 
@@ -182,11 +215,27 @@ def daily_returns(times: np.ndarray, equity: np.ndarray, start: float) -> np.nda
     """Returns of equity from one UTC day's last bar to the next (the first from `start`)."""
     if len(times) == 0 or start <= 0:
         return np.empty(0)
-    day = times // SECONDS_PER_DAY
-    last_of_day = np.append(np.flatnonzero(np.diff(day)), len(day) - 1)
-    closes = equity[last_of_day]
+    closes = equity[last_bar_of_each_day(times)]
     previous = np.concatenate(([start], closes[:-1]))
     return closes / previous - 1
+
+
+_DAY_ENDS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+DAY_ENDS_KEPT = 8
+
+
+def last_bar_of_each_day(times: np.ndarray) -> np.ndarray:
+    """The index of each UTC day's last bar, computed once per bar-time array (every point of a
+    sweep has the same bars)."""
+    kept = _DAY_ENDS.get(id(times))
+    if kept is not None and kept[0] is times:
+        return kept[1]
+    day = times // SECONDS_PER_DAY
+    ends = np.append(np.flatnonzero(np.diff(day)), len(day) - 1)
+    if len(_DAY_ENDS) >= DAY_ENDS_KEPT:
+        _DAY_ENDS.pop(next(iter(_DAY_ENDS)))
+    _DAY_ENDS[id(times)] = (times, ends)
+    return ends
 
 
 def sharpe(returns: np.ndarray) -> float | None:

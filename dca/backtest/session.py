@@ -62,17 +62,26 @@ class BacktestSession:
         self._cycle_started: dict[int, datetime] = {}
         self._cycle_fees: dict[int, Decimal] = {}
         self._refusals = 0  # consecutive orders refused at submission
+        self._account_dirty = False  # has anything been applied that may change the account since `end_bar`?
         self.start = self._account(-1, None)  # the account before the first bar (not in the timeline)
 
     # --- driving ---------------------------------------------------------------------------------
 
-    def on_quote(self, quote: Quote) -> None:
+    def on_quote(self, quote: Quote, settle_outside_triggers: bool = False) -> None:
+        """`settle_outside_triggers` (the fast path): after the exchange's fills and the timers, a quote
+        outside the state's `triggers` is not given to `decide`, which provably changes nothing on it
+        (tests/core/test_triggers.py); the reference loop decides on every quote. (Deciding is always
+        correct: the check is skipped when nothing changed the state, as the caller checked it then.)"""
+        before = self.state
         for event in self.venue.on_quote(quote):
             self.apply(event)
         while self._timers and self._timers[0][0] <= quote.time:
             heapq.heappop(self._timers)
             self.apply(Tick(quote.time))
-        self._read_start_condition(quote.time)
+        if self.config.params.start_condition is not None:  # (`start_reading_due` is None without one)
+            self._read_start_condition(quote.time)
+        if settle_outside_triggers and self.state is not before and not self.triggers().may_act_on(quote):
+            return
         self.apply(quote)
         self.quotes += 1
 
@@ -104,6 +113,9 @@ class BacktestSession:
 
     def end_bar(self, index: int, time: datetime) -> None:
         """Record the account at the end of bar `index` if it changed since the last record."""
+        if not self._account_dirty:  # nothing but unchanged quotes and timers since the last look
+            return
+        self._account_dirty = False
         point = self._account(index, time)
         timeline = self.log.timeline
         if _account_changed(timeline[-1] if timeline else self.start, point):
@@ -120,6 +132,10 @@ class BacktestSession:
     def apply(self, event: Event) -> Decision:
         before = self.state
         decision = decide(self.config, before, event)
+        if (decision.state is before and not decision.commands and type(event) in _QUIET_WHEN_UNCHANGED
+                and not self.keep_notes):
+            return decision  # most quotes and timers of a replayed bar: nothing to store, back off or record
+        self._account_dirty = True
         self.state = self._backed_off(self._stored(decision.state), event)
         self._record(before, decision, event)
         for command in decision.commands:
@@ -211,6 +227,11 @@ class BacktestSession:
             cycle.sell_fees, cycle.cost, cycle.average_price, cycle.sell_price, cycle.realized_pnl,
             self._cycle_fees.pop(cycle.id, ZERO),
         ))
+
+
+# Events whose decision, when it leaves the state as it was and commands nothing, has nothing for the
+# session to do (no order report to record, no refusal count to keep).
+_QUIET_WHEN_UNCHANGED = frozenset({Quote, Tick})
 
 
 def _order_before_after(before: AssetState, decision: Decision,

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -26,8 +27,10 @@ from typing import Any
 
 from pykka import ActorDeadError
 
+import adapters.alpaca.broker as alpaca_broker
 from actors.messages import Snapshot
 from actors.runtime import Intervals
+from adapters.alpaca.pacing import RequestPacer
 from adapters.db.assets import AssetRepository
 from adapters.db.cycles import CycleStore, StoredCycle
 from adapters.db.database import Database
@@ -49,9 +52,36 @@ CARETAKER_PERIODS = ("order_janitor", "cooldown_keeper", "reconciler", "asset_wa
                      "bars_sync")
 
 
+# FAST_INTERVALS run the caretakers 30 to 180 times as often as production does (order janitor 60 s -> 2 s,
+# asset watcher 30 s -> 1 s, reconciler 300 s -> 3 s, ...), so they ask the venue 30+ times as often; the
+# request budget (adapters/alpaca/pacing.py, 190 a minute against Alpaca's 200) is widened by the smallest
+# of those factors so it stays as loose as in production. At 190 a minute the caretakers' requests queue
+# behind the pacer: a quote waits seconds for its actor's turn and a stopping bot for the queue to drain
+# (a quirk-matrix case took 20 s instead of 6). The simulator here has no rate limit (rate_limit_per_minute=0).
+REQUEST_BUDGET_FACTOR = 30
+# How long `quote()` waits for the actor; it polls, so only a failing test waits it out. With two xdist
+# workers per core on a loaded machine, an asset actor restarted mid-test took over 10 s to see a quote.
+QUOTE_WAIT_S = 30
+
+
 def on_the_venue_clock(real: Intervals, speed: float) -> Intervals:
     """`real` with the caretakers' periods (seconds on the venue's clock) lasting as many real seconds."""
     return replace(real, **{name: getattr(real, name) * speed for name in CARETAKER_PERIODS})
+
+
+@contextmanager
+def request_budget(factor: float) -> Iterator[None]:
+    """Brokers made meanwhile pace their REST calls `factor` times as fast as production does. (The bot
+    has no setting for its request budget; the pacer is the production one, only its rate is scaled.)"""
+    def scaled(per_minute: float, burst: int | None = None) -> RequestPacer:
+        return RequestPacer(per_minute * factor, burst)
+
+    original = alpaca_broker.RequestPacer
+    alpaca_broker.RequestPacer = scaled  # type: ignore[assignment,misc]
+    try:
+        yield
+    finally:
+        alpaca_broker.RequestPacer = original  # type: ignore[misc]
 
 # Small moves complete cycles quickly at a high simulator speed.
 QUICK = {"base_order_amount": "20", "safety_order_amount": "20", "max_safety_orders": 3,
@@ -77,6 +107,7 @@ class BotHarness:
     quirks: dict[str, str] = field(default_factory=dict)  # the simulator's venue variants (adapters/sim/quirks.py)
     settings_overrides: dict[str, Any] = field(default_factory=dict)
     intervals: Intervals | None = None  # as the bot gets them (default: FAST_INTERVALS on the venue's clock)
+    request_budget_factor: float = REQUEST_BUDGET_FACTOR  # 1: production's request pacing
     # instead of a fresh schema with `assets` configured: builds the database itself (the simulator is
     # running, the bot not yet); `assets` then only lists the simulator's pairs
     prepare: Callable[[BotHarness], None] | None = None
@@ -115,7 +146,8 @@ class BotHarness:
         self.bot = Bot(settings, Database(self.database_url), simulator_venue(self.simulator), intervals=intervals,
                        keep_bars=self.keep_bars)
         self.bot.venue.simulator = None  # the harness owns the simulator; stopping the bot leaves it running
-        self.bot.start(serve_metrics=self.serve)
+        with request_budget(self.request_budget_factor):
+            self.bot.start(serve_metrics=self.serve)
         runtime = self.bot.runtime
         assert runtime is not None
         enabled = [s for s in self.assets if s not in self.disabled]
@@ -171,11 +203,12 @@ class BotHarness:
         when = self.exchange.clock.now() + timedelta(seconds=after)
         fills = self.exchange.push_quote(Quote(symbol, Decimal(bid), Decimal(ask if ask is not None else bid), when))
         if fills:  # the fills reach the actor over the trade stream: wait until it has applied them
-            wait_for(lambda: self._order_settled(symbol), 10, f"{symbol}'s fills to be applied")
+            wait_for(lambda: self._order_settled(symbol), QUOTE_WAIT_S, f"{symbol}'s fills to be applied")
         assert self.bot is not None and self.bot.runtime is not None
         self.bot.runtime.scheduler.wake()
         self.exchange.publish(symbol)
-        wait_for(lambda: (self.last_quote(symbol) or _NO_QUOTE).time >= when, 10, f"{symbol} to see {bid}/{ask}")
+        wait_for(lambda: (self.last_quote(symbol) or _NO_QUOTE).time >= when, QUOTE_WAIT_S,
+                 f"{symbol} to see {bid}/{ask}")
         return when
 
     def tick(self, seconds: float = 1.0, symbol: str | None = None) -> None:

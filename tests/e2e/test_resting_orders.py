@@ -321,6 +321,26 @@ def test_a_ladder_order_that_fills_while_its_cancel_is_pending_is_applied_and_th
         harness.settle_and_check()
 
 
+def test_coins_sold_by_hand_while_only_the_ladder_rests_are_found_by_the_reconciler(tmp_path, sqlite_url):
+    """Resting buys can only add coin, so while only they are live a shortfall is still one: the
+    reconciler's readings correct the cycle without waiting for the ladder to go."""
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LADDER}, pacing="manual") as harness:
+        _holding(harness)
+        harness.quote("BTC/USD", "60000", "60005")
+        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 3, 10, "three resting safety orders")
+        held = _btc(harness).quantity
+        by_hand = (held * Decimal("0.4")).quantize(Decimal("1e-9"), ROUND_UP)
+        harness.exchange.submit_order(OrderRequest("BTC/USD", "sell", "limit", "gtc", qty=by_hand,
+                                                   limit_price=Decimal(59990), client_order_id="sold-by-hand"))
+        harness.push("BTC/USD", "60000", "60005")  # it fills (above every ladder limit: no wash trade)
+        assert harness.exchange.order_by_client_id("sold-by-hand").status.value == "filled"
+        wait_for(lambda: harness.tick(1) or _btc(harness).quantity == held - by_hand, 30,
+                 "the reconciler to correct the cycle", poll=0.3)
+        assert len(_btc(harness).resting) == 3  # the ladder rests on
+        assert harness.bot.runtime.metrics.discrepancies.labels("holding_missing")._value.get() >= 1
+        harness.settle_and_check()
+
+
 BOTH_SIDES = {**LADDER, "active_safety_orders": 2, "take_profit_order_type": "limit"}
 
 

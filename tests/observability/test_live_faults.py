@@ -22,7 +22,7 @@ from tests.e2e.harness import QUICK, QUICK_TRAILING, BotHarness
 from tests.observability.live import Prometheus
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.prometheus, pytest.mark.xdist_group("live-stack")]
+pytestmark = [pytest.mark.prometheus]
 
 MEASURED: dict[str, float] = {}
 

@@ -31,7 +31,7 @@ from tests.observability.rule_files import alert_rules
 from tests.observability.tools import run_tool
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.prometheus, pytest.mark.xdist_group("live-stack")]
+pytestmark = [pytest.mark.prometheus]
 
 # Every counter exists at 0 from start-up (adapters/metrics.py): only the firing-alerts table may be
 # empty, because a healthy run fires no alert.

@@ -15,8 +15,6 @@ import pytest
 from tests.observability.live import Supervisor, http_get, orphan_proof
 from tests.waiting import wait_for
 
-pytestmark = [pytest.mark.xdist_group("live-stack")]
-
 BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
