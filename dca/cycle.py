@@ -164,6 +164,10 @@ class AssetState:
     sellable_at: datetime | None = None
     # The latest reading of the deal start condition (not stored: the driver reads the bars again).
     start_reading: ConditionReading | None = None
+    # The venue refused a resting order as a wash trade although none crossed: it refuses any order
+    # while an opposite one is open, so resting orders rest on one side at a time (dca/resting.py).
+    # Not stored: a restarted bot learns it again from one refusal.
+    one_side_at_a_time: bool = False
 
     def evolve(self, **changes: object) -> AssetState:
         return _evolved(self, changes)

@@ -14,7 +14,21 @@ match it, and `dca.triggers` asks `upkeep_due` whether a quote may have somethin
 * **The limit take-profit** (`take_profit_order_type = limit`): one LIMIT SELL of what the cycle
   holds at the take-profit trigger rounded UP to the price grid: a sale never fills below it. It is
   out of date once its limit is no longer that price (a buy, or a corrected fee, moved the average
-  cost) or it would sell more than the cycle holds; its own partial fills leave it as it is.
+  cost) or what it has left to sell is no longer what one placed now would sell (a buy at exactly the
+  average cost moves only the quantity); its own partial fills leave it as it is, and so does the
+  venue's cap on what the bot may sell, which it was sized under.
+* **One side at a time.** Alpaca's wash-trade rule refuses an order that could trade against an
+  open opposite order of the account; by the documented reading only a crossing one, which the
+  ladder (always below the take-profit) never is; by a stricter one any order while an opposite one
+  is open (docs/venue-quirks.md, `wash_trade_check`). A resting order refused as a wash trade while
+  an order of the cycle's other side is live teaches the asset the stricter rule
+  (`AssetState.one_side_at_a_time`; not stored, a restarted bot learns it again from one refusal).
+  From then on only one side rests: while the bid is below the take-profit trigger the ladder; once
+  it reaches the trigger the ladder is cancelled first and then the take-profit placed (marketable
+  by then, at a limit that never sells below the trigger); it rests until the ask falls back to the
+  first ladder level, where it is cancelled first and the safety order bought (`dca.strategy`),
+  after which the ladder rests again. (The take-profit goes before the ladder, so right after the
+  lesson it is the take-profit that rests: the next safety order is then bought at the ask.)
 """
 
 from __future__ import annotations
@@ -80,7 +94,9 @@ def ladder_gate_open(cycle: Cycle) -> bool:
 def next_levels(config: AssetConfig, cycle: Cycle) -> list[Level]:
     """The levels to place to bring the ladder back to `active_safety_orders` resting buys. It stops
     at the last safety order, at a level the venue's minimums refuse, and below a resting sell's
-    limit (a buy must never meet the bot's own sell)."""
+    limit (a buy must never meet the bot's own sell). Next to a resting sell with no buy resting, one
+    level goes first: should the venue refuse any order opposite an open one ("One side at a time"),
+    that is one refusal, not one per level; the next quote places the rest."""
     params = config.params
     if params.active_safety_orders <= 0 or cycle.last_fill_price is None:
         return []
@@ -90,7 +106,8 @@ def next_levels(config: AssetConfig, cycle: Cycle) -> list[Level]:
     anchor = buys[-1].limit_price if buys else cycle.last_fill_price
     assert anchor is not None
     levels: list[Level] = []
-    for _ in range(params.active_safety_orders - len(buys)):
+    wanted = 1 if sell is not None and not buys else params.active_safety_orders - len(buys)
+    for _ in range(wanted):
         if index >= params.max_safety_orders:
             break
         limit = round_down(percent_below(anchor, params.safety_deviation(index)), config.rules.price_increment)
@@ -115,10 +132,12 @@ def uses_limit_take_profit(config: AssetConfig) -> bool:
     return config.params.take_profit_order_type is OrderType.LIMIT and not config.params.ttp_enabled
 
 
-def sellable_quantity(config: AssetConfig, state: AssetState) -> Decimal:
-    """What the cycle (with its dust) could sell: on the trade grid, 0 when below the minimum."""
+def sellable_quantity(config: AssetConfig, state: AssetState, cap: Decimal | None = None) -> Decimal:
+    """What a sale placed now sells: what the cycle holds (with its dust), at most `cap` (what the
+    venue lets the bot sell; None: no cap), on the trade grid; 0 when below the minimum."""
     rules = config.rules
-    qty = round_down(state.held_quantity, rules.min_trade_increment)
+    wanted = state.held_quantity if cap is None else min(state.held_quantity, cap)
+    qty = round_down(wanted, rules.min_trade_increment)
     return qty if qty >= rules.min_order_size and qty > 0 else Decimal(0)
 
 
@@ -130,10 +149,24 @@ def sold_out(config: AssetConfig, state: AssetState) -> bool:
 
 def take_profit_out_of_date(config: AssetConfig, state: AssetState, order: LiveOrder) -> bool:
     """Does the resting take-profit need replacing? Its limit is no longer the take-profit price, or
-    what it has left to sell is more than the cycle holds."""
+    what it has left to sell differs from what a take-profit placed now would sell. The venue's cap
+    it was placed under (`AssetState.sellable`, kept while it rests: no new reading can be taken
+    then) is lowered by what it sold since, so neither the cap nor its own fills make it out of date.
+    Below the minimum nothing could replace it: it stands while it sells no more than is held."""
+    if order.limit_price != take_profit_limit(config, state.cycle):
+        return True
     remaining = order.qty - order.filled_qty
-    held = round_down(state.held_quantity, config.rules.min_trade_increment)
-    return order.limit_price != take_profit_limit(config, state.cycle) or remaining > held
+    cap = None if state.sellable is None else state.sellable - order.filled_qty
+    wanted = sellable_quantity(config, state, cap)
+    if wanted == 0:
+        return remaining > round_down(state.held_quantity, config.rules.min_trade_increment)
+    return remaining != wanted
+
+
+def one_side_only(config: AssetConfig, state: AssetState) -> bool:
+    """Must the resting orders keep to one side at a time (the asset learned the venue's stricter
+    wash-trade rule, and both a ladder and a limit take-profit would rest)?"""
+    return state.one_side_at_a_time and uses_limit_take_profit(config) and config.params.active_safety_orders > 0
 
 
 def upkeep_due(config: AssetConfig, state: AssetState) -> bool:
@@ -147,11 +180,11 @@ def upkeep_due(config: AssetConfig, state: AssetState) -> bool:
         return True
     if not ladder_gate_open(cycle):
         return False
-    if next_levels(config, cycle):
+    one_side, order = one_side_only(config, state), resting_sell(cycle)
+    if next_levels(config, cycle) and not (one_side and order is not None):
         return True
     if uses_limit_take_profit(config):
-        order = resting_sell(cycle)
-        if order is None:
-            return sellable_quantity(config, state) > 0
+        if order is None:  # one side at a time: with the ladder resting, the bid's trigger places it
+            return sellable_quantity(config, state) > 0 and not (one_side and resting_buys(cycle))
         return take_profit_out_of_date(config, state, order)
     return False

@@ -46,6 +46,13 @@ risk gate could veto together with the fill it applies):
   confirmed; coins a buy gets before its cancel lands are applied and sold with the rest. A ladder
   level at or above the resting sell's limit, or a take-profit at or below a resting buy's, is not
   placed. A cancel not confirmed within the stale-buy (stuck-sell) limit is asked again.
+* **One side at a time** (dca/resting.py): should the venue refuse a resting order as a wash trade
+  while an order of the cycle's other side is live (it refuses any order opposite an open one), the
+  asset learns it (not stored) and no failure is waited out. From then on the ladder rests only while
+  the bid is below the take-profit trigger; at the trigger it is cancelled first and the take-profit
+  placed (at the trigger rounded up); a resting take-profit gives way, cancelled first, to the safety
+  order once the ask reaches the first level. Next to a resting take-profit with no buy resting the
+  ladder's first level goes alone, so the lesson costs one refusal (the breakers count each).
 * **The cycle's end**: a cycle never ends with a live order. When the limit take-profit has sold what
   the cycle held while ladder buys rest, the next quote cancels them; once none is left the cycle
   ends `complete` at the take-profit's price. Coins a ladder buy gets before its cancel is confirmed
@@ -87,6 +94,7 @@ from dca.events import (
     OrderNotFound,
     PositionAdopted,
     PositionBeforeOrder,
+    RejectionKind,
     SellableChecked,
     Tick,
 )
@@ -99,8 +107,10 @@ from dca.resting import (
     buy_quantity,
     ladder_gate_open,
     next_levels,
+    one_side_only,
     resting_buys,
     resting_sell,
+    sellable_quantity,
     sold_out,
     take_profit_limit,
     take_profit_out_of_date,
@@ -213,7 +223,7 @@ def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
         return _with_upkeep(config, _follow_peak(config, state, quote), quote.time)
     take_profit = take_profit_trigger(config, cycle)
     if uses_limit_take_profit(config) or quote.bid < take_profit:  # a limit take-profit rests instead
-        return _keep_resting(config, state, quote.time)
+        return _keep_resting(config, state, quote.time, quote.bid)
     why = f"take-profit: bid {quote.bid} ≥ trigger {_show(take_profit)}"
     if config.params.ttp_enabled:
         armed = cycle.evolve(status=CycleStatus.TRAILING, peak_price=quote.bid)
@@ -404,13 +414,16 @@ def _submit(
 # --- resting orders: the ladder and the limit take-profit (see dca/resting.py) -------------------
 
 
-def _keep_resting(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
+def _keep_resting(config: AssetConfig, state: AssetState, now: datetime, bid: Decimal | None = None) -> Decision:
     """Bring the resting orders to what the cycle wants, only while `ladder_gate_open`: first the
     limit take-profit (placed, or cancelled for replacing when out of date), and only when it needs
     nothing, the ladder's top-up. Apart, so that a risk gate refusing the ladder's buys (the
-    decision is dropped whole) never holds back the take-profit."""
+    decision is dropped whole) never holds back the take-profit. One side at a time once the asset
+    learned it must (`_keep_one_side`)."""
     if not ladder_gate_open(state.cycle):
         return Decision(state)
+    if one_side_only(config, state):
+        return _keep_one_side(config, state, now, bid)
     if uses_limit_take_profit(config):
         take_profit = _keep_take_profit(config, state, now)
         if take_profit.commands:
@@ -429,6 +442,24 @@ def _joined(first: Decision, second: Decision) -> Decision:
     if second.state is first.state and not second.commands and not second.notes:
         return first
     return first.then(second)
+
+
+def _keep_one_side(config: AssetConfig, state: AssetState, now: datetime, bid: Decimal | None) -> Decision:
+    """The venue refuses any order while an opposite one is open (dca/resting.py, "One side at a
+    time"): the ladder rests while the bid is below the take-profit trigger; at the trigger it is
+    cancelled first and the take-profit placed once the cancels are confirmed (at the trigger rounded
+    up, so it sells at once and never below it). A resting take-profit stays until the ask reaches the
+    first ladder level (the safety order cancels it first, `_act_on_quote`)."""
+    cycle = state.cycle
+    if resting_sell(cycle) is not None:
+        return _keep_take_profit(config, state, now)
+    trigger = take_profit_trigger(config, cycle)
+    if bid is None or bid < trigger:
+        return _keep_ladder(config, state, now)
+    if resting_buys(cycle):
+        why = f"take-profit: bid {bid} ≥ trigger {_show(trigger)}; one side at a time, the ladder goes first"
+        return _cancel_resting(state, now, "take-profit first", why, Side.BUY)
+    return _keep_take_profit(config, state, now)
 
 
 def _keep_ladder(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
@@ -453,15 +484,17 @@ def _keep_take_profit(config: AssetConfig, state: AssetState, now: datetime) -> 
         why = (f"the position changed (now {coin_text(config, state.held_quantity)}, take-profit price "
                f"{_show(limit)}): replacing the take-profit {order.client_order_id}")
         return _cancel_resting(state, now, "take-profit replaced", why, Side.SELL)
-    rules = config.rules
-    qty = round_down(min(state.held_quantity, _sellable_now(state, now)), rules.min_trade_increment)
-    if qty < rules.min_order_size or qty <= 0:
+    cap = _sellable_now(state, now)
+    qty = sellable_quantity(config, state, cap)
+    if qty == 0:
         return Decision(state)
     highest_buy = max((o.limit_price or ZERO for o in resting_buys(cycle)), default=ZERO)
     if limit <= highest_buy:  # never meet the bot's own buy (Alpaca refuses it as a wash trade)
         return Decision(state)
     why = f"take-profit placed ahead at {_show(limit)} (trigger {_show(take_profit_trigger(config, cycle))})"
     placed = _submit_resting(config, state, now, OrderKind.TAKE_PROFIT, Side.SELL, qty, limit, why)
+    if cap < state.held_quantity:  # the cap it is sized under stays while it rests (`take_profit_out_of_date`)
+        return placed
     return replace(placed, state=placed.state.evolve(sellable=None, sellable_at=None))  # the reading is used up
 
 
@@ -551,7 +584,8 @@ def _on_filled(config: AssetConfig, state: AssetState, event: OrderFilled) -> De
 
 def _on_closed(config: AssetConfig, state: AssetState, event: OrderClosed) -> Decision:
     report = _Report(event.filled_qty, event.filled_avg_price, event.fee, event.position_qty, None)
-    decision = _apply_report(config, state, event.client_order_id, report, event.time, event.reason)
+    rejection = event.rejection if event.reason is CloseReason.REJECTED else None
+    decision = _apply_report(config, state, event.client_order_id, report, event.time, event.reason, rejection)
     if event.message and decision.notes:
         return replace(decision, notes=(*decision.notes[:-1], f"{decision.notes[-1]}: {event.message}"))
     return decision
@@ -584,9 +618,10 @@ class _Report:
 
 def _apply_report(
     config: AssetConfig, state: AssetState, order_id: str, report: _Report, now: datetime,
-    ending: CloseReason | str | None,
+    ending: CloseReason | str | None, rejection: RejectionKind | None = None,
 ) -> Decision:
-    """Apply the not-yet-seen part of an order report; end the order if `ending` says so."""
+    """Apply the not-yet-seen part of an order report; end the order if `ending` says so (`rejection`:
+    why the venue refused it, when it did)."""
     order = _live_order(state, order_id)
     if order is None:
         return _not_ours(state, order_id, str(ending or "partial fill"))
@@ -607,7 +642,10 @@ def _apply_report(
         state = state.evolve(cycle=_with_order(state.cycle, order))
     if ending is None:
         return Decision(state, notes=tuple(notes))
-    ended = (_end_resting if resting else _end_order)(config, state, order, ending, now)
+    if resting:
+        ended = _end_resting(config, state, order, ending, now, rejection)
+    else:
+        ended = _end_order(config, state, order, ending, now)
     return replace(ended, notes=(*notes, *ended.notes), finished_order=order)
 
 
@@ -623,7 +661,9 @@ def _apply_fill(
     if order.side is Side.BUY:
         cycle = cycle.evolve(quantity=cycle.quantity + d_qty - d_fee, cost=cycle.cost + d_notional,
                              bought_qty=cycle.bought_qty + d_qty, buy_fees=cycle.buy_fees + d_fee)
-        return state.evolve(cycle=cycle), order
+        # what the venue lets the bot sell grows by what the buy brought
+        sellable = None if state.sellable is None else state.sellable + d_qty - d_fee
+        return state.evolve(cycle=cycle, sellable=sellable), order
     from_cycle = min(d_qty, cycle.quantity)  # whatever exceeds the cycle's coin was leftover dust
     cost_sold = cycle.cost * from_cycle / cycle.quantity if cycle.quantity > 0 else ZERO
     cycle = cycle.evolve(
@@ -698,16 +738,25 @@ def _end_order(
 
 
 def _end_resting(
-    config: AssetConfig, state: AssetState, order: LiveOrder, ending: CloseReason | str, now: datetime
+    config: AssetConfig, state: AssetState, order: LiveOrder, ending: CloseReason | str, now: datetime,
+    rejection: RejectionKind | None = None,
 ) -> Decision:
     """A resting order ended (its fills are already applied). A buy that filled counts as the next
     safety order and its average price becomes the last fill (a safety fill disarms trailing, as a
     reactive one does); a sale that filled sets the cycle's sell price. The cycle ends once nothing
-    is live and nothing is left to sell (see `_settle`); else the next quote tops the orders up."""
+    is live and nothing is left to sell (see `_settle`); else the next quote tops the orders up.
+    A refusal as a wash trade while the cycle has an order of the other side live teaches the asset
+    to rest one side at a time (dca/resting.py), with no failure to wait out: the next quote places
+    what that rule allows. Without one, an order that is not the bot's stands opposite: a failure like
+    any other."""
     cycle = state.cycle
     how = "filled" if ending == "fill" else str(ending)
     changes: dict[str, Any] = {"resting": tuple(o for o in cycle.resting if o.client_order_id != order.client_order_id)}
-    if ending is CloseReason.REJECTED:
+    own_opposite = any(o.side is not order.side for o in cycle.live_orders)
+    learned = rejection is RejectionKind.WASH_TRADE and own_opposite
+    if learned:
+        state = state.evolve(one_side_at_a_time=True)
+    elif ending is CloseReason.REJECTED:
         changes["retry_at"] = now + config.timing.retry_after_failure
     if order.filled_qty > 0 and order.side is Side.BUY:
         changes["last_fill_price"] = order.average_price
@@ -722,6 +771,8 @@ def _end_resting(
             else f"resting {order.kind} {order.side} {order.client_order_id} {how} without fills")
     held = state.cycle
     note = f"{what}: holding {coin_text(config, held.quantity)} at avg {money_text(config, held.average_price)}"
+    if learned:
+        note += "; the venue refuses any order while an opposite one is open: one side rests at a time"
     return _joined(Decision(state, notes=(note,)), _settle(config, state, now))
 
 

@@ -17,7 +17,7 @@ from dca.cycle import AssetState, Cycle, CycleStatus
 from dca.market import Quote
 from dca.money import percent_above, percent_below
 from dca.params import AssetConfig
-from dca.resting import upkeep_due, uses_limit_take_profit
+from dca.resting import one_side_only, resting_sell, upkeep_due, uses_limit_take_profit
 
 # --- trigger prices ------------------------------------------------------------------------------
 
@@ -118,6 +118,8 @@ def triggers(config: AssetConfig, state: AssetState) -> Triggers:
         # a trailing stop lies above the take-profit floor, so above the stop-loss level: it covers both
         return Triggers(ask_at_or_below=safety, bid_at_or_above=cycle.peak_price,
                         bid_at_or_below=stop if stop is not None else stop_loss)
-    # a limit take-profit rests on the book: its fills come as order events, not from quotes
-    take_profit = None if uses_limit_take_profit(config) else take_profit_trigger(config, cycle)
+    # a limit take-profit rests on the book: its fills come as order events, not from quotes; but
+    # while the ladder rests alone (one side at a time), the bid's trigger swaps it for the take-profit
+    swaps_on_bid = one_side_only(config, state) and resting_sell(cycle) is None
+    take_profit = None if uses_limit_take_profit(config) and not swaps_on_bid else take_profit_trigger(config, cycle)
     return Triggers(ask_at_or_below=safety, bid_at_or_above=take_profit, bid_at_or_below=stop_loss)

@@ -24,6 +24,7 @@ DUPLICATE_ID_STATUSES = (400, 403, 409, 422)
 FEE_ROUNDINGS = ("up", "half_even", "exact")
 USD_FEE_ACTIVITIES = ("CFEE", "FEE")
 POST_STATUSES = ("pending_new", "accepted", "new")
+WASH_TRADE_CHECKS = ("crossing", "any_opposite", "off")  # adapters/sim/wash_trades.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +144,10 @@ QUIRKS: dict[str, tuple[Callable[[str, str], object], str, str]] = {
     "min_order_size_usd": (_decimal, "=USD", "an asset's min_order_size is USD of the coin at the current price"),
     "off_grid_prices": (_choice(("reject", "round")), "=reject|round",
                         "a price off price_increment is refused 422 (default) or rounded to it"),
-    "wash_trade_check": (_choice(("crossing", "off")), "=crossing|off",
+    "wash_trade_check": (_choice(WASH_TRADE_CHECKS), "=crossing|any_opposite|off",
                          "refuse an order that could trade against the account's own open opposite order "
-                         "(default crossing: a market order opposite any open order, a limit crossing one)"),
+                         "(default crossing: a market order opposite any open order, a limit crossing one; "
+                         "any_opposite: any order while an opposite one is open)"),
     "wash_trade_status": (_wash_status, "=403|422", "HTTP status of 'potential wash trade detected'"),
     "maker_fill_price": (_choice(("limit", "quote")), "=limit|quote",
                          "a resting limit crossed by a later quote fills at its limit (default) or at the quote"),

@@ -32,7 +32,8 @@ class ExchangeRules:
     accepted_status: str = "pending_new"  # status in the POST response: "pending_new" or "accepted"
     max_client_order_id_length: int = 128
     # an order that could trade against the account's own open opposite order is refused (wash_trades.py):
-    # "crossing" (Alpaca's documented rule) or "off"; and the refusal's HTTP status (403 or 422)
+    # "crossing" (Alpaca's documented rule), "any_opposite" (any order while an opposite one is open) or
+    # "off"; and the refusal's HTTP status (403 or 422)
     wash_trade_check: str = "crossing"
     wash_trade_status: int = 403
     # the price a resting limit fills at when a later quote crosses it: "limit" (its own limit) or

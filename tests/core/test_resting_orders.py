@@ -69,9 +69,10 @@ def _cancelled(order: LiveOrder, t: float = 5) -> OrderClosed:
 
 def _placed_ladder(cfg=None, **fields) -> AssetState:
     """In position with the ladder (and a limit take-profit, if configured) resting: the take-profit
-    goes first, the ladder at the next quote."""
+    goes first, the ladder at the next quotes (next to the take-profit its first level goes alone)."""
     cfg = cfg or _ladder()
-    state, _ = run(cfg, in_position("0.2", "100", **fields), quote(100, "100.05"), quote(100, "100.05", t=0.5))
+    state, _ = run(cfg, in_position("0.2", "100", **fields), quote(100, "100.05"), quote(100, "100.05", t=0.5),
+                   quote(100, "100.05", t=0.7))
     return state
 
 
@@ -290,7 +291,9 @@ def test_the_take_profit_goes_before_the_ladder_so_a_refused_ladder_never_holds_
     cfg = _ladder(take_profit_order_type=OrderType.LIMIT)
     first = decide(cfg, in_position("0.2", "100"), quote(100, "100.05"))
     assert [s.side for s in _submits(first)] == [Side.SELL]
-    assert [s.side for s in _submits(decide(cfg, first.state, quote(100, "100.05", t=1)))] == [Side.BUY] * 3
+    probe = decide(cfg, first.state, quote(100, "100.05", t=1))  # one level first (dca.resting.next_levels)
+    assert [s.side for s in _submits(probe)] == [Side.BUY]
+    assert [s.side for s in _submits(decide(cfg, probe.state, quote(100, "100.05", t=2)))] == [Side.BUY] * 2
 
 
 def test_the_limit_take_profit_completes_the_cycle_at_its_price():
@@ -420,5 +423,5 @@ def test_the_limit_take_profit_is_capped_by_a_fresh_sellable_reading_and_kept_on
     state = decide(cfg, in_position("0.2", "100"), SellableChecked(D("0.15"), at(0))).state
     placed = decide(cfg, state, quote(100, "100.05", t=1))
     (sell,) = _submits(placed)
-    assert sell.qty == D("0.15") and placed.state.sellable is None  # the reading is used up
+    assert sell.qty == D("0.15") and placed.state.sellable == D("0.15")  # kept while it rests, for its size
     assert decide(cfg, placed.state, quote(100, "100.05", t=120)).commands == ()  # not replaced to sell more

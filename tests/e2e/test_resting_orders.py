@@ -344,3 +344,71 @@ def test_coins_sold_by_hand_while_only_the_ladder_rests_are_found_by_the_reconci
         assert len(_btc(harness).resting) == 3  # the ladder rests on
         assert harness.bot.runtime.metrics.discrepancies.labels("holding_missing")._value.get() >= 1
         harness.settle_and_check()
+
+
+BOTH_SIDES = {**LADDER, "active_safety_orders": 2, "take_profit_order_type": "limit"}
+
+
+def _trigger(harness: BotHarness) -> Decimal:
+    return _btc(harness).average_price * Decimal("1.003")
+
+
+def _bid_at(harness: BotHarness, price: Decimal) -> None:
+    bid = price.to_integral_value(rounding="ROUND_CEILING")
+    harness.quote("BTC/USD", str(bid), str(bid + 5))
+
+
+def test_under_the_strict_wash_trade_rule_one_refusal_teaches_the_bot_to_rest_one_side_at_a_time(
+        tmp_path, sqlite_url):
+    """`wash_trade_check=any_opposite`: the venue refuses any order while an opposite one is open. The
+    first ladder order placed next to the resting take-profit is refused, once; from then on one side
+    rests at a time: the take-profit gives way to the safety order when the ask reaches the first level,
+    the ladder rests below the trigger and gives way (cancelled first) to the take-profit at it. One
+    refusal, no breaker, buys at or below their levels, the sale at or above its trigger, the books match."""
+    with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": BOTH_SIDES}, pacing="manual",
+                    quirks={"wash_trade_check": "any_opposite"}) as harness:
+        _holding(harness)
+        harness.quote("BTC/USD", "60000", "60005")  # the take-profit goes out first...
+        harness.quote("BTC/USD", "60000", "60005")  # ...then one ladder order: refused
+        wait_for(lambda: harness.state("BTC/USD").one_side_at_a_time, 10, "the refusal to teach one side")
+        assert harness.exchange.engine.wash_trade_refusals == 1
+        (tp,) = _resting_on_venue(harness, "sell")
+        harness.quote("BTC/USD", "59900", "59905")  # above the first level: the take-profit rests alone
+        assert harness.exchange.order(tp.id).is_open and not _resting_on_venue(harness, "buy")
+
+        harness.quote("BTC/USD", "59840", "59845")  # the ask at the first level: the take-profit goes first
+        wait_for(lambda: not _btc(harness).resting, 10, "the take-profit's cancel")
+        harness.quote("BTC/USD", "59840", "59845")  # then the safety order, at the ask
+        harness.quote("BTC/USD", "59840", "59845")
+        wait_for(lambda: _btc(harness).safety_orders == 1, 10, "the safety fill")
+        harness.quote("BTC/USD", "59840", "59845")  # below the trigger the ladder rests, alone
+        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 2, 10, "the ladder")
+        ladder = _resting_on_venue(harness, "buy")
+        assert [o.limit_price for o in ladder] == [Decimal(59695), Decimal(59545)]  # 0.25 % below 59845, twice
+        assert not _resting_on_venue(harness, "sell")
+
+        harness.quote("BTC/USD", "59690", "59694")  # the first level fills at its limit, as a maker...
+        wait_for(lambda: _btc(harness).safety_orders == 2, 10, "the ladder fill")
+        (level,) = _executions(harness, {ladder[0].client_order_id})
+        assert level.price == Decimal(59695) and level.liquidity is Liquidity.MAKER
+        harness.quote("BTC/USD", "59690", "59694")  # ...and the ladder is topped up, still without a sell
+        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 2, 10, "the ladder to be topped up")
+
+        trigger = _trigger(harness)
+        _bid_at(harness, trigger)  # the bid reaches the trigger: the ladder is cancelled first
+        wait_for(lambda: not _btc(harness).resting, 10, "the ladder's cancels")
+        assert not harness.exchange.open_orders("BTC/USD")
+        _bid_at(harness, trigger)  # then the take-profit goes out, at the trigger rounded up
+        wait_for(lambda: _resting_on_venue(harness, "sell"), 10, "the take-profit")
+        (tp,) = _resting_on_venue(harness, "sell")
+        assert tp.limit_price == trigger.to_integral_value(rounding="ROUND_CEILING")
+        _bid_at(harness, trigger)  # and fills
+        wait_for(lambda: _ended(harness, CycleStatus.COMPLETE), 10, "the take-profit to complete the cycle")
+        buys = [e for e in harness.exchange.engine.executions if e.side.value == "buy"]
+        assert [e.price for e in buys] == [Decimal(60005), Decimal(59845), Decimal(59695)]
+        (sale,) = [e for e in harness.exchange.engine.executions if e.side.value == "sell"]
+        assert sale.price >= tp.limit_price >= trigger
+        assert harness.exchange.engine.wash_trade_refusals == 1
+        assert not harness.bot.runtime.risk.snapshot(harness.exchange.clock.now()).breakers
+        assert not harness.exchange.open_orders("BTC/USD")
+        harness.settle_and_check()

@@ -383,6 +383,17 @@ def test_with_the_check_off_opposite_orders_stand_together() -> None:
     assert engine.wash_trade_refusals == 0 and len(engine.open_orders()) == 2
 
 
+def test_under_any_opposite_every_order_is_refused_while_an_opposite_one_is_open_crossing_or_not() -> None:
+    engine = make_engine(wash_trade_check="any_opposite")
+    engine.submit(buy("0.002"), T0)
+    engine.on_quote(quote("60000", "60000", 1))
+    engine.submit(buy("0.001", type="limit", limit_price=D("50000")), T0)  # a ladder far below
+    refused = rejection(engine, sell("0.001", type="limit", limit_price=D("70000")))  # crosses nothing
+    assert (refused.status, refused.code) == (403, 40310000) and "wash trade" in refused.message
+    engine.submit(buy("0.001", type="limit", limit_price=D("49000")), T0)  # same side: never a wash trade
+    assert engine.wash_trade_refusals == 1 and len(engine.open_orders()) == 2
+
+
 @pytest.mark.parametrize(("maker_fill_price", "price"), [("limit", D(59000)), ("quote", D(58100))])
 def test_a_resting_limit_crossed_by_a_gap_fills_at_its_limit_or_at_the_quote_as_maker(
         maker_fill_price: str, price: D) -> None:

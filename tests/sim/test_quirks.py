@@ -323,6 +323,19 @@ def test_wash_trade_check_off_lets_opposite_orders_stand_together(quirky: Simula
     assert quirky.exchange.engine.wash_trade_refusals == 0
 
 
+@with_quirks(wash_trade_check="any_opposite")
+def test_wash_trade_check_any_opposite_refuses_a_sell_limit_far_above_an_open_buy_limit(
+        quirky: SimulatorService) -> None:
+    post_order(quirky, qty="0.002")
+    quote(quirky, "60000", "60000")
+    post_order(quirky, type="limit", qty="0.001", limit_price="50000", client_order_id="ladder")
+    with pytest.raises(APIError) as refused:
+        post_order(quirky, side="sell", type="limit", qty="0.001", limit_price="70000", client_order_id="tp")
+    assert (refused.value.status_code, refused.value.code) == (403, 40310000)
+    assert refused.value.message == "potential wash trade detected. use complex orders"
+    assert quirky.exchange.engine.wash_trade_refusals == 1
+
+
 @with_quirks(maker_fill_price="quote")
 def test_maker_fill_price_quote_fills_a_resting_limit_at_the_crossing_quote(quirky: SimulatorService) -> None:
     post_order(quirky, type="limit", qty="0.001", limit_price="59000", client_order_id="resting")
