@@ -19,7 +19,7 @@ refused (exit 1): nothing trades then, and a sale placed from here could not be 
 
 SUMMARIES = {
     "close": "sell an asset's current cycle at market and end it",
-    "cancel-orders": "cancel an asset's open order and pause the asset",
+    "cancel-orders": "cancel an asset's open orders and pause the asset",
 }
 DESCRIPTIONS = {
     "close": """Sell the asset's current cycle at market and end it as `closed`. A live buy is cancelled
@@ -27,9 +27,9 @@ first and what it filled is sold too, orders resting ahead (safety orders, a lim
 cancelled before the sale; a live sell is left to finish. The cooldown then applies as
 after any cycle; to stop trading the asset as well, `assets disable` it.
 """ + _BY_THE_SUPERVISOR,
-    "cancel-orders": """Cancel the cycle's open order and pause the asset: it is disabled (as by `assets
-disable`), so its actor stops and its cycle stays exactly as it is, coins included. Resume with
-`supervisor.py assets enable SYMBOL`.
+    "cancel-orders": """Cancel the cycle's open orders (the acting one and any resting ahead) and pause the
+asset: it is disabled (as by `assets disable`), so its actor stops and its cycle stays exactly as it
+is, coins included. Resume with `supervisor.py assets enable SYMBOL`.
 """ + _BY_THE_SUPERVISOR,
 }
 

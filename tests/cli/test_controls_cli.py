@@ -43,5 +43,5 @@ def test_close_and_cancel_orders_each_describe_only_what_they_do_in_their_help(t
     close = supervisor(tmp_path, "close", "--help").stdout
     cancel = supervisor(tmp_path, "cancel-orders", "--help").stdout
     assert "Sell the asset's current cycle at market" in close and "pause" not in close
-    assert "Cancel the cycle's open order and pause the asset" in cancel and "closed" not in cancel
+    assert "Cancel the cycle's open orders" in cancel and "pause the" in cancel and "closed" not in cancel
     assert all("Without a running supervisor" in text and "refused (exit 1)" in text for text in (close, cancel))
