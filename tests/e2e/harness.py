@@ -59,9 +59,8 @@ CARETAKER_PERIODS = ("order_janitor", "cooldown_keeper", "reconciler", "asset_wa
 # behind the pacer: a quote waits seconds for its actor's turn and a stopping bot for the queue to drain
 # (a quirk-matrix case took 20 s instead of 6). The simulator here has no rate limit (rate_limit_per_minute=0).
 REQUEST_BUDGET_FACTOR = 30
-# How long `quote()` waits for the actor; it polls, so only a failing test waits it out. With two xdist
-# workers per core on a loaded machine, an asset actor restarted mid-test took over 10 s to see a quote.
-QUOTE_WAIT_S = 30
+# How long `quote()` waits for the actor (it polls: only a failing test waits it out).
+QUOTE_WAIT_S = 10
 
 
 def on_the_venue_clock(real: Intervals, speed: float) -> Intervals:
