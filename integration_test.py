@@ -151,7 +151,12 @@ class Run:
         assert cycle.quantity == bought, f"the cycle holds {cycle.quantity}, the account got {bought}"
         ours = [o for o in self.broker.orders(status="all", limit=50) if o.client_order_id.startswith("dca-")]
         buys = [o for o in ours if o.side == "buy"]
-        assert len(buys) == 1, f"expected one buy, found {[(o.client_order_id, o.status, o.filled_qty) for o in buys]}"
+        seen = [(o.client_order_id, o.status, o.filled_qty) for o in buys]
+        # Under load a base order can go stale before the market reaches it: cancelled without fills and
+        # placed again. What must hold is one buy with fills, and nothing else bought.
+        filled = [o for o in buys if Decimal(str(o.filled_qty or 0)) > 0]
+        assert len(filled) == 1, f"expected one buy with fills, found {seen}"
+        assert all(o.status == "canceled" for o in buys if o not in filled), f"a buy besides the filled one: {seen}"
         self.placed.extend(o.client_order_id for o in ours)
 
     def janitor_cancels_orphans_not_foreign(self) -> None:
