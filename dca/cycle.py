@@ -8,9 +8,11 @@ An asset always has exactly one *current* cycle (watching, buying, selling, trai
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import TypeVar
 
 from dca.conditions import ConditionReading
@@ -178,19 +180,24 @@ class AssetState:
         return self.cycle.quantity + self.dust
 
 
-_FIELD_NAMES: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}
+_FIELDS: dict[type, tuple[Callable[[object], tuple[object, ...]], dict[str, int]]] = {}
 _Evolving = TypeVar("_Evolving", "Cycle", "AssetState")
 
 
 def _evolved(obj: _Evolving, changes: dict[str, object]) -> _Evolving:
-    """`dataclasses.replace(obj, **changes)` at about half its cost (it runs on every decision, and
-    a backtest sweep makes millions): the same constructor call, with the field names looked up once."""
+    """`dataclasses.replace(obj, **changes)` at a fraction of its cost (it runs on every decision, and
+    a backtest sweep makes millions): the same constructor call, every field read at once by an
+    `attrgetter` built once per class, then the changed ones put in by position."""
     kind = type(obj)
-    known = _FIELD_NAMES.get(kind)
+    known = _FIELDS.get(kind)
     if known is None:
         names = tuple(f.name for f in fields(kind))
-        known = _FIELD_NAMES.setdefault(kind, (names, frozenset(names)))
-    names, name_set = known
-    if not changes.keys() <= name_set:
-        raise TypeError(f"{kind.__name__} has no field {sorted(changes.keys() - name_set)[0]}")
-    return kind(*[changes[name] if name in changes else getattr(obj, name) for name in names])
+        known = _FIELDS.setdefault(kind, (attrgetter(*names), {name: i for i, name in enumerate(names)}))
+    read, position = known
+    values = list(read(obj))
+    for name, value in changes.items():
+        index = position.get(name)
+        if index is None:
+            raise TypeError(f"{kind.__name__} has no field {name}")
+        values[index] = value
+    return kind(*values)

@@ -50,7 +50,26 @@ def _to_multiple(value: Decimal, increment: Decimal, rounding: str) -> Decimal:
     if increment <= 0:
         raise ValueError(f"increment must be positive, got {increment}")
     steps = (value / increment).to_integral_value(rounding=rounding)
-    return (steps * increment).quantize(increment) if increment.as_tuple().exponent < 0 else steps * increment
+    return (steps * increment).quantize(increment) if _fractional(increment) else steps * increment
+
+
+# id(increment) → (increment, has it a negative exponent?). Not by value: 0.01 == 0.010 but their
+# exponents differ. Holding the increment keeps its id from being reused while the entry lives.
+_FRACTIONAL: dict[int, tuple[Decimal, bool]] = {}
+_FRACTIONAL_LIMIT = 256
+
+
+def _fractional(increment: Decimal) -> bool:
+    """`increment.as_tuple().exponent < 0`, remembered per increment object (a few live ones are
+    used millions of times in a backtest sweep)."""
+    known = _FRACTIONAL.get(id(increment))
+    if known is not None and known[0] is increment:
+        return known[1]
+    if len(_FRACTIONAL) >= _FRACTIONAL_LIMIT:
+        _FRACTIONAL.clear()
+    fractional = increment.as_tuple().exponent < 0  # type: ignore[operator]  # an int for finite values
+    _FRACTIONAL[id(increment)] = (increment, fractional)
+    return fractional
 
 
 def percent_below(value: Decimal, percent: Decimal) -> Decimal:

@@ -9,7 +9,7 @@ Choices (documented in README.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from adapters.sim.orders import AVG_PRICE_QUANTUM
@@ -30,10 +30,10 @@ class Position:
     def bought(self, credited: Decimal, price: Decimal) -> Position:
         qty = self.qty + credited
         avg = (self.avg_entry_price * self.qty + price * credited) / qty
-        return replace(self, qty=qty, avg_entry_price=avg.quantize(AVG_PRICE_QUANTUM, ROUND_HALF_EVEN))
+        return Position(self.symbol, qty, avg.quantize(AVG_PRICE_QUANTUM, ROUND_HALF_EVEN))
 
     def sold(self, qty: Decimal) -> Position:
-        return replace(self, qty=self.qty - qty)
+        return Position(self.symbol, self.qty - qty, self.avg_entry_price)
 
 
 class Ledger:

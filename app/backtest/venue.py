@@ -35,7 +35,7 @@ class EngineVenue:
         request = OrderRequest(order.symbol, order.side.value, order.order_type.value, order.time_in_force,
                                qty=order.qty, limit_price=order.limit_price, client_order_id=order.client_order_id)
         try:
-            accepted, _ = self.engine.submit(request, now)
+            accepted, _ = self.engine.submit(request, now, as_posted=False)
         except OrderRejected as error:  # refused at the door, as Alpaca's 403/422: no order exists
             return [OrderClosed(order.client_order_id, CloseReason.REJECTED, now, message=error.message)]
         return [OrderAccepted(order.client_order_id, str(accepted.id), now)]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -215,9 +214,12 @@ class BacktestSession:
             return
         outcome = event.reason.value if isinstance(event, OrderClosed) else "filled"
         message = event.message if isinstance(event, OrderClosed) else ""
-        self.log.orders[row] = replace(self.log.orders[row], outcome=outcome, ended_at=event.time,
-                                       filled_qty=order.filled_qty, average_price=order.average_price,
-                                       fee=order.fee, message=message)
+        placed = self.log.orders[row]  # the record as placed, with its ending (a direct call: cheaper than `replace`)
+        self.log.orders[row] = OrderRecord(
+            client_order_id=placed.client_order_id, cycle_id=placed.cycle_id, kind=placed.kind, side=placed.side,
+            order_type=placed.order_type, qty=placed.qty, limit_price=placed.limit_price,
+            decided_at=placed.decided_at, outcome=outcome, ended_at=event.time, filled_qty=order.filled_qty,
+            average_price=order.average_price, fee=order.fee, message=message, trigger=placed.trigger)
 
     def _cycle_ended(self, cycle: Cycle) -> None:
         assert cycle.id is not None

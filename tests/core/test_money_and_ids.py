@@ -63,3 +63,12 @@ def test_other_installations_and_manual_orders_are_foreign(foreign):
 def test_bad_namespaces_are_refused():
     with pytest.raises(ValueError):
         make_namespace("DCA", "k3f9q")
+
+
+@pytest.mark.parametrize(("inc", "shown"), [("0.01", "5.00"), ("0.010", "5.000"), ("1", "5"), ("1E+1", "0E+1")])
+def test_rounding_keeps_the_spelling_of_each_increment_even_when_equal_increments_alternate(inc, shown):
+    # 0.01 == 0.010, yet each rounds to its own exponent; asked twice, and between the others
+    for spelling in (inc, "0.010", inc):
+        assert str(round_down(D("5"), D(spelling))) == str(round_down(D("5"), D(spelling)))
+    assert str(round_down(D("5"), D(inc))) == shown
+    assert str(round_up(D("5"), D(inc))) == ("1E+1" if inc == "1E+1" else shown)

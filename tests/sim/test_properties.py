@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 
 from adapters.sim.assets import AssetCatalog
 from adapters.sim.errors import ExchangeError
+from adapters.sim.events import TradeEvent
 from adapters.sim.matching import MatchingEngine
 from adapters.sim.orders import OrderRequest, Side
+from adapters.sim.rules import ExchangeRules
 from dca.market import Quote
 from dca.money import round_down
 
@@ -30,8 +32,11 @@ operations = st.lists(
 )
 
 
-def run(ops: list[tuple[str, int, int]], partial: int, tif: str) -> MatchingEngine:
-    engine = MatchingEngine(AssetCatalog(["ETH/USD"]), seed=partial, starting_cash=START_CASH)
+def run(ops: list[tuple[str, int, int]], partial: int, tif: str, rules: ExchangeRules | None = None,
+        events: list[TradeEvent] | None = None) -> MatchingEngine:
+    """`events`, if given, collects every trade event the flow caused, in order."""
+    engine = MatchingEngine(AssetCatalog(["ETH/USD"]), seed=partial, starting_cash=START_CASH, rules=rules)
+    seen = events if events is not None else []
     engine.fill_model.partial_fill_probability = D(partial) / 4
     mid = D(3000)
     engine.on_quote(Quote("ETH/USD", mid - D("0.5"), mid + D("0.5"), T0))
@@ -41,22 +46,22 @@ def run(ops: list[tuple[str, int, int]], partial: int, tif: str) -> MatchingEngi
             if kind == "quote":
                 mid = max(D(100), (mid * (1 + D(a) / 10_000)).quantize(D("0.1")))
                 half = (mid * D(b) / 20_000).quantize(D("0.1")) + D("0.1")
-                engine.on_quote(Quote("ETH/USD", mid - half, mid + half, now, D(1), D(1)))
+                seen += engine.on_quote(Quote("ETH/USD", mid - half, mid + half, now, D(1), D(1)))
             elif kind == "buy":
                 limit = (mid * (1 + D(b) / 1000)).quantize(D("0.1")) if b % 2 else None
                 request = OrderRequest(
                     "ETH/USD", "buy", "limit" if limit else "market", tif, qty=D(a) / 1000, limit_price=limit
                 )
-                engine.submit(request, now)
+                seen += engine.submit(request, now)[1]
             elif kind == "sell":
                 qty = round_down(engine.qty_available("ETH/USD") * a / 100, D("0.000000001"))
                 limit = (mid * (1 + D(b) / 1000)).quantize(D("0.1")) if b % 2 else None
                 request = OrderRequest(
                     "ETH/USD", "sell", "limit" if limit else "market", tif, qty=qty, limit_price=limit
                 )
-                engine.submit(request, now)
+                seen += engine.submit(request, now)[1]
             elif engine.open_orders():
-                engine.cancel(engine.open_orders()[a % len(engine.open_orders())].id, now)
+                seen += engine.cancel(engine.open_orders()[a % len(engine.open_orders())].id, now)
         except ExchangeError:
             pass  # refused orders must leave no trace; the invariants below check that
         check_invariants(engine)
@@ -110,3 +115,18 @@ def test_value_at_execution_prices_changes_only_by_the_fees(ops: list[tuple[str,
 def test_same_seed_and_flow_replay_identically(ops: list[tuple[str, int, int]]) -> None:
     first, second = run(ops, 2, "gtc"), run(ops, 2, "gtc")
     assert first.executions == second.executions and first.orders() == second.orders()
+
+
+@settings(max_examples=30, deadline=None)
+@given(operations, st.sampled_from(["gtc", "ioc", "fok"]))
+def test_orders_filled_whole_on_arrival_match_the_general_path_exactly(ops: list[tuple[str, int, int]],
+                                                                       tif: str) -> None:
+    # an expiry no order reaches sends every first quote through the general path (`_match`'s
+    # snapshots one by one); without one, a whole taker fill on arrival takes `_fill_on_arrival`
+    general_events: list[TradeEvent] = []
+    lane_events: list[TradeEvent] = []
+    general = run(ops, 0, tif, ExchangeRules(gtc_expiry=timedelta(days=3650)), general_events)
+    lane = run(ops, 0, tif, ExchangeRules(), lane_events)
+    assert lane.executions == general.executions and lane.orders() == general.orders()
+    assert lane_events == general_events
+    assert (lane.cash, lane.positions()) == (general.cash, general.positions())
