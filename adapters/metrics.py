@@ -30,7 +30,7 @@ STATUSES = ("watching", "buying", "selling", "trailing", "cooldown")
 ORDER_KINDS = (("buy", "base"), ("buy", "safety"), ("sell", "take_profit"), ("sell", "stop_loss"),
                ("sell", "close"))  # (side, kind)
 SIDES = ("buy", "sell")
-REJECT_REASONS = ("insufficient_balance", "below_minimum", "time_in_force", "exchange", "other")
+REJECT_REASONS = ("insufficient_balance", "below_minimum", "time_in_force", "wash_trade", "exchange", "other")
 CANCEL_REASONS = (("buy", "stale_buy"), ("sell", "stuck_sell"),
                   *((side, reason) for side in SIDES for reason in ("canceled", "expired", "orphan")))
 VETO_GATES = ("kill_switch", "circuit_breaker", "daily_loss_limit", "max_open_cycles", "capital_budget",
