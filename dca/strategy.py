@@ -79,7 +79,18 @@ from decimal import Decimal
 from typing import Any
 
 from dca.commands import CancelOrder, Command, ScheduleTimer, SubmitOrder
-from dca.cycle import AssetState, Cycle, CycleStatus, FeeSource, LiveOrder, OrderKind, OrderType, Side, new_cycle
+from dca.cycle import (
+    AssetState,
+    Cycle,
+    CycleStatus,
+    FeeSource,
+    LiveOrder,
+    OrderKind,
+    OrderType,
+    Side,
+    evolved,
+    new_cycle,
+)
 from dca.events import (
     CancelRequested,
     CloseReason,
@@ -150,6 +161,9 @@ class Decision:
     durable: bool = True  # False when only the trailing peak moved: worth storing, not at every tick
     finished_order: LiveOrder | None = None  # the order this event ended, with its final figures
     confirmed_fee: FeeConfirmed | None = None  # a finished order's fee the venue confirmed, to be stored
+
+    def evolve(self, **changes: object) -> Decision:
+        return evolved(self, changes)
 
     def then(self, other: Decision) -> Decision:
         """This decision followed by `other` (made from this decision's state)."""
@@ -495,7 +509,7 @@ def _keep_take_profit(config: AssetConfig, state: AssetState, now: datetime) -> 
     placed = _submit_resting(config, state, now, OrderKind.TAKE_PROFIT, Side.SELL, qty, limit, why)
     if cap < state.held_quantity:  # the cap it is sized under stays while it rests (`take_profit_out_of_date`)
         return placed
-    return replace(placed, state=placed.state.evolve(sellable=None, sellable_at=None))  # the reading is used up
+    return placed.evolve(state=placed.state.evolve(sellable=None, sellable_at=None))  # the reading is used up
 
 
 def _submit_resting(
@@ -532,7 +546,7 @@ def _cancel_resting(state: AssetState, now: datetime, reason: str, why: str, sid
     asked = [o for o in cycle.resting if o.cancel_requested_at is None and side in (None, o.side)]
     if not asked:
         return Decision(state)
-    resting = tuple(replace(o, cancel_requested_at=now) if o in asked else o for o in cycle.resting)
+    resting = tuple(o.evolve(cancel_requested_at=now) if o in asked else o for o in cycle.resting)
     commands = tuple(CancelOrder(o.client_order_id, o.exchange_id, reason) for o in asked)
     ids = ", ".join(f"{o.kind} {o.side} {o.client_order_id}" for o in asked)
     return Decision(state.evolve(cycle=cycle.evolve(resting=resting)), commands,
@@ -548,7 +562,7 @@ def _reask_cancels(config: AssetConfig, state: AssetState, now: datetime) -> Dec
                                                    else config.timing.stuck_sell_after)]
     if not overdue:
         return None
-    resting = tuple(replace(o, cancel_requested_at=now) if o in overdue else o for o in cycle.resting)
+    resting = tuple(o.evolve(cancel_requested_at=now) if o in overdue else o for o in cycle.resting)
     return Decision(state.evolve(cycle=cycle.evolve(resting=resting)),
                     tuple(CancelOrder(o.client_order_id, o.exchange_id, "cancel not confirmed") for o in overdue),
                     notes=tuple(f"{o.client_order_id}: its cancel is not confirmed yet; asking again" for o in overdue))
@@ -561,7 +575,7 @@ def _on_position_before(_config: AssetConfig, state: AssetState, event: Position
     order = _live_order(state, event.client_order_id)
     if order is None or order.position_before is not None:  # only the first reading is "before"
         return Decision(state)
-    updated = replace(order, position_before=event.quantity)
+    updated = order.evolve(position_before=event.quantity)
     return Decision(state.evolve(cycle=_with_order(state.cycle, updated)))
 
 
@@ -571,7 +585,7 @@ def _on_accepted(_config: AssetConfig, state: AssetState, event: OrderAccepted) 
         return _not_ours(state, event.client_order_id, "accepted")
     if order.exchange_id == event.exchange_id:
         return Decision(state)
-    updated = replace(order, exchange_id=event.exchange_id)
+    updated = order.evolve(exchange_id=event.exchange_id)
     return Decision(state.evolve(cycle=_with_order(state.cycle, updated)),
                     notes=(f"{order.client_order_id} accepted as {event.exchange_id}",))
 
@@ -587,7 +601,7 @@ def _on_closed(config: AssetConfig, state: AssetState, event: OrderClosed) -> De
     rejection = event.rejection if event.reason is CloseReason.REJECTED else None
     decision = _apply_report(config, state, event.client_order_id, report, event.time, event.reason, rejection)
     if event.message and decision.notes:
-        return replace(decision, notes=(*decision.notes[:-1], f"{decision.notes[-1]}: {event.message}"))
+        return decision.evolve(notes=(*decision.notes[:-1], f"{decision.notes[-1]}: {event.message}"))
     return decision
 
 
@@ -637,7 +651,7 @@ def _apply_report(
     elif ending is not None and (report.fee is not None or report.position_qty is not None):
         state, order = _true_up_fee(config, state, order, report, resting)
     if report.exchange_id and order.exchange_id is None:
-        order = replace(order, exchange_id=report.exchange_id)
+        order = order.evolve(exchange_id=report.exchange_id)
     if order is not before:
         state = state.evolve(cycle=_with_order(state.cycle, order))
     if ending is None:
@@ -646,7 +660,7 @@ def _apply_report(
         ended = _end_resting(config, state, order, ending, now, rejection)
     else:
         ended = _end_order(config, state, order, ending, now)
-    return replace(ended, notes=(*notes, *ended.notes), finished_order=order)
+    return ended.evolve(notes=(*notes, *ended.notes), finished_order=order)
 
 
 def _apply_fill(
@@ -656,7 +670,7 @@ def _apply_fill(
     notional = report.filled_qty * report.avg_price
     fee, source = _fee(config, order, report, notional, final, resting)
     d_qty, d_notional, d_fee = report.filled_qty - order.filled_qty, notional - order.filled_notional, fee - order.fee
-    order = replace(order, filled_qty=report.filled_qty, filled_notional=notional, fee=fee, fee_source=source)
+    order = order.evolve(filled_qty=report.filled_qty, filled_notional=notional, fee=fee, fee_source=source)
     cycle = state.cycle
     if order.side is Side.BUY:
         cycle = cycle.evolve(quantity=cycle.quantity + d_qty - d_fee, cost=cycle.cost + d_notional,
@@ -686,7 +700,7 @@ def _true_up_fee(
     if source is not FeeSource.VENUE:
         return state, order
     cycle = corrected_cycle(state.cycle, order.side, order.fee, fee)
-    return state.evolve(cycle=cycle), replace(order, fee=fee, fee_source=source)
+    return state.evolve(cycle=cycle), order.evolve(fee=fee, fee_source=source)
 
 
 def _fee(
@@ -856,7 +870,7 @@ def _check_order_age(config: AssetConfig, state: AssetState, now: datetime) -> D
     started = order.cancel_requested_at or order.created_at
     if now - started < limit:
         return Decision(state)
-    updated = replace(order, cancel_requested_at=now)
+    updated = order.evolve(cancel_requested_at=now)
     reason = "stale buy" if order.side is Side.BUY else "stuck sell"
     return Decision(state.evolve(cycle=state.cycle.evolve(order=updated)),
                     (CancelOrder(order.client_order_id, order.exchange_id, reason),),
@@ -973,7 +987,7 @@ def _on_close_requested(config: AssetConfig, state: AssetState, event: CloseRequ
     if not cancelled.commands:  # stored first; the next quote sells through the ordinary sell path and its checks
         return Decision(closing, notes=(f"close requested by the operator: cycle {cycle.id} sells "
                                         f"{coin_text(config, cycle.quantity)} at market at the next quote",))
-    return replace(cancelled, notes=(f"close requested by the operator: cancelling {_listed(cancelled)} first, "
+    return cancelled.evolve(notes=(f"close requested by the operator: cancelling {_listed(cancelled)} first, "
                                      "then selling at market",))
 
 
@@ -987,7 +1001,7 @@ def _on_cancel_requested(_config: AssetConfig, state: AssetState, event: CancelR
         return Decision(state.evolve(cycle=cycle) if cycle is not state.cycle else state,
                         notes=(f"cancel-orders: cycle {cycle.id} has no open order",))
     cancelled = _cancel_all(state.evolve(cycle=cycle), event.time, "operator cancel", again=True)
-    return replace(cancelled, notes=(f"cancel-orders by the operator: cancelling {_listed(cancelled)}",))
+    return cancelled.evolve(notes=(f"cancel-orders by the operator: cancelling {_listed(cancelled)}",))
 
 
 def _cancel_all(state: AssetState, now: datetime, reason: str, again: bool = False) -> Decision:
@@ -997,7 +1011,7 @@ def _cancel_all(state: AssetState, now: datetime, reason: str, again: bool = Fal
     acting = [cycle.order] if cycle.order is not None and (again or cycle.order.side is Side.BUY) else []
     wanted = acting + [o for o in cycle.resting if again or o.cancel_requested_at is None]
     for order in wanted:
-        cycle = _with_order(cycle, replace(order, cancel_requested_at=now))
+        cycle = _with_order(cycle, order.evolve(cancel_requested_at=now))
     return Decision(state.evolve(cycle=cycle),
                     tuple(CancelOrder(o.client_order_id, o.exchange_id, reason) for o in wanted))
 
