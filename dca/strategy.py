@@ -844,7 +844,10 @@ def _end_cycle(
                                                                     if cooldown > 0
                                                                     else "watching for the next base order"))
     last_sell = sell_price if status is CycleStatus.COMPLETE else None
-    return Decision(AssetState(following, last_sell_price=last_sell, dust=dust), commands,
+    # what the asset learned of the venue (one side at a time) outlives the cycle
+    following_state = AssetState(following, last_sell_price=last_sell, dust=dust,
+                                 one_side_at_a_time=state.one_side_at_a_time)
+    return Decision(following_state, commands,
                     completed=ended, notes=(note,))
 
 
@@ -914,7 +917,8 @@ def _on_holdings(_config: AssetConfig, state: AssetState, event: HoldingsChecked
 def _left_the_bot(state: AssetState, now: datetime, why: str) -> Decision:
     """End the cycle in `error` (what it held is gone) and start a fresh one."""
     ended = state.cycle.evolve(status=CycleStatus.ERROR, completed_at=now, order=None)
-    return Decision(AssetState(new_cycle(), last_sell_price=state.last_sell_price, dust=ZERO),
+    return Decision(AssetState(new_cycle(), last_sell_price=state.last_sell_price, dust=ZERO,
+                               one_side_at_a_time=state.one_side_at_a_time),
                     completed=ended, notes=(f"{why}; cycle ends in error, a new one starts",))
 
 

@@ -493,17 +493,29 @@ class AssetDriver:
             work.append(_Decide(follow_up))
         return work
 
+    def _explain_wash_trade(self, command: SubmitOrder) -> None:
+        """Say who stood opposite. The refusal was already decided: with one of the bot's own orders
+        opposite, the asset learned to rest one side at a time (the venue refuses any order while an
+        opposite one is open); without, an order that is not the bot's stands in the way."""
+        opposite = "buy" if command.side is Side.SELL else "sell"
+        if self._state is not None and self._state.one_side_at_a_time and any(
+                o.side is not command.side for o in self._state.cycle.live_orders):
+            self._log.warning("{} refused as a potential wash trade next to the bot's own open {} order: this venue "
+                              "refuses any order while an opposite one is open, so {} now rests one side at a time",
+                              command.client_order_id, opposite, self._symbol)
+            return
+        self._log.warning("{} refused as a potential wash trade: an open {} order of the account on {} that is not "
+                          "the bot's stands in the way; the cycle tries again after its wait (cancel that order to "
+                          "let it through)", command.client_order_id, opposite, self._symbol)
+
     def _learn_from_rejection(self, command: SubmitOrder, error: OrderRejected) -> list[_Work]:
         """A refusal that says something about the venue is used, so the next try differs: a minimum
         (they move with the price) has the pair's rules read again; "insufficient balance" on a sell
         caps the next sell at what the venue says is available, less foreign coins."""
         if isinstance(error, BelowMinimum):
             self._refresh_rules("a minimum-size rejection")
-        if isinstance(error, WashTradeRefused):  # the bot cancels its own first: the other order is someone's
-            self._log.warning("{} refused as a potential wash trade: an open {} order of the account on {} that "
-                              "is not the bot's stands in the way; the cycle tries again after its wait (cancel "
-                              "that order to let it through)", command.client_order_id,
-                              "buy" if command.side is Side.SELL else "sell", self._symbol)
+        if isinstance(error, WashTradeRefused):
+            self._explain_wash_trade(command)
         if not isinstance(error, InsufficientBalance) or command.side is not Side.SELL or self._state is None:
             return []
         try:

@@ -257,3 +257,17 @@ def test_a_remainder_below_the_minimum_keeps_its_take_profit():
     (tp,) = _of(state, Side.SELL)
     state, _ = run(cfg, state, OrderFilled(tp.client_order_id, D("0.15"), D(101), at(2), False, fee=D(0)))
     assert not take_profit_out_of_date(cfg, state, _of(state, Side.SELL)[0])
+
+
+def test_the_lesson_outlives_the_cycle_its_take_profit_completed():
+    """The venue's rule is the venue's, not the cycle's: the next cycle starts knowing it (one
+    refusal per asset and process, not one per cycle)."""
+    cfg = _both(take_profit_percent="1.005", cooldown_period=0)
+    state = _ladder_learned(cfg)
+    asked = decide(cfg, state, quote("101.005", "101.05", t=2))
+    state = _cancelled_all(cfg, asked.state, _of(state, Side.BUY), t=4)
+    (sell,) = _submits(decide(cfg, state, quote("101.02", "101.05", t=5)))
+    state = decide(cfg, state, quote("101.02", "101.05", t=5)).state
+    done = decide(cfg, state, OrderFilled(sell.client_order_id, sell.qty, D("101.01"), at(6), True, fee=D(0)))
+    assert done.completed is not None and done.state.cycle.id != done.completed.id
+    assert done.state.one_side_at_a_time
