@@ -69,8 +69,10 @@ def _insight_lines(s: Any, more: dict[str, Any]) -> list[str]:
     slip = more["take_profit_slippage"]
     if slip["sells"]:
         side = "below" if slip["mean"] >= 0 else "above"
-        lines.append(f"  take-profit fills: {slip['sells']} sells, on average {_percent(abs(slip['mean']))} "
-                     f"{side} their trigger (the furthest below: {_percent(slip['worst'])})")
+        furthest = (f"the furthest below: {_percent(slip['worst'])}" if slip["worst"] > 0
+                    else "none below it")
+        lines.append(f"  take-profit fills: {slip['sells']} sells, on average {_percent(abs(slip['mean']), 4)} "
+                     f"{side} their trigger ({furthest})")
     rows = [[m["month"], m["cycles_completed"], _usd(m["realized_pnl"], money), _usd(m["fees"], money),
              f"{m['end_equity']:,.2f}", _percent(m["return"])] for m in more["monthly"]]
     lines.append("")
@@ -142,8 +144,8 @@ def _cents(value: Decimal) -> str:
     return f"{value:,.2f}"
 
 
-def _percent(value: Any) -> str:
-    return "-" if value is None else f"{float(value) * 100:.2f}%"
+def _percent(value: Any, places: int = 2) -> str:
+    return "-" if value is None else f"{float(value) * 100:.{places}f}%"
 
 
 def _ratio(value: Any) -> str:
