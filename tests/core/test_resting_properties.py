@@ -61,13 +61,15 @@ class RestingOrdersAgainstExchange(RuleBasedStateMachine):
     TAKE_PROFIT = OrderType.LIMIT
     TRAILING = False
 
+    SAFETY_DEVIATION = "3"
+
     def __init__(self) -> None:
         super().__init__()
         self.cfg = config(
-            base_order_amount="100", safety_order_amount="100", safety_order_deviation="3", max_safety_orders=4,
-            active_safety_orders=2, take_profit_order_type=self.TAKE_PROFIT, take_profit_percent="2",
-            ttp_enabled=self.TRAILING, ttp_deviation_percent="1", stop_loss_percent="15", stop_loss_timeout=0,
-            cooldown_period=30, fees=("15", "25"), increments=str(INCREMENT), min_notional="1",
+            base_order_amount="100", safety_order_amount="100", safety_order_deviation=self.SAFETY_DEVIATION,
+            max_safety_orders=4, active_safety_orders=2, take_profit_order_type=self.TAKE_PROFIT,
+            take_profit_percent="2", ttp_enabled=self.TRAILING, ttp_deviation_percent="1", stop_loss_percent="15",
+            stop_loss_timeout=0, cooldown_period=30, fees=("15", "25"), increments=str(INCREMENT), min_notional="1",
         )
         self.state = AssetState(Cycle(id=1, status=CycleStatus.WATCHING))
         self.now = T0
@@ -88,17 +90,37 @@ class RestingOrdersAgainstExchange(RuleBasedStateMachine):
         if self.state.cycle.id is None:
             self.state = self.state.evolve(cycle=self.state.cycle.evolve(id=self.next_cycle_id))
             self.next_cycle_id += 1
+        refused = []
         for command in decision.commands:
             if isinstance(command, SubmitOrder):
-                self.submit(command, before)
+                refusal = self.submit(command, before)
+                if refusal is not None:
+                    refused.append(refusal)
             elif isinstance(command, CancelOrder):
                 self.cancel(command.client_order_id)
+        if refused:
+            self.refused(refused, before)
 
-    def submit(self, command: SubmitOrder, before: AssetState) -> None:
+    def submit(self, command: SubmitOrder, before: AssetState) -> OrderClosed | None:
+        """Take the order, or say how the venue refused it (reported after the decision's other
+        submissions, as the driver does)."""
         if command.client_order_id in self.orders:  # the exchange refuses a repeated id
-            return
-        open_orders = [o for o in self.orders.values() if o.open]
-        opposite = [o for o in open_orders if o.side is not command.side]
+            return None
+        refusal = self.venue_refuses(command)
+        if refusal is not None:
+            return refusal
+        if command.kind is OrderKind.TAKE_PROFIT and command.order_type is OrderType.LIMIT:
+            assert command.limit_price >= take_profit_trigger(self.cfg, before.cycle)
+        self.orders[command.client_order_id] = Order(command.side, command.order_type, command.qty,
+                                                     command.limit_price, command.kind)
+        self.report(command.client_order_id, OrderAccepted(command.client_order_id, "ex-" + command.client_order_id,
+                                                           self.now))
+        return None
+
+    def venue_refuses(self, command: SubmitOrder) -> OrderClosed | None:
+        """Alpaca's documented wash-trade rule, which the bot must never meet: no market order while an
+        opposite order is open, no limit crossing an open opposite limit."""
+        opposite = [o for o in self.orders.values() if o.open and o.side is not command.side]
         if command.order_type is OrderType.MARKET:
             assert not opposite, f"market {command.side} while an opposite order is open"
         elif command.side is Side.BUY:
@@ -106,12 +128,10 @@ class RestingOrdersAgainstExchange(RuleBasedStateMachine):
         else:
             assert all(command.limit_price > o.limit for o in opposite if o.limit is not None), "sell crosses a buy"
             assert not any(o.order_type is OrderType.MARKET for o in opposite)
-        if command.kind is OrderKind.TAKE_PROFIT and command.order_type is OrderType.LIMIT:
-            assert command.limit_price >= take_profit_trigger(self.cfg, before.cycle)
-        self.orders[command.client_order_id] = Order(command.side, command.order_type, command.qty,
-                                                     command.limit_price, command.kind)
-        self.report(command.client_order_id, OrderAccepted(command.client_order_id, "ex-" + command.client_order_id,
-                                                           self.now))
+        return None
+
+    def refused(self, refusals: list[OrderClosed], before: AssetState) -> None:
+        raise AssertionError("this venue refuses nothing the bot sends")
 
     def cancel(self, order_id: str) -> None:
         order = self.orders.get(order_id)
