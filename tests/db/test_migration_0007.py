@@ -5,9 +5,6 @@ and keeps the rows, and up again works. Plain ADD/DROP COLUMN: no table rebuild 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
@@ -15,25 +12,10 @@ from adapters.db import migrate
 from adapters.db.assets import AssetRepository
 from adapters.db.database import Database
 from dca.cycle import OrderType
-from tests.conftest import MARIADB_SERVER, scratch_mariadb_database
+from tests.db.conftest import row_counts
 
 ASSET_COLUMNS = {"take_profit_order_type", "active_safety_orders"}
 TABLES = ("dca_assets", "dca_cycles", "dca_cycle_events", "dca_orders")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
-def empty_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'books.sqlite3'}"
-        return
-    request.getfixturevalue("mariadb_url")
-    with scratch_mariadb_database("dca_m7") as name:
-        yield f"{MARIADB_SERVER}/{name}?charset=utf8mb4"
-
-
-def _counts(db: Database) -> tuple[int, ...]:
-    with db.engine.begin() as connection:
-        return tuple(int(connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()) for table in TABLES)
 
 
 def _columns(db: Database, table: str) -> set[str]:
@@ -66,10 +48,10 @@ def test_migration_0007_up_and_down_keeps_every_row_and_the_new_parameters_start
     db = Database(empty_url)
     try:
         _books_at_0006(db)
-        before = _counts(db)
+        before = row_counts(db, TABLES)
         assert before == (1, 1, 1, 1)
         migrate.run_chain(db.engine, "0007")
-        assert migrate.current_revision(db.engine) == "0007" and _counts(db) == before
+        assert migrate.current_revision(db.engine) == "0007" and row_counts(db, TABLES) == before
         assert _columns(db, "dca_assets") >= ASSET_COLUMNS and "resting" in _columns(db, "dca_orders")
         repo = AssetRepository(db)
         params = repo.get("BTC/USD").params
@@ -83,10 +65,10 @@ def test_migration_0007_up_and_down_keeps_every_row_and_the_new_parameters_start
         assert repo.get("BTC/USD").params == changed  # stored and read back
 
         _downgrade(db, "0006")
-        assert migrate.current_revision(db.engine) == "0006" and _counts(db) == before
+        assert migrate.current_revision(db.engine) == "0006" and row_counts(db, TABLES) == before
         assert not ASSET_COLUMNS & _columns(db, "dca_assets") and "resting" not in _columns(db, "dca_orders")
         migrate.run_chain(db.engine, "0007")  # and up again: the columns come back, off
-        assert _counts(db) == before
+        assert row_counts(db, TABLES) == before
         again = AssetRepository(db).get("BTC/USD").params
         assert (again.take_profit_order_type, again.active_safety_orders, again.ttp_enabled) == (
             OrderType.MARKET, 0, False)
