@@ -21,6 +21,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from adapters.web import Response, Route, WebServer
+from dca.events import RejectionKind
 
 STATUSES = ("watching", "buying", "selling", "trailing", "cooldown")
 
@@ -30,7 +31,7 @@ STATUSES = ("watching", "buying", "selling", "trailing", "cooldown")
 ORDER_KINDS = (("buy", "base"), ("buy", "safety"), ("sell", "take_profit"), ("sell", "stop_loss"),
                ("sell", "close"))  # (side, kind)
 SIDES = ("buy", "sell")
-REJECT_REASONS = ("insufficient_balance", "below_minimum", "time_in_force", "wash_trade", "exchange", "other")
+REJECT_REASONS = tuple(kind.value for kind in RejectionKind)  # every reason the adapters can type
 CANCEL_REASONS = (("buy", "stale_buy"), ("sell", "stuck_sell"),
                   *((side, reason) for side in SIDES for reason in ("canceled", "expired", "orphan")))
 VETO_GATES = ("kill_switch", "circuit_breaker", "daily_loss_limit", "max_open_cycles", "capital_budget",

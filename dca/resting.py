@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from dca.cycle import AssetState, Cycle, CycleStatus, LiveOrder, OrderType, Side
-from dca.money import percent_above, percent_below, round_down, round_up
+from dca.levels import take_profit_trigger
+from dca.money import percent_below, round_down, round_up
 from dca.params import AssetConfig, ExchangeRules
 
 # Where resting orders may rest: the cycle holds a position and has no acting order.
@@ -124,7 +125,7 @@ def next_levels(config: AssetConfig, cycle: Cycle) -> list[Level]:
 
 def take_profit_limit(config: AssetConfig, cycle: Cycle) -> Decimal:
     """The limit of the resting take-profit: the trigger rounded UP to the price grid."""
-    trigger = percent_above(cycle.average_price, config.params.take_profit_percent)
+    trigger = take_profit_trigger(config, cycle)
     return round_up(trigger, config.rules.price_increment)
 
 

@@ -172,11 +172,6 @@ def cycle_committed(cycle: Cycle) -> Decimal:
     return cycle.cost + cycle_reserved(cycle)
 
 
-def committed_capital(cost_held: Decimal, live_buy_qty: Decimal, live_buy_limit: Decimal | None) -> Decimal:
-    """What a cycle has committed: the cost of the coin it holds plus the unfilled part of a live buy."""
-    return cost_held + reserved_by_buy(live_buy_qty, live_buy_limit)
-
-
 def reserved_by_buy(unfilled_qty: Decimal, limit: Decimal | None) -> Decimal:
     """What the unfilled part of a live limit buy holds back from the buying power."""
     return unfilled_qty * limit if limit is not None else ZERO

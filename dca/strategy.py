@@ -808,9 +808,7 @@ def _settle(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
 
 
 def _sellable(config: AssetConfig, state: AssetState) -> bool:
-    rules = config.rules
-    qty = round_down(state.held_quantity, rules.min_trade_increment)
-    return qty >= rules.min_order_size and qty > 0
+    return sellable_quantity(config, state) > 0
 
 
 # How a cycle ends, by the kind of the sale that ended it.

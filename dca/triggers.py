@@ -1,4 +1,5 @@
-"""Where a quote can change a cycle: the one definition of the trigger prices and of `Triggers`.
+"""Where a quote can change a cycle: `Triggers`, built from the trigger prices of `dca.levels`
+(re-exported here).
 
 `decide` (dca/strategy.py) acts on a quote at these prices; `triggers(config, state)` turns them
 into the bounds a driver may use to skip quotes without deciding: the quote board settles a quote
@@ -13,50 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from dca.cycle import AssetState, Cycle, CycleStatus
+from dca.cycle import AssetState, CycleStatus
+from dca.levels import restart_trigger, safety_trigger, stop_loss_level, take_profit_trigger, trailing_stop
 from dca.market import Quote
-from dca.money import percent_above, percent_below
 from dca.params import AssetConfig
 from dca.resting import one_side_only, resting_sell, upkeep_due, uses_limit_take_profit
 
-# --- trigger prices ------------------------------------------------------------------------------
-
-
-def safety_trigger(config: AssetConfig, cycle: Cycle) -> Decimal | None:
-    """The ask at or below which the next safety order is placed (None when none is left)."""
-    if cycle.last_fill_price is None or cycle.safety_orders >= config.params.max_safety_orders:
-        return None
-    return percent_below(cycle.last_fill_price, config.params.safety_deviation(cycle.safety_orders))
-
-
-def take_profit_trigger(config: AssetConfig, cycle: Cycle) -> Decimal:
-    """The bid at which the cycle takes profit (the floor of a trailing take-profit); reports use it."""
-    return percent_above(cycle.average_price, config.params.take_profit_percent)
-
-
-def trailing_stop(config: AssetConfig, cycle: Cycle) -> Decimal | None:
-    """The bid below which a trailing cycle sells (if that is still above the take-profit floor)."""
-    deviation = config.params.ttp_deviation_percent
-    if cycle.peak_price is None or deviation is None:
-        return None
-    return percent_below(cycle.peak_price, deviation)
-
-
-def stop_loss_level(config: AssetConfig, cycle: Cycle) -> Decimal | None:
-    """The bid at or below which the stop loss counts (None when it is off or the cycle holds nothing);
-    reports show it."""
-    percent = config.params.stop_loss_percent
-    if percent is None or cycle.is_flat:
-        return None
-    return percent_below(cycle.average_price, percent)
-
-
-def restart_trigger(config: AssetConfig, state: AssetState) -> Decimal | None:
-    """The ask at or below which a cooldown ends early (the price-triggered restart)."""
-    if state.last_sell_price is None:
-        return None
-    return percent_below(state.last_sell_price, config.params.buy_order_price_deviation_percent)
-
+__all__ = ["ALWAYS", "Triggers", "restart_trigger", "safety_trigger", "stop_loss_level", "take_profit_trigger",
+           "trailing_stop", "triggers"]
 
 # --- bounds for drivers --------------------------------------------------------------------------
 

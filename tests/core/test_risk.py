@@ -6,7 +6,7 @@ from decimal import Decimal
 from actors.risk_board import RiskBoard
 from dca.commands import CancelOrder, ScheduleTimer, SubmitOrder
 from dca.cycle import Cycle, CycleStatus, LiveOrder, OrderKind, OrderType, Side
-from dca.risk import GLOBAL, RiskLimits, RiskSnapshot, committed_capital, cycle_committed, cycle_reserved, vet
+from dca.risk import GLOBAL, RiskLimits, RiskSnapshot, cycle_committed, cycle_reserved, vet
 
 T = datetime(2026, 3, 1, 12, tzinfo=UTC)
 D = Decimal
@@ -99,11 +99,6 @@ def test_max_open_cycles_stops_new_cycles_only():
     assert _gate(limits, open_cycles=frozenset({"ETH/USD", "SOL/USD"})) == "max_open_cycles"
     assert _gate(limits, commands=(_buy(OrderKind.SAFETY),), open_cycles=frozenset({"ETH/USD", "SOL/USD"})) is None
     assert _gate(limits, open_cycles=frozenset({"BTC/USD", "SOL/USD"})) is None  # its own cycle is open
-
-
-def test_committed_capital_counts_the_unfilled_part_of_a_live_buy():
-    assert committed_capital(D(40), D("0.3"), D(100)) == D(70)
-    assert committed_capital(D(40), D(0), None) == D(40)
 
 
 def test_consecutive_failures_of_one_asset_open_only_its_own_breaker():
