@@ -86,7 +86,7 @@ def strategy_drawdown(outcome: RunOutcome, curve: Curves) -> Drawdown:
 def open_cycle(outcome: RunOutcome, summary: Summary) -> dict[str, Any] | None:
     session = outcome.session
     cycle = session.state.cycle
-    if cycle.is_flat and cycle.order is None:
+    if cycle.is_flat and not cycle.live_orders:
         return None
     return {"cycle": cycle.id, "status": cycle.status.value, "started_at": _iso(session.cycle_started_at(cycle.id)),
             "quantity": cycle.quantity, "cost": cycle.cost, "average_price": cycle.average_price,

@@ -191,7 +191,7 @@ def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
         winning_cycles=sum(1 for c in complete if c.realized_pnl > 0),
         losing_cycles=sum(1 for c in complete if c.realized_pnl <= 0),
         open_cycle_quantity=cycle.quantity, open_cycle_safety_orders=cycle.safety_orders,
-        open_orders=1 if cycle.order is not None else 0,
+        open_orders=len(cycle.live_orders),  # the acting order and any resting ahead
         orders_rejected=len(rejected), first_rejection=rejected[0] if rejected else None,
         seconds=outcome.seconds,
     )
