@@ -6,14 +6,14 @@ backtester performs them against an in-process exchange. Neither adds decisions 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from dca.cycle import OrderKind, OrderType, Side
+from dca.immutable import immutable
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class SubmitOrder:
     client_order_id: str
     symbol: str
@@ -25,14 +25,14 @@ class SubmitOrder:
     time_in_force: str = "gtc"  # Alpaca crypto accepts gtc and ioc only; never day
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class CancelOrder:
     client_order_id: str
     exchange_id: str | None
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class ScheduleTimer:
     """Deliver a `Tick` at `at` (a backstop: every event already checks the deadlines it carries)."""
 

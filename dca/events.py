@@ -9,12 +9,12 @@ applies nothing twice; the core applies only the part not seen before.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from dca.conditions import ConditionReading
 from dca.cycle import Side
+from dca.immutable import immutable
 from dca.market import Quote
 from dca.money import ZERO
 
@@ -38,7 +38,7 @@ class RejectionKind(enum.StrEnum):
     OTHER = "other"
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class PositionBeforeOrder:
     """The exchange's position in the symbol, read just before the live order is submitted. The
     core keeps it with the order: the final fill's position minus this is what the buy really
@@ -49,7 +49,7 @@ class PositionBeforeOrder:
     time: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class OrderAccepted:
     """The exchange has the order (REST acknowledgement, or a `new`/`accepted` trade update)."""
 
@@ -58,7 +58,7 @@ class OrderAccepted:
     time: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class OrderFilled:
     """The order has filled `filled_qty` (cumulative, gross) at `filled_avg_price` (cumulative VWAP).
 
@@ -78,7 +78,7 @@ class OrderFilled:
     exchange_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class OrderClosed:
     """The order ended without filling completely: canceled, rejected or expired, possibly after
     partial fills (which the cycle keeps)."""
@@ -94,7 +94,7 @@ class OrderClosed:
     rejection: RejectionKind = RejectionKind.EXCHANGE  # why, when `reason` is REJECTED
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class OrderNotFound:
     """The exchange has no order with this client_order_id (a lookup after a crash or a failed submit)."""
 
@@ -102,14 +102,14 @@ class OrderNotFound:
     time: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Tick:
     """Time has passed (a timer fired): deadlines such as the cooldown or an order timeout may be due."""
 
     time: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class HoldingsChecked:
     """The reconciler read the exchange's position in the symbol (`quantity`, 0 if none)."""
 
@@ -117,7 +117,7 @@ class HoldingsChecked:
     time: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class SellableChecked:
     """What the venue lets the bot sell now: its `qty_available` less coins known to be foreign (see
     `dca.exchange.sellable_for_bot`), read before a sell or from an "insufficient balance" answer."""
@@ -126,7 +126,7 @@ class SellableChecked:
     time: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class FeeConfirmed:
     """The venue's own figures gave a finished order's fee (`confirmed`) where the books hold
     `estimated`. Applied once: the order is then marked as venue-confirmed."""
@@ -139,7 +139,7 @@ class FeeConfirmed:
     time: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class PositionAdopted:
     """The user adopts coins the bot did not buy (`supervisor.py adopt`) into the current cycle."""
 
@@ -148,7 +148,7 @@ class PositionAdopted:
     time: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class ConditionChecked:
     """The asset's deal start condition, read from its one-minute bars at `reading.as_of` (see
     `dca.conditions`). The drivers read it from the same bars live and in backtests; the core only
@@ -158,14 +158,14 @@ class ConditionChecked:
     time: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class CloseRequested:
     """The operator asks to sell the current cycle at market and end it (`supervisor.py close`)."""
 
     time: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class CancelRequested:
     """The operator asks to cancel the cycle's open order (`supervisor.py cancel-orders`); the driver
     then pauses the asset, so nothing new is placed."""

@@ -7,10 +7,10 @@ caretakers reason about them.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from dca.immutable import immutable
 from dca.money import ZERO
 
 OPEN_STATUSES = frozenset({
@@ -30,7 +30,7 @@ class ExchangeStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class ExchangeOrder:
     """One order as the exchange reports it (Alpaca's order object, decimals exact)."""
 
@@ -74,7 +74,7 @@ class ExchangeOrder:
         return self.status not in TERMINAL_STATUSES
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Position:
     """The account's holding of one coin (`symbol` in our `BTC/USD` form)."""
 

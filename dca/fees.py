@@ -16,10 +16,10 @@ nothing (a trade update's `position_qty` may be gross of the fee) unless fees ar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
 from dca.cycle import Cycle, Side
+from dca.immutable import immutable
 from dca.money import ZERO, basis_points, round_up
 
 COIN_FEE_QUANTUM = Decimal("0.000000001")
@@ -47,7 +47,7 @@ def _plausible_fee_bound(filled_qty: Decimal, highest_bps: Decimal) -> Decimal:
     return basis_points(filled_qty, max(PLAUSIBLE_FEE_FACTOR * highest_bps, PLAUSIBLE_FEE_FLOOR_BPS))
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class EstimatedBuyFee:
     """A finished buy of the pair whose coin fee is still the configured-rate estimate."""
 
@@ -75,7 +75,7 @@ def fee_from_position(filled_qty: Decimal, before: Decimal, after: Decimal, high
     return inferred
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class FeeRecord:
     """One fee the venue posted (a CFEE/FEE activity): the pair, day and price of its execution, and
     the amount (coin for a buy, USD for a sell, positive)."""
@@ -87,7 +87,7 @@ class FeeRecord:
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Execution:
     """One execution of an order (a FILL activity)."""
 

@@ -16,17 +16,17 @@ Assumptions of the quote path (documented in the README's backtest section):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from dca.immutable import immutable
 from dca.money import ONE, round_down, round_up
 
 QUOTE_OFFSETS = (timedelta(0), timedelta(seconds=15), timedelta(seconds=30), timedelta(seconds=45))
 TEN_THOUSAND = Decimal(10_000)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Quote:
     """The best bid and ask of one symbol at one moment (UTC)."""
 
@@ -38,7 +38,7 @@ class Quote:
     ask_size: Decimal = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Bar:
     """One 1-minute OHLCV bar; `time` is the minute it opens (UTC)."""
 

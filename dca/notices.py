@@ -8,11 +8,11 @@ that could be used against the account.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from dca.cycle import Cycle, CycleStatus, LiveOrder, OrderKind
+from dca.immutable import immutable
 from dca.money import cents, plain, readable
 
 
@@ -28,7 +28,7 @@ class NoticeKind(enum.StrEnum):
     CYCLE_CLOSED = "cycle_closed"  # the operator closed a cycle (`supervisor.py close`)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Notice:
     kind: NoticeKind
     title: str

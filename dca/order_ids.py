@@ -11,13 +11,14 @@ submission harmless.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from dca.immutable import immutable
 
 _ID = re.compile(r"^(?P<namespace>[a-z][a-z0-9]{0,7}-[a-z0-9]{5})-(?P<asset>\d+)-(?P<cycle>\d+)-(?P<seq>\d+)$")
 _NAMESPACE = re.compile(r"^[a-z][a-z0-9]{0,7}-[a-z0-9]{5}$")
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class OrderRef:
     namespace: str
     asset_id: int

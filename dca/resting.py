@@ -33,10 +33,10 @@ match it, and `dca.triggers` asks `upkeep_due` whether a quote may have somethin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from dca.cycle import AssetState, Cycle, CycleStatus, LiveOrder, OrderType, Side
+from dca.immutable import immutable
 from dca.levels import take_profit_trigger
 from dca.money import percent_below, round_down, round_up
 from dca.params import AssetConfig, ExchangeRules
@@ -45,7 +45,7 @@ from dca.params import AssetConfig, ExchangeRules
 RESTING_STATUSES = (CycleStatus.WATCHING, CycleStatus.TRAILING)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Level:
     """A safety level of the ladder: safety order number `index`, its amount, limit and quantity."""
 

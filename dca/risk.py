@@ -27,12 +27,13 @@ every live buy's unfilled part, resting ones included (`cycle_committed`, `cycle
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from dca.commands import CancelOrder, Command, SubmitOrder
 from dca.cycle import Cycle, OrderKind, Side
+from dca.immutable import immutable
 from dca.money import ZERO
 
 GLOBAL = "global"
@@ -40,7 +41,7 @@ GLOBAL = "global"
 GLOBAL_FAILURE_FACTOR = 2
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class RiskLimits:
     capital_budget: Decimal | None = None  # most capital all cycles together may have committed
     asset_capital_cap: Decimal | None = None  # most one asset's cycle may have committed
@@ -57,7 +58,7 @@ class RiskLimits:
         return GLOBAL_FAILURE_FACTOR * self.failure_threshold
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class RiskSnapshot:
     """The world as the gates see it at one moment (assembled by the actors' risk board)."""
 
@@ -82,7 +83,7 @@ class RiskSnapshot:
         return self.buying_power - sum(self.reserved.values(), ZERO)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Veto:
     gate: str  # a short, bounded name (a metric label)
     reason: str

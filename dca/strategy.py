@@ -73,7 +73,7 @@ applied at once; stale buys and stuck sells are cancelled by the cycle itself (B
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -110,6 +110,7 @@ from dca.events import (
     Tick,
 )
 from dca.fees import corrected_cycle, execution_fee, fee_from_position
+from dca.immutable import immutable
 from dca.market import Quote
 from dca.money import ZERO, round_down, round_nearest, round_up
 from dca.order_ids import client_order_id
@@ -150,20 +151,36 @@ READING_LASTS = timedelta(minutes=1)
 SELLABLE_READING_LASTS = timedelta(minutes=1)
 
 
-@dataclass(frozen=True, slots=True)
+# A log line, or how to write it: the hot paths of `decide` (every order placed, filled or ended) leave
+# their notes unwritten, as a function, since formatting prices is a tenth of a backtest's time and
+# a backtest reads no notes. A note's function reads only values it was given (nothing changes them).
+Note = str | Callable[[], str]
+
+
+def written(note: Note) -> str:
+    """A note as text."""
+    return note if isinstance(note, str) else note()
+
+
+@immutable
 class Decision:
     """The new state, the commands to carry out, and why (one line per thing that happened)."""
 
     state: AssetState
     commands: tuple[Command, ...] = ()
     completed: Cycle | None = None  # a cycle this event ended (complete or error), to be stored
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()  # why: written out when read (`lines`); a backtest reads none
     durable: bool = True  # False when only the trailing peak moved: worth storing, not at every tick
     finished_order: LiveOrder | None = None  # the order this event ended, with its final figures
     confirmed_fee: FeeConfirmed | None = None  # a finished order's fee the venue confirmed, to be stored
 
     def evolve(self, **changes: object) -> Decision:
         return evolved(self, changes)
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The notes as text, one line per thing that happened."""
+        return tuple(written(note) for note in self.notes)
 
     def then(self, other: Decision) -> Decision:
         """This decision followed by `other` (made from this decision's state)."""
@@ -229,7 +246,7 @@ def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
     safety = safety_trigger(config, cycle)
     if safety is not None and quote.ask <= safety and not resting_buys(cycle):  # a resting buy covers the level
         amount = config.params.safety_amount(cycle.safety_orders)
-        why = f"safety order {cycle.safety_orders + 1}: ask {quote.ask} ≤ trigger {_show(safety)}"
+        why = _safety_why(cycle.safety_orders + 1, quote.ask, safety)
         if cycle.resting:  # the resting take-profit goes first (and is replaced for the new position anyway)
             return _cancel_resting(state, quote.time, "safety order first", why, Side.SELL)
         return _buy(config, state, quote, OrderKind.SAFETY, amount, why)
@@ -238,10 +255,11 @@ def _act_on_quote(config: AssetConfig, state: AssetState, quote: Quote) -> Decis
     take_profit = take_profit_trigger(config, cycle)
     if uses_limit_take_profit(config) or quote.bid < take_profit:  # a limit take-profit rests instead
         return _keep_resting(config, state, quote.time, quote.bid)
-    why = f"take-profit: bid {quote.bid} ≥ trigger {_show(take_profit)}"
+    why = _take_profit_why(quote.bid, take_profit)
     if config.params.ttp_enabled:
         armed = cycle.evolve(status=CycleStatus.TRAILING, peak_price=quote.bid)
-        decision = Decision(state.evolve(cycle=armed), notes=(f"{why}; trailing armed at peak {quote.bid}",))
+        armed_note = _then_note(why, f"; trailing armed at peak {quote.bid}")
+        decision = Decision(state.evolve(cycle=armed), notes=(armed_note,))
         return _with_upkeep(config, decision, quote.time)
     return _sell_after_cancels(config, state, quote.time, OrderKind.TAKE_PROFIT, why)
 
@@ -301,7 +319,7 @@ def _follow_peak(config: AssetConfig, state: AssetState, quote: Quote, may_sell:
                                       f"floor {_show(floor)}: holding",))
     if not may_sell:
         return Decision(state)
-    why = f"trailing take-profit: bid {quote.bid} < stop {_show(stop)} (peak {peak})"
+    why = _trailing_why(quote.bid, stop, peak)
     return _sell_after_cancels(config, state, quote.time, OrderKind.TAKE_PROFIT, why)
 
 
@@ -368,18 +386,18 @@ def _on_condition_checked(_config: AssetConfig, state: AssetState, event: Condit
 
 
 def _buy(
-    config: AssetConfig, state: AssetState, quote: Quote, kind: OrderKind, amount: Decimal, why: str
+    config: AssetConfig, state: AssetState, quote: Quote, kind: OrderKind, amount: Decimal, why: Note
 ) -> Decision:
     rules = config.rules
     limit = round_up(quote.ask, rules.price_increment)  # on the price grid and still marketable
     qty = buy_quantity(rules, amount, limit)
     if qty is None:
-        return Decision(state, notes=(f"{why}, but {kind} amount {amount} is below the exchange minimum "
+        return Decision(state, notes=(f"{written(why)}, but {kind} amount {amount} is below the exchange minimum "
                                       f"(min qty {rules.min_order_size}, min notional {rules.min_notional})",))
     return _submit(config, state, quote.time, kind, Side.BUY, OrderType.LIMIT, qty, limit, why)
 
 
-def _sell(config: AssetConfig, state: AssetState, now: datetime, kind: OrderKind, why: str) -> Decision:
+def _sell(config: AssetConfig, state: AssetState, now: datetime, kind: OrderKind, why: Note) -> Decision:
     """Sell what the cycle holds at market (take-profit, stop loss or the operator's close), capped by
     what the venue lately said the bot may sell. The cost floor is for buys only: a sell needs just
     `min_order_size`, so a small cycle can always exit."""
@@ -388,8 +406,8 @@ def _sell(config: AssetConfig, state: AssetState, now: datetime, kind: OrderKind
     qty = round_down(wanted, rules.min_trade_increment)
     if qty < rules.min_order_size or qty <= 0:
         capped = "" if wanted == state.held_quantity else f" (the venue lets the bot sell {_show(wanted)})"
-        return Decision(state, notes=(f"{why}, but the position {_show(state.held_quantity)}{capped} is below the "
-                                      f"exchange minimum and cannot be sold",))
+        return Decision(state, notes=(f"{written(why)}, but the position {_show(state.held_quantity)}{capped} is "
+                                      f"below the exchange minimum and cannot be sold",))
     return _submit(config, state, now, kind, Side.SELL, OrderType.MARKET, qty, None, why)
 
 
@@ -402,7 +420,7 @@ def _sellable_now(state: AssetState, now: datetime) -> Decimal:
 
 def _submit(
     config: AssetConfig, state: AssetState, now: datetime, kind: OrderKind, side: Side,
-    order_type: OrderType, qty: Decimal, limit: Decimal | None, why: str,
+    order_type: OrderType, qty: Decimal, limit: Decimal | None, why: Note,
 ) -> Decision:
     cycle = state.cycle
     if cycle.id is None:
@@ -420,9 +438,7 @@ def _submit(
         SubmitOrder(order_id, config.symbol, side, order_type, qty, limit, kind),
         ScheduleTimer(now + timeout, f"{order_id} timeout"),
     )
-    price = f" @ {_show(limit)}" if limit is not None else " at market"
-    return Decision(state.evolve(cycle=placed), commands,
-                    notes=(f"{why} → {side} {_show(qty)}{price} ({order_id})",))
+    return Decision(state.evolve(cycle=placed), commands, notes=(_placed_note(why, side, qty, limit, order_id),))
 
 
 # --- resting orders: the ladder and the limit take-profit (see dca/resting.py) -------------------
@@ -471,7 +487,7 @@ def _keep_one_side(config: AssetConfig, state: AssetState, now: datetime, bid: D
     if bid is None or bid < trigger:
         return _keep_ladder(config, state, now)
     if resting_buys(cycle):
-        why = f"take-profit: bid {bid} ≥ trigger {_show(trigger)}; one side at a time, the ladder goes first"
+        why = _then_note(_take_profit_why(bid, trigger), "; one side at a time, the ladder goes first")
         return _cancel_resting(state, now, "take-profit first", why, Side.BUY)
     return _keep_take_profit(config, state, now)
 
@@ -479,9 +495,8 @@ def _keep_one_side(config: AssetConfig, state: AssetState, now: datetime, bid: D
 def _keep_ladder(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
     decision = Decision(state)
     for level in next_levels(config, state.cycle):
-        why = f"safety order {level.index + 1} placed ahead at its level {_show(level.limit)}"
         decision = decision.then(_submit_resting(config, decision.state, now, OrderKind.SAFETY, Side.BUY,
-                                                 level.qty, level.limit, why))
+                                                 level.qty, level.limit, _ahead_why(level.index + 1, level.limit)))
     return decision
 
 
@@ -495,8 +510,7 @@ def _keep_take_profit(config: AssetConfig, state: AssetState, now: datetime) -> 
     if order is not None:
         if not take_profit_out_of_date(config, state, order):
             return Decision(state)
-        why = (f"the position changed (now {coin_text(config, state.held_quantity)}, take-profit price "
-               f"{_show(limit)}): replacing the take-profit {order.client_order_id}")
+        why = _replaced_why(config, state.held_quantity, limit, order.client_order_id)
         return _cancel_resting(state, now, "take-profit replaced", why, Side.SELL)
     cap = _sellable_now(state, now)
     qty = sellable_quantity(config, state, cap)
@@ -505,7 +519,7 @@ def _keep_take_profit(config: AssetConfig, state: AssetState, now: datetime) -> 
     highest_buy = max((o.limit_price or ZERO for o in resting_buys(cycle)), default=ZERO)
     if limit <= highest_buy:  # never meet the bot's own buy (Alpaca refuses it as a wash trade)
         return Decision(state)
-    why = f"take-profit placed ahead at {_show(limit)} (trigger {_show(take_profit_trigger(config, cycle))})"
+    why = _take_profit_ahead_why(limit, take_profit_trigger(config, cycle))
     placed = _submit_resting(config, state, now, OrderKind.TAKE_PROFIT, Side.SELL, qty, limit, why)
     if cap < state.held_quantity:  # the cap it is sized under stays while it rests (`take_profit_out_of_date`)
         return placed
@@ -514,7 +528,7 @@ def _keep_take_profit(config: AssetConfig, state: AssetState, now: datetime) -> 
 
 def _submit_resting(
     config: AssetConfig, state: AssetState, now: datetime, kind: OrderKind, side: Side, qty: Decimal,
-    limit: Decimal, why: str,
+    limit: Decimal, why: Note,
 ) -> Decision:
     """Place a LIMIT order that rests (gtc) next to whatever else rests; the status stays as it is and
     no timeout is set: a resting order is never stale."""
@@ -527,19 +541,19 @@ def _submit_resting(
     placed = cycle.evolve(resting=(*cycle.resting, order), order_seq=sequence)
     return Decision(state.evolve(cycle=placed),
                     (SubmitOrder(order_id, config.symbol, side, OrderType.LIMIT, qty, limit, kind),),
-                    notes=(f"{why} → resting {side} {_show(qty)} @ {_show(limit)} ({order_id})",))
+                    notes=(_placed_note(why, side, qty, limit, order_id, resting=True),))
 
 
-def _sell_after_cancels(config: AssetConfig, state: AssetState, now: datetime, kind: OrderKind, why: str) -> Decision:
+def _sell_after_cancels(config: AssetConfig, state: AssetState, now: datetime, kind: OrderKind, why: Note) -> Decision:
     """A market sale, once nothing rests: Alpaca refuses a market order opposite any open order of the
     account (a wash trade), so every resting order is cancelled first and the sale is decided again
     at the first quote after all the cancels are confirmed."""
     if state.cycle.resting:
-        return _cancel_resting(state, now, f"{kind} sale first", f"{why}; the sale waits")
+        return _cancel_resting(state, now, f"{kind} sale first", _then_note(why, "; the sale waits"))
     return _sell(config, state, now, kind, why)
 
 
-def _cancel_resting(state: AssetState, now: datetime, reason: str, why: str, side: Side | None = None) -> Decision:
+def _cancel_resting(state: AssetState, now: datetime, reason: str, why: Note, side: Side | None = None) -> Decision:
     """Cancel every resting order (of `side`, if given) not already being cancelled (none: nothing to
     do, no note)."""
     cycle = state.cycle
@@ -550,7 +564,7 @@ def _cancel_resting(state: AssetState, now: datetime, reason: str, why: str, sid
     commands = tuple(CancelOrder(o.client_order_id, o.exchange_id, reason) for o in asked)
     ids = ", ".join(f"{o.kind} {o.side} {o.client_order_id}" for o in asked)
     return Decision(state.evolve(cycle=cycle.evolve(resting=resting)), commands,
-                    notes=(f"{why}: cancelling the resting {ids}",))
+                    notes=(_then_note(why, f": cancelling the resting {ids}"),))
 
 
 def _reask_cancels(config: AssetConfig, state: AssetState, now: datetime) -> Decision | None:
@@ -601,7 +615,7 @@ def _on_closed(config: AssetConfig, state: AssetState, event: OrderClosed) -> De
     rejection = event.rejection if event.reason is CloseReason.REJECTED else None
     decision = _apply_report(config, state, event.client_order_id, report, event.time, event.reason, rejection)
     if event.message and decision.notes:
-        return decision.evolve(notes=(*decision.notes[:-1], f"{decision.notes[-1]}: {event.message}"))
+        return decision.evolve(notes=(*decision.notes[:-1], _then_note(decision.notes[-1], f": {event.message}")))
     return decision
 
 
@@ -621,7 +635,7 @@ def _on_not_found(config: AssetConfig, state: AssetState, event: OrderNotFound) 
     return _apply_report(config, state, order.client_order_id, report, event.time, CloseReason.EXPIRED)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class _Report:
     filled_qty: Decimal
     avg_price: Decimal | None
@@ -639,15 +653,13 @@ def _apply_report(
     order = _live_order(state, order_id)
     if order is None:
         return _not_ours(state, order_id, str(ending or "partial fill"))
-    notes: list[str] = []
+    notes: list[Note] = []
     before = order
     acting = state.cycle.order
     resting = acting is None or acting.client_order_id != order_id
     if report.filled_qty > order.filled_qty and report.avg_price is not None:
         state, order = _apply_fill(config, state, order, report, ending is not None, resting)
-        fee = coin_text(config, order.fee) if order.side is Side.BUY else money_text(config, order.fee)
-        notes.append(f"{order_id} filled {coin_text(config, order.filled_qty)} @ avg "
-                     f"{money_text(config, order.average_price)} (fee {fee})")
+        notes.append(_filled_note(config, order))
     elif ending is not None and (report.fee is not None or report.position_qty is not None):
         state, order = _true_up_fee(config, state, order, report, resting)
     if report.exchange_id and order.exchange_id is None:
@@ -736,17 +748,14 @@ def _end_order(
         if (ending == "fill" or not _sellable(config, state)) and not cycle.resting:
             return _complete(config, state, order, now)
         watching = cycle.evolve(status=CycleStatus.WATCHING, order=None, peak_price=None, retry_at=retry_at)
-        return Decision(state.evolve(cycle=watching),
-                        notes=(f"{order.client_order_id} {how}; {coin_text(config, cycle.quantity)} still held, "
-                               "watching again",))
+        return Decision(state.evolve(cycle=watching), notes=(_still_held_note(config, order, how, cycle.quantity),))
     changes: dict[str, Any] = {"status": CycleStatus.WATCHING, "order": None, "retry_at": retry_at}
     if order.filled_qty > 0:
         changes["last_fill_price"] = order.average_price
         if order.kind is OrderKind.SAFETY:
             changes["safety_orders"] = cycle.safety_orders + 1
     watching = cycle.evolve(**changes)
-    summary = (f"{order.kind} order {how}: holding {coin_text(config, watching.quantity)} at avg "
-               f"{money_text(config, watching.average_price)}" if order.filled_qty > 0
+    summary = (_then_note(f"{order.kind} order {how}", _holding_note(config, watching)) if order.filled_qty > 0
                else f"{order.kind} order {how} without fills")
     return Decision(state.evolve(cycle=watching), notes=(summary,))
 
@@ -783,10 +792,9 @@ def _end_resting(
     state = state.evolve(cycle=cycle.evolve(**changes))
     what = (f"resting {order.kind} {order.side} {order.client_order_id} {how}" if order.filled_qty > 0
             else f"resting {order.kind} {order.side} {order.client_order_id} {how} without fills")
-    held = state.cycle
-    note = f"{what}: holding {coin_text(config, held.quantity)} at avg {money_text(config, held.average_price)}"
+    note = _then_note(what, _holding_note(config, state.cycle))
     if learned:
-        note += "; the venue refuses any order while an opposite one is open: one side rests at a time"
+        note = _then_note(note, "; the venue refuses any order while an opposite one is open: one side rests at a time")
     return _joined(Decision(state, notes=(note,)), _settle(config, state, now))
 
 
@@ -800,7 +808,7 @@ def _settle(config: AssetConfig, state: AssetState, now: datetime) -> Decision:
     if cycle.sold_qty > 0 and not _sellable(config, state):
         status = CycleStatus.CLOSED if cycle.close_requested_at is not None else CycleStatus.COMPLETE
         what = "cycle closed by the operator" if status is CycleStatus.CLOSED else "cycle complete"
-        sold = f"{what}: sold {_show(cycle.sold_qty)} @ {_show(cycle.sell_price)}"
+        sold = _sold_note(what, cycle.sold_qty, cycle.sell_price)
         return _end_cycle(config, state, status, now, cycle.sell_price, sold)
     if cycle.is_flat and cycle.bought_qty > 0 and cycle.sold_qty == 0:
         return _left_the_bot(state, now, "the coins left the bot and its resting orders are gone")
@@ -819,12 +827,12 @@ _ENDED_BY = {OrderKind.TAKE_PROFIT: CycleStatus.COMPLETE, OrderKind.STOP_LOSS: C
 def _complete(config: AssetConfig, state: AssetState, order: LiveOrder, now: datetime) -> Decision:
     status = _ENDED_BY.get(order.kind, CycleStatus.COMPLETE)
     what = {CycleStatus.STOPPED: "cycle stopped by the stop loss", CycleStatus.CLOSED: "cycle closed by the operator"}
-    sold = f"{what.get(status, 'cycle complete')}: sold {_show(state.cycle.sold_qty)} @ {_show(order.average_price)}"
+    sold = _sold_note(what.get(status, "cycle complete"), state.cycle.sold_qty, order.average_price)
     return _end_cycle(config, state, status, now, order.average_price, sold)
 
 
 def _end_cycle(
-    config: AssetConfig, state: AssetState, status: CycleStatus, now: datetime, sell_price: Decimal | None, what: str
+    config: AssetConfig, state: AssetState, status: CycleStatus, now: datetime, sell_price: Decimal | None, what: Note
 ) -> Decision:
     """End the cycle as `status` and start the next one (in cooldown, if there is one). What a
     rounded-down sell left behind becomes dust. Only a take-profit arms the price-triggered restart:
@@ -838,9 +846,7 @@ def _end_cycle(
     following = new_cycle(CycleStatus.COOLDOWN, until) if cooldown > 0 else new_cycle()
     dust = state.dust + cycle.quantity  # what a rounded-down sell left behind joins the next sell
     commands: tuple[Command, ...] = (ScheduleTimer(until, "cooldown over"),) if cooldown > 0 else ()
-    note = (f"{what}, realized P/L {_show(cycle.realized_pnl)}; " + (f"cooldown until {until.isoformat()}"
-                                                                    if cooldown > 0
-                                                                    else "watching for the next base order"))
+    note = _cycle_ended_note(what, cycle.realized_pnl, until if cooldown > 0 else None)
     last_sell = sell_price if status is CycleStatus.COMPLETE else None
     # what the asset learned of the venue (one side at a time) outlives the cycle
     following_state = AssetState(following, last_sell_price=last_sell, dust=dust,
@@ -875,7 +881,7 @@ def _check_order_age(config: AssetConfig, state: AssetState, now: datetime) -> D
     reason = "stale buy" if order.side is Side.BUY else "stuck sell"
     return Decision(state.evolve(cycle=state.cycle.evolve(order=updated)),
                     (CancelOrder(order.client_order_id, order.exchange_id, reason),),
-                    notes=(f"{order.client_order_id} is a {reason} after {now - order.created_at}: cancelling",))
+                    notes=(_overdue_note(order, reason, now - order.created_at),))
 
 
 def _on_holdings(_config: AssetConfig, state: AssetState, event: HoldingsChecked) -> Decision:
@@ -1045,6 +1051,78 @@ def _with_order(cycle: Cycle, order: LiveOrder) -> Cycle:
 
 def _not_ours(state: AssetState, order_id: str, what: str) -> Decision:
     return Decision(state, notes=(f"ignored {what} for {order_id}: not one of the cycle's live orders",))
+
+
+# --- notes written when read (see `Note`): each reads only its arguments ----------------------------
+
+
+def _then_note(note: Note, more: Note) -> Note:
+    return lambda: written(note) + written(more)
+
+
+def _safety_why(number: int, ask: Decimal, trigger: Decimal) -> Note:
+    return lambda: f"safety order {number}: ask {ask} ≤ trigger {_show(trigger)}"
+
+
+def _ahead_why(number: int, limit: Decimal) -> Note:
+    return lambda: f"safety order {number} placed ahead at its level {_show(limit)}"
+
+
+def _take_profit_why(bid: Decimal, trigger: Decimal) -> Note:
+    return lambda: f"take-profit: bid {bid} ≥ trigger {_show(trigger)}"
+
+
+def _take_profit_ahead_why(limit: Decimal, trigger: Decimal) -> Note:
+    return lambda: f"take-profit placed ahead at {_show(limit)} (trigger {_show(trigger)})"
+
+
+def _trailing_why(bid: Decimal, stop: Decimal, peak: Decimal | None) -> Note:
+    return lambda: f"trailing take-profit: bid {bid} < stop {_show(stop)} (peak {peak})"
+
+
+def _replaced_why(config: AssetConfig, held: Decimal, limit: Decimal, order_id: str) -> Note:
+    return lambda: (f"the position changed (now {coin_text(config, held)}, take-profit price {_show(limit)}): "
+                    f"replacing the take-profit {order_id}")
+
+
+def _placed_note(why: Note, side: Side, qty: Decimal, limit: Decimal | None, order_id: str,
+                 resting: bool = False) -> Note:
+    def note() -> str:
+        price = f" @ {_show(limit)}" if limit is not None else " at market"
+        return f"{written(why)} → {'resting ' if resting else ''}{side} {_show(qty)}{price} ({order_id})"
+    return note
+
+
+def _filled_note(config: AssetConfig, order: LiveOrder) -> Note:
+    def note() -> str:
+        fee = coin_text(config, order.fee) if order.side is Side.BUY else money_text(config, order.fee)
+        return (f"{order.client_order_id} filled {coin_text(config, order.filled_qty)} @ avg "
+                f"{money_text(config, order.average_price)} (fee {fee})")
+    return note
+
+
+def _holding_note(config: AssetConfig, cycle: Cycle) -> Note:
+    return lambda: f": holding {coin_text(config, cycle.quantity)} at avg {money_text(config, cycle.average_price)}"
+
+
+def _still_held_note(config: AssetConfig, order: LiveOrder, how: str, quantity: Decimal) -> Note:
+    return lambda: f"{order.client_order_id} {how}; {coin_text(config, quantity)} still held, watching again"
+
+
+def _sold_note(what: str, qty: Decimal, price: Decimal | None) -> Note:
+    return lambda: f"{what}: sold {_show(qty)} @ {_show(price)}"
+
+
+def _cycle_ended_note(what: Note, pnl: Decimal, cooldown_until: datetime | None) -> Note:
+    def note() -> str:
+        then = (f"cooldown until {cooldown_until.isoformat()}" if cooldown_until is not None
+                else "watching for the next base order")
+        return f"{written(what)}, realized P/L {_show(pnl)}; {then}"
+    return note
+
+
+def _overdue_note(order: LiveOrder, reason: str, age: timedelta) -> Note:
+    return lambda: f"{order.client_order_id} is a {reason} after {age}: cancelling"
 
 
 def coin_text(config: AssetConfig, value: Decimal | None) -> str:

@@ -10,11 +10,11 @@ tests/core/test_triggers.py checks that no quote `decide` acts on falls outside 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from dca.cycle import AssetState, CycleStatus
+from dca.immutable import immutable
 from dca.levels import restart_trigger, safety_trigger, stop_loss_level, take_profit_trigger, trailing_stop
 from dca.market import Quote
 from dca.params import AssetConfig
@@ -26,7 +26,7 @@ __all__ = ["ALWAYS", "Triggers", "restart_trigger", "safety_trigger", "stop_loss
 # --- bounds for drivers --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Triggers:
     """Where `decide` may act on the next quote. A quote with ask above `ask_at_or_below`, bid below
     `bid_at_or_above` and above `bid_at_or_below`, at a time before `at_time`, leaves the state

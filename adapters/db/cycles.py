@@ -149,11 +149,11 @@ class CycleStore:
                 _write_cycle(old_row, decision.completed, self._db.now())
                 new_row = self._insert_cycle(session, asset_id, state.cycle)
                 state = state.evolve(cycle=state.cycle.evolve(id=new_row.id))
-                self._notes(session, old_row, before.cycle.status, decision.completed.status, decision.notes, at)
+                self._notes(session, old_row, before.cycle.status, decision.completed.status, decision.lines, at)
                 self._event(session, new_row, None, state.cycle.status, _start_note(state.cycle), at)
             else:
                 _write_cycle(old_row, state.cycle, self._db.now())
-                self._notes(session, old_row, before.cycle.status, state.cycle.status, decision.notes, at)
+                self._notes(session, old_row, before.cycle.status, state.cycle.status, decision.lines, at)
             if state.cycle.order is not None:
                 self._write_order(session, asset_id, state.cycle.id, state.cycle.order)
             self._write_resting(session, asset_id, before.cycle, state.cycle)

@@ -6,15 +6,15 @@ carry the `Execution` (this execution's price, quantity, fee) and the position a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
 from adapters.sim.orders import Liquidity, Order, Side
+from dca.immutable import immutable
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Execution:
     """One fill. `fee` is in `fee_currency`: the coin for buys (deducted from the coin credited), USD for
     sells (deducted from the proceeds). `realized_pnl` is set on sells: (price − avg entry) × qty − fee."""
@@ -39,7 +39,7 @@ class Execution:
         return self.qty * self.price
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TradeEvent:
     """`event` is Alpaca's name: new, partial_fill, fill, canceled, expired or rejected."""
 

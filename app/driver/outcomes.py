@@ -29,7 +29,7 @@ class OutcomeRecorder:
 
     def record(self, config: AssetConfig, before: AssetState, decision: Decision, event: Event) -> None:
         metrics, symbol = self._p.metrics, self._symbol
-        for note in decision.notes:
+        for note in decision.lines:
             self._log.info("cycle {}: {}", before.cycle.id, note)
         for old in before.cycle.live_orders:  # the orders this event moved (acting or resting)
             new = (decision.finished_order if decision.finished_order is not None

@@ -11,10 +11,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from dca.cycle import CycleStatus, OrderKind, OrderType, Side
+from dca.immutable import immutable
 from dca.money import ZERO
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class OrderRecord:
     """One order the strategy placed, and how it ended (`outcome` "open" while it is live)."""
 
@@ -35,7 +36,7 @@ class OrderRecord:
     trigger: Decimal | None = None  # a take-profit's trigger bid when it was decided (its fill may land below)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class FillRecord:
     """One fill as the cycle applied it (the part of a cumulative report not seen before)."""
 
@@ -50,7 +51,7 @@ class FillRecord:
     fee_value: Decimal  # the fee in the quote currency (a coin fee valued at the fill price)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class CycleRecord:
     """A finished cycle: what it bought and sold, when, and what it earned."""
 
@@ -71,7 +72,7 @@ class CycleRecord:
     fees_value: Decimal  # every fee of the cycle in the quote currency
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class AccountPoint:
     """The account at the end of bar `bar_index`, recorded only when something changed."""
 

@@ -178,7 +178,7 @@ class BacktestSession:
 
     def _record(self, before: AssetState, decision: Decision, event: Event) -> None:
         if self.keep_notes:
-            self.log.notes.extend((event.time, note) for note in decision.notes)
+            self.log.notes.extend((event.time, note) for note in decision.lines)
         old, new = _order_before_after(before, decision, event)
         if old is not None and new is not None:
             if new.filled_qty > old.filled_qty:

@@ -7,17 +7,17 @@ in the order the exchange produced them, so the session feeds them to `decide` u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
 from dca.commands import CancelOrder, SubmitOrder
 from dca.events import Event
+from dca.immutable import immutable
 from dca.market import Quote
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Holdings:
     """The account as the exchange keeps it: quote-currency cash and the coin held in one symbol."""
 

@@ -58,7 +58,7 @@ def test_no_order_on_a_bad_quote(bid, ask):  # §8.6
 def test_amount_below_the_exchange_minimum_places_nothing_and_says_why():  # §8.6
     decision = decide(config(base_order_amount="5", min_notional="10"), watching(), quote(50000))
     assert decision.commands == ()
-    assert "below the exchange minimum" in decision.notes[0]
+    assert "below the exchange minimum" in decision.lines[0]
 
 
 def test_an_amount_near_the_minimum_is_sized_the_margin_above_it():

@@ -30,7 +30,7 @@ def test_a_cooldown_without_a_deadline_is_over_rather_than_stuck_for_ever():  # 
 
 def test_the_first_quote_after_the_cooldown_places_the_base_order():
     decision = decide(config(base_order_amount="100"), _cooling(60, last_sell=None), quote(100, t=61))
-    assert decision.notes[0] == "cooldown over" and isinstance(decision.commands[0], SubmitOrder)
+    assert decision.lines[0] == "cooldown over" and isinstance(decision.commands[0], SubmitOrder)
     assert decision.state.cycle.status is CycleStatus.BUYING
 
 
@@ -38,7 +38,7 @@ def test_price_triggered_restart_ends_the_cooldown_early():  # §2.7, implemente
     cfg = config(base_order_amount="100", buy_order_price_deviation_percent="2")
     assert decide(cfg, _cooling(600), quote(98, "98.01", t=10)).state.cycle.status is CycleStatus.COOLDOWN
     decision = decide(cfg, _cooling(600), quote(97, 98, t=10))  # ask ≤ 100 × (1 − 2 %)
-    assert decision.notes[0].startswith("price-triggered restart")
+    assert decision.lines[0].startswith("price-triggered restart")
     assert decision.state.cycle.status is CycleStatus.BUYING
 
 

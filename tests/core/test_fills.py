@@ -75,7 +75,7 @@ def test_reports_for_an_order_the_cycle_does_not_track_change_nothing():  # §8.
     state = with_order(watching())
     stranger = OrderFilled("dca-test1-1-7-99", D(1), D(1), at(1), True)
     decision = decide(config(), state, stranger)
-    assert decision.state is state and "not one of the cycle's live orders" in decision.notes[0]
+    assert decision.state is state and "not one of the cycle's live orders" in decision.lines[0]
     assert decide(config(), state, OrderClosed("other", CloseReason.CANCELED, at(1))).state is state
 
 

@@ -46,7 +46,7 @@ def test_a_flat_cycle_adopts_foreign_coins_at_their_entry_price():
     cycle = decision.state.cycle
     assert (cycle.quantity, cycle.cost, cycle.last_fill_price, cycle.safety_orders) == (
         D("0.5"), D(30000), D(60000), 0)
-    assert cycle.status is CycleStatus.WATCHING and decision.notes[0].startswith("adopted 0.5 at 60000")
+    assert cycle.status is CycleStatus.WATCHING and decision.lines[0].startswith("adopted 0.5 at 60000")
 
 
 def test_adoption_is_refused_while_the_cycle_holds_coin_or_has_an_order():
@@ -54,7 +54,7 @@ def test_adoption_is_refused_while_the_cycle_holds_coin_or_has_an_order():
 
     for state in (in_position("1", "100"), with_order(in_position("0", "0"))):
         decision = decide(config(), state, PositionAdopted(D("0.5"), D(100), at(1)))
-        assert decision.state is state and "refused" in decision.notes[0]
+        assert decision.state is state and "refused" in decision.lines[0]
 
 
 def test_a_large_shortfall_keeps_what_is_left_at_its_share_of_the_cost():
@@ -62,7 +62,7 @@ def test_a_large_shortfall_keeps_what_is_left_at_its_share_of_the_cost():
     decision = decide(config(), in_position("1", "100"), HoldingsChecked(D("0.6"), at(1)))
     cycle = decision.state.cycle
     assert decision.completed is None and (cycle.quantity, cycle.cost) == (D("0.6"), D(60))
-    assert "0.4 left the bot" in decision.notes[0]
+    assert "0.4 left the bot" in decision.lines[0]
 
 
 def test_a_shortfall_comes_out_of_the_dust_first():
@@ -91,4 +91,4 @@ def test_a_sell_capped_under_the_minimum_is_not_placed():
     cfg = config(take_profit_percent="1", min_order_size="0.01")
     capped = decide(cfg, in_position("1", "100"), SellableChecked(D("0.001"), at(0))).state
     decision = decide(cfg, capped, quote(110, "110.5", t=1))
-    assert decision.commands == () and "cannot be sold" in decision.notes[0]
+    assert decision.commands == () and "cannot be sold" in decision.lines[0]

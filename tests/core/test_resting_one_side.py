@@ -77,7 +77,7 @@ def test_a_ladder_order_refused_next_to_the_take_profit_teaches_one_side_at_a_ti
     state = refused.state
     assert state.one_side_at_a_time and state.cycle.retry_at is None
     assert _sides(state) == {Side.SELL}
-    assert any("one side rests at a time" in note for note in refused.notes)
+    assert any("one side rests at a time" in note for note in refused.lines)
     # the take-profit rests alone until the ask reaches the first ladder level
     assert decide(cfg, state, quote("99.5", "99.55", t=2)).commands == ()
     assert not upkeep_due(cfg, state)

@@ -41,7 +41,7 @@ def test_a_bid_at_the_level_sells_the_whole_cycle_at_market_without_a_timeout():
     assert (sell.side, sell.order_type, sell.kind, sell.qty) == (Side.SELL, OrderType.MARKET, OrderKind.STOP_LOSS,
                                                                  D("0.5"))
     assert decision.state.cycle.status is CycleStatus.SELLING and decision.state.cycle.stop_loss_since == at(5)
-    assert "stop loss: bid 90 ≤ 90" in decision.notes[-1]
+    assert "stop loss: bid 90 ≤ 90" in decision.lines[-1]
 
 
 def test_a_bid_above_the_level_changes_nothing():
@@ -59,15 +59,15 @@ def test_the_level_is_measured_from_the_average_cost_fees_included():
 def test_the_timeout_waits_in_market_time_and_sells_once_it_has_passed():
     cfg, state = _cfg("10", timeout=60), in_position("0.5", "100")
     state, (armed, waiting, due) = run(cfg, state, quote("89", t=0), quote("85", t=59), quote("88", t=60))
-    assert armed.commands == () and armed.state.cycle.stop_loss_since == at(0) and "pending" in armed.notes[0]
+    assert armed.commands == () and armed.state.cycle.stop_loss_since == at(0) and "pending" in armed.lines[0]
     assert waiting.commands == () and waiting.state == armed.state  # still inside the timeout: nothing more
-    assert _sell_of(due).kind is OrderKind.STOP_LOSS and "held since" in due.notes[-1]
+    assert _sell_of(due).kind is OrderKind.STOP_LOSS and "held since" in due.lines[-1]
 
 
 def test_a_recovery_above_the_level_resets_the_timeout():
     cfg, state = _cfg("10", timeout=60), in_position("0.5", "100")
     state, decisions = run(cfg, state, quote("89", t=0), quote("95", t=30), quote("89", t=61), quote("89", t=100))
-    assert decisions[1].state.cycle.stop_loss_since is None and "reset" in decisions[1].notes[0]
+    assert decisions[1].state.cycle.stop_loss_since is None and "reset" in decisions[1].lines[0]
     assert decisions[2].state.cycle.stop_loss_since == at(61) and decisions[2].commands == ()
     assert decisions[3].commands == ()  # 39 s since the bid fell again
     assert state.cycle.status is CycleStatus.WATCHING
@@ -92,7 +92,7 @@ def test_the_filled_stop_loss_ends_the_cycle_stopped_with_its_loss_and_a_full_co
     stopped = ended.completed
     assert stopped is not None and stopped.status is CycleStatus.STOPPED and stopped.sell_price == D("89.5")
     assert stopped.realized_pnl == D("44.75") - D("0.12") - D(50)  # the taker fee rounded up to the cent
-    assert "stopped by the stop loss" in ended.notes[-1]
+    assert "stopped by the stop loss" in ended.lines[-1]
     fresh = ended.state
     assert fresh.cycle.status is CycleStatus.COOLDOWN and fresh.cycle.cooldown_until == at(122)
     assert fresh.last_sell_price is None  # no price-triggered restart after a stop: the cooldown runs in full

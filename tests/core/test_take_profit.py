@@ -78,7 +78,7 @@ def test_no_sell_on_a_zero_bid_or_an_unsellable_position(case):  # §8.22
         assert decide(cfg, in_position("0.01", "50000"), quote(0, 50600)).commands == ()
     else:
         decision = decide(cfg, in_position("0.0001", "50000"), quote(60000))  # under min_order_size
-        assert decision.commands == () and "cannot be sold" in decision.notes[0]
+        assert decision.commands == () and "cannot be sold" in decision.lines[0]
 
 
 def test_a_position_worth_less_than_the_cost_floor_is_still_sold():
@@ -92,7 +92,7 @@ def test_trailing_never_sells_below_the_take_profit_trigger():  # §8.24 (the or
     cfg = config(take_profit_percent="2", ttp_enabled=True, ttp_deviation_percent="5", max_safety_orders=0)
     state = in_position("1", "100", status=CycleStatus.TRAILING, peak_price=D(110))
     decision = decide(cfg, state, quote(101, 101))  # below the stop (104.5) and below the floor (102)
-    assert decision.commands == () and "floor" in decision.notes[0]
+    assert decision.commands == () and "floor" in decision.lines[0]
     (sell,) = _submits(decide(cfg, state, quote(103, 103)))  # back above the floor, still below the stop
     assert sell.qty == D(1)
 
