@@ -49,27 +49,35 @@ def round_nearest(value: Decimal, increment: Decimal) -> Decimal:
 def _to_multiple(value: Decimal, increment: Decimal, rounding: str) -> Decimal:
     if increment <= 0:
         raise ValueError(f"increment must be positive, got {increment}")
+    power_of_ten, fractional = _shape(increment)
+    if power_of_ten:  # 0.01, 1E-9, 1: the same digits and exponent as below, in one step
+        return value.quantize(increment, rounding=rounding)
     steps = (value / increment).to_integral_value(rounding=rounding)
-    return (steps * increment).quantize(increment) if _fractional(increment) else steps * increment
+    return (steps * increment).quantize(increment) if fractional else steps * increment
 
 
-# id(increment) → (increment, has it a negative exponent?). Not by value: 0.01 == 0.010 but their
-# exponents differ. Holding the increment keeps its id from being reused while the entry lives.
-_FRACTIONAL: dict[int, tuple[Decimal, bool]] = {}
-_FRACTIONAL_LIMIT = 256
+# id(increment) → (increment, is it 10^-k for some k ≥ 0?, has it a negative exponent?). Not by value:
+# 0.01 == 0.010 but their exponents differ. Holding the increment keeps its id from being reused
+# while the entry lives.
+_SHAPES: dict[int, tuple[Decimal, bool, bool]] = {}
+_SHAPES_LIMIT = 256
 
 
-def _fractional(increment: Decimal) -> bool:
-    """`increment.as_tuple().exponent < 0`, remembered per increment object (a few live ones are
-    used millions of times in a backtest sweep)."""
-    known = _FRACTIONAL.get(id(increment))
+def _shape(increment: Decimal) -> tuple[bool, bool]:
+    """What `_to_multiple` needs to know of an increment, remembered per increment object (a few
+    live ones are used millions of times in a backtest sweep). A power of ten written with a single
+    digit (0.01, not 0.010, whose multiples are those of 0.01 with three decimals) rounds by
+    `quantize` alone: the quotient by it is exact, so both ways round the same number."""
+    known = _SHAPES.get(id(increment))
     if known is not None and known[0] is increment:
-        return known[1]
-    if len(_FRACTIONAL) >= _FRACTIONAL_LIMIT:
-        _FRACTIONAL.clear()
-    fractional = increment.as_tuple().exponent < 0  # type: ignore[operator]  # an int for finite values
-    _FRACTIONAL[id(increment)] = (increment, fractional)
-    return fractional
+        return known[1], known[2]
+    if len(_SHAPES) >= _SHAPES_LIMIT:
+        _SHAPES.clear()
+    digits, exponent = increment.as_tuple()[1:]
+    fractional = exponent < 0  # type: ignore[operator]  # an int for finite values
+    power_of_ten = digits == (1,) and exponent <= 0  # type: ignore[operator]
+    _SHAPES[id(increment)] = (increment, power_of_ten, fractional)
+    return power_of_ten, fractional
 
 
 def percent_below(value: Decimal, percent: Decimal) -> Decimal:

@@ -1,6 +1,6 @@
 """Decimal money helpers and client_order_ids."""
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import pytest
 from hypothesis import given
@@ -72,3 +72,29 @@ def test_rounding_keeps_the_spelling_of_each_increment_even_when_equal_increment
         assert str(round_down(D("5"), D(spelling))) == str(round_down(D("5"), D(spelling)))
     assert str(round_down(D("5"), D(inc))) == shown
     assert str(round_up(D("5"), D(inc))) == ("1E+1" if inc == "1E+1" else shown)
+
+
+def _to_multiple_by_division(value: Decimal, increment: Decimal, rounding: str) -> Decimal:
+    """The general way `dca.money` rounds to a multiple (any increment): divide, round, multiply."""
+    steps = (value / increment).to_integral_value(rounding=rounding)
+    return (steps * increment).quantize(increment) if increment.as_tuple().exponent < 0 else steps * increment
+
+
+@given(st.integers(0, 14).flatmap(lambda places: st.decimals(
+           allow_nan=False, allow_infinity=False, min_value=-10**12, max_value=10**12, places=places)),
+       st.sampled_from(["0.01", "1E-2", "0.000000001", "1E-9", "1", "0.1", "0.010", "0.5", "0.0025", "10", "1E+1"]),
+       st.sampled_from([ROUND_FLOOR, ROUND_CEILING, ROUND_HALF_EVEN]))
+def test_rounding_to_a_power_of_ten_by_quantize_gives_the_very_decimal_of_the_general_way(value, step, rounding):
+    """Digits and exponent alike (str), or the same refusal: the fast way for 0.01-like increments
+    must be invisible."""
+    increment = Decimal(step)
+    try:
+        expected: Decimal | type[Exception] = _to_multiple_by_division(value, increment, rounding)
+    except InvalidOperation:
+        expected = InvalidOperation
+    rounded = {ROUND_FLOOR: round_down, ROUND_CEILING: round_up, ROUND_HALF_EVEN: round_nearest}[rounding]
+    if expected is InvalidOperation:
+        with pytest.raises(InvalidOperation):
+            rounded(value, increment)
+    else:
+        assert str(rounded(value, increment)) == str(expected)
