@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dca.cycle import Cycle, CycleStatus, new_cycle
-from dca.immutable import evolved, immutable
+from dca.immutable import immutable
 
 
 @immutable
@@ -101,16 +101,35 @@ def test_pickle_copy_and_deepcopy_give_equal_frozen_objects():
             clone.id = 8  # type: ignore[misc]
 
 
-def test_evolved_and_replace_build_the_frozen_class_with_the_changes():
+def test_evolve_and_replace_build_the_frozen_class_with_the_changes():
     cycle = new_cycle()
-    for changed in (evolved(cycle, {"id": 3, "status": CycleStatus.COOLDOWN}),
+    for changed in (cycle.evolve(id=3, status=CycleStatus.COOLDOWN),
                     dataclasses.replace(cycle, id=3, status=CycleStatus.COOLDOWN)):
         assert type(changed) is Cycle and changed.id == 3 and changed.status is CycleStatus.COOLDOWN
-        assert changed.quantity == cycle.quantity and cycle.id is None
+        assert changed == Cycle(3, CycleStatus.COOLDOWN) and cycle.id is None
         with pytest.raises(FrozenInstanceError):
             changed.id = 4  # type: ignore[misc]
-    with pytest.raises(TypeError, match="no field"):
-        evolved(cycle, {"nonsense": 1})
+    assert cycle.evolve() == cycle and cycle.evolve(order=None).order is None
+    with pytest.raises(TypeError):
+        cycle.evolve(nonsense=1)
+
+
+def test_evolve_keeps_keyword_only_fields_and_gives_factories_no_second_call():
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    fill = Fill("a", Decimal(1), tags=["x"], at=stamp)
+    moved = fill.evolve(qty=Decimal(2))  # type: ignore[attr-defined]
+    assert moved == Fill("a", Decimal(2), None, ["x"], at=stamp) and moved.tags is fill.tags
+    assert fill.evolve(at=None).at is None  # type: ignore[attr-defined]
+
+
+def test_a_class_may_not_write_its_own_evolve():
+    with pytest.raises(TypeError, match="generates `evolve`"):
+        @immutable
+        class Twice:
+            value: int
+
+            def evolve(self, **changes: object) -> Twice:
+                return self
 
 
 def test_signature_and_type_hints_are_the_fields():
