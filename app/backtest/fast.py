@@ -32,7 +32,7 @@ feature adds, set away from its default) replays every bar instead.
 
 from __future__ import annotations
 
-from dataclasses import MISSING, Field, dataclass, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -53,6 +53,7 @@ OFFSET_SECONDS = tuple(int(offset.total_seconds()) for offset in QUOTE_OFFSETS)
 LAST_QUOTE = OFFSET_SECONDS[-1]  # the last quote of a bar comes this long after its open
 FIRST_WINDOW = 512  # bars examined by the first vectorised look-ahead (then doubled up to MAX_WINDOW)
 MAX_WINDOW = 1 << 16
+LIMITS_KEPT = 4096  # time limits `QuoteBounds.time_limit` remembers (a sweep meets the same few many times)
 
 # The strategy parameters whose every value the skipping above models. A parameter not listed here
 # (one a new feature adds to `AssetParams`) is modelled only at its default, which must leave the
@@ -89,6 +90,7 @@ class QuoteBounds:
     bid_floor: np.ndarray  # no quote of the bar has a lower bid
     last_quote_time: np.ndarray  # int64 seconds of each bar's last quote
     highest: np.ndarray  # the bar's highest price (float; the exact one is the series')
+    _limits: dict[datetime, int] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def of(cls, series: BarSeries, spread_bps: Decimal, price_increment: Decimal) -> QuoteBounds:
@@ -101,7 +103,12 @@ class QuoteBounds:
         """The first bar whose last quote comes at or after `at` (times are sorted); len(bars) if none."""
         if at is None:
             return len(self.ask_floor)
-        return int(np.searchsorted(self.last_quote_time, _floor_seconds(at), "left"))
+        limit = self._limits.get(at)
+        if limit is None:
+            if len(self._limits) >= LIMITS_KEPT:
+                self._limits.clear()
+            limit = self._limits[at] = int(np.searchsorted(self.last_quote_time, _floor_seconds(at), "left"))
+        return limit
 
     def next_candidate(self, start: int, found: Triggers) -> int:
         """The first bar index ≥ start whose quotes could meet `found`, or len(bars) if none can."""
@@ -130,19 +137,22 @@ class QuoteBounds:
         safety = float(watch.safety) * (1 + MARGIN) if watch.safety is not None else None
         floor = float(watch.floor) * (1 - MARGIN) if watch.floor is not None else None
         stop = watch.stop_fraction * (1 + MARGIN) if watch.stop_fraction is not None else None
+        selling = stop is not None and floor is not None
+        if safety is None and not selling:  # nothing but the time can end the wait
+            return max(start, limit)
         peak = float(watch.peak)
         window, lo = FIRST_WINDOW, start
         while lo < limit:
             hi = min(lo + window, limit)
-            hits = np.zeros(hi - lo, dtype=bool)
-            if safety is not None:
-                hits |= self.ask_floor[lo:hi] <= safety
-            if stop is not None and floor is not None:
+            hits = self.ask_floor[lo:hi] <= safety if safety is not None else None
+            if selling:
                 ceiling = self.bid_ceiling[lo:hi]
-                peaks = np.maximum(np.maximum.accumulate(ceiling), peak)  # ≥ the peak at any quote of the bar
-                hits |= (self.bid_floor[lo:hi] <= peaks * stop) & (ceiling >= floor)
+                peaks = np.maximum.accumulate(np.maximum(ceiling, peak))  # ≥ the peak at any quote of the bar
+                sells = (self.bid_floor[lo:hi] <= peaks * stop) & (ceiling >= floor)
+                hits = sells if hits is None else hits | sells
                 peak = float(peaks[-1])
-            first = int(np.argmax(hits))
+            assert hits is not None
+            first = int(hits.argmax())
             if hits[first]:
                 return lo + first
             lo, window = hi, min(window * 2, MAX_WINDOW)
@@ -152,8 +162,10 @@ class QuoteBounds:
         """The highest price of bars lo..hi-1, exact. Floats order the prices they represent exactly;
         a row kept as Decimals (its floats are not its prices) is compared in Decimal."""
         part = self.highest[lo:hi]
-        rows = set((np.flatnonzero(part == part.max()) + lo).tolist())
-        rows.update(i for i in series.exact if lo <= i < hi)
+        top = int(part.argmax())  # rows with the same highest float have the same highest price: one
+        rows = {lo + top} if part[top] == part[top] else set()  # stands for all (a NaN maximum for none)
+        if series.exact:
+            rows.update(i for i in series.exact if lo <= i < hi)
         return max(max(series.prices(i)) for i in rows)
 
 

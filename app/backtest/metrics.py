@@ -27,6 +27,7 @@ from functools import cached_property
 import numpy as np
 
 from app.backtest.runner import RunOutcome
+from app.backtest.series import BarSeries
 from dca.backtest.records import AccountPoint, CycleRecord, OrderRecord
 from dca.cycle import Cycle, CycleStatus
 from dca.events import CloseReason
@@ -39,17 +40,28 @@ SECONDS_PER_DAY = 86_400
 
 class Curves:
     """Per-bar floats: cash, coin held, the cycle's coin and cost, equity, capital committed. Each is
-    the account records' values repeated over the bars they are in force for, built on first use
-    (a sweep point reads only the equity)."""
+    the account records' values repeated over the bars they are in force for, built on first use.
+    A sweep point reads only figures of the equity, which come from the records and the closes
+    without building the per-bar curve (`max_drawdown`, `daily_returns`)."""
 
     def __init__(self, points: list[AccountPoint], bars: np.ndarray, close: np.ndarray) -> None:
         self._points, self._bars, self._close = points, bars, close
+        self._values: dict[str, np.ndarray] = {}
 
     def _column(self, name: str) -> np.ndarray:
         return np.repeat(self._record_values(name), self._bars)
 
     def _record_values(self, name: str) -> np.ndarray:
-        return np.array([float(getattr(p, name)) for p in self._points], dtype=np.float64)
+        kept = self._values.get(name)
+        if kept is None:
+            kept = self._values[name] = np.array([float(getattr(p, name)) for p in self._points], dtype=np.float64)
+        return kept
+
+    @cached_property
+    def _first_bars(self) -> np.ndarray:
+        """The bar each record comes into force at (a record in force for no bar shares its bar
+        with the next one)."""
+        return np.concatenate(([0], np.cumsum(self._bars)[:-1]))
 
     @cached_property
     def cash(self) -> np.ndarray:
@@ -71,6 +83,26 @@ class Curves:
     def equity(self) -> np.ndarray:
         return self.cash + self.position * self._close
 
+    def equity_at(self, bars: np.ndarray) -> np.ndarray:
+        """`equity[bars]` without the per-bar curve: the same two float operations per bar."""
+        record = np.searchsorted(self._first_bars, bars, "right") - 1
+        return self._record_values("cash")[record] + self._record_values("position")[record] * self._close[bars]
+
+    def max_drawdown(self) -> tuple[float, float]:
+        """`max_drawdown(equity)`, bit for bit, mostly without the per-bar curve (`piecewise_drawdown`)."""
+        if "equity" not in self.__dict__:
+            figures = piecewise_drawdown(self._first_bars, self._record_values("cash"),
+                                         self._record_values("position"), self._close)
+            if figures is not None:
+                return figures
+        return max_drawdown(self.equity)
+
+    def daily_returns(self, times: np.ndarray, start: float) -> np.ndarray:
+        """`daily_returns(times, equity, start)`, reading the equity at the days' last bars only."""
+        if len(times) == 0 or start <= 0:
+            return np.empty(0)
+        return returns_from(self.equity_at(last_bar_of_each_day(times)), start)
+
     @cached_property
     def committed(self) -> np.ndarray:
         """Capital tied up by the strategy: the cycle's cost plus a live buy's unfilled part."""
@@ -88,7 +120,8 @@ class Curves:
         total = int(self._bars.sum())
         if total == 0:
             return 0.0
-        return int(self._bars[self._record_values("cycle_quantity") > 0].sum()) / total
+        holding = np.array([p.cycle_quantity > ZERO for p in self._points], dtype=bool)  # no float per record
+        return int(self._bars[holding].sum()) / total
 
 
 @dataclass(frozen=True)
@@ -135,7 +168,25 @@ class Summary:
 
 def curves(outcome: RunOutcome) -> Curves:
     return Curves([outcome.session.start, *outcome.session.log.timeline], bars_of_record(outcome),
-                  outcome.series.close)
+                  closes_of(outcome.series))
+
+
+_CLOSES: dict[int, tuple[BarSeries, np.ndarray]] = {}
+CLOSES_KEPT = 8
+
+
+def closes_of(series: BarSeries) -> np.ndarray:
+    """The series' closes as one contiguous array (its own are a column of the o/h/l/c rows, which
+    whole-array passes read several times slower), copied once per series: every point of a sweep
+    has the same bars."""
+    kept = _CLOSES.get(id(series))
+    if kept is not None and kept[0] is series:
+        return kept[1]
+    closes = np.ascontiguousarray(series.close)
+    if len(_CLOSES) >= CLOSES_KEPT:
+        _CLOSES.pop(next(iter(_CLOSES)))
+    _CLOSES[id(series)] = (series, closes)
+    return closes
 
 
 def record_of_bar(outcome: RunOutcome) -> np.ndarray:
@@ -175,8 +226,8 @@ def summarize(outcome: RunOutcome, curve: Curves | None = None) -> Summary:
     committed = max((p.committed for p in [session.start, *log.timeline]), default=ZERO)
     final_point = log.timeline[-1] if log.timeline else session.start
     final_equity = final_point.cash + (final_point.position * last_close if last_close is not None else ZERO)
-    drawdown, drawdown_value = max_drawdown(curve.equity)
-    daily = daily_returns(series.times, curve.equity, float(session.start.cash))
+    drawdown, drawdown_value = curve.max_drawdown()
+    daily = curve.daily_returns(series.times, float(session.start.cash))
     return Summary(
         symbol=series.symbol, first_bar=series.time(0) if len(series) else None,
         last_bar=series.time(len(series) - 1) if len(series) else None, bars=len(series),
@@ -211,11 +262,76 @@ def max_drawdown(equity: np.ndarray) -> tuple[float, float]:
     return float(share.max()), float(fall.max())
 
 
+PIECE_BARS = 512  # the longest piece `piecewise_drawdown` bounds as one (and may then evaluate bar by bar)
+
+
+def piecewise_drawdown(first_bars: np.ndarray, cash: np.ndarray, position: np.ndarray, close: np.ndarray,
+                       piece_bars: int = PIECE_BARS) -> tuple[float, float] | None:
+    """`max_drawdown(equity)` for equity = cash[r] + position[r] × close per bar (r the record in force
+    from `first_bars[r]`), bit for bit, evaluating only the pieces that could hold its maxima; None
+    where the shortcut's premises fail (no bars, a non-finite value, coin below zero, equity at the
+    first bar not above zero), for the caller to take the per-bar curve.
+
+    The bars are cut into pieces of one record and at most `piece_bars` bars. Within a piece,
+    equity = c + p × close with p ≥ 0 is, rounding included, non-decreasing in the close, so its
+    highest and lowest values are those at the piece's highest and lowest close: the running peak
+    entering each piece is exact, and as rounded operations are monotonic, the fall (peak − equity)
+    and share (fall / peak) of any bar of it are at most fall_bound = peak after the piece − its
+    lowest equity and fall_bound / the lowest peak it can have. A piece whose bounds cannot beat the
+    best exact figures found so far is skipped; the others are computed bar by bar as `max_drawdown`
+    does."""
+    n = len(close)
+    if n == 0:
+        return None
+    starts = np.concatenate((np.arange(0, n, piece_bars), first_bars[first_bars < n]))
+    starts.sort()
+    starts = starts[np.concatenate(([True], starts[1:] != starts[:-1]))]  # unique (np.unique hashes: slower)
+    record = np.searchsorted(first_bars, starts, "right") - 1
+    c, p = cash[record], position[record]
+    with np.errstate(invalid="ignore", over="ignore"):
+        highest = c + p * np.maximum.reduceat(close, starts)
+        lowest = c + p * np.minimum.reduceat(close, starts)
+        opening = c + p * close[starts]
+    if not (np.isfinite(highest).all() and np.isfinite(lowest).all() and (p >= 0).all() and opening[0] > 0):
+        return None
+    peak_after = np.maximum.accumulate(highest)
+    peak_before = np.concatenate(([-np.inf], peak_after[:-1]))
+    fall_bound = peak_after - lowest
+    share_bound = fall_bound / np.maximum(peak_before, opening)
+    return _best_pieces(starts, np.append(starts[1:], n), c, p, close, peak_before, share_bound, fall_bound)
+
+
+def _best_pieces(starts: np.ndarray, ends: np.ndarray, cash: np.ndarray, position: np.ndarray, close: np.ndarray,
+                 peak_before: np.ndarray, share_bound: np.ndarray, fall_bound: np.ndarray) -> tuple[float, float]:
+    """The largest share and fall over the pieces: first those of the pieces with the highest bounds,
+    then every piece whose bounds could still beat them (most pieces cannot)."""
+    def piece(k: int) -> tuple[float, float]:
+        equity = cash[k] + position[k] * close[starts[k]:ends[k]]
+        peak = np.maximum(np.maximum.accumulate(equity), peak_before[k])
+        fall = peak - equity
+        return float((fall / peak).max()), float(fall.max())
+
+    best_share, best_fall = 0.0, 0.0  # every curve has a bar at its peak
+    for k in {int(share_bound.argmax()), int(fall_bound.argmax())}:
+        share, fall = piece(k)
+        best_share, best_fall = max(best_share, share), max(best_fall, fall)
+    rest = np.flatnonzero((share_bound > best_share) | (fall_bound > best_fall))
+    for k in rest[np.argsort(-share_bound[rest], kind="stable")].tolist():
+        if share_bound[k] > best_share or fall_bound[k] > best_fall:
+            share, fall = piece(k)
+            best_share, best_fall = max(best_share, share), max(best_fall, fall)
+    return best_share, best_fall
+
+
 def daily_returns(times: np.ndarray, equity: np.ndarray, start: float) -> np.ndarray:
     """Returns of equity from one UTC day's last bar to the next (the first from `start`)."""
     if len(times) == 0 or start <= 0:
         return np.empty(0)
-    closes = equity[last_bar_of_each_day(times)]
+    return returns_from(equity[last_bar_of_each_day(times)], start)
+
+
+def returns_from(closes: np.ndarray, start: float) -> np.ndarray:
+    """Each day's close against the previous one's (the first against `start`)."""
     previous = np.concatenate(([start], closes[:-1]))
     return closes / previous - 1
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -17,11 +18,12 @@ from hypothesis import strategies as st
 
 from adapters.sim.assets import make_asset
 from adapters.sim.rules import FillModel
+from app.backtest import fast
 from app.backtest.compare import differences
-from app.backtest.fast import QuoteBounds, peak_watch, replay_fast, supports
+from app.backtest.fast import LAST_QUOTE, MARGIN, QuoteBounds, peak_watch, replay_fast, supports
 from app.backtest.metrics import curves, summarize
 from app.backtest.runner import RunOutcome, run
-from app.backtest.series import BarSeries
+from app.backtest.series import EPOCH, BarSeries
 from app.backtest.sweep import run_point
 from app.backtest.venue import EngineVenue, engine_for
 from app.bars_csv import load_series, read_bar_rows
@@ -290,3 +292,44 @@ def test_a_sweep_point_has_the_reference_figures(point):
     fast, reference = run_point([run_setup], [series], point), run_point([run_setup], [series], point, fast=False)
     assert fast.pop("bars_replayed") < reference.pop("bars_replayed") == len(series)
     assert fast == reference
+
+
+@settings(max_examples=500, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), bars=st.integers(1, 3000), start=st.integers(0, 3000),
+       limit=st.integers(0, 3100), kinds=st.sets(st.sampled_from(["ask", "above", "below"]), min_size=1),
+       reach=st.sampled_from([1e-4, 0.002, 0.02, 0.3]), holes=st.booleans(), walk=st.booleans(),
+       window=st.sampled_from([512, 1, 7, 100]))
+def test_the_look_ahead_finds_the_first_bar_a_plain_scan_finds(
+        seed, bars, start, limit, kinds, reach, holes, walk, window):
+    """`next_candidate` (windows doubling from FIRST_WINDOW) returns the first bar in [start, time
+    limit) a bar-by-bar scan finds, else the limit: on a random walk or scattered prices, rare and
+    frequent hits, bounds with NaN holes, limits inside, at and past the end (a remembered limit
+    asked again), and first windows from one bar up (many rounds)."""
+    rng = np.random.default_rng(seed)
+    walk = 100 * (np.exp(np.cumsum(rng.normal(0, 0.002, bars))) if walk else rng.uniform(0.9, 1.1, bars))
+    ask_floor, bid_ceiling, bid_floor = walk * 1.001, walk * 0.999, walk * 0.998
+    times = int((T0 - EPOCH).total_seconds()) + 60 * np.arange(bars, dtype=np.int64)
+    bounds = QuoteBounds(ask_floor, bid_ceiling, bid_floor, times + LAST_QUOTE, walk)
+
+    def level(array: np.ndarray, share: float) -> Decimal:
+        return Decimal(repr(float(np.quantile(array, share))))
+
+    found = Triggers(ask_at_or_below=level(ask_floor, reach) if "ask" in kinds else None,
+                     bid_at_or_above=level(bid_ceiling, 1 - reach) if "above" in kinds else None,
+                     bid_at_or_below=level(bid_floor, reach) if "below" in kinds else None,
+                     at_time=T0 + timedelta(minutes=limit) if limit < bars + 50 else None)
+    if holes:  # after the levels are chosen
+        for array in (ask_floor, bid_ceiling, bid_floor):
+            array[rng.random(bars) < 0.05] = np.nan
+    hits = np.zeros(bars, dtype=bool)
+    if "ask" in kinds:
+        hits |= ask_floor <= float(found.ask_at_or_below) * (1 + MARGIN)
+    if "above" in kinds:
+        hits |= bid_ceiling >= float(found.bid_at_or_above) * (1 - MARGIN)
+    if "below" in kinds:
+        hits |= bid_floor <= float(found.bid_at_or_below) * (1 + MARGIN)
+    end = bounds.time_limit(found.at_time)
+    scanned = [i for i in range(start, min(end, bars)) if hits[i]]
+    with patch.object(fast, "FIRST_WINDOW", window):
+        assert bounds.next_candidate(start, found) == (scanned[0] if scanned else max(start, end))
+        assert bounds.next_candidate(start, found) == (scanned[0] if scanned else max(start, end))

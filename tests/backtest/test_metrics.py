@@ -9,8 +9,19 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.backtest.metrics import curves, daily_returns, max_drawdown, portfolio, sharpe, sortino, summarize
+from app.backtest.metrics import (
+    curves,
+    daily_returns,
+    max_drawdown,
+    piecewise_drawdown,
+    portfolio,
+    sharpe,
+    sortino,
+    summarize,
+)
 from app.backtest.runner import run
 from dca.market import Bar
 from tests.backtest.helpers import SYMBOL, T0, random_bars, series_of, setup
@@ -108,3 +119,71 @@ def test_one_account_is_its_own_portfolio_exactly_as_the_general_sum_would_give(
     general = np.zeros(len(times)) + np.where(which >= 0, curve.equity[np.maximum(which, 0)], 0.0)
     assert np.array_equal(shortcut.times, times) and np.array_equal(shortcut.equity, general)
     assert shortcut.starting_cash == float(outcome.session.start.cash)
+
+
+def _piecewise_account(seed: int, bars: int, records: int, price_levels: int) -> tuple[np.ndarray, ...]:
+    """Records in force from sorted bars (some for no bar at all), coin or none, and closes that are
+    a random walk, waves (falls of about the same depth in many pieces, each piece's bound loose in
+    its own way) or, with few price levels, full of ties (equal falls in many pieces)."""
+    rng = np.random.default_rng(seed)
+    first_bars = np.concatenate(([0], np.sort(rng.integers(0, bars + 1, records - 1))))
+    cash = rng.uniform(0, 2_000, records).round(2)
+    position = np.where(rng.random(records) < 0.3, 0.0, rng.uniform(0, 20, records).round(6))
+    if price_levels:
+        close = rng.integers(1, price_levels + 1, bars).astype(np.float64) * 10
+    elif seed % 2:
+        waves = np.sin(np.arange(bars) * rng.uniform(0.05, 2) + rng.uniform(0, 6))
+        close = 100 * (1 + 0.1 * waves) + rng.normal(0, 0.3, bars)
+    else:
+        close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, bars)))
+    return first_bars, cash, position, close
+
+
+def _per_bar_equity(first_bars: np.ndarray, cash: np.ndarray, position: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """The curve as `Curves.equity` builds it: record values repeated over their bars."""
+    counts = np.diff(np.append(first_bars, len(close)))
+    return np.repeat(cash, counts) + np.repeat(position, counts) * close
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), bars=st.integers(1, 700), records=st.integers(1, 40),
+       price_levels=st.sampled_from([0, 0, 2, 5]), piece_bars=st.sampled_from([1, 3, 16, 512]))
+def test_the_piecewise_drawdown_is_the_per_bar_one_bit_for_bit(seed, bars, records, price_levels, piece_bars):
+    first_bars, cash, position, close = _piecewise_account(seed, bars, records, price_levels)
+    equity = _per_bar_equity(first_bars, cash, position, close)
+    figures = piecewise_drawdown(first_bars, cash, position, close, piece_bars)
+    if equity[0] > 0:
+        assert figures == max_drawdown(equity)
+    else:
+        assert figures is None  # the per-bar curve decides what a start at or below zero means
+
+
+def test_the_piecewise_drawdown_evaluates_a_piece_whose_share_bound_is_below_the_first_pieces():
+    """Pieces of 4 bars: the deepest share (30 % from 100) comes before the largest fall (290 from 1000,
+    29 %), whose piece has by far the highest bounds and is evaluated first: the earlier piece must
+    still be, for its share bound (30 %, exact) is above the 29 % found."""
+    close = np.array([100.0, 100, 100, 100, 90, 80, 70, 75, 100, 1000, 800, 710, 1000, 1000, 1000, 1000])
+    figures = piecewise_drawdown(np.array([0]), np.array([0.0]), np.array([1.0]), close, piece_bars=4)
+    assert figures == max_drawdown(close) == (0.3, 290.0)
+
+
+def test_the_piecewise_drawdown_leaves_what_it_does_not_model_to_the_per_bar_curve():
+    first_bars, close = np.array([0, 2]), np.array([10.0, 11, 9, 12])
+    assert piecewise_drawdown(first_bars, np.array([5.0, 5]), np.array([1.0, -1]), close) is None  # short coin
+    assert piecewise_drawdown(first_bars, np.array([5.0, np.nan]), np.array([1.0, 1]), close) is None
+    assert piecewise_drawdown(first_bars, np.array([5.0, 5]), np.array([1.0, 1]), np.array([10, np.inf, 9, 1])) is None
+    assert piecewise_drawdown(first_bars, np.array([0.0, 5]), np.array([0.0, 1]), close) is None  # nothing at first
+    assert piecewise_drawdown(np.array([0]), np.array([1.0]), np.array([1.0]), np.empty(0)) is None
+
+
+@pytest.mark.parametrize("seed", [3, 9, 21])
+def test_a_runs_figures_without_the_per_bar_curve_are_those_of_the_curve(seed):
+    outcome = run(setup(), series_of(random_bars(seed, 3000, volatility=0.003)))
+    quick, full = curves(outcome), curves(outcome)
+    start = float(outcome.session.start.cash)
+    assert quick.max_drawdown() == max_drawdown(full.equity) and quick.max_drawdown()[0] > 0
+    assert np.array_equal(quick.daily_returns(outcome.series.times, start),
+                          daily_returns(outcome.series.times, full.equity, start))
+    bars = np.arange(len(outcome.series))
+    assert np.array_equal(quick.equity_at(bars), full.equity)
+    assert "equity" not in vars(quick)  # none of it built the per-bar curve
