@@ -38,7 +38,7 @@ from dca.market import Quote
 from dca.money import ZERO
 from dca.params import AssetConfig
 from dca.risk import cycle_committed
-from dca.strategy import Decision, Triggers, decide, start_reading_due, take_profit_trigger, triggers
+from dca.strategy import ALWAYS, Decision, Triggers, decide, start_reading_due, take_profit_trigger, triggers
 
 MAX_REJECTION_BACKOFF = timedelta(hours=1)
 ConditionReader = Callable[[str, datetime], ConditionReading]  # (condition text, whole minute) → reading
@@ -62,6 +62,8 @@ class BacktestSession:
         self._cycle_fees: dict[int, Decimal] = {}
         self._refusals = 0  # consecutive orders refused at submission
         self._account_dirty = False  # has anything been applied that may change the account since `end_bar`?
+        self._triggers_of: AssetState | None = None  # the state `_triggers` are for
+        self._triggers = ALWAYS
         self.start = self._account(-1, None)  # the account before the first bar (not in the timeline)
 
     # --- driving ---------------------------------------------------------------------------------
@@ -99,8 +101,12 @@ class BacktestSession:
         return self._cycle_started.get(cycle_id) if cycle_id is not None else None
 
     def triggers(self) -> Triggers:
-        """Where the next quote may act (see `dca.strategy.triggers`); the fast path skips the rest."""
-        return triggers(self.config, self.state)
+        """Where the next quote may act (see `dca.strategy.triggers`); the fast path skips the rest.
+        Worked out once per state (`on_quote` and the fast path's driver both ask)."""
+        state = self.state
+        if self._triggers_of is not state:
+            self._triggers_of, self._triggers = state, triggers(self.config, state)
+        return self._triggers
 
     def skipped_to_peak(self, bid: Decimal) -> None:
         """A driver skipped quotes of a trailing cycle that, by its proof, could only raise the peak,
