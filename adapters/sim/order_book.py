@@ -21,8 +21,8 @@ class OrderBook:
         self._reserved_coin: dict[str, Decimal] = {}
 
     def get(self, order_id: uuid.UUID | str) -> Order:
-        try:
-            return self._orders[uuid.UUID(str(order_id))]
+        try:  # a UUID is its own key; text (a REST path) is parsed
+            return self._orders[order_id if isinstance(order_id, uuid.UUID) else uuid.UUID(str(order_id))]
         except (KeyError, ValueError):
             raise NotFound("order not found") from None
 
@@ -62,23 +62,25 @@ class OrderBook:
 
     def store(self, order: Order) -> Order:
         """Replace the order's snapshot and keep the reservation totals and the open index in step."""
-        if not order.is_open and order.reserved != 0:
+        is_open = order.is_open
+        if not is_open and order.reserved != 0:
             order = order.evolve(reserved=ZERO)
-        previous = self._orders.get(order.id)
+        order_id = order.id
+        previous = self._orders.get(order_id)
         if previous is order:  # the snapshot it already has (a resting order no quote reached)
             return order
-        delta = order.reserved - (previous.reserved if previous else ZERO)
+        delta = order.reserved - (previous.reserved if previous is not None else ZERO)  # x - 0 may respell x
         if delta:
             if order.side is Side.BUY:
                 self.reserved_cash += delta
             else:
                 self._reserved_coin[order.symbol] = self._reserved_coin.get(order.symbol, ZERO) + delta
-        self._orders[order.id] = order
+        self._orders[order_id] = order
         open_ids = self._open_by_symbol.setdefault(order.symbol, {})
-        if order.is_open:
-            open_ids[order.id] = None
+        if is_open:
+            open_ids[order_id] = None
         else:
-            open_ids.pop(order.id, None)
+            open_ids.pop(order_id, None)
         return order
 
     def load(self, orders: list[Order]) -> None:
