@@ -69,7 +69,8 @@ class OrderBook:
         previous = self._orders.get(order_id)
         if previous is order:  # the snapshot it already has (a resting order no quote reached)
             return order
-        delta = order.reserved - (previous.reserved if previous is not None else ZERO)  # x - 0 may respell x
+        # a new order's delta is reserved − 0, not reserved itself: the subtraction can respell a Decimal
+        delta = order.reserved - (previous.reserved if previous is not None else ZERO)
         if delta:
             if order.side is Side.BUY:
                 self.reserved_cash += delta
