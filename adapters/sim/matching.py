@@ -259,14 +259,14 @@ class MatchingEngine:
         oldest first."""
         symbol = quote.symbol
         self._last_quote[symbol] = quote
-        open_ids = self.book.open_ids(symbol)
-        if not open_ids:  # most quotes of a backtest: nothing to match
+        open_keys = self.book.open_keys(symbol)
+        if not open_keys:  # most quotes of a backtest: nothing to match
             return []
         events: list[TradeEvent] = []
         snapshot = self.book.snapshot
-        for order_id in list(open_ids):
-            events += self._match(snapshot(order_id), quote)
-            order = snapshot(order_id)
+        for key in list(open_keys):
+            events += self._match(snapshot(key), quote)
+            order = snapshot(key)
             if order.status is OrderStatus.PENDING_CANCEL:  # still open (not terminal): its cancel is due
                 time = max(quote.time, order.updated_at)
                 events.append(self._close(order, OrderStatus.CANCELED, time, "canceled by client"))
