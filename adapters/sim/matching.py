@@ -287,10 +287,9 @@ class MatchingEngine:
         first = not order.first_quote_seen
         expiry = self.rules.gtc_expiry
         stop_limit = order.type is OrderType.STOP_LIMIT
-        spec = self.catalog.get(order.symbol)
         if first:
             if expiry is None and not stop_limit:
-                filled = self._fill_on_arrival(order, spec, quote, time)
+                filled = self._fill_on_arrival(order, self.catalog.get(order.symbol), quote, time)
                 if filled is not None:
                     return filled
             order = order.evolve(first_quote_seen=True)
@@ -305,6 +304,7 @@ class MatchingEngine:
                 return []
             order, taker = order.evolve(triggered=True), True
         events: list[TradeEvent] = []
+        spec = self.catalog.get(order.symbol)
         price, liquidity = fills.fill_price(order, quote, taker, spec, self.rules)
         if price is not None:
             if order.target_qty is None:
