@@ -100,6 +100,13 @@ def asset_id(symbol: str) -> uuid.UUID:
     return uuid.uuid5(ASSET_NAMESPACE, canonical_symbol(symbol))
 
 
+def _is_canonical(symbol: str) -> bool:
+    try:
+        return canonical_symbol(symbol) == symbol
+    except ValueError:
+        return False
+
+
 def _unit(name: str, salt: str) -> float:
     """A number in [0, 1) fixed by the name: generated parameters never depend on PYTHONHASHSEED."""
     digest = hashlib.sha256(f"{salt}:{name}".encode()).digest()
@@ -165,6 +172,10 @@ class AssetCatalog:
         for spec in (overrides or {}).values():
             self._assets[spec.symbol] = spec
         self._by_id = {str(spec.id): spec for spec in self._assets.values()}
+        # what `find` answers in one dict read: asset ids, and symbols already in canonical spelling (an
+        # override's symbol that is not canonical is found only through the full lookup, as before)
+        self._exact = {symbol: spec for symbol, spec in self._assets.items() if _is_canonical(symbol)}
+        self._exact.update(self._by_id)
 
     def __iter__(self) -> Iterator[AssetSpec]:
         return iter(self._assets.values())
@@ -181,6 +192,9 @@ class AssetCatalog:
 
     def find(self, symbol_or_id: str) -> AssetSpec | None:
         """The asset for a symbol in either spelling or an asset id, else None."""
+        spec = self._exact.get(symbol_or_id)  # the engine asks per order and per quote, nearly always this way
+        if spec is not None:
+            return spec
         if symbol_or_id in self._by_id:
             return self._by_id[symbol_or_id]
         try:

@@ -42,7 +42,7 @@ from typing import Any
 
 from adapters.sim import fills, validation
 from adapters.sim.accounting import Ledger, Position
-from adapters.sim.assets import AssetCatalog
+from adapters.sim.assets import AssetCatalog, AssetSpec
 from adapters.sim.errors import NotCancelable, forbidden, invalid
 from adapters.sim.events import Execution, TradeEvent
 from adapters.sim.order_book import OrderBook
@@ -55,6 +55,9 @@ from dca.market import Quote
 from dca.money import round_down, round_up
 
 ZERO = Decimal(0)
+# the bits `uuid.UUID(int=..., version=4)` overwrites: the variant (RFC 4122) and the version (4)
+_UUID4_CLEARED = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
 CLOSED_AT = {OrderStatus.CANCELED: "canceled_at", OrderStatus.EXPIRED: "expired_at", OrderStatus.REJECTED: "failed_at"}
 
 
@@ -112,7 +115,9 @@ class MatchingEngine:
 
     def qty_available(self, symbol: str) -> Decimal:
         """Position quantity not reserved by open sell orders."""
-        symbol = self.catalog.get(symbol).symbol
+        return self._qty_available(self.catalog.get(symbol).symbol)
+
+    def _qty_available(self, symbol: str) -> Decimal:
         return self.ledger.position_qty(symbol) - self.book.reserved_coin(symbol)
 
     def order(self, order_id: uuid.UUID | str) -> Order:
@@ -131,7 +136,9 @@ class MatchingEngine:
     def min_order_size(self, symbol: str) -> Decimal:
         """The pair's minimum quantity: the asset's, or `rules.min_order_usd` of the coin at the current mid
         (the min_order_size_usd quirk: Alpaca's minimum moves with the price)."""
-        spec = self.catalog.get(symbol)
+        return self._min_order_size(self.catalog.get(symbol))
+
+    def _min_order_size(self, spec: AssetSpec) -> Decimal:
         quote = self._last_quote.get(spec.symbol)
         usd = self.rules.min_order_usd
         if usd is None or quote is None:
@@ -143,18 +150,25 @@ class MatchingEngine:
 
     # ------------------------------------------------------------------ commands
 
-    def submit(self, request: OrderRequest, now: datetime, as_posted: bool = True,
-               ) -> tuple[Order, list[TradeEvent]]:
+    def submit(self, request: OrderRequest, now: datetime) -> tuple[Order, list[TradeEvent]]:
         """Validate and accept an order. Raises `OrderRejected` (no order, no event) when Alpaca would
-        refuse it. Returns the order as the POST response shows it (`rules.accepted_status`; as the
-        book holds it with `as_posted=False`, for a caller that reads only its id) and the `new`
-        event; the order is then matched from the next quote of its symbol on."""
+        refuse it. Returns the order as the POST response shows it (`rules.accepted_status`) and the
+        `new` event; the order is then matched from the next quote of its symbol on."""
+        order = self.accept(request, now)
+        event = TradeEvent("new", order, now, self.ledger.position_qty(order.symbol))
+        accepted = OrderStatus(self.rules.accepted_status)
+        return (order if accepted is order.status else order.evolve(status=accepted)), [event]
+
+    def accept(self, request: OrderRequest, now: datetime) -> Order:
+        """`submit` for a caller that reads only the order's id (the backtest venue): the order as the
+        book holds it, with neither the `new` event nor the POST response's copy built."""
         rules = self.rules
         spec, side, order_type, tif = validation.kind(request, self.catalog, rules)
         wanted_id = request.client_order_id
         client_order_id = (validation.client_id(wanted_id, self.book.has_client_id(wanted_id), rules)
                            if wanted_id else str(self._new_id()))
-        qty, notional = validation.size(request, spec, self.min_order_size(spec.symbol))
+        min_order_size = self._min_order_size(spec)
+        qty, notional = validation.size(request, spec, min_order_size)
         limit_price, stop_price = validation.prices(request, spec, order_type, rules)
         if spec.quote_currency != "USD":
             raise invalid(f"the simulator trades only USD-quoted pairs, not {spec.symbol}")
@@ -164,8 +178,8 @@ class MatchingEngine:
         target_qty = qty
         if notional is not None and order_type is not OrderType.MARKET:
             target_qty = round_down(notional / limit_price, spec.min_trade_increment)  # type: ignore[operator]
-            if target_qty < self.min_order_size(spec.symbol):
-                raise forbidden(f"qty must be >= {text(self.min_order_size(spec.symbol))}")
+            if target_qty < min_order_size:
+                raise forbidden(f"qty must be >= {text(min_order_size)}")
         # after the request's own checks (sizes, minimums): it is about the account's other orders
         refusal = wash_trade_refusal(side, order_type, limit_price, self.book.open(spec.symbol),
                                      rules.wash_trade_check, rules.wash_trade_status)
@@ -177,10 +191,10 @@ class MatchingEngine:
                                                       self.buying_power, self.ledger.cash)
         else:
             reserve_price, reserved = sell_reservation(spec, target_qty, notional, estimate,
-                                                       self.qty_available(spec.symbol),
+                                                       self._qty_available(spec.symbol),
                                                        self.ledger.position_qty(spec.symbol))
         self._sequence += 1
-        order = self.book.add(Order(
+        return self.book.add(Order(
             id=self._new_id(),
             client_order_id=client_order_id,
             symbol=spec.symbol,
@@ -202,11 +216,6 @@ class MatchingEngine:
             reserved=reserved,
             extended_hours=request.extended_hours,
         ))
-        event = TradeEvent("new", order, now, self.ledger.position_qty(spec.symbol))
-        if not as_posted:
-            return order, [event]
-        accepted = OrderStatus(rules.accepted_status)
-        return (order if accepted is order.status else order.evolve(status=accepted)), [event]
 
     def cancel(self, order_id: uuid.UUID | str, now: datetime, deferred: bool = False) -> list[TradeEvent]:
         """Cancel an open order: `canceled` event. 404 if unknown, 422 if already terminal (or already
@@ -250,14 +259,15 @@ class MatchingEngine:
         oldest first."""
         symbol = quote.symbol
         self._last_quote[symbol] = quote
-        open_ids = self.book.open_ids(symbol)
-        if not open_ids:
+        open_keys = self.book.open_keys(symbol)
+        if not open_keys:  # most quotes of a backtest: nothing to match
             return []
         events: list[TradeEvent] = []
-        for order_id in list(open_ids):
-            events.extend(self._match(self.book.snapshot(order_id), quote))
-            order = self.book.snapshot(order_id)
-            if order.is_open and order.status is OrderStatus.PENDING_CANCEL:
+        snapshot = self.book.snapshot
+        for key in list(open_keys):
+            events += self._match(snapshot(key), quote)
+            order = snapshot(key)
+            if order.status is OrderStatus.PENDING_CANCEL:  # still open (not terminal): its cancel is due
                 time = max(quote.time, order.updated_at)
                 events.append(self._close(order, OrderStatus.CANCELED, time, "canceled by client"))
         return events
@@ -276,16 +286,17 @@ class MatchingEngine:
         time = max(quote.time, order.submitted_at)
         first = not order.first_quote_seen
         expiry = self.rules.gtc_expiry
-        if first and expiry is None and order.type is not OrderType.STOP_LIMIT:
-            filled = self._fill_on_arrival(order, quote, time)
-            if filled is not None:
-                return filled
+        stop_limit = order.type is OrderType.STOP_LIMIT
         if first:
+            if expiry is None and not stop_limit:
+                filled = self._fill_on_arrival(order, self.catalog.get(order.symbol), quote, time)
+                if filled is not None:
+                    return filled
             order = order.evolve(first_quote_seen=True)
         if expiry is not None and quote.time - order.submitted_at >= expiry:
             return [self._close(order, OrderStatus.EXPIRED, time, "gtc expiry")]
         taker = first
-        if order.type is OrderType.STOP_LIMIT and not order.triggered:
+        if stop_limit and not order.triggered:
             if not fills.stop_touched(order, quote):
                 if first and order.time_in_force is not TimeInForce.GTC:
                     return [self._close(order, OrderStatus.CANCELED, time, "ioc: stop not triggered")]
@@ -298,18 +309,23 @@ class MatchingEngine:
         if price is not None:
             if order.target_qty is None:
                 order = self._size_notional_market(order, price)
-            if order.remaining_qty and order.remaining_qty > 0:
+            remaining = order.remaining_qty
+            if remaining and remaining > 0:
                 qty = fills.fill_qty(order, quote, spec.min_trade_increment, self.fill_model, self._fill_rng)
-                order, events = self._execute(order, qty, price, liquidity, time)
-        if order.is_open and taker and order.time_in_force is not TimeInForce.GTC:
-            events.append(self._close(order, OrderStatus.CANCELED, time, "ioc remainder"))
-        elif order.is_open and order.remaining_qty is not None and order.remaining_qty <= 0:
-            events.append(self._close(order, OrderStatus.CANCELED, time, "nothing left to fill"))
-        else:
-            self.book.store(order)
+                order, events = self._execute(order, spec, qty, price, liquidity, time)
+        if order.is_open:
+            if taker and order.time_in_force is not TimeInForce.GTC:
+                events.append(self._close(order, OrderStatus.CANCELED, time, "ioc remainder"))
+                return events
+            remaining = order.remaining_qty
+            if remaining is not None and remaining <= 0:
+                events.append(self._close(order, OrderStatus.CANCELED, time, "nothing left to fill"))
+                return events
+        self.book.store(order)  # a resting order the quote did not reach is its own snapshot: nothing stored
         return events
 
-    def _fill_on_arrival(self, order: Order, quote: Quote, time: datetime) -> list[TradeEvent] | None:
+    def _fill_on_arrival(self, order: Order, spec: AssetSpec, quote: Quote, time: datetime,
+                         ) -> list[TradeEvent] | None:
         """The common case of `_match`, in fewer snapshots: an order that its first quote fills whole
         as a taker (a marketable limit, a market order with a quantity), with no partial-fill model,
         no expiry and enough cash or coin. The same price, fee, ledger, execution and events as the
@@ -317,7 +333,6 @@ class MatchingEngine:
         model = self.fill_model
         if order.target_qty is None or model.partial_fill_probability > 0 or model.bound_by_quote_size:
             return None
-        spec = self.catalog.get(order.symbol)
         price, liquidity = fills.fill_price(order, quote, True, spec, self.rules)
         qty = order.remaining_qty
         if price is None or qty is None or qty <= 0:
@@ -327,7 +342,7 @@ class MatchingEngine:
                 return None
         elif qty > self._coin_held_for(order):
             return None
-        return self._execute(order, qty, price, liquidity, time, first_quote=True)[1]
+        return self._execute(order, spec, qty, price, liquidity, time, first_quote=True)[1]
 
     def _size_notional_market(self, order: Order, price: Decimal) -> Order:
         """A notional market order gets its quantity from the price of its first fill."""
@@ -339,47 +354,53 @@ class MatchingEngine:
         return order.evolve(target_qty=max(qty, ZERO), reserve_price=price)
 
     def _execute(
-        self, order: Order, qty: Decimal, price: Decimal, liquidity: Liquidity, time: datetime,
+        self, order: Order, spec: AssetSpec, qty: Decimal, price: Decimal, liquidity: Liquidity, time: datetime,
         first_quote: bool = False,
     ) -> tuple[Order, list[TradeEvent]]:
         """`first_quote`: also mark the order as matched (`_fill_on_arrival`, which has checked that
         the whole remainder fills: neither short-of-cash nor short-of-coin branch runs then)."""
-        spec = self.catalog.get(order.symbol)
-        rate = self.rules.maker_fee_rate if liquidity is Liquidity.MAKER else self.rules.taker_fee_rate
+        rules = self.rules
+        rate = rules.maker_fee_rate if liquidity is Liquidity.MAKER else rules.taker_fee_rate
         short_of_cash = False
         realized: Decimal | None = None
         if order.side is Side.BUY:
             affordable = self.ledger.cash - (self.book.reserved_cash - order.reserved)
-            if qty * price > affordable:  # the price moved past the reservation: fill what cash allows
+            notional = qty * price
+            if notional > affordable:  # the price moved past the reservation: fill what cash allows
                 qty, short_of_cash = round_down(max(affordable, ZERO) / price, spec.min_trade_increment), True
                 if qty <= 0:
                     event = self._close(order, OrderStatus.CANCELED, time, "insufficient buying power")
                     return event.order, [event]
-            fee = fills.fee(qty * rate, self.rules.coin_fee_quantum, self.rules.fee_rounding)
-            self.ledger.credit_buy(spec.symbol, qty * price, qty - fee, price)
+                notional = qty * price
+            fee = fills.fee(qty * rate, rules.coin_fee_quantum, rules.fee_rounding)
+            self.ledger.credit_buy(spec.symbol, notional, qty - fee, price)
             fee_currency = spec.base
         else:
             qty = min(qty, self._coin_held_for(order))
             if qty <= 0:
                 event = self._close(order, OrderStatus.CANCELED, time, "insufficient position")
                 return event.order, [event]
-            proceeds = qty * price
-            fee = fills.fee(proceeds * rate, self.rules.usd_fee_quantum, self.rules.fee_rounding)
-            avg_entry = self.ledger.debit_sell(spec.symbol, qty, proceeds - fee)
+            notional = qty * price
+            fee = fills.fee(notional * rate, rules.usd_fee_quantum, rules.fee_rounding)
+            avg_entry = self.ledger.debit_sell(spec.symbol, qty, notional - fee)
             realized = (price - avg_entry) * qty - fee
             fee_currency = "USD"
         filled_qty = order.filled_qty + qty
-        done = order.target_qty is not None and filled_qty >= order.target_qty
-        changes: dict[str, object] = {"filled_qty": filled_qty, "filled_notional": order.filled_notional + qty * price,
-                                      "fees": order.fees + fee,
-                                      "status": OrderStatus.FILLED if done else fills.partly_filled_status(order),
-                                      "updated_at": time, "filled_at": time if done else None}
-        if first_quote:
-            changes["first_quote_seen"] = True
-        if done:  # a filled order holds nothing back (`reserved_for` of an order that ended)
-            changes["reserved"] = ZERO
-        order = order.evolve(**changes)
-        order = self.book.store(order if done else order.evolve(reserved=reserved_for(order)))
+        first_quote_seen = first_quote or order.first_quote_seen
+        if order.target_qty is not None and filled_qty >= order.target_qty:
+            # a filled order holds nothing back (`reserved_for` of an order that ended)
+            order = self.book.store(order.evolve(
+                filled_qty=filled_qty, filled_notional=order.filled_notional + notional, fees=order.fees + fee,
+                status=OrderStatus.FILLED, updated_at=time, filled_at=time, first_quote_seen=first_quote_seen,
+                reserved=ZERO))
+            done = True
+        else:
+            order = order.evolve(
+                filled_qty=filled_qty, filled_notional=order.filled_notional + notional, fees=order.fees + fee,
+                status=fills.partly_filled_status(order), updated_at=time, filled_at=None,
+                first_quote_seen=first_quote_seen)
+            order = self.book.store(order.evolve(reserved=reserved_for(order)))
+            done = False
         position_qty = self.ledger.position_qty(spec.symbol)
         execution = Execution(
             id=self._new_id(),
@@ -415,7 +436,7 @@ class MatchingEngine:
         return TradeEvent(status.value, order, time, self.ledger.position_qty(order.symbol), reason=reason)
 
     def _new_id(self) -> uuid.UUID:
-        return uuid.UUID(int=self._id_rng.getrandbits(128), version=4)
+        return uuid4_from_bits(self._id_rng.getrandbits(128))
 
     # ------------------------------------------------------------------ persistence
 
@@ -441,3 +462,13 @@ class MatchingEngine:
         self._sequence = state["sequence"]
         self._id_rng.setstate(state["id_rng"])
         self._fill_rng.setstate(state["fill_rng"])
+
+
+def uuid4_from_bits(bits: int) -> uuid.UUID:
+    """`uuid.UUID(int=bits, version=4)`, the same value, in under half its time: its `__init__` checks
+    five keyword arguments in Python first, and the engine draws two ids per order. The two attributes
+    set here are all a `UUID` holds (its `__slots__`), set the way its `__init__` sets them."""
+    made = object.__new__(uuid.UUID)
+    object.__setattr__(made, "int", (bits & _UUID4_CLEARED) | _UUID4_SET)
+    object.__setattr__(made, "is_safe", uuid.SafeUUID.unknown)
+    return made

@@ -16,7 +16,7 @@ from adapters.sim.assets import AssetCatalog, AssetSpec
 from adapters.sim.errors import NotCancelable, NotFound, OrderRejected
 from adapters.sim.events import TradeEvent
 from adapters.sim.matching import MatchingEngine
-from adapters.sim.orders import OrderRequest, OrderStatus, OrderType, TimeInForce
+from adapters.sim.orders import Order, OrderRequest, OrderStatus, OrderType, TimeInForce
 from adapters.sim.rules import ExchangeRules as SimRules
 from dca.backtest.venue import Holdings
 from dca.commands import CancelOrder, SubmitOrder
@@ -30,15 +30,18 @@ _CLOSED = {"canceled": CloseReason.CANCELED, "expired": CloseReason.EXPIRED, "re
 class EngineVenue:
     def __init__(self, engine: MatchingEngine) -> None:
         self.engine = engine
+        # client order id → the exchange id as text, written once per order (`str` of a UUID is not cheap)
+        self._exchange_ids: dict[str, str] = {}
 
     def submit(self, order: SubmitOrder, now: datetime) -> list[Event]:
         request = OrderRequest(order.symbol, order.side.value, order.order_type.value, order.time_in_force,
                                qty=order.qty, limit_price=order.limit_price, client_order_id=order.client_order_id)
         try:
-            accepted, _ = self.engine.submit(request, now, as_posted=False)
+            accepted = self.engine.accept(request, now)
         except OrderRejected as error:  # refused at the door, as Alpaca's 403/422: no order exists
             return [OrderClosed(order.client_order_id, CloseReason.REJECTED, now, message=error.message)]
-        return [OrderAccepted(order.client_order_id, str(accepted.id), now)]
+        exchange_id = self._exchange_ids[order.client_order_id] = str(accepted.id)
+        return [OrderAccepted(order.client_order_id, exchange_id, now)]
 
     def cancel(self, order: CancelOrder, now: datetime) -> list[Event]:
         try:
@@ -46,10 +49,11 @@ class EngineVenue:
             events = self.engine.cancel(found.id, now)
         except (NotFound, NotCancelable):  # it ended first; its final event was already delivered
             return []
-        return _events(events)
+        return self._events(events)
 
     def on_quote(self, quote: Quote) -> list[Event]:
-        return _events(self.engine.on_quote(quote))
+        events = self.engine.on_quote(quote)
+        return self._events(events) if events else []  # most quotes reach no order
 
     def is_resting(self, client_order_id: str) -> bool:
         """Is the order open, matched against at least one quote without crossing, and not being
@@ -71,23 +75,27 @@ class EngineVenue:
             found.setdefault(execution.client_order_id, []).append(execution.liquidity.value)
         return found
 
+    def _events(self, trade_events: list[TradeEvent]) -> list[Event]:
+        return [event for event in map(self._event, trade_events) if event is not None]
 
-def _events(trade_events: list[TradeEvent]) -> list[Event]:
-    return [event for event in map(_event, trade_events) if event is not None]
+    def _event(self, update: TradeEvent) -> Event | None:
+        order = update.order
+        kind = update.event
+        if kind == "fill" or kind == "partial_fill":
+            price = order.filled_avg_price
+            assert price is not None
+            return OrderFilled(order.client_order_id, order.filled_qty, price, update.timestamp,
+                               final=kind == "fill", position_qty=update.position_qty, fee=order.fees,
+                               exchange_id=self._exchange_id(order))
+        reason = _CLOSED.get(kind)
+        if reason is None:  # "new": the submission already said so
+            return None
+        return OrderClosed(order.client_order_id, reason, update.timestamp, order.filled_qty, order.filled_avg_price,
+                           position_qty=update.position_qty, fee=order.fees, message=update.reason or "")
 
-
-def _event(update: TradeEvent) -> Event | None:
-    order = update.order
-    if update.event in ("fill", "partial_fill"):
-        assert order.filled_avg_price is not None
-        return OrderFilled(order.client_order_id, order.filled_qty, order.filled_avg_price, update.timestamp,
-                           final=update.event == "fill", position_qty=update.position_qty, fee=order.fees,
-                           exchange_id=str(order.id))
-    reason = _CLOSED.get(update.event)
-    if reason is None:  # "new": the submission already said so
-        return None
-    return OrderClosed(order.client_order_id, reason, update.timestamp, order.filled_qty, order.filled_avg_price,
-                       position_qty=update.position_qty, fee=order.fees, message=update.reason or "")
+    def _exchange_id(self, order: Order) -> str:
+        known = self._exchange_ids.get(order.client_order_id)
+        return known if known is not None else str(order.id)
 
 
 def engine_for(spec: AssetSpec, cash: Decimal, fees: FeeSchedule, min_notional: Decimal, seed: int = 1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -90,6 +91,17 @@ def test_symbols_normalise_from_either_spelling() -> None:
     assert canonical_symbol("ETHUSDT") == "ETH/USDT"
     with pytest.raises(ValueError):
         canonical_symbol("BTC USD")
+
+
+def test_the_catalog_finds_a_pair_by_either_spelling_or_its_id_and_nothing_else() -> None:
+    odd = replace(make_asset("ETH/USD"), symbol="eth/usd")  # an override whose symbol is not canonical
+    catalog = AssetCatalog(["BTC/USD", "SOL/USD"], overrides={"eth": odd})
+    btc = catalog.get("BTC/USD")
+    assert catalog.find("btcusd") is catalog.find(" btc/usd ") is catalog.find(str(btc.id)) is btc
+    assert catalog.find(str(odd.id)) is odd
+    # found only by its id, as before the canonical spellings were looked up in one read
+    assert catalog.find("eth/usd") is None and catalog.find("ETH/USD") is None
+    assert catalog.find("DOGE/USD") is None and catalog.find("BTC USD") is None and "BTC USD" not in catalog
 
 
 def test_history_days_join_without_gaps_and_repeat_exactly() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+import random
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
@@ -9,7 +13,7 @@ import pytest
 
 from adapters.sim.assets import AssetCatalog
 from adapters.sim.errors import ExchangeError, NotCancelable, NotFound, OrderRejected
-from adapters.sim.matching import MatchingEngine
+from adapters.sim.matching import MatchingEngine, uuid4_from_bits
 from adapters.sim.orders import Liquidity, OrderRequest, OrderStatus
 from adapters.sim.rules import ExchangeRules, FillModel
 from dca.market import Quote
@@ -351,6 +355,51 @@ def test_exported_state_continues_exactly_like_the_original() -> None:
     copy.import_state(original.export_state())
     assert scenario(copy) == scenario(original)
     assert copy.cash == original.cash and copy.positions() == original.positions()
+
+
+def test_ids_are_the_seeded_uuid4_values_they_have_always_been() -> None:
+    # pinned: saved simulator states, logs and backtest notes carry these ids
+    engine = make_engine(seed=7)
+    order, _ = engine.submit(buy("0.001"), T0)
+    fill = engine.on_quote(quote("60000", "60005", 1))[0]
+    assert str(order.id) == "60256ea6-d8d7-4eaf-8b22-e0d5585edf41"
+    assert fill.execution is not None and str(fill.execution.id) == "42f6ac6a-1685-4750-8670-bfbe9db511bb"
+
+
+def test_uuid4_from_bits_is_uuid_with_version_4_in_every_respect() -> None:
+    draws = random.Random(5)
+    for bits in [0, 2**128 - 1, *(draws.getrandbits(128) for _ in range(2000))]:
+        made, expected = uuid4_from_bits(bits), uuid.UUID(int=bits, version=4)
+        assert type(made) is uuid.UUID and made == expected and made.int == expected.int
+        assert (str(made), hash(made), made.version, made.variant, made.is_safe) == \
+               (str(expected), hash(expected), 4, uuid.RFC_4122, expected.is_safe)
+    assert pickle.loads(pickle.dumps(made)) == expected and copy.copy(made) == expected
+
+
+def test_accept_holds_the_order_submit_would_and_the_same_fills_follow() -> None:
+    steps = [(buy("0.001"), ("59990", "60000")),  # a taker fill on arrival
+             (buy("0.002", type="limit", limit_price=D("59000")), ("59500", "59510")),  # rests ...
+             (None, ("58980", "58990")),  # ... and fills as a maker
+             (sell("0.0005", type="limit", limit_price=D("59100")), ("59150", "59160"))]  # a taker sell
+    submitting, accepting = make_engine(seed=4), make_engine(seed=4)
+    for i, (request, (bid, ask)) in enumerate(steps):
+        if request is not None:
+            submitted, _ = submitting.submit(request, T0 + timedelta(seconds=i))
+            assert accepting.accept(request, T0 + timedelta(seconds=i)) == submitting.order(submitted.id)
+        later = quote(bid, ask, i + 1)
+        assert accepting.on_quote(later) == submitting.on_quote(later)
+    assert [order.status for order in accepting.orders()] == [OrderStatus.FILLED] * 3
+    assert [fill.liquidity for fill in accepting.executions] == [Liquidity.TAKER, Liquidity.MAKER, Liquidity.TAKER]
+    assert accepting.orders() == submitting.orders() and accepting.executions == submitting.executions
+
+
+def test_an_order_is_found_by_its_uuid_or_its_text() -> None:
+    engine = make_engine()
+    order, _ = engine.submit(buy("0.001", type="limit", limit_price=D("59000")), T0)
+    assert engine.order(order.id) == engine.order(str(order.id)) == engine.order(str(order.id).upper())
+    for unknown in (uuid.uuid4(), str(uuid.uuid4()), "not-an-id"):
+        with pytest.raises(NotFound):
+            engine.order(unknown)
 
 
 # ---------------------------------------------------------------- the wash-trade check and maker prices
