@@ -95,7 +95,7 @@ class QuoteBounds:
     bid_floor: np.ndarray  # no quote of the bar has a lower bid
     last_quote_time: np.ndarray  # int64 seconds of each bar's last quote
     highest: np.ndarray  # the bar's highest price (float; the exact one is the series')
-    _limits: dict[datetime, int] = field(default_factory=dict, init=False, compare=False, repr=False)
+    _limits: dict[int, int] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def of(cls, series: BarSeries, spread_bps: Decimal, price_increment: Decimal) -> QuoteBounds:
@@ -106,13 +106,18 @@ class QuoteBounds:
 
     def time_limit(self, at: datetime | None) -> int:
         """The first bar whose last quote comes at or after `at` (times are sorted); len(bars) if none."""
-        if at is None:
+        return self.limit_at(None if at is None else _floor_seconds(at))
+
+    def limit_at(self, seconds: int | None) -> int:
+        """`time_limit` of a time already in whole seconds (rounded down), remembered by them (an int
+        hashes faster than an aware datetime)."""
+        if seconds is None:
             return len(self.ask_floor)
-        limit = self._limits.get(at)
+        limit = self._limits.get(seconds)
         if limit is None:
             if len(self._limits) >= LIMITS_KEPT:
                 self._limits.clear()
-            limit = self._limits[at] = int(np.searchsorted(self.last_quote_time, _floor_seconds(at), "left"))
+            limit = self._limits[seconds] = int(np.searchsorted(self.last_quote_time, seconds, "left"))
         return limit
 
     def next_candidate(self, start: int, found: Triggers) -> int:
@@ -247,13 +252,13 @@ def resting_buy(session: BacktestSession) -> Triggers | None:
 
 _BOUNDS: dict[tuple[int, Decimal, Decimal], tuple[BarSeries, QuoteBounds]] = {}
 BOUNDS_KEPT = 8
-# (id(series), spread, increment as digits and exponent) → (series, {4 × bar + position: quote}). The
-# points of a sweep replay mostly the same bars (the dips and climbs where any DCA acts): ~85 % of a
-# set's quotes were built by an earlier set. By digits, not value: 10 == 10.0, but quotes built with
-# them may differ in exponent. Quotes are immutable, so the runs share them.
-_QUOTES: dict[tuple[int, DecimalTuple, DecimalTuple], tuple[BarSeries, dict[int, Quote]]] = {}
-QUOTE_SERIES_KEPT = 4
-QUOTES_KEPT = 1 << 15  # per series (~0.4 kB each); past it, a cache starts over
+# (id(series), spread, increment as digits and exponent) → (series, {bar: its `_KeptBar`}). The points
+# of a sweep replay mostly the same bars (the dips and climbs where any DCA acts): ~85 % of a set's
+# quotes were built by an earlier set. By digits, not value: 10 == 10.0, but quotes built with them
+# may differ in exponent. Quotes are immutable, so the runs share them.
+_KEPT_BARS: dict[tuple[int, DecimalTuple, DecimalTuple], tuple[BarSeries, dict[int, _KeptBar]]] = {}
+KEPT_SERIES = 4
+BARS_KEPT = 1 << 13  # per series (≤ 4 quotes of ~0.4 kB each); past it, a cache starts over
 
 
 def bounds_of(series: BarSeries, spread_bps: Decimal, price_increment: Decimal) -> QuoteBounds:
@@ -270,17 +275,27 @@ def bounds_of(series: BarSeries, spread_bps: Decimal, price_increment: Decimal) 
     return bounds
 
 
-def quotes_of(series: BarSeries, spread_bps: Decimal, price_increment: Decimal) -> dict[int, Quote]:
-    """The quotes already built for `series` with this spread and increment, by 4 × bar + position."""
+@dataclass(slots=True)
+class _KeptBar:
+    """A replayed bar as `_Replay.replay_bar` reads it: the mids of its quote path, its open (whole
+    seconds) and the quotes of the path built so far (None: not yet)."""
+
+    mids: tuple[float, float, float, float]
+    opened: int
+    quotes: list[Quote | None]
+
+
+def kept_bars(series: BarSeries, spread_bps: Decimal, price_increment: Decimal) -> dict[int, _KeptBar]:
+    """The bars of `series` already replayed with this spread and increment, by index."""
     key = (id(series), spread_bps.as_tuple(), price_increment.as_tuple())
-    kept = _QUOTES.get(key)
+    kept = _KEPT_BARS.get(key)
     if kept is not None and kept[0] is series:
         return kept[1]
-    if len(_QUOTES) >= QUOTE_SERIES_KEPT:
-        _QUOTES.pop(next(iter(_QUOTES)))
-    quotes: dict[int, Quote] = {}
-    _QUOTES[key] = (series, quotes)
-    return quotes
+    if len(_KEPT_BARS) >= KEPT_SERIES:
+        _KEPT_BARS.pop(next(iter(_KEPT_BARS)))
+    bars: dict[int, _KeptBar] = {}
+    _KEPT_BARS[key] = (series, bars)
+    return bars
 
 
 def _float_levels(found: Triggers) -> FloatLevels:
@@ -309,7 +324,7 @@ class _Replay:
         self.session, self.series = session, series
         self.spread_bps, self.price_increment = spread_bps, price_increment
         self.bounds = bounds_of(series, spread_bps, price_increment)
-        self._quotes = quotes_of(series, spread_bps, price_increment)
+        self._kept = kept_bars(series, spread_bps, price_increment)
         self._state: AssetState | None = None  # the state `_found` (and `_watch`) were worked out for
         self._found = Triggers(always=True)
         self._watch: PeakWatch | None = None
@@ -324,7 +339,7 @@ class _Replay:
             return index
         watch = self._watch
         if watch is None:
-            return self.bounds.first_reaching(index, self._levels, self.bounds.time_limit(found.at_time))
+            return self.bounds.first_reaching(index, self._levels, self.bounds.limit_at(self._levels[3]))
         following = self.bounds.next_after_peaks(index, watch)
         if following > index:
             self._raise_peak(index, min(following, len(self.series)))
@@ -341,28 +356,31 @@ class _Replay:
             for quote in bar_quote_path(bar, self.spread_bps, self.price_increment):
                 fed |= self.feed(quote)
             return bar.time if fed else None
-        o, h, low, c = series.ohlc[index].tolist()
-        path = (o, low, h, c) if c >= o else (o, h, low, c)  # `dca.market.bar_path`: floats order as the prices
-        opened = series.times.item(index)
-        first = 4 * index  # the slot of the bar's first quote in `quotes_of`
+        kept = self._kept.get(index)
+        if kept is None:
+            kept = self._keep(index)
+        mids, opened, quotes = kept.mids, kept.opened, kept.quotes
         fed = False
-        for slot, mid, seconds in zip(range(first, first + 4), path, OFFSET_SECONDS, strict=True):
-            if not self._may_reach(mid, opened + seconds):
+        for position in range(4):
+            mid = mids[position]
+            if not self._may_reach(mid, opened + OFFSET_SECONDS[position]):
                 continue
-            quote = self._quotes.get(slot)
+            quote = quotes[position]
             if quote is None:
-                quote = self._new_quote(slot, mid, opened)
+                quote = quotes[position] = quote_around(
+                    series.symbol, Decimal(repr(mid)), EPOCH + SECOND * opened + QUOTE_OFFSETS[position],
+                    self.spread_bps, self.price_increment)
             fed |= self.feed(quote)
         return EPOCH + SECOND * opened if fed else None  # `BarSeries.time`
 
-    def _new_quote(self, slot: int, mid: float, opened: int) -> Quote:
-        """The quote of `slot` (4 × bar + position) around `mid`, kept for the next runs."""
-        if len(self._quotes) >= QUOTES_KEPT:
-            self._quotes.clear()
-        quote = self._quotes[slot] = quote_around(
-            self.series.symbol, Decimal(repr(mid)), EPOCH + SECOND * opened + QUOTE_OFFSETS[slot % 4],
-            self.spread_bps, self.price_increment)
-        return quote
+    def _keep(self, index: int) -> _KeptBar:
+        """Bar `index` (not an exact row) read once for this and the next runs."""
+        if len(self._kept) >= BARS_KEPT:
+            self._kept.clear()
+        o, h, low, c = self.series.ohlc[index].tolist()
+        path = (o, low, h, c) if c >= o else (o, h, low, c)  # `dca.market.bar_path`: floats order as the prices
+        kept = self._kept[index] = _KeptBar(path, self.series.times.item(index), [None, None, None, None])
+        return kept
 
     def _may_reach(self, mid: float, seconds: int) -> bool:
         """Could the quote around `mid` at `seconds` meet the current triggers? (float bounds of

@@ -390,8 +390,8 @@ def test_quotes_kept_across_runs_give_each_run_the_reference_result():
                                       (other, "10", "0.8"), (series, "10", "0.8")]:
         run_setup = setup(spread_bps=spread, take_profit_percent=take_profit, cooldown_period=0)
         assert_same_run(run(run_setup, bars, fast=True), run(run_setup, bars, fast=False))
-    assert fast.quotes_of(series, Decimal("10"), Decimal("0.01"))
-    assert fast.quotes_of(series, Decimal("10"), Decimal("0.01")) is not fast.quotes_of(
+    assert fast.kept_bars(series, Decimal("10"), Decimal("0.01"))
+    assert fast.kept_bars(series, Decimal("10"), Decimal("0.01")) is not fast.kept_bars(
         series, Decimal("10.0"), Decimal("0.01"))
 
 
