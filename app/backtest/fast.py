@@ -199,7 +199,10 @@ class QuoteBounds:
         a row kept as Decimals (its floats are not its prices) is compared in Decimal."""
         part = self.highest[lo:hi]
         top = int(part.argmax())  # rows with the same highest float have the same highest price: one
-        rows = {lo + top} if part[top] == part[top] else set()  # stands for all (a NaN maximum for none)
+        highest = part.item(top)
+        if not series.exact and highest == highest:  # the highest of `series.prices(lo + top)`, built alone
+            return Decimal(repr(highest))
+        rows = {lo + top} if highest == highest else set()  # stands for all (a NaN maximum for none)
         if series.exact:
             rows.update(i for i in series.exact if lo <= i < hi)
         return max(max(series.prices(i)) for i in rows)

@@ -433,3 +433,19 @@ def test_quotes_built_with_remembered_spread_factors_are_those_of_the_formula(sp
         for _ in range(2):
             quote = quote_around("X/USD", mid, T0, spread_bps, tick)
             assert (str(quote.bid), str(quote.ask)) == (str(bid), str(ask))
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(*[st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(10**12), places=4)] * 4),
+                     min_size=1, max_size=30),
+       data=st.data())
+def test_the_highest_skipped_price_is_the_highest_of_the_rows_prices(rows, data):
+    """`highest_row` (a float row's highest price built from its float alone; rows kept as Decimals
+    compared in Decimal) is the highest of `series.prices` over the bars, digits and exponent."""
+    bars = [Bar("X/USD", T0 + timedelta(minutes=i), *prices) for i, prices in enumerate(rows)]
+    series = BarSeries.from_bars("X/USD", bars)
+    bounds = QuoteBounds.of(series, Decimal(10), Decimal("0.01"))
+    lo = data.draw(st.integers(0, len(rows) - 1))
+    hi = data.draw(st.integers(lo + 1, len(rows)))
+    expected = max(max(series.prices(i)) for i in range(lo, hi))
+    assert str(bounds.highest_row(series, lo, hi)) == str(expected)
