@@ -117,7 +117,7 @@ class QuoteBounds:
         if limit is None:
             if len(self._limits) >= LIMITS_KEPT:
                 self._limits.clear()
-            limit = self._limits[seconds] = int(np.searchsorted(self.last_quote_time, seconds, "left"))
+            limit = self._limits[seconds] = int(self.last_quote_time.searchsorted(seconds, "left"))
         return limit
 
     def next_candidate(self, start: int, found: Triggers) -> int:
