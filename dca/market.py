@@ -62,12 +62,30 @@ def quote_around(
     symbol: str, mid: Decimal, time: datetime, spread_bps: Decimal, price_increment: Decimal
 ) -> Quote:
     """A quote whose bid and ask sit half a spread either side of `mid`, on the price grid."""
-    half = spread_bps / TEN_THOUSAND / 2
-    bid = round_down(mid * (ONE - half), price_increment)
-    ask = round_up(mid * (ONE + half), price_increment)
+    below, above = _spread_factors(spread_bps)
+    bid = round_down(mid * below, price_increment)
+    ask = round_up(mid * above, price_increment)
     if ask <= bid:  # a spread narrower than one tick still leaves bid < ask
         ask = bid + price_increment
     return Quote(symbol, bid, ask, time)
+
+
+# id(spread_bps) → (spread_bps, 1 − half spread, 1 + half spread): a backtest builds every quote with
+# the same spread object, and the two divisions cost more than the rest of a factor. Not by value:
+# 10 == 10.0, but their factors' exponents differ. Holding the spread keeps its id from being reused.
+_SPREAD_FACTORS: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
+_SPREAD_FACTORS_KEPT = 64
+
+
+def _spread_factors(spread_bps: Decimal) -> tuple[Decimal, Decimal]:
+    kept = _SPREAD_FACTORS.get(id(spread_bps))
+    if kept is not None and kept[0] is spread_bps:
+        return kept[1], kept[2]
+    if len(_SPREAD_FACTORS) >= _SPREAD_FACTORS_KEPT:
+        _SPREAD_FACTORS.clear()
+    half = spread_bps / TEN_THOUSAND / 2
+    _SPREAD_FACTORS[id(spread_bps)] = (spread_bps, ONE - half, ONE + half)
+    return ONE - half, ONE + half
 
 
 def bar_quote_path(bar: Bar, spread_bps: Decimal, price_increment: Decimal) -> list[Quote]:

@@ -34,13 +34,13 @@ from __future__ import annotations
 
 from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, DecimalTuple
 from typing import Any
 
 import numpy as np
 
 from adapters.sim.rules import FillModel
-from app.backtest.series import EPOCH, BarSeries
+from app.backtest.series import EPOCH, SECOND, BarSeries
 from app.backtest.venue import EngineVenue
 from dca.backtest.session import BacktestSession
 from dca.cycle import AssetState, CycleStatus, OrderType, Side
@@ -53,7 +53,12 @@ OFFSET_SECONDS = tuple(int(offset.total_seconds()) for offset in QUOTE_OFFSETS)
 LAST_QUOTE = OFFSET_SECONDS[-1]  # the last quote of a bar comes this long after its open
 FIRST_WINDOW = 512  # bars examined by the first vectorised look-ahead (then doubled up to MAX_WINDOW)
 MAX_WINDOW = 1 << 16
+PRESCAN = 8  # bars checked one at a time in plain floats before the first vectorised window
 LIMITS_KEPT = 4096  # time limits `QuoteBounds.time_limit` remembers (a sweep meets the same few many times)
+
+# A trigger's levels as floats widened by MARGIN (ask at or below, bid at or above, bid at or below) and
+# its time in whole seconds; None where the trigger has no such level
+FloatLevels = tuple[float | None, float | None, float | None, int | None]
 
 # The strategy parameters whose every value the skipping above models. A parameter not listed here
 # (one a new feature adds to `AssetParams`) is modelled only at its default, which must leave the
@@ -90,7 +95,7 @@ class QuoteBounds:
     bid_floor: np.ndarray  # no quote of the bar has a lower bid
     last_quote_time: np.ndarray  # int64 seconds of each bar's last quote
     highest: np.ndarray  # the bar's highest price (float; the exact one is the series')
-    _limits: dict[datetime, int] = field(default_factory=dict, init=False, compare=False, repr=False)
+    _limits: dict[int, int] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @classmethod
     def of(cls, series: BarSeries, spread_bps: Decimal, price_increment: Decimal) -> QuoteBounds:
@@ -101,29 +106,49 @@ class QuoteBounds:
 
     def time_limit(self, at: datetime | None) -> int:
         """The first bar whose last quote comes at or after `at` (times are sorted); len(bars) if none."""
-        if at is None:
+        return self.limit_at(None if at is None else _floor_seconds(at))
+
+    def limit_at(self, seconds: int | None) -> int:
+        """`time_limit` of a time already in whole seconds (rounded down), remembered by them (an int
+        hashes faster than an aware datetime)."""
+        if seconds is None:
             return len(self.ask_floor)
-        limit = self._limits.get(at)
+        limit = self._limits.get(seconds)
         if limit is None:
             if len(self._limits) >= LIMITS_KEPT:
                 self._limits.clear()
-            limit = self._limits[at] = int(np.searchsorted(self.last_quote_time, _floor_seconds(at), "left"))
+            limit = self._limits[seconds] = int(self.last_quote_time.searchsorted(seconds, "left"))
         return limit
 
     def next_candidate(self, start: int, found: Triggers) -> int:
         """The first bar index ≥ start whose quotes could meet `found`, or len(bars) if none can."""
-        limit = self.time_limit(found.at_time)
-        levels = _levels(found)
-        if not levels:
+        return self.first_reaching(start, _float_levels(found), self.time_limit(found.at_time))
+
+    def first_reaching(self, start: int, levels: FloatLevels, limit: int) -> int:
+        """`next_candidate` with the levels already widened (`_float_levels`) and the time limit
+        already found: the first bar index in [start, limit) whose bounds reach a level, else
+        max(start, limit). The first PRESCAN bars are checked one by one in plain floats (most
+        waits end within a few bars, and a numpy call costs more than such a check); then windows."""
+        ask, bid_above, bid_below, _ = levels
+        if ask is None and bid_above is None and bid_below is None:
             return max(start, limit)
-        window, lo = FIRST_WINDOW, start
+        ask_floor, bid_ceiling, bid_floor = self.ask_floor, self.bid_ceiling, self.bid_floor
+        end = min(start + PRESCAN, limit)
+        for index in range(start, end):
+            if ((ask is not None and ask_floor.item(index) <= ask)
+                    or (bid_above is not None and bid_ceiling.item(index) >= bid_above)
+                    or (bid_below is not None and bid_floor.item(index) <= bid_below)):
+                return index
+        window, lo = FIRST_WINDOW, max(start, end)
         while lo < limit:
             hi = min(lo + window, limit)
-            hits = None
-            for array, below, level in levels:
-                part = getattr(self, array)[lo:hi]
-                reached = (part <= level) if below else (part >= level)
-                hits = reached if hits is None else hits | reached
+            hits = ask_floor[lo:hi] <= ask if ask is not None else None
+            if bid_above is not None:
+                above = bid_ceiling[lo:hi] >= bid_above
+                hits = above if hits is None else hits | above
+            if bid_below is not None:
+                below = bid_floor[lo:hi] <= bid_below
+                hits = below if hits is None else hits | below
             assert hits is not None
             first = int(hits.argmax())
             if hits[first]:
@@ -141,14 +166,25 @@ class QuoteBounds:
         if safety is None and not selling:  # nothing but the time can end the wait
             return max(start, limit)
         peak = float(watch.peak)
-        window, lo = FIRST_WINDOW, start
+        ask_floor, bid_ceiling, bid_floor = self.ask_floor, self.bid_ceiling, self.bid_floor
+        end = min(start + PRESCAN, limit)
+        for index in range(start, end):  # the windows' arithmetic below, bar by bar in plain floats
+            if safety is not None and ask_floor.item(index) <= safety:
+                return index
+            if selling:
+                ceiling = bid_ceiling.item(index)
+                if ceiling > peak or ceiling != ceiling:  # np.maximum: a NaN wins, as below
+                    peak = ceiling
+                if bid_floor.item(index) <= peak * stop and ceiling >= floor:  # type: ignore[operator]
+                    return index
+        window, lo = FIRST_WINDOW, max(start, end)
         while lo < limit:
             hi = min(lo + window, limit)
-            hits = self.ask_floor[lo:hi] <= safety if safety is not None else None
+            hits = ask_floor[lo:hi] <= safety if safety is not None else None
             if selling:
-                ceiling = self.bid_ceiling[lo:hi]
-                peaks = np.maximum.accumulate(np.maximum(ceiling, peak))  # ≥ the peak at any quote of the bar
-                sells = (self.bid_floor[lo:hi] <= peaks * stop) & (ceiling >= floor)
+                ceilings = bid_ceiling[lo:hi]
+                peaks = np.maximum.accumulate(np.maximum(ceilings, peak))  # ≥ the peak at any quote of the bar
+                sells = (bid_floor[lo:hi] <= peaks * stop) & (ceilings >= floor)
                 hits = sells if hits is None else hits | sells
                 peak = float(peaks[-1])
             assert hits is not None
@@ -163,7 +199,10 @@ class QuoteBounds:
         a row kept as Decimals (its floats are not its prices) is compared in Decimal."""
         part = self.highest[lo:hi]
         top = int(part.argmax())  # rows with the same highest float have the same highest price: one
-        rows = {lo + top} if part[top] == part[top] else set()  # stands for all (a NaN maximum for none)
+        highest = part.item(top)
+        if not series.exact and highest == highest:  # the highest of `series.prices(lo + top)`, built alone
+            return Decimal(repr(highest))
+        rows = {lo + top} if highest == highest else set()  # stands for all (a NaN maximum for none)
         if series.exact:
             rows.update(i for i in series.exact if lo <= i < hi)
         return max(max(series.prices(i)) for i in rows)
@@ -216,6 +255,13 @@ def resting_buy(session: BacktestSession) -> Triggers | None:
 
 _BOUNDS: dict[tuple[int, Decimal, Decimal], tuple[BarSeries, QuoteBounds]] = {}
 BOUNDS_KEPT = 8
+# (id(series), spread, increment as digits and exponent) → (series, {bar: its `_KeptBar`}). The points
+# of a sweep replay mostly the same bars (the dips and climbs where any DCA acts): ~85 % of a set's
+# quotes were built by an earlier set. By digits, not value: 10 == 10.0, but quotes built with them
+# may differ in exponent. Quotes are immutable, so the runs share them.
+_KEPT_BARS: dict[tuple[int, DecimalTuple, DecimalTuple], tuple[BarSeries, dict[int, _KeptBar]]] = {}
+KEPT_SERIES = 4
+BARS_KEPT = 1 << 13  # per series (≤ 4 quotes of ~0.4 kB each); past it, a cache starts over
 
 
 def bounds_of(series: BarSeries, spread_bps: Decimal, price_increment: Decimal) -> QuoteBounds:
@@ -232,19 +278,30 @@ def bounds_of(series: BarSeries, spread_bps: Decimal, price_increment: Decimal) 
     return bounds
 
 
-def _levels(found: Triggers) -> list[tuple[str, bool, float]]:
-    """(bound array, reached when at or below?, widened level) for every price trigger."""
-    levels = []
-    if found.ask_at_or_below is not None:
-        levels.append(("ask_floor", True, float(found.ask_at_or_below) * (1 + MARGIN)))
-    if found.bid_at_or_above is not None:
-        levels.append(("bid_ceiling", False, float(found.bid_at_or_above) * (1 - MARGIN)))
-    if found.bid_at_or_below is not None:
-        levels.append(("bid_floor", True, float(found.bid_at_or_below) * (1 + MARGIN)))
-    return levels
+@dataclass(slots=True)
+class _KeptBar:
+    """A replayed bar as `_Replay.replay_bar` reads it: the mids of its quote path, its open (whole
+    seconds) and the quotes of the path built so far (None: not yet)."""
+
+    mids: tuple[float, float, float, float]
+    opened: int
+    quotes: list[Quote | None]
 
 
-def _float_levels(found: Triggers) -> tuple[float | None, float | None, float | None, int | None]:
+def kept_bars(series: BarSeries, spread_bps: Decimal, price_increment: Decimal) -> dict[int, _KeptBar]:
+    """The bars of `series` already replayed with this spread and increment, by index."""
+    key = (id(series), spread_bps.as_tuple(), price_increment.as_tuple())
+    kept = _KEPT_BARS.get(key)
+    if kept is not None and kept[0] is series:
+        return kept[1]
+    if len(_KEPT_BARS) >= KEPT_SERIES:
+        _KEPT_BARS.pop(next(iter(_KEPT_BARS)))
+    bars: dict[int, _KeptBar] = {}
+    _KEPT_BARS[key] = (series, bars)
+    return bars
+
+
+def _float_levels(found: Triggers) -> FloatLevels:
     """`found`'s levels widened by the margin, and its time in whole seconds (rounded down)."""
     return (float(found.ask_at_or_below) * (1 + MARGIN) if found.ask_at_or_below is not None else None,
             float(found.bid_at_or_above) * (1 - MARGIN) if found.bid_at_or_above is not None else None,
@@ -270,10 +327,11 @@ class _Replay:
         self.session, self.series = session, series
         self.spread_bps, self.price_increment = spread_bps, price_increment
         self.bounds = bounds_of(series, spread_bps, price_increment)
+        self._kept = kept_bars(series, spread_bps, price_increment)
         self._state: AssetState | None = None  # the state `_found` (and `_watch`) were worked out for
         self._found = Triggers(always=True)
         self._watch: PeakWatch | None = None
-        self._levels: tuple[float | None, float | None, float | None, int | None] = (None, None, None, None)
+        self._levels: FloatLevels = (None, None, None, None)
         half = float(spread_bps / TEN_THOUSAND / 2)
         self._ask_factor, self._bid_factor, self._tick = 1 + half, 1 - half, float(price_increment)
 
@@ -284,35 +342,48 @@ class _Replay:
             return index
         watch = self._watch
         if watch is None:
-            return self.bounds.next_candidate(index, found)
+            return self.bounds.first_reaching(index, self._levels, self.bounds.limit_at(self._levels[3]))
         following = self.bounds.next_after_peaks(index, watch)
         if following > index:
             self._raise_peak(index, min(following, len(self.series)))
         return following
 
-    def replay_bar(self, index: int) -> bool:
-        """Feed bar `index`'s quote path; True if any quote went through the session (else the
-        account cannot have changed, and the bar needs no account record). A quote is built (in
-        Decimal) only if its float bounds could meet the triggers of the moment."""
+    def replay_bar(self, index: int) -> datetime | None:
+        """Feed bar `index`'s quote path; the bar's time if any quote went through the session, else
+        None (the account cannot have changed, and the bar needs no account record). A quote is built
+        (in Decimal) only if its float bounds could meet the triggers of the moment."""
         series = self.series
         if index in series.exact:  # its floats are not its prices: no float pre-check
+            bar = series.bar(index)
             fed = False
-            for quote in bar_quote_path(series.bar(index), self.spread_bps, self.price_increment):
+            for quote in bar_quote_path(bar, self.spread_bps, self.price_increment):
                 fed |= self.feed(quote)
-            return fed
-        o, h, low, c = series.ohlc[index].tolist()
-        path = (o, low, h, c) if c >= o else (o, h, low, c)  # `dca.market.bar_path`: floats order as the prices
-        opened = int(series.times[index])
-        bar_time: datetime | None = None
+            return bar.time if fed else None
+        kept = self._kept.get(index)
+        if kept is None:
+            kept = self._keep(index)
+        mids, opened, quotes = kept.mids, kept.opened, kept.quotes
         fed = False
-        for mid, offset, seconds in zip(path, QUOTE_OFFSETS, OFFSET_SECONDS, strict=True):
-            if not self._may_reach(mid, opened + seconds):
+        for position in range(4):
+            mid = mids[position]
+            if not self._may_reach(mid, opened + OFFSET_SECONDS[position]):
                 continue
-            bar_time = bar_time or series.time(index)
-            quote = quote_around(series.symbol, Decimal(repr(mid)), bar_time + offset, self.spread_bps,
-                                 self.price_increment)
+            quote = quotes[position]
+            if quote is None:
+                quote = quotes[position] = quote_around(
+                    series.symbol, Decimal(repr(mid)), EPOCH + SECOND * opened + QUOTE_OFFSETS[position],
+                    self.spread_bps, self.price_increment)
             fed |= self.feed(quote)
-        return fed
+        return EPOCH + SECOND * opened if fed else None  # `BarSeries.time`
+
+    def _keep(self, index: int) -> _KeptBar:
+        """Bar `index` (not an exact row) read once for this and the next runs."""
+        if len(self._kept) >= BARS_KEPT:
+            self._kept.clear()
+        o, h, low, c = self.series.ohlc[index].tolist()
+        path = (o, low, h, c) if c >= o else (o, h, low, c)  # `dca.market.bar_path`: floats order as the prices
+        kept = self._kept[index] = _KeptBar(path, self.series.times.item(index), [None, None, None, None])
+        return kept
 
     def _may_reach(self, mid: float, seconds: int) -> bool:
         """Could the quote around `mid` at `seconds` meet the current triggers? (float bounds of
@@ -380,8 +451,9 @@ def replay_fast(session: BacktestSession, series: BarSeries, spread_bps: Decimal
         index = replay.next_bar(index)
         if index >= n:
             break
-        if replay.replay_bar(index):
-            session.end_bar(index, series.time(index))
+        bar_time = replay.replay_bar(index)
+        if bar_time is not None:
+            session.end_bar(index, bar_time)
         replayed += 1
         index += 1
     return FastStats(n, replayed)

@@ -19,6 +19,7 @@ import numpy as np
 from dca.market import Bar
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
 Prices = tuple[Decimal, Decimal, Decimal, Decimal]
 
 
@@ -43,7 +44,8 @@ class BarSeries:
         return self.ohlc[:, 3]
 
     def time(self, index: int) -> datetime:
-        return EPOCH + timedelta(seconds=int(self.times[index]))
+        # the same datetime as EPOCH + timedelta(seconds=...), half the cost (the fast path asks per bar)
+        return EPOCH + SECOND * self.times.item(index)
 
     def prices(self, index: int) -> Prices:
         exact = self.exact.get(index)

@@ -20,7 +20,7 @@ from adapters.sim.assets import make_asset
 from adapters.sim.rules import FillModel
 from app.backtest import fast
 from app.backtest.compare import differences
-from app.backtest.fast import LAST_QUOTE, MARGIN, QuoteBounds, peak_watch, replay_fast, supports
+from app.backtest.fast import LAST_QUOTE, MARGIN, PeakWatch, QuoteBounds, peak_watch, replay_fast, supports
 from app.backtest.metrics import curves, summarize
 from app.backtest.runner import RunOutcome, run
 from app.backtest.series import EPOCH, BarSeries
@@ -30,7 +30,8 @@ from app.bars_csv import load_series, read_bar_rows
 from dca.backtest.loop import replay_bars
 from dca.backtest.session import BacktestSession
 from dca.cycle import AssetState, Cycle, CycleStatus, Side
-from dca.market import Bar, bar_quote_path
+from dca.market import Bar, bar_quote_path, quote_around
+from dca.money import round_down, round_up
 from dca.params import AssetParams, OrderTiming
 from dca.strategy import Triggers, decide, triggers
 from tests.backtest.helpers import T0, random_bars, series_of, setup, write_csv
@@ -298,13 +299,14 @@ def test_a_sweep_point_has_the_reference_figures(point):
 @given(seed=st.integers(0, 2**32 - 1), bars=st.integers(1, 3000), start=st.integers(0, 3000),
        limit=st.integers(0, 3100), kinds=st.sets(st.sampled_from(["ask", "above", "below"]), min_size=1),
        reach=st.sampled_from([1e-4, 0.002, 0.02, 0.3]), holes=st.booleans(), walk=st.booleans(),
-       window=st.sampled_from([512, 1, 7, 100]))
+       window=st.sampled_from([512, 1, 7, 100]), prescan=st.sampled_from([8, 0, 1, 5000]))
 def test_the_look_ahead_finds_the_first_bar_a_plain_scan_finds(
-        seed, bars, start, limit, kinds, reach, holes, walk, window):
-    """`next_candidate` (windows doubling from FIRST_WINDOW) returns the first bar in [start, time
-    limit) a bar-by-bar scan finds, else the limit: on a random walk or scattered prices, rare and
-    frequent hits, bounds with NaN holes, limits inside, at and past the end (a remembered limit
-    asked again), and first windows from one bar up (many rounds)."""
+        seed, bars, start, limit, kinds, reach, holes, walk, window, prescan):
+    """`next_candidate` (bars checked one by one up to PRESCAN, then windows doubling from
+    FIRST_WINDOW) returns the first bar in [start, time limit) a bar-by-bar scan finds, else the
+    limit: on a random walk or scattered prices, rare and frequent hits, bounds with NaN holes, limits
+    inside, at and past the end (a remembered limit asked again), first windows from one bar up (many
+    rounds), and no prescan, a one-bar prescan or one past every bar."""
     rng = np.random.default_rng(seed)
     walk = 100 * (np.exp(np.cumsum(rng.normal(0, 0.002, bars))) if walk else rng.uniform(0.9, 1.1, bars))
     ask_floor, bid_ceiling, bid_floor = walk * 1.001, walk * 0.999, walk * 0.998
@@ -330,6 +332,120 @@ def test_the_look_ahead_finds_the_first_bar_a_plain_scan_finds(
         hits |= bid_floor <= float(found.bid_at_or_below) * (1 + MARGIN)
     end = bounds.time_limit(found.at_time)
     scanned = [i for i in range(start, min(end, bars)) if hits[i]]
-    with patch.object(fast, "FIRST_WINDOW", window):
+    with patch.object(fast, "FIRST_WINDOW", window), patch.object(fast, "PRESCAN", prescan):
         assert bounds.next_candidate(start, found) == (scanned[0] if scanned else max(start, end))
         assert bounds.next_candidate(start, found) == (scanned[0] if scanned else max(start, end))
+
+
+@settings(max_examples=400, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), bars=st.integers(1, 2000), start=st.integers(0, 2000),
+       limit=st.integers(0, 2100), safety=st.sampled_from([None, 1e-3, 0.05]),
+       stop=st.sampled_from([None, 0.999, 0.99, 0.95]), floor=st.sampled_from([0.0, 0.5, 0.98]),
+       peak=st.sampled_from([90.0, 100.0, 120.0]), holes=st.booleans(),
+       window=st.sampled_from([512, 1, 7, 100]), prescan=st.sampled_from([8, 0, 1, 5000]))
+def test_the_trailing_look_ahead_finds_the_first_bar_a_plain_scan_finds(
+        seed, bars, start, limit, safety, stop, floor, peak, holes, window, prescan):
+    """`next_after_peaks` (a prescan bar by bar in plain floats, then numpy windows carrying the
+    running peak from one to the next) returns the first bar a plain scan of its rule finds: the ask
+    could reach the safety order, or the lowest bid could fall to the running peak × stop while the
+    highest reaches the floor; a NaN bound (bad data) makes the running peak NaN from there on, as
+    np.maximum does. Stops, floors and safety levels from never to often reached."""
+    rng = np.random.default_rng(seed)
+    walk = 100 * np.exp(np.cumsum(rng.normal(0, 0.002, bars)))
+    ask_floor, bid_ceiling, bid_floor = walk * 1.001, walk * 0.999, walk * 0.998
+    safety_level = Decimal(repr(float(np.quantile(ask_floor, safety)))) if safety is not None else None
+    floor_level = Decimal(repr(float(np.quantile(bid_ceiling, floor)))) if stop is not None else None
+    if holes:  # after the levels are chosen
+        for array in (ask_floor, bid_ceiling, bid_floor):
+            array[rng.random(bars) < 0.03] = np.nan
+    times = int((T0 - EPOCH).total_seconds()) + 60 * np.arange(bars, dtype=np.int64)
+    bounds = QuoteBounds(ask_floor, bid_ceiling, bid_floor, times + LAST_QUOTE, walk)
+    until = T0 + timedelta(minutes=limit) if limit < bars + 50 else None
+    watch = PeakWatch(Decimal(repr(peak)), safety_level, stop, floor_level, until)
+
+    end = bounds.time_limit(until)
+    running, expected = peak, max(start, end)
+    for i in range(start, min(end, bars)):
+        if safety_level is not None and ask_floor[i] <= float(safety_level) * (1 + MARGIN):
+            expected = i
+            break
+        if stop is not None and floor_level is not None:
+            running = float(np.maximum(running, bid_ceiling[i]))
+            if (bid_floor[i] <= running * (stop * (1 + MARGIN))
+                    and bid_ceiling[i] >= float(floor_level) * (1 - MARGIN)):
+                expected = i
+                break
+    with patch.object(fast, "FIRST_WINDOW", window), patch.object(fast, "PRESCAN", prescan):
+        assert bounds.next_after_peaks(start, watch) == expected
+
+
+def test_quotes_kept_across_runs_give_each_run_the_reference_result():
+    """The fast path keeps the quotes it builds per (series, spread, increment) for the next runs (a
+    sweep): runs after the first take them from there, with other parameters, the same spread
+    written another way (10 and 10.0: quotes kept apart), or another series, and each gives the
+    reference result."""
+    series = series_of(random_bars(7, 3000, volatility=0.003))
+    other = series_of(random_bars(8, 3000, volatility=0.003))
+    for bars, spread, take_profit in [(series, "10", "0.8"), (series, "10", "1.5"), (series, "10.0", "0.8"),
+                                      (other, "10", "0.8"), (series, "10", "0.8")]:
+        run_setup = setup(spread_bps=spread, take_profit_percent=take_profit, cooldown_period=0)
+        assert_same_run(run(run_setup, bars, fast=True), run(run_setup, bars, fast=False))
+    assert fast.kept_bars(series, Decimal("10"), Decimal("0.01"))
+    assert fast.kept_bars(series, Decimal("10"), Decimal("0.01")) is not fast.kept_bars(
+        series, Decimal("10.0"), Decimal("0.01"))
+
+
+@pytest.mark.parametrize("prescan", [8, 0, 5000])
+def test_a_nan_bid_ceiling_keeps_the_trailing_look_ahead_from_selling_in_prescan_and_windows_alike(prescan):
+    """Bad data: after a NaN bid ceiling the windows' running peak (np.maximum) is NaN, so no later
+    pull-back counts; the plain-float prescan follows the same rule, whichever finds the bar."""
+    ask_floor, bid_ceiling, bid_floor = np.full(20, 200.0), np.full(20, 100.0), np.full(20, 99.95)
+    bid_ceiling[2], bid_floor[10] = np.nan, 90.0
+    times = int((T0 - EPOCH).total_seconds()) + 60 * np.arange(20, dtype=np.int64)
+    bounds = QuoteBounds(ask_floor, bid_ceiling, bid_floor, times + LAST_QUOTE, bid_ceiling)
+    with patch.object(fast, "PRESCAN", prescan):
+        assert bounds.next_after_peaks(0, PeakWatch(Decimal(100), None, 0.99, Decimal(50), None)) == 20
+        bid_ceiling[2] = 100.0
+        assert bounds.next_after_peaks(0, PeakWatch(Decimal(100), None, 0.99, Decimal(50), None)) == 10
+
+
+def test_a_bar_time_is_the_datetime_of_its_seconds_since_the_epoch():
+    """`BarSeries.time` (built as EPOCH + SECOND × seconds for speed) is the same aware datetime as
+    EPOCH + timedelta(seconds=...), before and after 1970 and at the ends of a year of minutes."""
+    seconds = np.array([-86_400 * 365, -60, 0, 60, 1_704_067_200, 1_735_689_540], dtype=np.int64)
+    series = BarSeries("X/USD", seconds, np.full((len(seconds), 4), 100.0))
+    for index, second in enumerate(seconds.tolist()):
+        expected = EPOCH + timedelta(seconds=second)
+        assert series.time(index) == expected and series.time(index).tzinfo is expected.tzinfo
+    assert series.time(-1) == EPOCH + timedelta(seconds=1_735_689_540)
+
+
+@pytest.mark.parametrize("spread", ["0", "10", "10.0", "1E+1", "37.5", "300"])
+@pytest.mark.parametrize("increment", ["0.01", "0.010", "0.05", "1", "2.5"])
+def test_quotes_built_with_remembered_spread_factors_are_those_of_the_formula(spread, increment):
+    """`quote_around` keeps 1 ± half spread per spread object; each quote keeps the formula's digits
+    and exponents (10, 10.0 and 1E+1 alike, asked twice)."""
+    spread_bps, tick = Decimal(spread), Decimal(increment)
+    for mid in (Decimal("101.37"), Decimal("0.0123"), Decimal("64999.99")):
+        half = spread_bps / Decimal(10_000) / 2
+        bid, ask = round_down(mid * (1 - half), tick), round_up(mid * (1 + half), tick)
+        ask = bid + tick if ask <= bid else ask
+        for _ in range(2):
+            quote = quote_around("X/USD", mid, T0, spread_bps, tick)
+            assert (str(quote.bid), str(quote.ask)) == (str(bid), str(ask))
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(*[st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(10**12), places=4)] * 4),
+                     min_size=1, max_size=30),
+       data=st.data())
+def test_the_highest_skipped_price_is_the_highest_of_the_rows_prices(rows, data):
+    """`highest_row` (a float row's highest price built from its float alone; rows kept as Decimals
+    compared in Decimal) is the highest of `series.prices` over the bars, digits and exponent."""
+    bars = [Bar("X/USD", T0 + timedelta(minutes=i), *prices) for i, prices in enumerate(rows)]
+    series = BarSeries.from_bars("X/USD", bars)
+    bounds = QuoteBounds.of(series, Decimal(10), Decimal("0.01"))
+    lo = data.draw(st.integers(0, len(rows) - 1))
+    hi = data.draw(st.integers(lo + 1, len(rows)))
+    expected = max(max(series.prices(i)) for i in range(lo, hi))
+    assert str(bounds.highest_row(series, lo, hi)) == str(expected)
