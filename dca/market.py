@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from dca.immutable import immutable
+from dca.memo import per_object
 from dca.money import ONE, round_down, round_up
 
 QUOTE_OFFSETS = (timedelta(0), timedelta(seconds=15), timedelta(seconds=30), timedelta(seconds=45))
@@ -70,21 +71,10 @@ def quote_around(
     return Quote(symbol, bid, ask, time)
 
 
-# id(spread_bps) → (spread_bps, 1 − half spread, 1 + half spread): a backtest builds every quote with
-# the same spread object, and the two divisions cost more than the rest of a factor. Not by value:
-# 10 == 10.0, but their factors' exponents differ. Holding the spread keeps its id from being reused.
-_SPREAD_FACTORS: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
-_SPREAD_FACTORS_KEPT = 64
-
-
+@per_object(kept=64)  # a backtest builds every quote with the same spread object
 def _spread_factors(spread_bps: Decimal) -> tuple[Decimal, Decimal]:
-    kept = _SPREAD_FACTORS.get(id(spread_bps))
-    if kept is not None and kept[0] is spread_bps:
-        return kept[1], kept[2]
-    if len(_SPREAD_FACTORS) >= _SPREAD_FACTORS_KEPT:
-        _SPREAD_FACTORS.clear()
+    """1 − half spread and 1 + half spread (the two divisions cost more than the rest of a quote)."""
     half = spread_bps / TEN_THOUSAND / 2
-    _SPREAD_FACTORS[id(spread_bps)] = (spread_bps, ONE - half, ONE + half)
     return ONE - half, ONE + half
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from dca.memo import per_object
+
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
@@ -56,28 +58,15 @@ def _to_multiple(value: Decimal, increment: Decimal, rounding: str) -> Decimal:
     return (steps * increment).quantize(increment) if fractional else steps * increment
 
 
-# id(increment) → (increment, is it 10^-k for some k ≥ 0?, has it a negative exponent?). Not by value:
-# 0.01 == 0.010 but their exponents differ. Holding the increment keeps its id from being reused
-# while the entry lives.
-_SHAPES: dict[int, tuple[Decimal, bool, bool]] = {}
-_SHAPES_LIMIT = 256
-
-
+@per_object(kept=256)  # a few live increments are used millions of times in a backtest sweep
 def _shape(increment: Decimal) -> tuple[bool, bool]:
-    """What `_to_multiple` needs to know of an increment, remembered per increment object (a few
-    live ones are used millions of times in a backtest sweep). A power of ten written with a single
-    digit (0.01, not 0.010, whose multiples are those of 0.01 with three decimals) rounds by
-    `quantize` alone: the quotient by it is exact, so both ways round the same number."""
-    known = _SHAPES.get(id(increment))
-    if known is not None and known[0] is increment:
-        return known[1], known[2]
-    if len(_SHAPES) >= _SHAPES_LIMIT:
-        _SHAPES.clear()
+    """What `_to_multiple` needs to know of an increment: is it 10^-k for some k ≥ 0, and has it a
+    negative exponent? A power of ten written with a single digit (0.01, not 0.010, whose multiples
+    are those of 0.01 with three decimals) rounds by `quantize` alone: the quotient by it is exact,
+    so both ways round the same number."""
     digits, exponent = increment.as_tuple()[1:]
     fractional = exponent < 0  # type: ignore[operator]  # an int for finite values
-    power_of_ten = digits == (1,) and exponent <= 0  # type: ignore[operator]
-    _SHAPES[id(increment)] = (increment, power_of_ten, fractional)
-    return power_of_ten, fractional
+    return digits == (1,) and exponent <= 0, fractional  # type: ignore[operator]
 
 
 def percent_below(value: Decimal, percent: Decimal) -> Decimal:

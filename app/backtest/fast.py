@@ -45,6 +45,7 @@ from app.backtest.venue import EngineVenue
 from dca.backtest.session import BacktestSession
 from dca.cycle import AssetState, CycleStatus, OrderType, Side
 from dca.market import QUOTE_OFFSETS, TEN_THOUSAND, Quote, bar_quote_path, quote_around
+from dca.memo import per_object
 from dca.params import AssetConfig
 from dca.strategy import Triggers, take_profit_trigger
 
@@ -253,29 +254,14 @@ def resting_buy(session: BacktestSession) -> Triggers | None:
     return Triggers(ask_at_or_below=order.limit_price, at_time=order.created_at + session.config.timing.stale_buy_after)
 
 
-_BOUNDS: dict[tuple[int, Decimal, Decimal], tuple[BarSeries, QuoteBounds]] = {}
-BOUNDS_KEPT = 8
-# (id(series), spread, increment as digits and exponent) → (series, {bar: its `_KeptBar`}). The points
-# of a sweep replay mostly the same bars (the dips and climbs where any DCA acts): ~85 % of a set's
-# quotes were built by an earlier set. By digits, not value: 10 == 10.0, but quotes built with them
-# may differ in exponent. Quotes are immutable, so the runs share them.
-_KEPT_BARS: dict[tuple[int, DecimalTuple, DecimalTuple], tuple[BarSeries, dict[int, _KeptBar]]] = {}
-KEPT_SERIES = 4
 BARS_KEPT = 1 << 13  # per series (≤ 4 quotes of ~0.4 kB each); past it, a cache starts over
 
 
+@per_object(kept=8)
 def bounds_of(series: BarSeries, spread_bps: Decimal, price_increment: Decimal) -> QuoteBounds:
     """The series' bounds, computed once per (series, spread, increment): every point of a sweep
     replays the same bars with the same spread, only the parameters differ."""
-    key = (id(series), spread_bps, price_increment)
-    kept = _BOUNDS.get(key)
-    if kept is not None and kept[0] is series:
-        return kept[1]
-    bounds = QuoteBounds.of(series, spread_bps, price_increment)
-    if len(_BOUNDS) >= BOUNDS_KEPT:
-        _BOUNDS.pop(next(iter(_BOUNDS)))
-    _BOUNDS[key] = (series, bounds)
-    return bounds
+    return QuoteBounds.of(series, spread_bps, price_increment)
 
 
 @dataclass(slots=True)
@@ -288,17 +274,18 @@ class _KeptBar:
     quotes: list[Quote | None]
 
 
-def kept_bars(series: BarSeries, spread_bps: Decimal, price_increment: Decimal) -> dict[int, _KeptBar]:
-    """The bars of `series` already replayed with this spread and increment, by index."""
-    key = (id(series), spread_bps.as_tuple(), price_increment.as_tuple())
-    kept = _KEPT_BARS.get(key)
-    if kept is not None and kept[0] is series:
-        return kept[1]
-    if len(_KEPT_BARS) >= KEPT_SERIES:
-        _KEPT_BARS.pop(next(iter(_KEPT_BARS)))
-    bars: dict[int, _KeptBar] = {}
-    _KEPT_BARS[key] = (series, bars)
-    return bars
+def _digits(decimals: tuple[Decimal, ...]) -> tuple[DecimalTuple, ...]:
+    return tuple(d.as_tuple() for d in decimals)
+
+
+@per_object(kept=4, key=_digits)
+def kept_bars(_series: BarSeries, _spread_bps: Decimal, _price_increment: Decimal) -> dict[int, _KeptBar]:
+    """The bars of `series` already replayed with this spread and increment, by index (filled by the
+    runs). The points of a sweep replay mostly the same bars (the dips and climbs where any DCA
+    acts): ~85 % of a set's quotes were built by an earlier set. Kept by the spread's and the
+    increment's digits, not their values: 10 == 10.0, but quotes built with them may differ in
+    exponent. Quotes are immutable, so the runs share them."""
+    return {}
 
 
 def _float_levels(found: Triggers) -> FloatLevels:

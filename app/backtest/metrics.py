@@ -31,6 +31,7 @@ from app.backtest.series import BarSeries
 from dca.backtest.records import AccountPoint, CycleRecord, OrderRecord
 from dca.cycle import Cycle, CycleStatus
 from dca.events import CloseReason
+from dca.memo import per_object
 from dca.money import ZERO
 from dca.strategy import take_profit_trigger
 
@@ -171,22 +172,12 @@ def curves(outcome: RunOutcome) -> Curves:
                   closes_of(outcome.series))
 
 
-_CLOSES: dict[int, tuple[BarSeries, np.ndarray]] = {}
-CLOSES_KEPT = 8
-
-
+@per_object(kept=8)
 def closes_of(series: BarSeries) -> np.ndarray:
     """The series' closes as one contiguous array (its own are a column of the o/h/l/c rows, which
     whole-array passes read several times slower), copied once per series: every point of a sweep
     has the same bars."""
-    kept = _CLOSES.get(id(series))
-    if kept is not None and kept[0] is series:
-        return kept[1]
-    closes = np.ascontiguousarray(series.close)
-    if len(_CLOSES) >= CLOSES_KEPT:
-        _CLOSES.pop(next(iter(_CLOSES)))
-    _CLOSES[id(series)] = (series, closes)
-    return closes
+    return np.ascontiguousarray(series.close)
 
 
 def record_of_bar(outcome: RunOutcome) -> np.ndarray:
@@ -336,22 +327,12 @@ def returns_from(closes: np.ndarray, start: float) -> np.ndarray:
     return closes / previous - 1
 
 
-_DAY_ENDS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-DAY_ENDS_KEPT = 8
-
-
+@per_object(kept=8)
 def last_bar_of_each_day(times: np.ndarray) -> np.ndarray:
     """The index of each UTC day's last bar, computed once per bar-time array (every point of a
     sweep has the same bars)."""
-    kept = _DAY_ENDS.get(id(times))
-    if kept is not None and kept[0] is times:
-        return kept[1]
     day = times // SECONDS_PER_DAY
-    ends = np.append(np.flatnonzero(np.diff(day)), len(day) - 1)
-    if len(_DAY_ENDS) >= DAY_ENDS_KEPT:
-        _DAY_ENDS.pop(next(iter(_DAY_ENDS)))
-    _DAY_ENDS[id(times)] = (times, ends)
-    return ends
+    return np.append(np.flatnonzero(np.diff(day)), len(day) - 1)
 
 
 def sharpe(returns: np.ndarray) -> float | None:

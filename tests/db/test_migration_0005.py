@@ -4,14 +4,13 @@ a batch table rebuild would have dropped `dca_assets` and cascaded to every cycl
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 from adapters.db import migrate
 from adapters.db.assets import AssetRepository
 from adapters.db.database import Database
 from dca.cycle import OrderType
-from tests.db.conftest import row_counts
+from tests.db.conftest import columns, downgrade, row_counts
 
 TABLES = ("dca_assets", "dca_cycles", "dca_cycle_events")
 NEW_COLUMNS = {"start_condition", "min_price", "max_price", "stop_loss_percent", "stop_loss_timeout"}
@@ -31,18 +30,15 @@ def test_upgrading_books_to_0005_and_on_keeps_every_row_and_the_new_parameters_a
         before = row_counts(db, TABLES)
         migrate.run_chain(db.engine, "0005")
         assert migrate.current_revision(db.engine) == "0005" and row_counts(db, TABLES) == before == (1, 1, 1)
-        assert {c["name"] for c in inspect(db.engine).get_columns("dca_assets")} >= NEW_COLUMNS
+        assert columns(db, "dca_assets") >= NEW_COLUMNS
         migrate.run_chain(db.engine, "0007")  # the repository reads the head's columns
         assert row_counts(db, TABLES) == before
         params = AssetRepository(db).get("BTC/USD").params
         assert (params.start_condition, params.min_price, params.max_price, params.stop_loss_percent,
                 params.stop_loss_timeout) == (None, None, None, None, 0)
         assert (params.take_profit_order_type, params.active_safety_orders) == (OrderType.MARKET, 0)
-        config = migrate._config()
-        with db.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0004")
-        assert not NEW_COLUMNS & {c["name"] for c in inspect(db.engine).get_columns("dca_assets")}
+        downgrade(db, "0004")
+        assert not NEW_COLUMNS & columns(db, "dca_assets")
         assert row_counts(db, TABLES) == before
     finally:
         db.dispose()

@@ -5,21 +5,16 @@ and keeps the rows, and up again works. Plain ADD/DROP COLUMN: no table rebuild 
 
 from __future__ import annotations
 
-from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 
 from adapters.db import migrate
 from adapters.db.assets import AssetRepository
 from adapters.db.database import Database
 from dca.cycle import OrderType
-from tests.db.conftest import row_counts
+from tests.db.conftest import columns, downgrade, row_counts
 
 ASSET_COLUMNS = {"take_profit_order_type", "active_safety_orders"}
 TABLES = ("dca_assets", "dca_cycles", "dca_cycle_events", "dca_orders")
-
-
-def _columns(db: Database, table: str) -> set[str]:
-    return {c["name"] for c in inspect(db.engine).get_columns(table)}
 
 
 def _books_at_0006(db: Database) -> None:
@@ -37,13 +32,6 @@ def _books_at_0006(db: Database) -> None:
             "'2026-01-01', '2026-01-01', '2026-01-01', 1, 1)"))
 
 
-def _downgrade(db: Database, revision: str) -> None:
-    config = migrate._config()
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-
 def test_migration_0007_up_and_down_keeps_every_row_and_the_new_parameters_start_off(empty_url):
     db = Database(empty_url)
     try:
@@ -52,7 +40,7 @@ def test_migration_0007_up_and_down_keeps_every_row_and_the_new_parameters_start
         assert before == (1, 1, 1, 1)
         migrate.run_chain(db.engine, "0007")
         assert migrate.current_revision(db.engine) == "0007" and row_counts(db, TABLES) == before
-        assert _columns(db, "dca_assets") >= ASSET_COLUMNS and "resting" in _columns(db, "dca_orders")
+        assert columns(db, "dca_assets") >= ASSET_COLUMNS and "resting" in columns(db, "dca_orders")
         repo = AssetRepository(db)
         params = repo.get("BTC/USD").params
         assert (params.take_profit_order_type, params.active_safety_orders, params.max_safety_orders) == (
@@ -64,9 +52,9 @@ def test_migration_0007_up_and_down_keeps_every_row_and_the_new_parameters_start
         assert (changed.take_profit_order_type, changed.active_safety_orders) == (OrderType.LIMIT, 3)
         assert repo.get("BTC/USD").params == changed  # stored and read back
 
-        _downgrade(db, "0006")
+        downgrade(db, "0006")
         assert migrate.current_revision(db.engine) == "0006" and row_counts(db, TABLES) == before
-        assert not ASSET_COLUMNS & _columns(db, "dca_assets") and "resting" not in _columns(db, "dca_orders")
+        assert not ASSET_COLUMNS & columns(db, "dca_assets") and "resting" not in columns(db, "dca_orders")
         migrate.run_chain(db.engine, "0007")  # and up again: the columns come back, off
         assert row_counts(db, TABLES) == before
         again = AssetRepository(db).get("BTC/USD").params

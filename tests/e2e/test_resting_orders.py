@@ -8,6 +8,7 @@ scenario ends with the books matching the simulator (`settle_and_check`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import ROUND_UP, Decimal
 
@@ -42,6 +43,21 @@ def _holding(harness: BotHarness) -> None:
     wait_for(lambda: _btc(harness).quantity > 0, 10, "the base order to fill")
 
 
+def _placed_ahead(harness: BotHarness, ready: Callable[[], object], what: str) -> None:
+    """Holding the base order's coin, the next quote places the resting orders; wait until `ready`."""
+    _holding(harness)
+    harness.quote("BTC/USD", "60000", "60005")
+    wait_for(ready, 10, what)
+
+
+def _ladder_of_three(harness: BotHarness) -> Callable[[], bool]:
+    return lambda: len(_resting_on_venue(harness, "buy")) == 3
+
+
+def _take_profit_and_safety_order(harness: BotHarness) -> Callable[[], bool]:
+    return lambda: len(harness.exchange.open_orders("BTC/USD")) == 2
+
+
 def _resting_on_venue(harness: BotHarness, side: str) -> list[object]:
     return sorted((o for o in harness.exchange.open_orders("BTC/USD") if o.side.value == side),
                   key=lambda o: o.limit_price, reverse=True)
@@ -73,9 +89,7 @@ def test_a_flash_crash_fills_the_resting_ladder_at_its_levels_and_the_ladder_is_
     with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LADDER}, pacing="manual",
                     quirks={"maker_fill_price": maker_fill_price},
                     settings_overrides={"capital_budget": BUDGET}) as harness:
-        _holding(harness)
-        harness.quote("BTC/USD", "60000", "60005")  # the ladder is placed ahead
-        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 3, 10, "three resting safety orders")
+        _placed_ahead(harness, _ladder_of_three(harness), "three resting safety orders")
         ladder = _resting_on_venue(harness, "buy")
         assert [o.limit_price for o in ladder] == [Decimal(59854), Decimal(59704), Decimal(59554)]  # 0.25 % apart
         assert {o.client_order_id for o in ladder} == {o.client_order_id for o in _btc(harness).resting}
@@ -107,9 +121,7 @@ def test_a_flash_crash_fills_the_resting_ladder_at_its_levels_and_the_ladder_is_
 def test_resting_safety_orders_that_fill_while_the_bot_is_stopped_are_applied_once_after_it_restarts(
         tmp_path, database_url):
     with BotHarness(tmp_path, database_url, assets={"BTC/USD": LADDER}, pacing="manual") as harness:
-        _holding(harness)
-        harness.quote("BTC/USD", "60000", "60005")
-        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 3, 10, "three resting safety orders")
+        _placed_ahead(harness, _ladder_of_three(harness), "three resting safety orders")
         ladder = {o.client_order_id for o in _resting_on_venue(harness, "buy")}
         harness.stop_bot()
         for bid, ask in (("59700", "59705"), ("59600", "59605"), ("60000", "60005")):  # no bot: only the market
@@ -133,10 +145,8 @@ def test_a_limit_take_profit_rests_at_its_price_is_replaced_after_a_safety_fill_
         tmp_path, sqlite_url):
     with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LIMIT_TP}, pacing="manual",
                     quirks={"maker_fill_price": "quote"}) as harness:
-        _holding(harness)
-        harness.quote("BTC/USD", "60000", "60005")  # the take-profit and one safety order are placed ahead
-        wait_for(lambda: _resting_on_venue(harness, "sell") and _resting_on_venue(harness, "buy"), 10,
-                 "the resting take-profit and safety order")
+        _placed_ahead(harness, lambda: _resting_on_venue(harness, "sell") and _resting_on_venue(harness, "buy"),
+                      "the resting take-profit and safety order")
         (first_tp,) = _resting_on_venue(harness, "sell")
         cycle = _btc(harness)
         trigger = cycle.average_price * Decimal("1.003")
@@ -183,9 +193,7 @@ def test_a_market_sale_cancels_the_resting_ladder_first_and_the_cycle_ends_with_
         tmp_path, sqlite_url, ending):
     values = {**LADDER, "stop_loss_percent": "1", "stop_loss_timeout": 0} if ending == "stop_loss" else LADDER
     with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": values}, pacing="manual") as harness:
-        _holding(harness)
-        harness.quote("BTC/USD", "60000", "60005")
-        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 3, 10, "three resting safety orders")
+        _placed_ahead(harness, _ladder_of_three(harness), "three resting safety orders")
         if ending == "market_take_profit":
             prices = ("60500", "60505")  # above the take-profit trigger (0.3 % over the cost, fee included)
         elif ending == "stop_loss":
@@ -208,9 +216,7 @@ def test_a_market_sale_cancels_the_resting_ladder_first_and_the_cycle_ends_with_
 
 def test_cancel_orders_cancels_every_resting_order(tmp_path, sqlite_url):
     with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LIMIT_TP}, pacing="manual") as harness:
-        _holding(harness)
-        harness.quote("BTC/USD", "60000", "60005")
-        wait_for(lambda: len(harness.exchange.open_orders("BTC/USD")) == 2, 10, "the take-profit and safety order")
+        _placed_ahead(harness, _take_profit_and_safety_order(harness), "the take-profit and safety order")
         harness.bot.runtime.asset_handle("BTC/USD").ask(CancelOrders(), timeout=10)
         wait_for(lambda: not harness.exchange.open_orders("BTC/USD"), 10, "every resting order to be cancelled")
         assert harness.exchange.engine.wash_trade_refusals == 0
@@ -285,9 +291,7 @@ def test_orders_placed_ahead_stay_right_under_every_venue_quirk_at_once(tmp_path
 
 def test_the_order_janitor_never_cancels_a_resting_order_however_old(tmp_path, sqlite_url):
     with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LIMIT_TP}, pacing="manual") as harness:
-        _holding(harness)
-        harness.quote("BTC/USD", "60000", "60005")
-        wait_for(lambda: len(harness.exchange.open_orders("BTC/USD")) == 2, 10, "the take-profit and safety order")
+        _placed_ahead(harness, _take_profit_and_safety_order(harness), "the take-profit and safety order")
         resting = {o.client_order_id for o in harness.exchange.open_orders("BTC/USD")}
         harness.tick(3700)  # past the stale threshold (60 min in the harness) and twice the stuck-sell limit
         janitor = harness.bot.runtime.metrics.caretaker_runs.labels("order_janitor")
@@ -304,9 +308,7 @@ def test_a_ladder_order_that_fills_while_its_cancel_is_pending_is_applied_and_th
     fill belongs to the cycle, which carries on and sells it all at the next take-profit."""
     with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LADDER}, pacing="manual",
                     quirks={"pending_events": ""}) as harness:
-        _holding(harness)
-        harness.quote("BTC/USD", "60000", "60005")
-        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 3, 10, "three resting safety orders")
+        _placed_ahead(harness, _ladder_of_three(harness), "three resting safety orders")
         first = _resting_on_venue(harness, "buy")[0]
         harness.quote("BTC/USD", "60500", "60505")  # the take-profit: the ladder's cancels are asked
         wait_for(lambda: all(o.cancel_requested_at for o in _btc(harness).resting), 10, "the cancels to be asked")
@@ -330,9 +332,7 @@ def test_coins_sold_by_hand_while_only_the_ladder_rests_are_found_by_the_reconci
     """Resting buys can only add coin, so while only they are live a shortfall is still one: the
     reconciler's readings correct the cycle without waiting for the ladder to go."""
     with BotHarness(tmp_path, sqlite_url, assets={"BTC/USD": LADDER}, pacing="manual") as harness:
-        _holding(harness)
-        harness.quote("BTC/USD", "60000", "60005")
-        wait_for(lambda: len(_resting_on_venue(harness, "buy")) == 3, 10, "three resting safety orders")
+        _placed_ahead(harness, _ladder_of_three(harness), "three resting safety orders")
         held = _btc(harness).quantity
         by_hand = (held * Decimal("0.4")).quantize(Decimal("1e-9"), ROUND_UP)
         harness.exchange.submit_order(OrderRequest("BTC/USD", "sell", "limit", "gtc", qty=by_hand,
