@@ -69,8 +69,6 @@ def resting_orders(cycle: Cycle | None) -> tuple[RestingOrder, ...]:
     return tuple(sorted(shown, key=lambda o: o.limit_price or ZERO, reverse=True))
 
 
-
-
 def status(db: Database, view: Any) -> list[AssetStatus]:
     assets = {a.symbol: a for a in AssetRepository(db).all()}
     cycles = {c.symbol: c for c in CycleStore(db).current_cycles()}

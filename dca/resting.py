@@ -156,7 +156,7 @@ def take_profit_out_of_date(config: AssetConfig, state: AssetState, order: LiveO
     Below the minimum nothing could replace it: it stands while it sells no more than is held."""
     if order.limit_price != take_profit_limit(config, state.cycle):
         return True
-    remaining = order.qty - order.filled_qty
+    remaining = order.unfilled_qty
     cap = None if state.sellable is None else state.sellable - order.filled_qty
     wanted = sellable_quantity(config, state, cap)
     if wanted == 0:

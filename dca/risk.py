@@ -164,8 +164,7 @@ def global_breaker_trips(limits: RiskLimits, streak: Mapping[str, int]) -> bool:
 def cycle_reserved(cycle: Cycle) -> Decimal:
     """What a cycle's live buys (acting and resting) hold back from the buying power: their unfilled
     parts at their limits."""
-    return sum((reserved_by_buy(o.qty - o.filled_qty, o.limit_price) for o in cycle.live_orders if o.side is Side.BUY),
-               ZERO)
+    return sum((reserved_by_buy(o.unfilled_qty, o.limit_price) for o in cycle.live_orders if o.side is Side.BUY), ZERO)
 
 
 def cycle_committed(cycle: Cycle) -> Decimal:

@@ -90,5 +90,4 @@ class Reconciler(Caretaker):
 def _unfilled_buys(cycle: Cycle) -> Decimal:
     """Coin the cycle's live buys (acting or resting) may have brought in that it has not applied yet:
     not foreign."""
-    return sum((max(order.qty - order.filled_qty, ZERO) for order in cycle.live_orders if order.side is Side.BUY),
-               ZERO)
+    return sum((max(order.unfilled_qty, ZERO) for order in cycle.live_orders if order.side is Side.BUY), ZERO)

@@ -148,4 +148,4 @@ def _shortfall_confirmed_text(config: AssetConfig, venue_qty: Decimal, held: Dec
 def held_by_own_sells(state: AssetState) -> Decimal:
     """Coins the cycle's own live sells still hold on the venue (a resting limit take-profit): the venue's
     `qty_available` leaves them out, but they are the bot's to sell, not coins held back by others."""
-    return sum((order.qty - order.filled_qty for order in state.cycle.live_orders if order.side is Side.SELL), ZERO)
+    return sum((order.unfilled_qty for order in state.cycle.live_orders if order.side is Side.SELL), ZERO)
