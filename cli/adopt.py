@@ -93,7 +93,7 @@ def _adopt_here(settings, db, symbol: str, quantity: Decimal | None, price: Deci
     decision = decide(AssetConfig(record.id, symbol, "offline", record.params), state,
                       PositionAdopted(qty, cost, now))
     if decision.state is state:
-        return Answer(decision.lines[-1] if decision.notes else "refused: nothing to adopt", refused=True)
+        return Answer(decision.last_line("refused: nothing to adopt"), refused=True)
     store.save(record.id, state, decision, now)
     return Answer(decision.lines[-1])
 

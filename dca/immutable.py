@@ -40,7 +40,6 @@ from typing import Any, TypeVar, dataclass_transform
 _T = TypeVar("_T")
 
 
-
 @dataclass_transform(frozen_default=True)
 def immutable(cls: type[_T]) -> type[_T]:
     """`@dataclass(frozen=True, slots=True)`, built several times faster (see the module's text)."""

@@ -73,7 +73,6 @@ applied at once; stale buys and stuck sells are cancelled by the cycle itself (B
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -110,6 +109,7 @@ from dca.events import (
 )
 from dca.fees import corrected_cycle, execution_fee, fee_from_position
 from dca.immutable import immutable
+from dca.levels import restart_trigger, safety_trigger, stop_loss_level, take_profit_trigger, trailing_stop
 from dca.market import Quote
 from dca.money import ZERO, round_down, round_nearest, round_up
 from dca.order_ids import client_order_id
@@ -127,16 +127,7 @@ from dca.resting import (
     take_profit_out_of_date,
     uses_limit_take_profit,
 )
-from dca.triggers import (  # the one definition of where a quote acts; Triggers re-exported for drivers
-    ALWAYS,
-    Triggers,
-    restart_trigger,
-    safety_trigger,
-    stop_loss_level,
-    take_profit_trigger,
-    trailing_stop,
-    triggers,
-)
+from dca.triggers import ALWAYS, Triggers, triggers  # re-exported for drivers
 
 __all__ = ["ALWAYS", "Decision", "Triggers", "coin_text", "decide", "money_text", "start_reading_due",
            "start_waits_for", "stop_loss_level", "take_profit_trigger", "triggers"]
@@ -180,6 +171,10 @@ class Decision:
     def lines(self) -> tuple[str, ...]:
         """The notes as text, one line per thing that happened."""
         return tuple(written(note) for note in self.notes)
+
+    def last_line(self, otherwise: str) -> str:
+        """The last note as text (what an operator's command is answered with), else `otherwise`."""
+        return written(self.notes[-1]) if self.notes else otherwise
 
     def then(self, other: Decision) -> Decision:
         """This decision followed by `other` (made from this decision's state)."""
@@ -706,7 +701,7 @@ def _true_up_fee(
     (reported outright, or for a buy through the position); replace the estimate with it."""
     if order.filled_qty == 0 or order.fee_source is FeeSource.VENUE:
         return state, order
-    fee, source = _fee(config, order, replace(report, filled_qty=order.filled_qty), order.filled_notional, True,
+    fee, source = _fee(config, order, report.evolve(filled_qty=order.filled_qty), order.filled_notional, True,
                        resting)
     if source is not FeeSource.VENUE:
         return state, order
@@ -847,11 +842,13 @@ def _end_cycle(
     commands: tuple[Command, ...] = (ScheduleTimer(until, "cooldown over"),) if cooldown > 0 else ()
     note = _cycle_ended_note(what, cycle.realized_pnl, until if cooldown > 0 else None)
     last_sell = sell_price if status is CycleStatus.COMPLETE else None
-    # what the asset learned of the venue (one side at a time) outlives the cycle
-    following_state = AssetState(following, last_sell_price=last_sell, dust=dust,
-                                 one_side_at_a_time=state.one_side_at_a_time)
-    return Decision(following_state, commands,
-                    completed=ended, notes=(note,))
+    return Decision(_next_cycle_state(state, following, last_sell, dust), commands, completed=ended, notes=(note,))
+
+
+def _next_cycle_state(state: AssetState, cycle: Cycle, last_sell_price: Decimal | None, dust: Decimal) -> AssetState:
+    """The asset's state as `cycle` starts: the ended cycle's readings of the venue go with it; what
+    the asset learned of the venue (one side at a time) outlives it."""
+    return AssetState(cycle, last_sell_price=last_sell_price, dust=dust, one_side_at_a_time=state.one_side_at_a_time)
 
 
 # --- time and reconciliation ---------------------------------------------------------------------
@@ -920,9 +917,8 @@ def _on_holdings(_config: AssetConfig, state: AssetState, event: HoldingsChecked
 def _left_the_bot(state: AssetState, now: datetime, why: str) -> Decision:
     """End the cycle in `error` (what it held is gone) and start a fresh one."""
     ended = state.cycle.evolve(status=CycleStatus.ERROR, completed_at=now, order=None)
-    return Decision(AssetState(new_cycle(), last_sell_price=state.last_sell_price, dust=ZERO,
-                               one_side_at_a_time=state.one_side_at_a_time),
-                    completed=ended, notes=(f"{why}; cycle ends in error, a new one starts",))
+    return Decision(_next_cycle_state(state, new_cycle(), state.last_sell_price, ZERO), completed=ended,
+                    notes=(f"{why}; cycle ends in error, a new one starts",))
 
 
 def _on_sellable(_config: AssetConfig, state: AssetState, event: SellableChecked) -> Decision:

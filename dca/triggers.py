@@ -1,5 +1,4 @@
-"""Where a quote can change a cycle: `Triggers`, built from the trigger prices of `dca.levels`
-(re-exported here).
+"""Where a quote can change a cycle: `Triggers`, built from the trigger prices of `dca.levels`.
 
 `decide` (dca/strategy.py) acts on a quote at these prices; `triggers(config, state)` turns them
 into the bounds a driver may use to skip quotes without deciding: the quote board settles a quote
@@ -19,9 +18,6 @@ from dca.levels import restart_trigger, safety_trigger, stop_loss_level, take_pr
 from dca.market import Quote
 from dca.params import AssetConfig
 from dca.resting import one_side_only, resting_sell, upkeep_due, uses_limit_take_profit
-
-__all__ = ["ALWAYS", "Triggers", "restart_trigger", "safety_trigger", "stop_loss_level", "take_profit_trigger",
-           "trailing_stop", "triggers"]
 
 # --- bounds for drivers --------------------------------------------------------------------------
 

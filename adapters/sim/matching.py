@@ -386,21 +386,13 @@ class MatchingEngine:
             realized = (price - avg_entry) * qty - fee
             fee_currency = "USD"
         filled_qty = order.filled_qty + qty
-        first_quote_seen = first_quote or order.first_quote_seen
-        if order.target_qty is not None and filled_qty >= order.target_qty:
-            # a filled order holds nothing back (`reserved_for` of an order that ended)
-            order = self.book.store(order.evolve(
-                filled_qty=filled_qty, filled_notional=order.filled_notional + notional, fees=order.fees + fee,
-                status=OrderStatus.FILLED, updated_at=time, filled_at=time, first_quote_seen=first_quote_seen,
-                reserved=ZERO))
-            done = True
-        else:
-            order = order.evolve(
-                filled_qty=filled_qty, filled_notional=order.filled_notional + notional, fees=order.fees + fee,
-                status=fills.partly_filled_status(order), updated_at=time, filled_at=None,
-                first_quote_seen=first_quote_seen)
-            order = self.book.store(order.evolve(reserved=reserved_for(order)))
-            done = False
+        done = order.target_qty is not None and filled_qty >= order.target_qty
+        order = order.evolve(
+            filled_qty=filled_qty, filled_notional=order.filled_notional + notional, fees=order.fees + fee,
+            status=OrderStatus.FILLED if done else fills.partly_filled_status(order), updated_at=time,
+            filled_at=time if done else None, first_quote_seen=first_quote or order.first_quote_seen,
+            reserved=ZERO if done else order.reserved)  # a filled order holds nothing back
+        order = self.book.store(order if done else order.evolve(reserved=reserved_for(order)))
         position_qty = self.ledger.position_qty(spec.symbol)
         execution = Execution(
             id=self._new_id(),

@@ -286,7 +286,7 @@ class AssetDriver:
             return Answer(f"refused: {error}", refused=True)
         before = self._state
         decision = self._run(_Decide(PositionAdopted(qty, cost, self._p.clock.now()), entry=True))
-        return Answer(decision.lines[-1] if decision.notes else "nothing to do", refused=decision.state is before)
+        return Answer(decision.last_line("nothing to do"), refused=decision.state is before)
 
     def close_cycle(self) -> Answer:
         """`supervisor.py close`: the core marks the cycle (cancelling a live buy); the next quote sells.
@@ -294,7 +294,7 @@ class AssetDriver:
         assert self._state is not None
         before = self._state
         decision = self._run(_Decide(CloseRequested(self._p.clock.now()), entry=True))
-        return Answer(decision.lines[-1] if decision.notes else "nothing to do", refused=decision.state is before)
+        return Answer(decision.last_line("nothing to do"), refused=decision.state is before)
 
     def cancel_orders(self) -> Answer:
         """`supervisor.py cancel-orders`: cancel every live order (acting and resting), read their ends
@@ -307,7 +307,7 @@ class AssetDriver:
         live = ", ".join(order.client_order_id for order in self._state.cycle.live_orders)
         after = (f"; {live} still live on the exchange (the cancel is asked again when the asset is enabled)"
                  if live else "")
-        return Answer((decision.lines[-1] if decision.notes else "nothing to cancel") + after)
+        return Answer(decision.last_line("nothing to cancel") + after)
 
     def _read_start_condition(self, now: datetime) -> None:
         """Before a flat watching cycle decides on a quote, its deal start condition is read for the
