@@ -32,8 +32,10 @@ def cluster(tmp_path_factory):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the workers run this project's code
     logs = tmp_path_factory.mktemp("dask")
     common = ["--no-dashboard"]
+    # The scheduler as docs/backtesting.md starts it: without this project on its path (it must not need it)
+    bare = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
     started = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                                 *common], cwd=ROOT, env=env, stdout=(logs / "scheduler.log").open("w"),
+                                 *common], cwd=logs, env=bare, stdout=(logs / "scheduler.log").open("w"),
                                 stderr=subprocess.STDOUT)]
     try:
         for n in range(2):
