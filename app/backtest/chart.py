@@ -21,6 +21,7 @@ import numpy as np
 from app.backtest.metrics import Curves, Portfolio, Summary, take_profit_curve
 from app.backtest.runner import RunOutcome
 from dca.cycle import OrderKind
+from dca.money import plain
 
 MAX_POINTS = 6_000  # per line: four per pixel column of the 1,700-pixel-wide chart
 FILL_STYLES = {  # kind: (marker, colour, label)
@@ -165,11 +166,12 @@ def _title(summaries: Sequence[Summary], insight: Sequence[dict[str, Any]]) -> s
 
 
 def _params(params: Any) -> str:
-    trailing = f", trailing {params.ttp_deviation_percent} %" if params.ttp_enabled else ""
-    return (f"base {params.base_order_amount} USD, {params.max_safety_orders} safety orders of "
-            f"{params.safety_order_amount} USD every {params.safety_order_deviation} % "
-            f"(×{params.safety_order_step_scale} step, ×{params.safety_order_volume_scale} size), take-profit "
-            f"{params.take_profit_percent} %{trailing}, cooldown {params.cooldown_period} s")
+    """The parameters as a reader writes them (50, not the database's 50.0000000000)."""
+    trailing = f", trailing {plain(params.ttp_deviation_percent)} %" if params.ttp_enabled else ""
+    return (f"base {plain(params.base_order_amount)} USD, {params.max_safety_orders} safety orders of "
+            f"{plain(params.safety_order_amount)} USD every {plain(params.safety_order_deviation)} % "
+            f"(×{plain(params.safety_order_step_scale)} step, ×{plain(params.safety_order_volume_scale)} size), "
+            f"take-profit {plain(params.take_profit_percent)} %{trailing}, cooldown {params.cooldown_period} s")
 
 
 def _axis_values(rows: Sequence[dict[str, Any]], name: str) -> list[str]:
